@@ -1,0 +1,3 @@
+from wenxing.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""The publisher's command line.
+
+Contract (see docs/cli.md): ``--db URL`` before the command or ``WENXING_DATABASE_URL``
+chooses the database; ``--json`` prints one JSON document on stdout and nothing else;
+exit 0 on success, 1 with a one-line error on stderr for bad input, never a traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+from wenxing import __version__
+from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
+from wenxing.cli.materials import import_command, materials
+from wenxing.cli.serve import demo, serve
+from wenxing.db.engine import DatabaseUrlError
+from wenxing.runtime import NotReady, initialise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", help="Database URL (default: WENXING_DATABASE_URL).")
+@click.version_option(__version__, prog_name="wenxing")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """文行 wenxing: the publisher's command line."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def init(ctx: click.Context, as_json: bool) -> None:
+    """Create or migrate the database and set up the server secret."""
+    settings = settings_for(ctx)
+    try:
+        runtime, revision = initialise(settings)
+    except (NotReady, DatabaseUrlError) as exc:
+        raise CommandError(str(exc)) from exc
+    runtime.close()
+    url = runtime.db.engine.url.render_as_string(hide_password=True)
+    emit(
+        as_json,
+        {"database": url, "revision": revision},
+        lambda: click.echo(f"database {url} is at revision {revision}"),
+    )
+
+
+
+cli.add_command(import_command)
+cli.add_command(materials)
+cli.add_command(serve)
+cli.add_command(demo)
+
+
+def main() -> None:
+    setup_logging()
+    cli.main(prog_name="wenxing", standalone_mode=True)

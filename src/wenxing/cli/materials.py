@@ -1,0 +1,179 @@
+"""`wenxing import` and `wenxing materials …`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.materials import catalog
+from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_files
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--category", metavar="C", help="Put the imported materials in category C.")
+@click.option("--publish", is_flag=True, help="Publish the imported materials at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def import_command(
+    ctx: click.Context, paths: tuple[Path, ...], category: str | None, publish: bool,
+    as_json: bool,
+) -> None:
+    """Import .docx/.txt/.md/.pdf files or folders (recursively)."""
+    options = ImportOptions(category=category.strip() if category else None, publish=publish)
+    with runtime_for(ctx) as runtime:
+        importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+        show_bar = not as_json and sys.stderr.isatty()
+        if show_bar:
+            total = sum(1 for item in collect_files(paths) if isinstance(item, Path))
+            with _progress() as progress:
+                task = progress.add_task("importing", total=total)
+                report = importer.run(paths, options, lambda _p: progress.advance(task))
+        else:
+            report = importer.run(paths, options)
+    emit(as_json, report.as_dict(), lambda: _print_report(report))
+    if report.failed:
+        noun = "file" if len(report.failed) == 1 else "files"
+        click.echo(f"error: {len(report.failed)} {noun} failed to import", err=True)
+        sys.exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    )
+
+
+def _print_report(report) -> None:
+    for item in report.imported:
+        version = f" (version {item['version']})" if item.get("version", 1) > 1 else ""
+        click.echo(f"imported  #{item['id']} {item['title']}{version}  ← {item['path']}")
+    for item in report.skipped:
+        click.echo(f"skipped   {item['path']}: {item['reason']}")
+    for item in report.failed:
+        click.echo(f"failed    {item['path']}: {item['error']}")
+    click.echo(
+        f"{len(report.imported)} imported, {len(report.skipped)} skipped, "
+        f"{len(report.failed)} failed"
+    )
+
+
+@click.group()
+def materials() -> None:
+    """List, show and publish materials."""
+
+
+@materials.command("list")
+@click.option("--published", is_flag=True, help="Only published materials.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def list_command(
+    ctx: click.Context, published: bool, limit: int, offset: int, as_json: bool
+) -> None:
+    """List materials with their current version."""
+    with runtime_for(ctx) as runtime, runtime.db.reading() as session:
+        rows = catalog.list_materials(
+            session, published_only=published, limit=limit, offset=offset
+        )
+        total = catalog.count_materials(session, published_only=published)
+
+    def table() -> None:
+        view = Table("id", "title", "kind", "status", "version", "chars")
+        for row in rows:
+            view.add_row(
+                str(row.id), row.title, row.kind, row.status, str(row.version), str(row.chars)
+            )
+        Console().print(view)
+        click.echo(f"{len(rows)} of {total} materials")
+
+    emit(as_json, {"materials": [r.as_dict() for r in rows], "total": total}, table)
+
+
+def _material_id(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"material id must be a number, got {value!r}") from None
+    if number < 1:
+        raise CommandError(f"material id must be positive, got {number}")
+    return number
+
+
+@materials.command("show")
+@click.argument("material_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def show_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
+    """Show a material's clean body and outline (latest version)."""
+    number = _material_id(material_id)
+    with runtime_for(ctx) as runtime, runtime.db.reading() as session:
+        try:
+            document = catalog.material_document(session, number)
+        except catalog.MaterialNotFound:
+            raise CommandError(f"no material with id {number}") from None
+    emit(as_json, document, lambda: _print_document(document))
+
+
+def _print_document(document: dict) -> None:
+    click.echo(f"#{document['id']} {document['title']}  [{document['kind']}] "
+               f"version {document['version']}, {document['chars']} characters, "
+               f"{document['status']}")
+    click.echo("keywords: " + "、".join(document["keywords"]))
+    click.echo("outline:")
+
+    def walk(nodes: list, depth: int) -> None:
+        for node in nodes:
+            label = node["marker"] or f"[{node['type']}]"
+            click.echo(f"{'  ' * depth}  {label} {node['heading'][:50]}")
+            walk(node["children"], depth + 1)
+
+    walk(document["outline"], 0)
+    click.echo("")
+    click.echo(document["body"])
+
+
+def _publish(ctx: click.Context, material_id: str, as_json: bool, published: bool) -> None:
+    number = _material_id(material_id)
+    with runtime_for(ctx) as runtime, runtime.db.transaction() as session:
+        try:
+            material = catalog.set_published(session, number, published)
+        except catalog.MaterialNotFound:
+            raise CommandError(f"no material with id {number}") from None
+        result = {
+            "id": material.id,
+            "status": material.status,
+            "published_at": catalog.iso(material.published_at),
+        }
+    emit(as_json, result, lambda: click.echo(f"material {number} is {result['status']}"))
+
+
+@materials.command("publish")
+@click.argument("material_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def publish_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
+    """Publish a material: members can read it from now on."""
+    _publish(ctx, material_id, as_json, True)
+
+
+@materials.command("unpublish")
+@click.argument("material_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def unpublish_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
+    """Withdraw a material from members (it stays in the library as a draft)."""
+    _publish(ctx, material_id, as_json, False)

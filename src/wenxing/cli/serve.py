@@ -1,0 +1,84 @@
+"""`wenxing serve` and `wenxing demo`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from wenxing.cli.base import CommandError, guarded, settings_for
+from wenxing.config import Settings
+from wenxing.db.engine import DatabaseUrlError
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.runtime import NotReady, initialise, open_runtime
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    if workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            raise CommandError("several workers need PostgreSQL; SQLite serves with one worker")
+        os.environ["WENXING_DATABASE_URL"] = settings.database_url
+        uvicorn.run("wenxing.web.asgi:app", host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
+    try:
+        runtime = open_runtime(settings)
+    except (NotReady, DatabaseUrlError) as exc:
+        raise CommandError(str(exc)) from exc
+    from wenxing.web.app import create_app
+
+    click.echo(f"wenxing serving on http://{host}:{port}  (Ctrl+C stops)", err=True)
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        runtime.close()
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default 8000).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+@guarded
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Run the web app."""
+    settings = settings_for(ctx)
+    _serve(settings, host or settings.host, port or settings.port, workers)
+
+
+@click.command()
+@click.option("--dir", "folder", default="wenxing-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo database (emptied first).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+@click.pass_context
+@guarded
+def demo(ctx: click.Context, folder: Path, host: str, port: int, no_serve: bool) -> None:
+    """A fresh demo database with the sample material, then serve it."""
+    if folder.exists():
+        if not (folder / "wenxing.db").exists() and any(folder.iterdir()):
+            raise CommandError(f"{folder} is not a wenxing demo folder; choose another --dir")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    settings = Settings(database_url=f"sqlite:///{folder.resolve() / 'wenxing.db'}",
+                        secret=None, secret_file=None)
+    runtime, _revision = initialise(settings)
+    try:
+        importer = MaterialImporter(runtime.db, settings, runtime.publisher_settings())
+        sample = resources.files("wenxing.demo").joinpath("sample.txt")
+        with resources.as_file(sample) as path:
+            report = importer.run([path], ImportOptions(category="讲话", publish=True))
+    finally:
+        runtime.close()
+    if report.failed:
+        raise CommandError(f"demo sample failed to import: {report.failed[0]['error']}")
+    click.echo(f"demo database: {settings.database_url}", err=True)
+    if not no_serve:
+        _serve(settings, host, port, 1)

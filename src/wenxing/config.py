@@ -1,0 +1,176 @@
+"""Settings: process settings from ``WENXING_*`` variables, publisher settings from the database.
+
+Two sources, one declared list each:
+
+* :class:`Settings` holds what a process needs before it can open the database
+  (database URL, secret, size limits). It is read from the environment.
+* :data:`PUBLISHER_SETTINGS` declares every setting kept in the ``settings`` table
+  (masthead, group details, import rules, later plans and quotas). Each entry has a
+  name, a default and a help line; :class:`PublisherSettings` reads them with the
+  defaults filled in. Documentation is generated from the same list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+DEFAULT_DATABASE_URL = "sqlite:///./wenxing.db"
+
+
+class Settings(BaseSettings):
+    """Process settings, from ``WENXING_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="WENXING_", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the database")
+    secret: str | None = Field(
+        None,
+        description="server secret; when unset, a key file beside the database is used",
+        repr=False,
+    )
+    secret_file: Path | None = Field(
+        None, description="where the server secret is kept when WENXING_SECRET is unset"
+    )
+    max_file_mb: float = Field(20.0, description="largest source file import accepts, in MB")
+    max_unpacked_mb: float = Field(
+        200.0, description="largest uncompressed size of a .docx archive, in MB"
+    )
+    host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
+    port: int = Field(8000, description="port `wenxing serve` listens on")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
+
+    def key_file(self) -> Path:
+        """Where the server secret lives when it is not given in the environment."""
+        if self.secret_file is not None:
+            return self.secret_file
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            db_path = Path(url.database)
+            return db_path.with_name(db_path.name + ".key")
+        return Path("wenxing.key")
+
+
+# The masthead exactly as the publisher prints it today (see shared/samples). Import strips
+# these lines from incoming files; delivery prints them on every copy.
+DEFAULT_MASTHEAD = [
+    "仅供学习 禁止外传",
+    "酷乐文行",
+    "自建平台、实时分享",
+    "根据实际需求和形式任务不断迭代",
+    "现在订阅立享前3年的所有权益和资料",
+    "【打击倒卖活动】",
+    "举报倒卖会员资料的人，举报成功免费赠送一年会员材料！",
+    "会员群：{member_group}    免费QQ群：{free_group}",
+]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    default: Any
+    help: str
+
+
+PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("brand", "酷乐文行", "the publisher's brand, printed on every copy"),
+    SettingSpec(
+        "masthead",
+        DEFAULT_MASTHEAD,
+        "masthead lines printed at the head of every copy and stripped from imported files; "
+        "{member_group} and {free_group} are filled from the group settings",
+    ),
+    SettingSpec("member_group", "", "how members join the member group (shown to members)"),
+    SettingSpec("free_group", "", "how visitors join the free QQ group (shown to everyone)"),
+    SettingSpec(
+        "near_duplicate_threshold",
+        0.9,
+        "shingle similarity at or above which an imported file is skipped as a near-duplicate",
+    ),
+    SettingSpec(
+        "extra_promo_patterns",
+        [],
+        "additional regular expressions for promotional lines to strip at the head and tail "
+        "of imported files",
+    ),
+)
+
+_SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
+
+
+class UnknownSetting(KeyError):
+    pass
+
+
+class PublisherSettings:
+    """Publisher settings read from the ``settings`` table, defaults filled in."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+
+    @classmethod
+    def load(cls, session: Session) -> PublisherSettings:
+        from wenxing.db.meta import SettingRow
+
+        rows = session.scalars(select(SettingRow)).all()
+        stored = {row.name: json.loads(row.value) for row in rows if row.name in _SPECS}
+        return cls(stored)
+
+    @classmethod
+    def defaults(cls) -> PublisherSettings:
+        return cls({})
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _SPECS:
+            raise UnknownSetting(name)
+        return self._values.get(name, _SPECS[name].default)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for spec in PUBLISHER_SETTINGS:
+            yield spec.name, self[spec.name]
+
+    def masthead_lines(self) -> list[str]:
+        return [
+            line.format(member_group=self["member_group"], free_group=self["free_group"])
+            for line in self["masthead"]
+        ]
+
+
+def set_publisher_setting(session: Session, name: str, value: Any) -> None:
+    """Store one publisher setting (the caller's transaction commits it)."""
+    from wenxing.db.meta import SettingRow
+
+    if name not in _SPECS:
+        raise UnknownSetting(name)
+    expected = type(_SPECS[name].default)
+    if expected is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, expected):
+        raise ValueError(f"setting {name} expects {expected.__name__}, got {type(value).__name__}")
+    row = session.get(SettingRow, name)
+    encoded = json.dumps(value, ensure_ascii=False)
+    if row is None:
+        session.add(SettingRow(name=name, value=encoded))
+    else:
+        row.value = encoded
+
+
+def get_settings() -> Settings:
+    return Settings()

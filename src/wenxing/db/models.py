@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that metadata (and Alembic) sees all of them."""
+
+from wenxing.db import meta  # noqa: F401  (registers tables)
+from wenxing.db.base import Base
+from wenxing.materials import models as material_models  # noqa: F401  (registers tables)
+
+metadata = Base.metadata

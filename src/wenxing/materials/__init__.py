@@ -1,0 +1,1 @@
+"""Materials: reading source files, cleaning, structure, keywords, import and versions."""

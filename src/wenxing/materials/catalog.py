@@ -1,0 +1,156 @@
+"""Reading and publishing materials: the library as the rest of wenxing sees it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wenxing.db.base import utcnow
+from wenxing.materials.models import Material, MaterialVersion
+
+PREVIEW_CHARS = 300
+
+
+class MaterialNotFound(LookupError):
+    """No material has that id."""
+
+
+@dataclass(frozen=True)
+class MaterialSummary:
+    id: int
+    title: str
+    kind: str
+    category: str | None
+    status: str
+    version: int
+    chars: int
+    published_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "category": self.category,
+            "status": self.status,
+            "version": self.version,
+            "chars": self.chars,
+            "published_at": iso(self.published_at),
+        }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _current(session: Session, material: Material) -> MaterialVersion:
+    return session.scalars(
+        select(MaterialVersion).where(
+            MaterialVersion.material_id == material.id,
+            MaterialVersion.number == material.current_version,
+        )
+    ).one()
+
+
+def list_materials(
+    session: Session, *, published_only: bool = False, limit: int = 100, offset: int = 0
+) -> list[MaterialSummary]:
+    query = (
+        select(Material, MaterialVersion.chars)
+        .join(
+            MaterialVersion,
+            (MaterialVersion.material_id == Material.id)
+            & (MaterialVersion.number == Material.current_version),
+        )
+        .order_by(Material.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if published_only:
+        query = query.where(Material.status == "published")
+    return [
+        MaterialSummary(
+            m.id, m.title, m.kind, m.category, m.status, m.current_version, chars, m.published_at
+        )
+        for m, chars in session.execute(query).all()
+    ]
+
+
+def count_materials(session: Session, *, published_only: bool = False) -> int:
+    query = select(func.count()).select_from(Material)
+    if published_only:
+        query = query.where(Material.status == "published")
+    return session.scalar(query) or 0
+
+
+def get_material(session: Session, material_id: int) -> Material:
+    material = session.get(Material, material_id)
+    if material is None:
+        raise MaterialNotFound(material_id)
+    return material
+
+
+def material_document(session: Session, material_id: int) -> dict[str, Any]:
+    """The full current version with body and outline (for the publisher; never a member)."""
+    material = get_material(session, material_id)
+    version = _current(session, material)
+    return {
+        "id": material.id,
+        "version": version.number,
+        "versions": material.current_version,
+        "title": version.title,
+        "kind": version.kind,
+        "category": material.category,
+        "status": material.status,
+        "published_at": iso(material.published_at),
+        "source": {"name": version.source_name, "format": version.source_format,
+                   "encoding": version.source_encoding},
+        "chars": version.chars,
+        "keywords": json.loads(version.keywords),
+        "body": version.body,
+        "outline": json.loads(version.outline),
+    }
+
+
+def public_view(session: Session, material_id: int) -> dict[str, Any]:
+    """What a visitor may see: title, kind, outline headings and the first 300 characters."""
+    document = material_document(session, material_id)
+    return {
+        "id": document["id"],
+        "title": document["title"],
+        "kind": document["kind"],
+        "published_at": document["published_at"],
+        "chars": document["chars"],
+        "keywords": document["keywords"],
+        "preview": document["body"][:PREVIEW_CHARS],
+        "outline": _headings_only(document["outline"]),
+    }
+
+
+def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": node["type"],
+            "level": node["level"],
+            "marker": node["marker"],
+            "heading": node["heading"][:60],
+            "children": _headings_only(node["children"]),
+        }
+        for node in nodes
+        if node["type"] in ("section", "item")
+    ]
+
+
+def set_published(session: Session, material_id: int, published: bool) -> Material:
+    material = get_material(session, material_id)
+    if published and material.status != "published":
+        material.status = "published"
+        material.published_at = utcnow()
+    elif not published and material.status == "published":
+        material.status = "draft"
+    return material

@@ -1,0 +1,324 @@
+"""Importing files and folders into the library: one transaction per file.
+
+Order of decisions for a prepared file:
+  1. the same bytes were imported before                → skipped
+  2. a material came from the same source path          → new version (or skipped if unchanged)
+  3. the same clean text exists                         → skipped
+  4. a material's shingles are ≥ threshold similar      → skipped, naming the original
+  5. otherwise                                          → a new material
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from wenxing.config import PublisherSettings, Settings
+from wenxing.db.base import utcnow
+from wenxing.db.engine import Database
+from wenxing.materials import shingles
+from wenxing.materials.cleaning import Cleaner
+from wenxing.materials.models import Material, MaterialVersion, ShingleBand
+from wenxing.materials.pipeline import Failure, Limits, Prepared, prepare_file
+from wenxing.materials.readers import SUPPORTED_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+_PARALLEL_FROM = 8  # files; below this, worker start-up costs more than it saves
+_MAX_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    category: str | None = None
+    publish: bool = False
+
+
+@dataclass
+class ImportReport:
+    imported: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class _Skip:
+    path: str
+    reason: str
+
+
+def collect_files(paths: Iterable[Path]) -> Iterator[Path | _Skip | Failure]:
+    """Files to import, in a stable order; folders are walked recursively."""
+    for path in paths:
+        if not path.exists():
+            yield Failure(str(path), "no such file or folder")
+        elif path.is_dir():
+            yield from _walk(path)
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES and path.suffix.lower() != ".doc":
+            yield Failure(str(path), f"unsupported file type {path.suffix or '(none)'}")
+        else:
+            yield path
+
+
+def _walk(folder: Path) -> Iterator[Path | _Skip]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        yield _Skip(str(folder), f"cannot list folder: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        # Hidden files, and the ~$ lock files Word leaves beside open documents.
+        if entry.name.startswith((".", "~$")):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(path)
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES or path.suffix.lower() == ".doc":
+            yield path
+        else:
+            yield _Skip(str(path), f"unsupported file type {path.suffix or '(none)'}")
+
+
+class MaterialImporter:
+    """Imports files into one database, following the publisher's cleaning settings."""
+
+    def __init__(self, db: Database, settings: Settings, publisher: PublisherSettings):
+        self.db = db
+        self.limits = Limits(settings.max_file_bytes, settings.max_unpacked_bytes)
+        self.cleaner_args = (
+            list(publisher.masthead_lines()) + list(publisher["masthead"]),
+            list(publisher["extra_promo_patterns"]),
+        )
+        self.cleaner = Cleaner(*self.cleaner_args)
+        self.threshold = float(publisher["near_duplicate_threshold"])
+
+    def run(
+        self,
+        paths: Iterable[Path],
+        options: ImportOptions,
+        on_progress: Callable[[str], None] | None = None,
+        workers: int | None = None,
+    ) -> ImportReport:
+        report = ImportReport()
+        items = list(collect_files(paths))
+        files = [item for item in items if isinstance(item, Path)]
+        for item in items:
+            if isinstance(item, _Skip):
+                report.skipped.append({"path": item.path, "reason": item.reason})
+            elif isinstance(item, Failure):
+                report.failed.append({"path": item.path, "error": item.error})
+        for prepared in self._prepare_all(files, workers):
+            self._record(report, prepared, options)
+            if on_progress:
+                on_progress(prepared.path)
+        return report
+
+    def _prepare_all(self, files: list[Path], workers: int | None) -> Iterator[Prepared | Failure]:
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if len(files) >= _PARALLEL_FROM else 1
+        if workers <= 1:
+            for path in files:
+                yield _prepare_guarded(path, self.limits, self.cleaner)
+            return
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_worker_init, initargs=self.cleaner_args
+        ) as pool:
+            yield from _bounded_map(pool, files, self.limits, ahead=workers * 4)
+
+    def _record(self, report: ImportReport, item: Prepared | Failure, options: ImportOptions):
+        if isinstance(item, Failure):
+            report.failed.append({"path": item.path, "error": item.error})
+            return
+        try:
+            with self.db.transaction() as session:
+                outcome = store(session, item, options, self.threshold)
+        except SQLAlchemyError as exc:
+            log.exception("storing %s failed", item.path)
+            report.failed.append({"path": item.path, "error": f"database error: {exc.__class__.__name__}"})
+            return
+        if "reason" in outcome:
+            report.skipped.append(outcome)
+        else:
+            report.imported.append(outcome)
+
+
+_worker_cleaner: Cleaner | None = None
+
+
+def _worker_init(masthead: list[str], promo: list[str]) -> None:
+    global _worker_cleaner
+    _worker_cleaner = Cleaner(masthead, promo)
+
+
+def _worker_prepare(path: Path, limits: Limits) -> Prepared | Failure:
+    assert _worker_cleaner is not None
+    return _prepare_guarded(path, limits, _worker_cleaner)
+
+
+def _prepare_guarded(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Failure:
+    try:
+        return prepare_file(path, limits, cleaner)
+    except Exception as exc:  # a parser bug must cost one file, not the whole import
+        log.exception("preparing %s failed", path)
+        return Failure(str(path), f"internal error while reading: {exc.__class__.__name__}")
+
+
+def _bounded_map(
+    pool: Executor, files: list[Path], limits: Limits, ahead: int
+) -> Iterator[Prepared | Failure]:
+    """Results in order, with at most ``ahead`` files in flight, so memory stays flat."""
+    pending: deque[tuple[Path, Future[Prepared | Failure]]] = deque()
+    queue = iter(files)
+    for path in queue:
+        pending.append((path, pool.submit(_worker_prepare, path, limits)))
+        if len(pending) >= ahead:
+            break
+    while pending:
+        path, future = pending.popleft()
+        try:
+            yield future.result()
+        except Exception as exc:  # a worker that died (out of memory, killed)
+            yield Failure(str(path), f"worker failed: {exc.__class__.__name__}")
+        next_path = next(queue, None)
+        if next_path is not None:
+            pending.append((next_path, pool.submit(_worker_prepare, next_path, limits)))
+
+
+def store(
+    session: Session, item: Prepared, options: ImportOptions, threshold: float
+) -> dict[str, Any]:
+    """Write one prepared file (the caller's transaction commits); returns its outcome."""
+    same_bytes = session.scalars(
+        select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
+    ).first()
+    if same_bytes is not None:
+        return _skip(item, f"already imported as material {same_bytes.material_id} "
+                           f"version {same_bytes.number}")
+    existing = session.scalars(
+        select(Material).where(Material.source_path == item.path).limit(1)
+    ).first()
+    if existing is not None:
+        return _new_version(session, existing, item, options)
+    same_text = session.scalars(
+        select(MaterialVersion).where(MaterialVersion.body_hash == item.body_hash).limit(1)
+    ).first()
+    if same_text is not None:
+        return _skip(item, f"same text as material {same_text.material_id}")
+    original = _near_duplicate(session, item, threshold)
+    if original is not None:
+        version, similarity = original
+        return _skip(
+            item,
+            f"near-duplicate of material {version.material_id} 《{version.title}》 "
+            f"(similarity {similarity:.2f})",
+        )
+    now = utcnow()
+    material = Material(
+        title=item.title,
+        kind=item.kind,
+        category=options.category,
+        source_path=item.path,
+        status="published" if options.publish else "draft",
+        published_at=now if options.publish else None,
+        current_version=1,
+    )
+    session.add(material)
+    session.flush()
+    _add_version(session, material, item, 1)
+    return {"id": material.id, "title": material.title, "path": item.path, "version": 1}
+
+
+def _skip(item: Prepared, reason: str) -> dict[str, Any]:
+    return {"path": item.path, "reason": reason}
+
+
+def _new_version(
+    session: Session, material: Material, item: Prepared, options: ImportOptions
+) -> dict[str, Any]:
+    current = session.scalars(
+        select(MaterialVersion).where(
+            MaterialVersion.material_id == material.id,
+            MaterialVersion.number == material.current_version,
+        )
+    ).one()
+    if current.body_hash == item.body_hash:
+        return _skip(item, f"unchanged since material {material.id} version {current.number}")
+    number = material.current_version + 1
+    material.current_version = number
+    material.title = item.title
+    material.kind = item.kind
+    if options.category is not None:
+        material.category = options.category
+    if options.publish and material.status != "published":
+        material.status = "published"
+        material.published_at = utcnow()
+    _add_version(session, material, item, number)
+    return {"id": material.id, "title": material.title, "path": item.path, "version": number}
+
+
+def _add_version(session: Session, material: Material, item: Prepared, number: int) -> None:
+    version = MaterialVersion(
+        material_id=material.id,
+        number=number,
+        title=item.title,
+        kind=item.kind,
+        source_name=item.source_name[:300],
+        source_format=item.source_format,
+        source_encoding=item.source_encoding,
+        content_hash=item.content_hash,
+        body_hash=item.body_hash,
+        body=item.body,
+        chars=len(item.body),
+        outline=item.outline_json,
+        keywords=json.dumps(item.keywords, ensure_ascii=False),
+        minhash=item.minhash,
+    )
+    session.add(version)
+    session.flush()
+    session.add_all(
+        ShingleBand(version_id=version.id, band=band, value=value)
+        for band, value in enumerate(item.bands)
+    )
+
+
+def _near_duplicate(
+    session: Session, item: Prepared, threshold: float
+) -> tuple[MaterialVersion, float] | None:
+    conditions = [
+        (ShingleBand.band == band) & (ShingleBand.value == value)
+        for band, value in enumerate(item.bands)
+    ]
+    rows = session.execute(
+        select(ShingleBand.version_id, func.count())
+        .where(or_(*conditions))
+        .group_by(ShingleBand.version_id)
+        .order_by(func.count().desc())
+        .limit(_MAX_CANDIDATES)
+    ).all()
+    if not rows:
+        return None
+    mine = np.frombuffer(item.shingle_hashes, dtype=np.uint64)
+    best: tuple[MaterialVersion, float] | None = None
+    for version_id, _count in rows:
+        version = session.get(MaterialVersion, version_id)
+        if version is None:
+            continue
+        similarity = shingles.jaccard(mine, shingles.shingle_hashes(version.body))
+        if similarity >= threshold and (best is None or similarity > best[1]):
+            best = (version, similarity)
+    return best

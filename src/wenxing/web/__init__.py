@@ -1,0 +1,1 @@
+"""The web application (members' site and publisher's console grow here)."""

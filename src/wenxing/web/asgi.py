@@ -1,0 +1,7 @@
+"""ASGI entry point for several workers: each opens the installation from the environment."""
+
+from wenxing.config import Settings
+from wenxing.runtime import open_runtime
+from wenxing.web.app import create_app
+
+app = create_app(open_runtime(Settings()))
