@@ -39,7 +39,7 @@ def check_value(secret: bytes) -> str:
 
 def read_secret(settings: Settings) -> bytes | None:
     """The configured secret, or None when neither the variable nor the key file exists."""
-    if settings.secret is not None:
+    if settings.secret:  # an empty WENXING_SECRET counts as unset
         if len(settings.secret) < MIN_SECRET_CHARS:
             raise SecretError(f"WENXING_SECRET must be at least {MIN_SECRET_CHARS} characters")
         return settings.secret.encode()

@@ -47,7 +47,6 @@ def init(ctx: click.Context, as_json: bool) -> None:
     )
 
 
-
 cli.add_command(import_command)
 cli.add_command(materials)
 cli.add_command(serve)

@@ -9,14 +9,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 import click
 
 from wenxing.config import Settings
 from wenxing.db.engine import DatabaseUrlError
-from wenxing.runtime import NotReady, Runtime, initialise, open_runtime
+from wenxing.runtime import NotReady, Runtime, open_runtime
 
 
 class CommandError(click.ClickException):
@@ -30,7 +29,7 @@ def setup_logging() -> None:
     debug = os.environ.get("WENXING_DEBUG") == "1"
 
     class OneLine(logging.Formatter):
-        def formatException(self, ei) -> str:  # noqa: N802 (logging's API name)
+        def formatException(self, ei) -> str:
             return super().formatException(ei) if debug else ""
 
         def format(self, record: logging.LogRecord) -> str:
@@ -42,6 +41,8 @@ def setup_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # pypdf reports every oddity of a damaged PDF; the import already names the file's problem.
+    logging.getLogger("pypdf").setLevel(logging.DEBUG if debug else logging.CRITICAL)
 
 
 def settings_for(ctx: click.Context) -> Settings:
@@ -94,5 +95,3 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return run
-
-

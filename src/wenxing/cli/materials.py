@@ -23,7 +23,10 @@ from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_
 @click.pass_context
 @guarded
 def import_command(
-    ctx: click.Context, paths: tuple[Path, ...], category: str | None, publish: bool,
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    category: str | None,
+    publish: bool,
     as_json: bool,
 ) -> None:
     """Import .docx/.txt/.md/.pdf files or folders (recursively)."""
@@ -47,8 +50,12 @@ def import_command(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
 
 
@@ -83,9 +90,7 @@ def list_command(
 ) -> None:
     """List materials with their current version."""
     with runtime_for(ctx) as runtime, runtime.db.reading() as session:
-        rows = catalog.list_materials(
-            session, published_only=published, limit=limit, offset=offset
-        )
+        rows = catalog.list_materials(session, published_only=published, limit=limit, offset=offset)
         total = catalog.count_materials(session, published_only=published)
 
     def table() -> None:
@@ -127,9 +132,11 @@ def show_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
 
 
 def _print_document(document: dict) -> None:
-    click.echo(f"#{document['id']} {document['title']}  [{document['kind']}] "
-               f"version {document['version']}, {document['chars']} characters, "
-               f"{document['status']}")
+    click.echo(
+        f"#{document['id']} {document['title']}  [{document['kind']}] "
+        f"version {document['version']}, {document['chars']} characters, "
+        f"{document['status']}"
+    )
     click.echo("keywords: " + "、".join(document["keywords"]))
     click.echo("outline:")
 

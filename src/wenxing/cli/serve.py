@@ -23,8 +23,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         if settings.database_url.startswith("sqlite"):
             raise CommandError("several workers need PostgreSQL; SQLite serves with one worker")
         os.environ["WENXING_DATABASE_URL"] = settings.database_url
-        uvicorn.run("wenxing.web.asgi:app", host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run(
+            "wenxing.web.asgi:app", host=host, port=port, workers=workers, log_level="warning"
+        )
         return
     try:
         runtime = open_runtime(settings)
@@ -52,9 +53,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
 
 
 @click.command()
-@click.option("--dir", "folder", default="wenxing-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the demo database (emptied first).")
+@click.option(
+    "--dir",
+    "folder",
+    default="wenxing-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the demo database (emptied first).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
@@ -67,8 +73,9 @@ def demo(ctx: click.Context, folder: Path, host: str, port: int, no_serve: bool)
             raise CommandError(f"{folder} is not a wenxing demo folder; choose another --dir")
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    settings = Settings(database_url=f"sqlite:///{folder.resolve() / 'wenxing.db'}",
-                        secret=None, secret_file=None)
+    settings = Settings(
+        database_url=f"sqlite:///{folder.resolve() / 'wenxing.db'}", secret=None, secret_file=None
+    )
     runtime, _revision = initialise(settings)
     try:
         importer = MaterialImporter(runtime.db, settings, runtime.publisher_settings())

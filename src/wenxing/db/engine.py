@@ -54,9 +54,7 @@ def _make_sqlite_engine(url: str, database: str | None, **kwargs) -> Engine:
         parent = Path(database).expanduser().resolve().parent
         if not parent.is_dir():
             raise DatabaseUrlError(f"folder {parent} for the SQLite database does not exist")
-    engine = create_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-    )
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

@@ -108,8 +108,11 @@ def material_document(session: Session, material_id: int) -> dict[str, Any]:
         "category": material.category,
         "status": material.status,
         "published_at": iso(material.published_at),
-        "source": {"name": version.source_name, "format": version.source_format,
-                   "encoding": version.source_encoding},
+        "source": {
+            "name": version.source_name,
+            "format": version.source_format,
+            "encoding": version.source_encoding,
+        },
         "chars": version.chars,
         "keywords": json.loads(version.keywords),
         "body": version.body,

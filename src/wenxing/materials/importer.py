@@ -149,7 +149,9 @@ class MaterialImporter:
                 outcome = store(session, item, options, self.threshold)
         except SQLAlchemyError as exc:
             log.exception("storing %s failed", item.path)
-            report.failed.append({"path": item.path, "error": f"database error: {exc.__class__.__name__}"})
+            report.failed.append(
+                {"path": item.path, "error": f"database error: {exc.__class__.__name__}"}
+            )
             return
         if "reason" in outcome:
             report.skipped.append(outcome)
@@ -207,8 +209,10 @@ def store(
         select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
     ).first()
     if same_bytes is not None:
-        return _skip(item, f"already imported as material {same_bytes.material_id} "
-                           f"version {same_bytes.number}")
+        return _skip(
+            item,
+            f"already imported as material {same_bytes.material_id} version {same_bytes.number}",
+        )
     existing = session.scalars(
         select(Material).where(Material.source_path == item.path).limit(1)
     ).first()

@@ -16,6 +16,8 @@ from pathlib import Path
 import jieba
 
 _LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _generic_words() -> frozenset[str]:
     text = resources.files("wenxing.materials").joinpath("data/generic_words.txt")

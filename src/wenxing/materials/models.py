@@ -45,7 +45,9 @@ class MaterialVersion(Base):
     """One imported text of a material, kept when a newer one arrives."""
 
     __tablename__ = "material_versions"
-    __table_args__ = (UniqueConstraint("material_id", "number", name="uq_material_versions_number"),)
+    __table_args__ = (
+        UniqueConstraint("material_id", "number", name="uq_material_versions_number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     material_id: Mapped[int] = mapped_column(

@@ -130,8 +130,10 @@ def _is_salutation(paragraph: str) -> bool:
         return False
     if paragraph[-1] in "：:":
         return bool(_SALUTATION_WORDS.search(paragraph)) or "，" in paragraph or "、" in paragraph
-    return paragraph[-1] in "！!" and len(paragraph) <= 12 and bool(
-        _SALUTATION_WORDS.search(paragraph)
+    return (
+        paragraph[-1] in "！!"
+        and len(paragraph) <= 12
+        and bool(_SALUTATION_WORDS.search(paragraph))
     )
 
 
@@ -249,7 +251,13 @@ class _OutlineBuilder:
         index = 0
         while index < min(len(self.paragraphs), _FRONT_WINDOW):
             paragraph = self.paragraphs[index]
-            if _is_salutation(paragraph):
+            # Right after the title, any short line ending in a colon is an address
+            # (同志们：, or a notice's 主送机关 such as 各省人民政府：).
+            if _is_salutation(paragraph) or (
+                len(paragraph) <= 40
+                and paragraph[-1] in "：:"
+                and not SENTENCE_END.search(paragraph)
+            ):
                 nodes.append(self._leaf("salutation", index, paragraph))
                 return nodes, index + 1
             if heading_marker(paragraph) or not _is_front_line(paragraph):
@@ -292,8 +300,12 @@ class _OutlineBuilder:
         if closing_start < signature_start and closing_start > body_start:
             nodes.append(
                 Node(
-                    "closing", 0, "", split_heading(self.paragraphs[closing_start]),
-                    self.offsets[closing_start], self._end_of(signature_start - 1),
+                    "closing",
+                    0,
+                    "",
+                    split_heading(self.paragraphs[closing_start]),
+                    self.offsets[closing_start],
+                    self._end_of(signature_start - 1),
                 )
             )
         else:
@@ -301,8 +313,12 @@ class _OutlineBuilder:
         if signature_start < end:
             nodes.append(
                 Node(
-                    "signature", 0, "", self.paragraphs[signature_start],
-                    self.offsets[signature_start], self._end_of(end - 1),
+                    "signature",
+                    0,
+                    "",
+                    self.paragraphs[signature_start],
+                    self.offsets[signature_start],
+                    self._end_of(end - 1),
                 )
             )
         return closing_start, nodes
@@ -319,9 +335,13 @@ class _OutlineBuilder:
             while stack and stack[-1].rank >= rank:
                 self._close(stack.pop(), last_index.pop(), index)
             node = Node(
-                "section", len(stack) + 1, marker,
-                split_heading(self.paragraphs[index][len(marker):]),
-                self.offsets[index], self._end_of(index), rank,
+                "section",
+                len(stack) + 1,
+                marker,
+                split_heading(self.paragraphs[index][len(marker) :]),
+                self.offsets[index],
+                self._end_of(index),
+                rank,
             )
             (stack[-1].children if stack else roots).append(node)
             stack.append(node)
@@ -352,8 +372,11 @@ def _is_signature_line(paragraph: str) -> bool:
     return bool(
         _DATE.fullmatch(paragraph)
         or re.fullmatch(r"[（(]此件.{1,12}[）)]", paragraph)
-        or (len(paragraph) <= 25 and not re.search(r"[，。；！？、：,.;!?:]", paragraph)
-            and heading_marker(paragraph) is None)
+        or (
+            len(paragraph) <= 25
+            and not re.search(r"[，。；！？、：,.;!?:]", paragraph)
+            and heading_marker(paragraph) is None
+        )
     )
 
 
@@ -370,4 +393,3 @@ def _attach_items(node: Node, builder: _OutlineBuilder) -> None:
     for child in node.children:
         if child.type == "section":
             _attach_items(child, builder)
-

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from wenxing.materials import kinds, keywords, outline, shingles
+from wenxing.materials import keywords, kinds, outline, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.readers import ReadError, read_source
 

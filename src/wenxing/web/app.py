@@ -28,9 +28,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         with runtime.db.reading() as session:
             rows = catalog.list_materials(session, published_only=True, limit=200)
             brand = runtime.publisher_settings()["brand"]
-        return TEMPLATES.TemplateResponse(
-            request, "home.html", {"materials": rows, "brand": brand}
-        )
+        return TEMPLATES.TemplateResponse(request, "home.html", {"materials": rows, "brand": brand})
 
     @app.get("/materials/{material_id}", response_class=HTMLResponse)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
@@ -43,9 +41,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             except catalog.MaterialNotFound:
                 raise HTTPException(status_code=404, detail="没有这份材料") from None
         brand = runtime.publisher_settings()["brand"]
-        return TEMPLATES.TemplateResponse(
-            request, "material.html", {"m": view, "brand": brand}
-        )
+        return TEMPLATES.TemplateResponse(request, "material.html", {"m": view, "brand": brand})
 
     @app.get("/healthz")
     def health() -> JSONResponse:
@@ -57,7 +53,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
         message = exc.detail if isinstance(exc.detail, str) else "请求有误"
         return TEMPLATES.TemplateResponse(
-            request, "error.html", {"message": message, "brand": "文行"},
+            request,
+            "error.html",
+            {"message": message, "brand": "文行"},
             status_code=exc.status_code,
         )
 

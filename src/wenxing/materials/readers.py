@@ -1,0 +1,701 @@
+"""Turn an imported source file (.docx, .txt, .md, .pdf) into plain text.
+
+Every failure surfaces as :class:`ReadError` with a one-line English reason, so an import
+can report a bad file and go on; files come from the wild and may be hostile or damaged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import stat
+import statistics
+import string
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import docx
+import pypdf
+from docx.document import Document as WordDocument
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from lxml import etree
+from pypdf.errors import DependencyError, FileNotDecryptedError
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".docx", ".txt", ".md", ".pdf"})
+
+_MB = 1024 * 1024
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DOC_MESSAGE = "old Word .doc format is not supported; save it as .docx and import again"
+_ENCRYPTED_PDF = "encrypted PDF (a password is needed to open it)"
+_MAX_MEMBER_RATIO = 200
+_RATIO_CHECK_FROM = 10 * _MB
+_OBJECT_REPR = re.compile(r"'?<[\w.]+ object at 0x[0-9a-f]+>'?")
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a material; str(err) is a one-line English reason."""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    format: str
+    encoding: str | None
+    title_hint: str | None
+
+
+def read_source(path: Path, *, max_bytes: int, max_unpacked_bytes: int) -> SourceText:
+    """Read one source file from disk, refusing anything that is not a readable material."""
+    path = Path(path)
+    try:
+        # A FIFO or device would block or stream forever, so only regular files are opened.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ReadError("not a regular file")
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                raise ReadError("empty file")
+            if size > max_bytes:
+                raise ReadError(_too_large(max_bytes))
+            _check_suffix(path.suffix.lower())
+            # Read one byte past the limit: the file may have grown since stat().
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ReadError("file not found") from None
+    except PermissionError:
+        raise ReadError("permission denied") from None
+    except OSError as exc:
+        raise ReadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > max_bytes:
+        raise ReadError(_too_large(max_bytes))
+    return read_bytes(data, path.suffix, max_unpacked_bytes=max_unpacked_bytes)
+
+
+def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceText:
+    """Read a source already in memory; ``suffix`` is the file's extension, like ".docx"."""
+    suffix = suffix.lower()
+    if suffix and not suffix.startswith("."):
+        suffix = "." + suffix
+    if not data:
+        raise ReadError("empty file")
+    _check_suffix(suffix)
+    data = bytes(data)
+    if suffix == ".docx":
+        return _read_docx(data, max_unpacked_bytes)
+    if suffix == ".pdf":
+        return _read_pdf(data)
+    text, encoding = decode_text(data)
+    if suffix == ".md":
+        text, title = _strip_markdown(text)
+        return _source(text, "md", encoding, title)
+    return _source(text, "txt", encoding, None)
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"file is larger than the {max_bytes / _MB:.1f} MB limit"
+
+
+def _check_suffix(suffix: str) -> None:
+    if suffix == ".doc":
+        raise ReadError(_DOC_MESSAGE)
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ReadError(f"unsupported file type {suffix or '(no extension)'}")
+
+
+def _source(text: str, fmt: str, encoding: str | None, title: str | None) -> SourceText:
+    text = _normalise_newlines(text)
+    if not text.strip():
+        raise ReadError("file has no text")
+    return SourceText(text=text, format=fmt, encoding=encoding, title_hint=title)
+
+
+def _normalise_newlines(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Text copied out of Word carries \v for manual line breaks; U+2028/9 are line breaks too.
+    return text.replace("\v", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+
+
+def _short(exc: BaseException) -> str:
+    lines = _OBJECT_REPR.sub("the file", str(exc)).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:120]
+
+
+# --- plain text ------------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_PLAIN = re.compile(r"[\t\n\r\f\x20-\x7e\u00a0-\u024f\u2000-\u206f]")
+_SAMPLE_CHARS = 100_000
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode a text file of unknown encoding; returns (text, encoding name)."""
+    text, encoding = _decode(bytes(data))
+    text = _normalise_newlines(text.removeprefix("\ufeff"))
+    if text and len(_CONTROL.findall(text)) > 0.05 * len(text):
+        raise ReadError("binary data, not text")
+    if not text.strip():
+        raise ReadError("file has no text")
+    return text, encoding
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec), name
+            except UnicodeDecodeError:
+                break  # a stray BOM-like prefix; let the other detectors judge
+    has_nul = b"\x00" in data
+    # UTF-8 and GB18030 never contain NUL bytes, so with NULs it is UTF-16 or binary.
+    if not has_nul:
+        text = data.decode("utf-8", errors="replace")
+        # A cut-off last character or a stray damaged byte must not turn a long UTF-8 file
+        # into GB18030 mojibake; GBK text read as UTF-8 fails far more often than this.
+        if text.count("\ufffd") <= len(text) / 1000:
+            return text, "utf-8"
+    encoding = _utf16_without_bom(data, has_nul)
+    if encoding is not None:
+        return data.decode(encoding), encoding
+    if not has_nul:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    raise ReadError("binary data, not text")
+
+
+def _utf16_without_bom(data: bytes, has_nul: bool) -> str | None:
+    if len(data) < 2 or len(data) % 2:
+        return None
+    # ASCII in UTF-16 puts its zero byte at odd offsets (LE) or even ones (BE); CJK text has
+    # few zeros (一 U+4E00 has one on the other side), so the zeros only order the guesses
+    # and the decoded text decides.
+    even_zeros, odd_zeros = data[0::2].count(0), data[1::2].count(0)
+    candidates = ("utf-16-le", "utf-16-be")
+    if even_zeros > odd_zeros:
+        candidates = candidates[::-1]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text, min_cjk_share=0.0 if has_nul else 0.5):
+            return encoding
+    return None
+
+
+def _looks_like_text(text: str, *, min_cjk_share: float) -> bool:
+    sample = text[:_SAMPLE_CHARS]
+    if not sample:
+        return False
+    cjk = len(_CJK.findall(sample))
+    plain = len(_PLAIN.findall(sample))
+    return (cjk + plain) >= 0.95 * len(sample) and cjk >= min_cjk_share * len(sample)
+
+
+# --- markdown --------------------------------------------------------------------------
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_RULE = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|=+\s*)$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+.*$")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*$")
+_SETEXT_H1 = re.compile(r"^\s{0,3}=+\s*$")
+_BLOCKQUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
+_BULLET = re.compile(r"^\s*[-*+]\s+(?:\[[ xX]\]\s+)?")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ESCAPED_BASE = 0xE000  # escaped punctuation parks in the private use area meanwhile
+_UNESCAPE = {_ESCAPED_BASE + ord(c): c for c in string.punctuation}
+_INLINE_RULES = (
+    (re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])"), ""),
+    (re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])"), r"\1"),
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"\*(?=[^\s*])([^*]+?)(?<=\S)\*"), r"\1"),
+    # Underscores inside ASCII words (snake_case) are not emphasis; next to CJK they are.
+    (re.compile(r"(?<![A-Za-z0-9_])_(?=[^\s_])([^_]+?)(?<=\S)_(?![A-Za-z0-9_])"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+)
+
+
+def _strip_markdown(text: str) -> tuple[str, str | None]:
+    """Markdown to plain text; numbered items like "1. " stay, being outline markers here."""
+    out: list[str] = []
+    title: str | None = None
+    fence: str | None = None
+    for line in _HTML_COMMENT.sub("", text).split("\n"):
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            closing = fence_match and fence_match.group(1)[0] == fence[0]
+            if closing and len(fence_match.group(1)) >= len(fence):
+                fence = None
+            else:
+                out.append(line)
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+            continue
+        if _SETEXT_H1.match(line) and title is None and out and out[-1].strip():
+            title = out[-1].strip()
+        if _RULE.match(line) or _TABLE_RULE.match(line) or _LINK_DEFINITION.match(line):
+            continue
+        line = _BLOCKQUOTE.sub("", line)
+        heading = _HEADING.match(line)
+        if heading:
+            line = _strip_inline(heading.group(2) or "").strip()
+            if title is None and len(heading.group(1)) == 1 and line:
+                title = line
+        else:
+            line = _strip_inline(_table_row(_BULLET.sub("", line)))
+        out.append(line)
+    return "\n".join(out), title
+
+
+def _table_row(line: str) -> str:
+    stripped = line.strip()
+    if len(stripped) > 1 and stripped.startswith("|") and stripped.endswith("|"):
+        return "\t".join(cell.strip() for cell in stripped[1:-1].split("|"))
+    return line
+
+
+def _strip_inline(line: str) -> str:
+    line = _ESCAPE.sub(lambda m: chr(_ESCAPED_BASE + ord(m.group(1))), line)
+    for pattern, replacement in _INLINE_RULES:
+        line = pattern.sub(replacement, line)
+    return line.translate(_UNESCAPE)
+
+
+# --- docx ------------------------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RUN_CONTAINERS = frozenset(
+    _W + tag
+    for tag in ("r", "hyperlink", "ins", "smartTag", "sdt", "sdtContent", "fldSimple",
+                "customXml", "moveTo", "bdo", "dir", "ruby", "rubyBase")
+)  # fmt: skip
+_BLOCK_CONTAINERS = frozenset(_W + tag for tag in ("sdt", "sdtContent", "customXml"))
+
+
+def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
+    if data.startswith(_OLE_MAGIC):
+        # Word stores a password-protected .docx inside an OLE container too.
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise ReadError("encrypted or password-protected Word file")
+        raise ReadError(_DOC_MESSAGE)
+    _check_archive(data, max_unpacked_bytes)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        numbering = _Numbering(document)
+        lines = list(_block_lines(document.element.body, numbering))
+        title = _docx_title(document)
+    except Exception as exc:
+        raise ReadError(f"damaged .docx file: {_short(exc)}") from None
+    return _source("\n".join(lines), "docx", None, title)
+
+
+def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except Exception:
+        raise ReadError("not a valid .docx file (not a zip archive)") from None
+    # Declared sizes are safe to trust: zipfile stops reading a member at its declared size.
+    bomb = sum(m.file_size for m in members) > max_unpacked_bytes or any(
+        m.file_size > _RATIO_CHECK_FROM
+        and m.file_size > _MAX_MEMBER_RATIO * max(m.compress_size, 1)
+        for m in members
+    )
+    if bomb:
+        limit = f"{max_unpacked_bytes / _MB:g}"
+        raise ReadError(f"archive expands beyond the {limit} MB limit (zip bomb?)")
+    if "word/document.xml" not in {m.filename for m in members}:
+        raise ReadError("not a valid .docx file")
+
+
+def _docx_title(document: WordDocument) -> str | None:
+    # python-docx invents a core part titled "Word Document" when none exists; avoid it.
+    try:
+        document.part.package.part_related_by(RT.CORE_PROPERTIES)
+    except KeyError:
+        return None
+    title = " ".join((document.core_properties.title or "").split())
+    return title or None
+
+
+def _block_lines(container: etree._Element, numbering: _Numbering) -> Iterator[str]:
+    for child in container:
+        if child.tag == _W + "p":
+            yield numbering.prefix(child) + _paragraph_text(child)
+        elif child.tag == _W + "tbl":
+            yield from _table_lines(child, numbering)
+        elif child.tag in _BLOCK_CONTAINERS:
+            yield from _block_lines(child, numbering)
+
+
+def _paragraph_text(p: etree._Element) -> str:
+    parts: list[str] = []
+    _collect_run_text(p, parts)
+    return "".join(parts)
+
+
+def _collect_run_text(element: etree._Element, parts: list[str]) -> None:
+    # Deleted revisions (w:del, w:moveFrom), field codes and text boxes in drawings are
+    # not the reading text, so only known text-bearing containers are entered.
+    for child in element:
+        tag = child.tag
+        if tag == _W + "t":
+            parts.append(child.text or "")
+        elif tag == _W + "tab":
+            parts.append("\t")
+        elif tag in (_W + "br", _W + "cr"):
+            if child.get(_W + "type") in (None, "textWrapping"):
+                parts.append("\n")
+        elif tag == _W + "noBreakHyphen":
+            parts.append("-")
+        elif tag in _RUN_CONTAINERS:
+            _collect_run_text(child, parts)
+
+
+def _table_lines(table: etree._Element, numbering: _Numbering) -> Iterator[str]:
+    for row in table.iterchildren(_W + "tr"):
+        cells = []
+        for cell in row.iterchildren(_W + "tc"):
+            # A horizontal merge is one w:tc already; a vertical one continues in the rows
+            # below as empty placeholders, which stay empty rather than repeat the text.
+            merge = cell.find(f"{_W}tcPr/{_W}vMerge")
+            if merge is not None and merge.get(_W + "val") in (None, "continue"):
+                cells.append("")
+                continue
+            lines = (line.strip() for line in _block_lines(cell, numbering))
+            cells.append(" ".join(line.replace("\n", " ") for line in lines if line))
+        yield "\t".join(cells).rstrip()
+
+
+# --- docx automatic numbering ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Level:
+    fmt: str
+    text: str
+    start: int
+    restart: int | None  # None: after any shallower level; 0: never
+    legal: bool
+    separated: bool  # whether Word puts a tab or space between number and text
+
+
+def _val(element: etree._Element | None, path: str) -> str | None:
+    if element is None:
+        return None
+    found = element.find(path.replace("w:", _W))
+    return None if found is None else found.get(_W + "val")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse_level(lvl: etree._Element) -> _Level:
+    restart = _int(_val(lvl, "w:lvlRestart"))
+    legal = lvl.find(_W + "isLgl") is not None and _val(lvl, "w:isLgl") not in ("0", "false")
+    return _Level(
+        fmt=_val(lvl, "w:numFmt") or "decimal",
+        text=_val(lvl, "w:lvlText") or "",
+        start=_int(_val(lvl, "w:start")) or 0,
+        restart=restart,
+        legal=legal,
+        separated=_val(lvl, "w:suff") != "nothing",
+    )
+
+
+class _Numbering:
+    """Word's list numbers, which python-docx leaves out of paragraph text."""
+
+    def __init__(self, document: WordDocument):
+        self._styles = {
+            s.get(_W + "styleId"): s for s in document.styles.element.iterchildren(_W + "style")
+        }
+        self._default_style = next(
+            (sid for sid, s in self._styles.items()
+             if s.get(_W + "type") == "paragraph" and s.get(_W + "default") in ("1", "true")),
+            None,
+        )  # fmt: skip
+        try:
+            root = document.part.part_related_by(RT.NUMBERING).element
+        except KeyError:
+            root = None
+        children = [] if root is None else list(root)
+        self._abstracts = {
+            el.get(_W + "abstractNumId"): el for el in children if el.tag == _W + "abstractNum"
+        }
+        self._nums = {_int(el.get(_W + "numId")): el for el in children if el.tag == _W + "num"}
+        self._counters: dict[tuple[str, object], dict[int, int]] = {}
+
+    def prefix(self, p: etree._Element) -> str:
+        num_id, ilvl = self._reference(p)
+        found = self._build_list(num_id) if num_id else None
+        if found is None:
+            return ""
+        key, levels = found
+        if ilvl not in levels:
+            return ""
+        counters = self._advance(key, levels, ilvl)
+        return _render_marker(levels, counters, ilvl)
+
+    def _reference(self, p: etree._Element) -> tuple[int | None, int]:
+        ppr = p.find(_W + "pPr")
+        num_id = _int(_val(ppr, "w:numPr/w:numId"))
+        ilvl = _int(_val(ppr, "w:numPr/w:ilvl"))
+        current = _val(ppr, "w:pStyle") or self._default_style
+        seen: set[str] = set()
+        # Numbering may be inherited through the basedOn chain; stop on cycles.
+        while (num_id is None or ilvl is None) and current and current not in seen:
+            seen.add(current)
+            style = self._styles.get(current)
+            if style is None:
+                break
+            spr = style.find(_W + "pPr")
+            num_id = num_id if num_id is not None else _int(_val(spr, "w:numPr/w:numId"))
+            ilvl = ilvl if ilvl is not None else _int(_val(spr, "w:numPr/w:ilvl"))
+            current = _val(style, "w:basedOn")
+        return num_id, ilvl or 0
+
+    def _abstract_for(self, num_id: int, depth: int = 0) -> etree._Element | None:
+        abstract = self._abstracts.get(_val(self._nums.get(num_id), "w:abstractNumId"))
+        link = _val(abstract, "w:numStyleLink")
+        # A numbering style's abstractNum only points at the style that holds the real list.
+        if link and depth < 3:
+            linked = _int(_val(self._styles.get(link), "w:pPr/w:numPr/w:numId"))
+            if linked and linked != num_id:
+                return self._abstract_for(linked, depth + 1)
+        return abstract
+
+    def _build_list(self, num_id: int) -> tuple[tuple[str, object], dict[int, _Level]] | None:
+        num, abstract = self._nums.get(num_id), self._abstract_for(num_id)
+        if num is None or abstract is None:
+            return None
+        levels = {}
+        for lvl in abstract.iterchildren(_W + "lvl"):
+            ilvl = _int(lvl.get(_W + "ilvl"))
+            if ilvl is not None:
+                levels[ilvl] = _parse_level(lvl)
+        overrides = list(num.iterchildren(_W + "lvlOverride"))
+        for override in overrides:
+            ilvl = _int(override.get(_W + "ilvl"))
+            lvl = override.find(_W + "lvl")
+            if lvl is not None and ilvl is not None:
+                levels[ilvl] = _parse_level(lvl)
+            start = _int(_val(override, "w:startOverride"))
+            if start is not None and ilvl in levels:
+                levels[ilvl] = replace(levels[ilvl], start=start)
+        # Lists sharing an abstractNum continue one another unless a list restarts itself.
+        key = ("num", num_id) if overrides else ("abstract", abstract.get(_W + "abstractNumId"))
+        return key, levels
+
+    def _advance(
+        self, key: tuple[str, object], levels: dict[int, _Level], ilvl: int
+    ) -> dict[int, int]:
+        counters = self._counters.setdefault(key, {})
+        counters[ilvl] = counters[ilvl] + 1 if ilvl in counters else levels[ilvl].start
+        for deeper in [lvl for lvl in counters if lvl > ilvl]:
+            restart = levels[deeper].restart if deeper in levels else None
+            if restart is None or (restart != 0 and ilvl < restart):
+                del counters[deeper]
+        return counters
+
+
+def _render_marker(levels: dict[int, _Level], counters: dict[int, int], ilvl: int) -> str:
+    level = levels[ilvl]
+    if level.fmt == "bullet":
+        return ""
+
+    def number(match: re.Match[str]) -> str:
+        other = int(match.group(1)) - 1
+        other_level = levels.get(other, level)
+        value = counters.get(other, other_level.start)
+        if level.fmt == "none" or other_level.fmt == "none":
+            return ""
+        return _format_number(value, "decimal" if level.legal else other_level.fmt)
+
+    marker = re.sub(r"%([1-9])", number, level.text)
+    # "一、" and "（一）" run straight into the text; "1." gets the space Word shows.
+    last = marker[-1:]
+    if level.separated and last.isascii() and last.strip():
+        return marker + " "
+    return marker
+
+
+_CHINESE_DIGITS = "〇一二三四五六七八九"
+_CHINESE_UNITS = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
+_LEGAL = str.maketrans("〇一二三四五六七八九十百千", "零壹贰叁肆伍陆柒捌玖拾佰仟")
+_ENCLOSED = {
+    "decimalEnclosedCircle": 0x2460,
+    "decimalEnclosedCircleChinese": 0x2460,
+}
+_CYCLES = {"ideographTraditional": "甲乙丙丁戊己庚辛壬癸"}
+_ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+          (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
+
+
+def _chinese_number(n: int) -> str:
+    if n <= 0 or n >= 10000:
+        return _CHINESE_DIGITS[0] if n == 0 else str(n)
+    parts: list[str] = []
+    gap = False
+    for value, unit in _CHINESE_UNITS:
+        digit = n // value % 10
+        if digit == 0:
+            gap = bool(parts)
+            continue
+        parts.append(("零" if gap else "") + _CHINESE_DIGITS[digit] + unit)
+        gap = False
+    text = "".join(parts)
+    return text[1:] if 10 <= n < 20 else text  # 十一, not 一十一
+
+
+def _letters(n: int) -> str:
+    # Word repeats the letter (z, aa, bb); a hostile start value must not build a huge string.
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1) if 0 < n < 1000 else str(n)
+
+
+def _roman(n: int) -> str:
+    if not 0 < n < 4000:
+        return str(n)
+    out = []
+    for value, symbol in _ROMAN:
+        count, n = divmod(n, value)
+        out.append(symbol * count)
+    return "".join(out)
+
+
+_FORMATTERS: dict[str, Callable[[int], str]] = {
+    "decimalFullWidth": lambda n: "".join(chr(ord(c) + 0xFEE0) for c in str(n)),
+    "chineseCounting": _chinese_number,
+    "chineseCountingThousand": _chinese_number,
+    "chineseLegalSimplified": lambda n: (
+        "壹" * (10 <= n < 20) + _chinese_number(n).translate(_LEGAL)
+    ),
+    "lowerLetter": _letters,
+    "upperLetter": lambda n: _letters(n).upper(),
+    "lowerRoman": _roman,
+    "upperRoman": lambda n: _roman(n).upper(),
+    "bullet": lambda n: "",
+    "none": lambda n: "",
+}
+
+
+def _format_number(value: int, fmt: str) -> str:
+    if fmt in _ENCLOSED and 1 <= value <= 20:
+        return chr(_ENCLOSED[fmt] + value - 1)
+    if fmt in _CYCLES and value >= 1:
+        cycle = _CYCLES[fmt]
+        return cycle[(value - 1) % len(cycle)]
+    return _FORMATTERS.get(fmt, str)(value)
+
+
+# --- pdf -------------------------------------------------------------------------------
+
+_SENTENCE_END = tuple("。！？：；…”」』!?:;")
+_OUTLINE_START = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、](?!\d)"
+    r"|第[一二三四五六七八九十百千\d]+[条章节])"
+)
+_PAGE_NUMBER = re.compile(
+    r"^[-—–－―~·\s]*(?:\d{1,3}|\d{1,3}\s*/\s*\d{1,3}"
+    r"|第\s*\d{1,3}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,3}\s*页)?)[-—–－―~·\s]*$"
+)  # four digits would also take a year standing alone on a line
+_CJK_CLASS = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+_SPACE_IN_CJK = re.compile(rf"(?<={_CJK_CLASS}) (?={_CJK_CLASS})")
+_FULL_LINE = 0.85
+_MIN_FULL_WIDTH = 10  # a page of short lines (a name list) is never rejoined
+
+
+def _read_pdf(data: bytes) -> SourceText:
+    if b"%PDF-" not in data[:1024]:
+        raise ReadError("not a valid PDF file")
+    text = "\n".join(_pdf_paragraphs(_pdf_pages(data)))
+    if len(re.sub(r"\s", "", text)) < 20:
+        raise ReadError(
+            "PDF has no text layer (scanned pages need OCR, which is not available yet)"
+        )
+    return _source(text, "pdf", None, None)
+
+
+def _pdf_pages(data: bytes) -> list[str]:
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        # pypdf already tried the empty user password; an owner-only PDF is open now.
+        if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
+            raise ReadError(_ENCRYPTED_PDF)
+        return [page.extract_text() or "" for page in reader.pages]
+    except ReadError:
+        raise
+    except FileNotDecryptedError:
+        raise ReadError(_ENCRYPTED_PDF) from None
+    except DependencyError:
+        raise ReadError(
+            "encrypted PDF needs AES, but the 'cryptography' package is missing"
+        ) from None
+    except Exception as exc:
+        raise ReadError(f"damaged PDF file: {_short(exc)}") from None
+
+
+def _width(line: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in line)
+
+
+def _pdf_paragraphs(pages: list[str]) -> list[str]:
+    """Rejoin visual lines into paragraphs, across page breaks too."""
+    paragraphs: list[str] = []
+    current = ""
+    last_full = False
+    for page in pages:
+        lines = [
+            _SPACE_IN_CJK.sub("", line.strip()) for line in _normalise_newlines(page).split("\n")
+        ]
+        lines = [line for line in lines if not _PAGE_NUMBER.match(line)]
+        widths = [_width(line) for line in lines]
+        longest = max(widths, default=0.0)
+        typical = [w for w in widths if w >= 0.25 * longest and w > 0]
+        threshold = max(_FULL_LINE * statistics.median(typical or [0.0]), _MIN_FULL_WIDTH)
+        for line, width in zip(lines, widths, strict=True):
+            joins = (
+                current
+                and line
+                and last_full
+                and not current.endswith(_SENTENCE_END)
+                and not _OUTLINE_START.match(line)
+            )
+            if joins:
+                current = _join(current, line)
+            else:
+                if current:
+                    paragraphs.append(current)
+                current = line
+            last_full = width >= threshold
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def _join(previous: str, line: str) -> str:
+    # Latin words wrapped across lines need their space back; CJK text has none.
+    if _width(previous[-1]) < 1 and _width(line[0]) < 1:
+        return previous + " " + line
+    return previous + line

@@ -1,0 +1,66 @@
+"""`wenxing demo` builds a fresh library with the sample and serves it on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.functional.test_cli_process import run
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_demo_builds_a_fresh_database(tmp_path):
+    first = run(tmp_path, "demo", "--dir", str(tmp_path / "d"), "--no-serve")
+    assert first.returncode == 0, first.stderr
+    again = run(tmp_path, "demo", "--dir", str(tmp_path / "d"), "--no-serve")
+    assert again.returncode == 0, again.stderr  # fresh each time: the sample is not "skipped"
+    url = f"sqlite:///{tmp_path / 'd' / 'wenxing.db'}"
+    listed = run(tmp_path, "--db", url, "materials", "list", "--published", "--json",
+                 env_extra={"WENXING_SECRET_FILE": str(tmp_path / "d" / "wenxing.db.key"),
+                            "WENXING_SECRET": ""})
+    assert listed.returncode == 0, listed.stderr
+    assert "在全区重点工作推进会上的讲话" in listed.stdout
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.docx").write_bytes(b"precious")
+    result = run(tmp_path, "demo", "--dir", str(tmp_path / "mine"), "--no-serve")
+    assert result.returncode == 1 and "not a wenxing demo folder" in result.stderr
+    assert (tmp_path / "mine" / "thesis.docx").read_bytes() == b"precious"
+
+
+def test_demo_serves_the_library(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENXING_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wenxing", "demo", "--dir", str(tmp_path / "d"), "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        page = None
+        for _ in range(100):  # up to 20 s for start-up, then give up
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    page = response.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, "demo server did not answer"
+        assert "在全区重点工作推进会上的讲话" in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/materials/1", timeout=5) as response:
+            material = response.read().decode("utf-8")
+        assert "坚定不移推进乡村振兴" in material
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()

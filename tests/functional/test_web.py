@@ -1,0 +1,50 @@
+"""The public pages: visitors see titles, outlines and a 300-character preview, no more."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.helpers import SAMPLE
+from wenxing.materials import catalog
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.web.app import create_app
+
+
+def _import(runtime, publish=True):
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    return importer.run([SAMPLE], ImportOptions(publish=publish))
+
+
+def test_home_lists_published_materials_only(runtime):
+    _import(runtime, publish=False)
+    client = TestClient(create_app(runtime))
+    page = client.get("/")
+    assert page.status_code == 200 and "还没有已发布的材料" in page.text
+    with runtime.db.transaction() as session:
+        catalog.set_published(session, 1, True)
+    page = client.get("/")
+    assert "在全区重点工作推进会上的讲话" in page.text
+    assert client.get("/healthz").json() == {"status": "ok", "materials": 1}
+
+
+def test_material_page_shows_outline_and_preview_only(runtime):
+    _import(runtime)
+    client = TestClient(create_app(runtime))
+    page = client.get("/materials/1")
+    assert page.status_code == 200
+    assert "坚定不移贯彻新发展理念" in page.text and "着力构建良好发展环境" in page.text
+    with runtime.db.reading() as session:
+        body = catalog.material_document(session, 1)["body"]
+    # No run of more than 300 body characters appears in the page (architecture rule 1).
+    assert body[:300].split("\n")[-1] in page.text
+    for start in range(0, len(body) - 101, 50):
+        window = body[start + 300 : start + 401] if start + 401 <= len(body) else ""
+        assert not window or window not in page.text
+
+
+def test_unknown_and_draft_materials_are_404_in_chinese(runtime):
+    _import(runtime, publish=False)
+    client = TestClient(create_app(runtime))
+    for path in ("/materials/1", "/materials/99"):
+        page = client.get(path)
+        assert page.status_code == 404 and "没有这份材料" in page.text
