@@ -24,9 +24,19 @@ def test_demo_builds_a_fresh_database(tmp_path):
     again = run(tmp_path, "demo", "--dir", str(tmp_path / "d"), "--no-serve")
     assert again.returncode == 0, again.stderr  # fresh each time: the sample is not "skipped"
     url = f"sqlite:///{tmp_path / 'd' / 'wenxing.db'}"
-    listed = run(tmp_path, "--db", url, "materials", "list", "--published", "--json",
-                 env_extra={"WENXING_SECRET_FILE": str(tmp_path / "d" / "wenxing.db.key"),
-                            "WENXING_SECRET": ""})
+    listed = run(
+        tmp_path,
+        "--db",
+        url,
+        "materials",
+        "list",
+        "--published",
+        "--json",
+        env_extra={
+            "WENXING_SECRET_FILE": str(tmp_path / "d" / "wenxing.db.key"),
+            "WENXING_SECRET": "",
+        },
+    )
     assert listed.returncode == 0, listed.stderr
     assert "在全区重点工作推进会上的讲话" in listed.stdout
 
@@ -43,8 +53,20 @@ def test_demo_serves_the_library(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENXING_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "wenxing", "demo", "--dir", str(tmp_path / "d"), "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "wenxing",
+            "demo",
+            "--dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         page = None

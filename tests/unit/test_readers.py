@@ -566,6 +566,17 @@ def test_pdf_with_owner_password_only_still_reads() -> None:
 
 
 @needs_font
+def test_aes_pdf_with_owner_password_only_still_reads() -> None:
+    # Many PDFs exported by office suites restrict printing with AES and an empty user password.
+    reader = pypdf.PdfReader(io.BytesIO(pdf_bytes(PARAGRAPHS)))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    writer.encrypt(user_password="", owner_password="owner-secret", algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    assert read(buffer.getvalue(), ".pdf").text.startswith("关于")
+
+
+@needs_font
 def test_pdf_with_user_password_is_refused() -> None:
     data = pdf_bytes(PARAGRAPHS, owner="owner-secret", user="user-secret")
     assert reason(data, ".pdf") == "encrypted PDF (a password is needed to open it)"
