@@ -32,20 +32,22 @@ def cli_reference() -> str:
         "",
     ]
 
-    def walk(command: click.Command, path: list[str]) -> None:
+    def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
+        # Sub-commands inherit the group's settings (such as -h) through the parent context.
         with click.Context(
             command,
-            info_name=" ".join(path),
+            parent=parent,
+            info_name=path[-1],
             terminal_width=100,
             max_content_width=100,
             **command.context_settings,
         ) as ctx:
             lines.extend([f"## `{' '.join(path)}`", "", "```", ctx.get_help(), "```", ""])
-        if isinstance(command, click.Group):
-            for name in sorted(command.commands):
-                walk(command.commands[name], [*path, name])
+            if isinstance(command, click.Group):
+                for name in sorted(command.commands):
+                    walk(command.commands[name], [*path, name], ctx)
 
-    walk(cli, ["wenxing"])
+    walk(cli, ["wenxing"], None)
     return "\n".join(lines)
 
 

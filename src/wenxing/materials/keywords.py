@@ -87,3 +87,11 @@ def extract_keywords(title: str, body: str, limit: int = 12) -> list[str]:
 
 def _is_number_like(word: str) -> bool:
     return any(ch.isdigit() for ch in word)
+
+
+def warm_up() -> None:
+    """Load the segmenter and the IDF table now (before forking workers that share them)."""
+    _tokenizer()
+    _idf()
+    jargon_terms()
+    _generic_words()
