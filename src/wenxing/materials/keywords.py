@@ -61,6 +61,11 @@ def _idf() -> tuple[dict[str, float], float]:
     return idf, values[len(values) // 2]
 
 
+def words(text: str) -> list[str]:
+    """Every token of the text, whitespace included: ``"".join(words(t)) == t``."""
+    return list(_tokenizer().cut(text, HMM=False))
+
+
 def segment(text: str) -> list[str]:
     """Words of the text (dictionary segmentation; jargon kept whole)."""
     return [w for w in _tokenizer().cut(text, HMM=False) if w.strip()]
