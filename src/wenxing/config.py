@@ -105,6 +105,23 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "shingle similarity at or above which an imported file is skipped as a near-duplicate",
     ),
     SettingSpec(
+        "marking_strength",
+        "light",
+        "visible wording variants in delivered copies: off, light or strong (invisible marks "
+        "are always on)",
+    ),
+    SettingSpec(
+        "wording_variants",
+        "",
+        "the publisher's edited list of wording variants (same format as the shipped "
+        "variants.txt); empty means the shipped list",
+    ),
+    SettingSpec(
+        "accusation_bound",
+        1e-6,
+        "largest probability, per trace, that anyone innocent is accused",
+    ),
+    SettingSpec(
         "extra_promo_patterns",
         [],
         "additional regular expressions for promotional lines to strip at the head and tail "

@@ -13,6 +13,7 @@ from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
 from wenxing.cli.serve import demo, serve
+from wenxing.cli.tracing import copy_command, members, trace_command
 from wenxing.db.engine import DatabaseUrlError
 from wenxing.runtime import NotReady, initialise
 
@@ -51,6 +52,9 @@ cli.add_command(import_command)
 cli.add_command(materials)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(members)
+cli.add_command(copy_command)
+cli.add_command(trace_command)
 
 
 def main() -> None:

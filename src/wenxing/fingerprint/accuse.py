@@ -33,6 +33,7 @@ class MemberScore:
     best_segment: int | None  # evidence line whose test was strongest (None: the whole text)
     bound: float  # probability bound that an innocent does this well (all tests counted)
     accused: bool
+    log10_bound: float = 0.0  # the same bound as a power of ten (bounds underflow floats)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def accuse(
     table += np.array([zero[m].sum() for m in masks])[None, :]
     # Exact bounds for members near a threshold; for the rest 1.0 is a valid (if loose) bound.
     near = np.flatnonzero((table >= 0.5 * thresholds[None, :]).any(axis=1))
-    member_bounds = np.ones(len(recipients))
+    member_log10 = np.zeros(len(recipients))
     best = np.zeros(len(recipients), dtype=np.int64)
     if len(near):
         log_tails = np.stack(
@@ -102,7 +103,9 @@ def accuse(
             axis=1,
         )
         best[near] = np.argmin(log_tails, axis=1)
-        member_bounds[near] = np.minimum(1.0, tests * np.exp(log_tails.min(axis=1)))
+        member_log10[near] = np.minimum(
+            0.0, (math.log(tests) + log_tails.min(axis=1)) / math.log(10)
+        )
     accused = (table >= thresholds[None, :]).any(axis=1)
     results = [
         MemberScore(
@@ -110,10 +113,11 @@ def accuse(
             score=float(table[row, 0]),
             threshold=float(thresholds[0]),
             best_segment=None if best[row] == 0 else segment_lines[best[row] - 1],
-            bound=float(member_bounds[row]),
+            bound=float(10.0 ** member_log10[row]),
             accused=bool(accused[row]),
+            log10_bound=float(member_log10[row]),
         )
         for row, member in enumerate(recipients)
     ]
-    results.sort(key=lambda s: (s.bound, -s.score))
+    results.sort(key=lambda s: (s.log10_bound, -s.score))
     return Verdict(len(ids), tests, total_bound, float(thresholds[0]), results)

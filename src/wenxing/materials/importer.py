@@ -32,7 +32,7 @@ from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
 from wenxing.materials import keywords, shingles
 from wenxing.materials.cleaning import Cleaner
-from wenxing.materials.models import Material, MaterialVersion, ShingleBand
+from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
 from wenxing.materials.pipeline import Failure, Limits, Prepared, prepare_file
 from wenxing.materials.readers import SUPPORTED_SUFFIXES
 
@@ -314,6 +314,7 @@ def _add_version(session: Session, material: Material, item: Prepared, number: i
         ShingleBand(version_id=version.id, band=band, value=value)
         for band, value in enumerate(item.bands)
     )
+    session.add_all(MaterialGram(version_id=version.id, value=value) for value in item.grams)
 
 
 def _near_duplicate(

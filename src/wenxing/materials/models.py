@@ -82,3 +82,15 @@ class ShingleBand(Base):
     )
     band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class MaterialGram(Base):
+    """Winnowed character n-grams of a version's text: finds the material behind an excerpt."""
+
+    __tablename__ = "material_grams"
+    __table_args__ = (Index("ix_material_grams_value", "value"),)
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("material_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from wenxing.materials import keywords, kinds, outline, shingles
+from wenxing.materials import identify, keywords, kinds, outline, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.readers import ReadError, read_source
 
@@ -41,6 +41,7 @@ class Prepared:
     minhash: bytes
     bands: list[int]
     shingle_hashes: bytes
+    grams: list[int]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Fai
         minhash=shingles.signature_bytes(signature),
         bands=shingles.bands(signature),
         shingle_hashes=hashes.tobytes(),
+        grams=identify.winnow(structure.body).tolist(),
     )
 
 

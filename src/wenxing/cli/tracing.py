@@ -1,0 +1,167 @@
+"""`wenxing members add`, `wenxing copy` and `wenxing trace`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.delivery.issue import DeliveryError, issue_copy
+from wenxing.delivery.render import FORMATS
+from wenxing.materials import catalog
+from wenxing.materials.readers import ReadError
+from wenxing.members.service import MemberError, MemberNotFound, add_member, find_member
+from wenxing.reports.evidence import read_evidence_file
+from wenxing.reports.trace import trace
+
+
+@click.group()
+def members() -> None:
+    """Create and list members."""
+
+
+@members.command("add")
+@click.argument("name")
+@click.option("--phone", metavar="P", help="Mainland mobile number.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def add_command(ctx: click.Context, name: str, phone: str | None, as_json: bool) -> None:
+    """Create a member; prints its id and member number (WX-…)."""
+    with runtime_for(ctx) as runtime:
+        try:
+            with runtime.db.transaction() as session:
+                member = add_member(session, name, phone)
+                result = {"id": member.id, "number": member.number}
+        except MemberError as exc:
+            raise CommandError(str(exc)) from None
+    emit(as_json, result, lambda: click.echo(f"member {result['number']} (id {result['id']})"))
+
+
+@click.command("copy")
+@click.argument("material_id")
+@click.option(
+    "--member",
+    "member_refs",
+    multiple=True,
+    required=True,
+    metavar="ID",
+    help="Member id or number (WX-…); repeat for several members.",
+)
+@click.option("--format", "fmt", required=True, type=click.Choice([*FORMATS, "pdf"]))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A file for one member, a folder for several.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def copy_command(
+    ctx: click.Context,
+    material_id: str,
+    member_refs: tuple[str, ...],
+    fmt: str,
+    out: Path,
+    as_json: bool,
+) -> None:
+    """Issue fingerprinted, logged copies of a material (as the publisher)."""
+    if fmt == "pdf":
+        raise CommandError("PDF copies are not available yet; use txt, html or docx")
+    if not material_id.isdigit():
+        raise CommandError(f"material id must be a number, got {material_id!r}")
+    several = len(member_refs) > 1
+    if several and out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file; several members need a folder")
+    with runtime_for(ctx) as runtime:
+        publisher = runtime.publisher_settings()
+        try:
+            with runtime.db.transaction() as session:
+                material = catalog.get_material(session, int(material_id))
+                people = [find_member(session, ref) for ref in member_refs]
+                files = [
+                    issue_copy(
+                        session,
+                        runtime.secret,
+                        publisher,
+                        person,
+                        material,
+                        fmt,
+                        actor="publisher:cli",
+                    )
+                    for person in people
+                ]
+                written = _write(files, out, several)
+        except catalog.MaterialNotFound:
+            raise CommandError(f"no material with id {material_id}") from None
+        except MemberNotFound as exc:
+            raise CommandError(f"no member {exc.args[0]}") from None
+        except (MemberError, DeliveryError, OSError) as exc:
+            raise CommandError(str(exc)) from None
+    result = {"copies": written}
+    emit(
+        as_json,
+        result,
+        lambda: [click.echo(f"{c['member']}: {c['path']} (copy {c['copy_id']})") for c in written],
+    )
+
+
+def _write(files, out: Path, several: bool) -> list[dict]:
+    """Write all files or none (the caller's transaction rolls back the log on failure)."""
+    if several:
+        out.mkdir(parents=True, exist_ok=True)
+    targets = [out / f.filename if several else out for f in files]
+    written = []
+    for file, target in zip(files, targets, strict=True):
+        if not several and not target.parent.exists():
+            raise OSError(f"folder {target.parent} does not exist")
+        target.write_bytes(file.data)
+        written.append({"member": file.member_number, "path": str(target), "copy_id": file.copy_id})
+    return written
+
+
+@click.command("trace")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Trace evidence (.txt .html .docx) to the material and the member(s) who leaked it."""
+    with runtime_for(ctx) as runtime:
+        try:
+            evidence = read_evidence_file(file, runtime.settings.max_file_bytes)
+        except ReadError as exc:
+            raise CommandError(f"{file}: {exc}") from None
+        publisher = runtime.publisher_settings()
+        with runtime.db.reading() as session:
+            result = trace(session, runtime.secret, evidence, float(publisher["accusation_bound"]))
+    emit(as_json, result.as_dict(), lambda: _print_trace(result))
+
+
+def _print_trace(result) -> None:
+    if result.material is None:
+        click.echo("no material in the library matches this evidence")
+        return
+    m = result.material
+    click.echo(
+        f"material #{m['id']} {m['title']} (version {m['version']}), "
+        f"evidence covers {result.coverage:.0%} of it"
+    )
+    click.echo(
+        f"{result.positions} code positions read {result.layers}; "
+        f"{result.recipients_checked} recipients checked"
+    )
+    if result.copy_ids:
+        click.echo(f"exact copy id(s) in the file: {result.copy_ids}")
+    if not result.accused:
+        click.echo(f"no one accused (false-accusation bound {result.total_bound:g})")
+    for a in result.accused:
+        click.echo(
+            f"ACCUSED {a['member']}: score {a['score']} ≥ threshold {a['threshold']}, "
+            f"probability an innocent scores this ≤ 1e{a['log10_bound']:.0f}"
+        )
+    sys.stdout.flush()

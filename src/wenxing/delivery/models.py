@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wenxing.db.base import Base, utcnow
+
+
+class MarkingPlan(Base):
+    """Where one material version's copies carry their code, under one marking profile.
+
+    Immutable: tracing reads the plan a copy was made with, whatever changed since.
+    """
+
+    __tablename__ = "marking_plans"
+    __table_args__ = (UniqueConstraint("version_id", "profile", name="uq_marking_plans_profile"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("material_versions.id", ondelete="CASCADE"), index=True
+    )
+    profile: Mapped[str] = mapped_column(String(80))
+    plan: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IssuedCopy(Base):
+    """The issuance log: one row per copy of a material handed to a member."""
+
+    __tablename__ = "issued_copies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("material_versions.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("marking_plans.id"))
+    format: Mapped[str] = mapped_column(String(8))
+    actor: Mapped[str] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Members: accounts, member numbers, plans and entitlements."""

@@ -1,0 +1,63 @@
+"""Creating and finding members."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wenxing.members.models import FIRST_NUMBER, Member
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_NUMBER = re.compile(r"^WX-(\d+)$", re.IGNORECASE)
+
+
+class MemberError(ValueError):
+    """Bad member data; the message says what is wrong."""
+
+
+class MemberNotFound(LookupError):
+    pass
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    if phone is None or not phone.strip():
+        return None
+    digits = re.sub(r"[\s-]", "", phone.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if not _PHONE.match(digits):
+        raise MemberError(f"not a mainland mobile number: {phone!r}")
+    return digits
+
+
+def add_member(session: Session, name: str, phone: str | None = None) -> Member:
+    """A new member with the next member number (the caller's transaction commits)."""
+    name = name.strip()
+    if not name:
+        raise MemberError("a member needs a name")
+    if len(name) > 100:
+        raise MemberError("name is longer than 100 characters")
+    phone = normalise_phone(phone)
+    if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
+        raise MemberError(f"phone {phone} already belongs to a member")
+    highest = session.scalar(select(func.max(Member.id))) or 0
+    member = Member(name=name, phone=phone, number=f"WX-{FIRST_NUMBER + highest}")
+    session.add(member)
+    session.flush()
+    return member
+
+
+def find_member(session: Session, ref: str) -> Member:
+    """A member by database id (``12``) or member number (``WX-10012``)."""
+    ref = ref.strip()
+    if _NUMBER.match(ref):
+        member = session.scalar(select(Member).where(Member.number == ref.upper()))
+    elif ref.isdigit():
+        member = session.get(Member, int(ref))
+    else:
+        raise MemberError(f"not a member id or number: {ref!r}")
+    if member is None:
+        raise MemberNotFound(ref)
+    return member

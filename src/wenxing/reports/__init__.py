@@ -1,0 +1,1 @@
+"""Reports: evidence in, material identified, leaker traced."""

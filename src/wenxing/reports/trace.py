@@ -1,0 +1,149 @@
+"""Tracing evidence: which material it is, which copies it came from, who received them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wenxing import fingerprint
+from wenxing.delivery.marking import material_key
+from wenxing.delivery.models import IssuedCopy, MarkingPlan
+from wenxing.fingerprint.align import align, skeleton
+from wenxing.materials import identify
+from wenxing.materials.models import Material, MaterialGram, MaterialVersion
+from wenxing.members.models import Member
+from wenxing.reports.evidence import Evidence
+
+MIN_ALIGNED_CHARS = 60
+_CANDIDATES = 5
+_VISIBLE_NUMBER = re.compile(r"WX-\d{5,}")
+
+
+@dataclass
+class TraceResult:
+    material: dict[str, Any] | None
+    coverage: float = 0.0
+    accused: list[dict[str, Any]] = field(default_factory=list)
+    recipients_checked: int = 0
+    positions: int = 0
+    layers: dict[str, int] = field(default_factory=dict)
+    total_bound: float = 1e-6
+    copy_ids: list[int] = field(default_factory=list)
+    visible_numbers: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "material": self.material,
+            "coverage": round(self.coverage, 4),
+            "accused": self.accused,
+            "recipients_checked": self.recipients_checked,
+            "positions": self.positions,
+            "layers": self.layers,
+            "total_bound": self.total_bound,
+            "copy_ids": self.copy_ids,
+            "visible_numbers": self.visible_numbers,
+        }
+
+
+def identify_version(session: Session, text: str) -> tuple[MaterialVersion, float] | None:
+    """The version the evidence comes from and the share of it that the evidence covers."""
+    grams = identify.winnow(text)
+    if len(grams) == 0:
+        return None
+    rows = session.execute(
+        select(MaterialGram.version_id, func.count())
+        .where(MaterialGram.value.in_(grams.tolist()))
+        .group_by(MaterialGram.version_id)
+        .order_by(func.count().desc())
+        .limit(_CANDIDATES)
+    ).all()
+    evidence = skeleton(text).text
+    best: tuple[MaterialVersion, float, int] | None = None
+    for version_id, _hits in rows:
+        version = session.get(MaterialVersion, version_id)
+        if version is None:
+            continue
+        mapping = align(skeleton(version.body).text, evidence)
+        aligned = int(np.sum(mapping >= 0))
+        if aligned >= MIN_ALIGNED_CHARS and (best is None or aligned > best[2]):
+            best = (version, float(np.mean(mapping >= 0)), aligned)
+    return (best[0], best[1]) if best else None
+
+
+def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: float) -> TraceResult:
+    found = identify_version(session, evidence.text)
+    visible = sorted(set(_VISIBLE_NUMBER.findall(evidence.text)))
+    if found is None:
+        return TraceResult(None, total_bound=total_bound, visible_numbers=visible)
+    version, coverage = found
+    material = session.get(Material, version.material_id)
+    assert material is not None
+    key = material_key(secret, version.id)
+    result = TraceResult(
+        material={"id": material.id, "title": version.title, "version": version.number},
+        coverage=coverage,
+        total_bound=total_bound,
+        visible_numbers=visible,
+        copy_ids=sorted(
+            {i for tag in evidence.copy_tags if (i := fingerprint.read_copy_tag(key, tag))}
+        ),
+    )
+    groups = _recipients_by_plan(session, version.id)
+    everyone = sum(len(members) for _plan, members in groups)
+    result.recipients_checked = everyone
+    layers: dict[str, int] = defaultdict(int)
+    for plan_json, members in groups:
+        plan = fingerprint.Plan.from_json(plan_json)
+        reading = fingerprint.read_evidence(version.body, plan, evidence.text)
+        # Split the allowed total over plan groups by size: the union bound still holds.
+        verdict = fingerprint.accuse(reading, key, members, total_bound * len(members) / everyone)
+        result.positions = max(result.positions, reading.positions)
+        for name, count in reading.slots_read.items():
+            layers[name] = max(layers[name], count)
+        result.accused.extend(
+            {
+                "member": s.member,
+                "score": round(s.score, 2),
+                "threshold": round(s.threshold, 2),
+                "bound": s.bound,
+                "log10_bound": round(s.log10_bound, 1),
+                "segment": s.best_segment,
+            }
+            for s in verdict.accused
+        )
+    result.layers = dict(layers)
+    result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
+    _add_not_scored_bound(result)
+    return result
+
+
+def _add_not_scored_bound(result: TraceResult) -> None:
+    for accused in result.accused:
+        if not math.isfinite(accused["threshold"]):
+            accused["threshold"] = None
+
+
+def _recipients_by_plan(session: Session, version_id: int) -> list[tuple[str, list[str]]]:
+    """(plan, member numbers) for every plan this version's copies were issued under."""
+    rows = session.execute(
+        select(IssuedCopy.plan_id, Member.number)
+        .join(Member, Member.id == IssuedCopy.member_id)
+        .where(IssuedCopy.version_id == version_id)
+        .distinct()
+    ).all()
+    members: dict[int, set[str]] = defaultdict(set)
+    for plan_id, number in rows:
+        members[plan_id].add(number)
+    plans = dict(
+        session.execute(
+            select(MarkingPlan.id, MarkingPlan.plan).where(MarkingPlan.id.in_(list(members)))
+        ).all()
+    )
+    return [(plans[i], sorted(members[i])) for i in sorted(members)]
