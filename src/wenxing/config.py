@@ -87,6 +87,7 @@ class SettingSpec:
     name: str
     default: Any
     help: str
+    choices: tuple[Any, ...] = ()
 
 
 PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
@@ -109,6 +110,7 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "light",
         "visible wording variants in delivered copies: off, light or strong (invisible marks "
         "are always on)",
+        ("off", "light", "strong"),
     ),
     SettingSpec(
         "wording_variants",
@@ -151,6 +153,11 @@ class PublisherSettings:
         return cls(stored)
 
     @classmethod
+    def load_from(cls, runtime: Any) -> PublisherSettings:
+        with runtime.db.reading() as session:
+            return cls.load(session)
+
+    @classmethod
     def defaults(cls) -> PublisherSettings:
         return cls({})
 
@@ -181,6 +188,15 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         value = float(value)
     if not isinstance(value, expected):
         raise ValueError(f"setting {name} expects {expected.__name__}, got {type(value).__name__}")
+    spec = _SPECS[name]
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f"setting {name} must be one of {', '.join(map(str, spec.choices))}")
+    if name == "accusation_bound" and not 0 < value <= 1e-3:
+        raise ValueError("setting accusation_bound must be above 0 and at most 0.001")
+    if name == "wording_variants" and value.strip():
+        from wenxing.fingerprint.variants import parse_variant_list
+
+        parse_variant_list(value)  # raises VariantListError (a ValueError) naming the line
     row = session.get(SettingRow, name)
     encoded = json.dumps(value, ensure_ascii=False)
     if row is None:

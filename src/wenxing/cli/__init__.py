@@ -7,12 +7,16 @@ exit 0 on success, 1 with a one-line error on stderr for bad input, never a trac
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
 from wenxing.cli.serve import demo, serve
+from wenxing.cli.settings import settings
 from wenxing.cli.tracing import copy_command, members, trace_command
 from wenxing.db.engine import DatabaseUrlError
 from wenxing.runtime import NotReady, initialise
@@ -55,8 +59,15 @@ cli.add_command(demo)
 cli.add_command(members)
 cli.add_command(copy_command)
 cli.add_command(trace_command)
+cli.add_command(settings)
 
 
 def main() -> None:
     setup_logging()
-    cli.main(prog_name="wenxing", standalone_mode=True)
+    try:
+        cli.main(prog_name="wenxing", standalone_mode=True)
+    except BrokenPipeError:
+        # Output piped into a command that stopped reading (| head): not an error to report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

@@ -85,8 +85,11 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            raise  # the reader of our output went away (| head); main() ends quietly
         except Exception as exc:
-            logging.getLogger("wenxing.cli").exception("command failed")
+            if os.environ.get("WENXING_DEBUG") == "1":
+                logging.getLogger("wenxing.cli").exception("command failed")
             click.echo(
                 f"error: internal error ({exc.__class__.__name__}: {str(exc)[:200]}); "
                 "set WENXING_DEBUG=1 for details",

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.delivery import review
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_files
 
@@ -184,3 +185,77 @@ def publish_command(ctx: click.Context, material_id: str, as_json: bool) -> None
 def unpublish_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
     """Withdraw a material from members (it stays in the library as a draft)."""
     _publish(ctx, material_id, as_json, False)
+
+
+@materials.command("variants")
+@click.argument("material_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def variants_command(ctx: click.Context, material_id: str, as_json: bool) -> None:
+    """List the places where copies may use a wording variant, for review."""
+    number = _material_id(material_id)
+    with runtime_for(ctx) as runtime, runtime.db.reading() as session:
+        publisher = runtime.publisher_settings()
+        version = _current_version(session, number)
+        places = review.wording_places(session, version, publisher)
+        version_number = version.number
+    document = {
+        "material": number,
+        "version": version_number,
+        "places": [
+            {
+                "offset": p.offset,
+                "form": p.form,
+                "alternatives": list(p.alternatives),
+                "context": p.context,
+                "vetoed": p.vetoed,
+            }
+            for p in places
+        ],
+    }
+
+    def text() -> None:
+        for p in places:
+            mark = "✗" if p.vetoed else " "
+            click.echo(f"{mark} {p.offset:>6}  {'/'.join(p.alternatives):<12} {p.context}")
+        click.echo(f"{len(places)} places, {sum(p.vetoed for p in places)} vetoed")
+
+    emit(as_json, document, text)
+
+
+@materials.command("veto")
+@click.argument("material_id")
+@click.argument("offsets", nargs=-1, required=True, type=click.IntRange(0))
+@click.option("--undo", is_flag=True, help="Allow these places again.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def veto_command(
+    ctx: click.Context, material_id: str, offsets: tuple[int, ...], undo: bool, as_json: bool
+) -> None:
+    """Refuse (or with --undo allow) wording variants at OFFSETS (from `materials variants`)."""
+    number = _material_id(material_id)
+    with runtime_for(ctx) as runtime:
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            version = _current_version(session, number)
+            known = {p.offset for p in review.wording_places(session, version, publisher)}
+            unknown = sorted(set(offsets) - known)
+            if unknown:
+                raise CommandError(f"no wording place at offset(s) {unknown}")
+            review.set_vetoes(session, version.id, list(offsets), not undo)
+            vetoed = sorted(review.vetoes(session, version.id))
+    emit(
+        as_json,
+        {"material": number, "version": version.number, "vetoed": vetoed},
+        lambda: click.echo(f"{len(vetoed)} places vetoed; later copies follow this"),
+    )
+
+
+def _current_version(session, number: int):
+    try:
+        material = catalog.get_material(session, number)
+    except catalog.MaterialNotFound:
+        raise CommandError(f"no material with id {number}") from None
+    return catalog.current_version(session, material)

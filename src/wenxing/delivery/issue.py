@@ -17,6 +17,7 @@ from wenxing.db.base import utcnow
 from wenxing.delivery.marking import material_key, plan_for
 from wenxing.delivery.models import IssuedCopy
 from wenxing.delivery.render import FORMATS, RENDERERS, CopyContent, recipient_line
+from wenxing.delivery.review import vetoes
 from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.models import Member
 
@@ -54,7 +55,7 @@ def issue_copy(
         raise DeliveryError(f"member {member.number} is {member.status}")
     version = session.get(MaterialVersion, _current_version_id(session, material))
     assert version is not None
-    plan_row, plan = plan_for(session, secret, version, publisher)
+    plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
     key = material_key(secret, version.id)
     marked = fingerprint.mark(version.body, plan, key, member.number)
     log = IssuedCopy(

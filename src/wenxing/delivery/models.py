@@ -41,3 +41,15 @@ class IssuedCopy(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class WordingVeto(Base):
+    """An editor's refusal of one wording-variant place in one material version."""
+
+    __tablename__ = "wording_vetoes"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("material_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    offset: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -160,7 +160,15 @@ def _word_slots(
     offset = 0
     for word in words:
         found = forms.get(word)
-        if found is not None and offset not in profile.vetoes:
+        if (
+            found is not None
+            and offset not in profile.vetoes
+            and variants.allows(
+                found[0],
+                base[max(0, offset - 4) : offset],
+                base[offset + len(word) : offset + len(word) + 4],
+            )
+        ):
             candidates.append((offset, len(word), found[0], found[1]))
         offset += len(word)
     if profile.strength == "light" and candidates:

@@ -12,14 +12,28 @@ class VariantListError(ValueError):
 
 @dataclass(frozen=True)
 class VariantList:
-    """Groups of interchangeable forms of equal length; each form in one group only."""
+    """Groups of interchangeable forms of equal length; each form in one group only.
+
+    ``contexts[g]`` is ``(not_followed_by, not_preceded_by)`` for group ``g``: a place is
+    skipped when the text right after it starts with, or right before it ends with, one of
+    those strings (推进 in 推进会 is the name of a meeting, not a verb).
+    """
 
     groups: tuple[tuple[str, ...], ...]
+    contexts: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+
+    def allows(self, group: int, before: str, after: str) -> bool:
+        if not self.contexts:
+            return True
+        not_followed_by, not_preceded_by = self.contexts[group]
+        return not any(after.startswith(s) for s in not_followed_by) and not any(
+            before.endswith(s) for s in not_preceded_by
+        )
 
     @property
     def digest(self) -> str:
         """Identifies this list's content (recorded with every plan made from it)."""
-        text = "\n".join("|".join(group) for group in self.groups)
+        text = "\n".join("|".join(group) for group in self.groups) + repr(self.contexts)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def form_index(self) -> dict[str, tuple[int, int]]:
@@ -32,14 +46,33 @@ class VariantList:
 
 
 def parse_variant_list(text: str) -> VariantList:
-    """Parse ``form | form`` lines; ``#`` starts a comment. Raises VariantListError."""
+    """Parse ``form | form  !after  before!`` lines; ``#`` starts a comment.
+
+    ``!会`` after the forms means "not where 会 follows"; ``召开!`` means "not where 召开
+    comes just before". Raises VariantListError naming the line.
+    """
     groups: list[tuple[str, ...]] = []
+    contexts: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        forms = tuple(form.strip() for form in line.split("|"))
+        *head, last = line.split("|")
+        last_parts = last.split()
+        rules = [part for part in last_parts if part.startswith("!") or part.endswith("!")]
+        last = " ".join(part for part in last_parts if part not in rules)
+        if any(rule.strip("!") == "" for rule in rules):
+            raise VariantListError(f"line {number}: an empty context rule")
+        contexts.append(
+            (
+                tuple(rule[1:] for rule in rules if rule.startswith("!")),
+                tuple(
+                    rule[:-1] for rule in rules if rule.endswith("!") and not rule.startswith("!")
+                ),
+            )
+        )
+        forms = tuple(form.strip() for form in [*head, last])
         if len(forms) not in (2, 4) or any(not form for form in forms):
             raise VariantListError(f"line {number}: a group needs 2 or 4 non-empty forms")
         if len({len(form) for form in forms}) != 1:
@@ -55,4 +88,4 @@ def parse_variant_list(text: str) -> VariantList:
                 )
             seen[form] = number
         groups.append(forms)
-    return VariantList(tuple(groups))
+    return VariantList(tuple(groups), tuple(contexts))

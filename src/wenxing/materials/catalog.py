@@ -48,7 +48,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def _current(session: Session, material: Material) -> MaterialVersion:
+def current_version(session: Session, material: Material) -> MaterialVersion:
     return session.scalars(
         select(MaterialVersion).where(
             MaterialVersion.material_id == material.id,
@@ -98,7 +98,7 @@ def get_material(session: Session, material_id: int) -> Material:
 def material_document(session: Session, material_id: int) -> dict[str, Any]:
     """The full current version with body and outline (for the publisher; never a member)."""
     material = get_material(session, material_id)
-    version = _current(session, material)
+    version = current_version(session, material)
     return {
         "id": material.id,
         "version": version.number,

@@ -1,8 +1,8 @@
-"""members, marking plans, issued copies, material grams
+"""members, marking plans, issued copies, wording vetoes, material grams
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 18:26:36.734056
+Create Date: 2026-11-26 18:29:28.043465
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,19 @@ def upgrade() -> None:
     with op.batch_alter_table("material_grams", schema=None) as batch_op:
         batch_op.create_index("ix_material_grams_value", ["value"], unique=False)
 
+    op.create_table(
+        "wording_vetoes",
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["material_versions.id"],
+            name=op.f("fk_wording_vetoes_version_id_material_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("version_id", "offset", name=op.f("pk_wording_vetoes")),
+    )
     op.create_table(
         "issued_copies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -132,6 +145,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_issued_copies_created_at"))
 
     op.drop_table("issued_copies")
+    op.drop_table("wording_vetoes")
     with op.batch_alter_table("material_grams", schema=None) as batch_op:
         batch_op.drop_index("ix_material_grams_value")
 

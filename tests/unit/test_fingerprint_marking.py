@@ -1,0 +1,472 @@
+"""Marking: plans, marked copies, what a reader sees, and taking the marks out again."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import REPO, SAMPLE, parse_text
+from wenxing.fingerprint import (
+    Plan,
+    PlanError,
+    Profile,
+    build_plan,
+    mark,
+    parse_variant_list,
+    read_evidence,
+    restore,
+    slot_symbols,
+    strip_marks,
+)
+from wenxing.fingerprint.plan import GLYPH, GLYPHS, VS, VS_MARKS, WORD, ZW_MARKS
+from wenxing.materials.keywords import words
+
+KEY = b"material-key-0123456789abcdef!!!"
+MARKS = frozenset(ZW_MARKS + VS_MARKS)
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@cache
+def variants():
+    return parse_variant_list(
+        (REPO / "src/wenxing/fingerprint/data/variants.txt").read_text("utf-8")
+    )
+
+
+@cache
+def sample() -> str:
+    return parse_text(SAMPLE.read_text("utf-8")).body
+
+
+@cache
+def sample_words() -> tuple[str, ...]:
+    return tuple(words(sample()))
+
+
+@cache
+def sample_plan(strength: str = "light") -> Plan:
+    return build_plan(sample(), KEY, sample_words(), variants(), Profile(strength))
+
+
+def is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def word_offsets(tokens) -> dict[int, str]:
+    offsets, at = {}, 0
+    for token in tokens:
+        offsets[at] = token
+        at += len(token)
+    return offsets
+
+
+# --- generated base texts -------------------------------------------------------------
+
+COMMON_HAN = "的一是在不了有人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研"
+PUNCT = [
+    "，",
+    "。",
+    "、",
+    "；",
+    "：",
+    "！",
+    "？",
+    "“",
+    "”",
+    "（",
+    "）",
+    "《",
+    "》",
+    "…",
+    "—",
+    "——",
+    "·",
+    "―",
+    "・",
+]
+LIST_WORDS = [
+    "加强",
+    "推动",
+    "和",
+    "当前",
+    "与",
+    "强化",
+    "目前",
+    "和谐",
+    "加强型",
+    "确保",
+    "今年以来",
+    "高度重视",
+    "进行",
+    "不断",
+    "有效",
+]
+
+pieces = st.one_of(
+    st.text(st.sampled_from(COMMON_HAN), min_size=1, max_size=6),
+    st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=3),
+    st.text(st.characters(min_codepoint=0x3400, max_codepoint=0x4DBF), min_size=1, max_size=2),
+    st.sampled_from(PUNCT),
+    st.sampled_from(["\n", "\n\n", " ", "\u3000", "\t"]),
+    st.text(st.sampled_from("abcXYZ0123456789.,-()/:%"), min_size=1, max_size=5),
+    st.sampled_from(LIST_WORDS),
+    st.sampled_from(LIST_WORDS),
+    st.sampled_from(["—", "——", "·", "\u2014\n", "·\n"]),
+)
+base_texts = st.lists(pieces, max_size=50).map("".join)
+keys = st.binary(min_size=16, max_size=32)
+member_ids = st.text(min_size=1, max_size=12)
+
+
+@st.composite
+def profiles(draw, base: str):
+    strength = draw(st.sampled_from(["off", "light", "strong"]))
+    candidates = [
+        offset for offset, token in word_offsets(words(base)).items() if token in FORMS
+    ] or [0]
+    vetoes = draw(st.frozensets(st.sampled_from(candidates)))
+    return Profile(strength, vetoes)
+
+
+FORMS = frozenset(f for group in variants().groups for f in group)
+
+
+def split_marks(marked: str) -> tuple[str, list[str], str]:
+    """(visible text, marks after each visible character, marks before the first)."""
+    visible: list[str] = []
+    after: list[str] = []
+    leading = ""
+    for ch in marked:
+        if ch in MARKS:
+            if after:
+                after[-1] += ch
+            else:
+                leading += ch
+        else:
+            visible.append(ch)
+            after.append("")
+    return "".join(visible), after, leading
+
+
+def check_reader_sees_only_approved_variants(base: str, plan: Plan, key: bytes, member: str):
+    marked = mark(base, plan, key, member)
+    symbols = slot_symbols(plan, key, member)
+    visible, after, leading = split_marks(marked)
+    assert leading == ""
+    assert visible == strip_marks(marked)
+    assert len(visible) == len(base)
+    # Replacements only at WORD/GLYPH spans, only by that slot's group, as the code says.
+    replaced = np.zeros(len(base), dtype=bool)
+    expected_marks = [""] * len(base)
+    for n in range(len(plan.layer)):
+        layer, offset = int(plan.layer[n]), int(plan.index[n])
+        length, group = int(plan.length[n]), int(plan.group[n])
+        if layer in (WORD, GLYPH):
+            alternatives = plan.groups[group]
+            span = visible[offset : offset + length]
+            assert span in alternatives
+            assert span == alternatives[symbols[n]]
+            if layer == WORD:
+                assert base[offset : offset + length] == alternatives[plan.base_form[n]]
+            else:
+                assert length == 1
+                assert GLYPHS[base[offset]] == alternatives
+            replaced[offset : offset + length] = True
+        else:
+            assert length == 0
+            expected_marks[offset] += (VS_MARKS if layer == VS else ZW_MARKS)[symbols[n]]
+    for i, (seen, original) in enumerate(zip(visible, base, strict=True)):
+        if not replaced[i]:
+            assert seen == original, i
+    # Every inserted character is a mark, exactly the plan's marks, after their character.
+    assert after == expected_marks
+    for j, ch in enumerate(marked):
+        if ch in ZW_MARKS:
+            assert marked[j - 1] != "\n"
+            assert j + 1 == len(marked) or marked[j + 1] != "\n"
+            assert not marked[j - 1].isspace()
+        if ch in VS_MARKS:
+            assert j > 0
+            assert is_han(marked[j - 1]), (j, marked[j - 1])
+    return marked
+
+
+# --- property tests -------------------------------------------------------------------
+
+
+@PROPERTY
+@given(data=st.data(), base=base_texts, key=keys, member=member_ids)
+def test_marking_changes_only_approved_variants_and_adds_only_marks(data, base, key, member):
+    profile = data.draw(profiles(base))
+    plan = build_plan(base, key, words(base), variants(), profile)
+    check_reader_sees_only_approved_variants(base, plan, key, member)
+
+
+@PROPERTY
+@given(data=st.data(), base=base_texts, key=keys, member=member_ids)
+def test_restore_gives_the_base_text_back(data, base, key, member):
+    profile = data.draw(profiles(base))
+    plan = build_plan(base, key, words(base), variants(), profile)
+    marked = mark(base, plan, key, member)
+    assert restore(marked, plan) == base
+    # Through the stored plan too.
+    assert restore(marked, Plan.from_json(plan.to_json())) == base
+
+
+@pytest.mark.parametrize("strength", ["off", "light", "strong"])
+def test_sample_copies_show_only_approved_variants_and_restore(strength):
+    plan = sample_plan(strength)
+    for member in ("WX-10034", "WX-10035", "成员甲"):
+        marked = check_reader_sees_only_approved_variants(sample(), plan, KEY, member)
+        assert restore(marked, plan) == sample()
+        # Marks never break a line, so a copy has the base's paragraphs, one for one.
+        assert len(marked.split("\n")) == len(sample().split("\n"))
+
+
+# --- plans and copies -----------------------------------------------------------------
+
+
+def test_mark_is_deterministic_and_members_differ():
+    plan = sample_plan()
+    first = mark(sample(), plan, KEY, "WX-10034")
+    assert first == mark(sample(), plan, KEY, "WX-10034")
+    other = mark(sample(), plan, KEY, "WX-10035")
+    assert other != first
+    assert first != sample()
+    # They differ in many places, not one.
+    a, b = slot_symbols(plan, KEY, "WX-10034"), slot_symbols(plan, KEY, "WX-10035")
+    assert np.mean(a != b) > 0.3
+    # A different key gives a different copy for the same member.
+    assert mark(sample(), plan, b"another key", "WX-10034") != first
+
+
+def test_plan_depends_on_the_key():
+    one = sample_plan()
+    two = build_plan(sample(), b"another key", sample_words(), variants(), Profile("light"))
+    assert not np.array_equal(one.slot_ids, two.slot_ids)
+
+
+def test_slot_symbols_are_in_each_slots_alphabet():
+    plan = sample_plan("strong")
+    symbols = slot_symbols(plan, KEY, "WX-10034")
+    alphabet = plan.alphabet()
+    assert np.all(symbols >= 0)
+    assert np.all(symbols < alphabet)
+    # 4-symbol slots use all four symbols, 2-symbol slots both.
+    assert set(symbols[alphabet == 4].tolist()) == {0, 1, 2, 3}
+    assert set(symbols[alphabet == 2].tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("strength", ["light", "strong"])
+def test_reading_a_members_own_copy_returns_every_slot_symbol(strength):
+    plan = sample_plan(strength)
+    for member in ("WX-10034", "WX-20001"):
+        marked = mark(sample(), plan, KEY, member)
+        reading = read_evidence(sample(), plan, marked)
+        ids, slot_numbers = plan.position_ids()
+        assert np.array_equal(reading.position_ids, ids)
+        symbols = slot_symbols(plan, KEY, member)
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = slot_numbers[1:] != slot_numbers[:-1]
+        bits = np.where(first, symbols[slot_numbers] & 1, (symbols[slot_numbers] >> 1) & 1)
+        assert np.array_equal(reading.symbols, bits)
+        assert reading.slots_read == plan.counts()
+        assert reading.coverage == 1.0
+
+
+def test_plan_json_round_trip():
+    plan = build_plan(
+        sample(),
+        KEY,
+        sample_words(),
+        variants(),
+        Profile("strong", frozenset({9, 44})),
+    )
+    again = Plan.from_json(plan.to_json())
+    for name in ("layer", "index", "length", "group", "base_form"):
+        assert np.array_equal(getattr(again, name), getattr(plan, name)), name
+        assert getattr(again, name).dtype == getattr(plan, name).dtype, name
+    assert again.groups == plan.groups
+    assert again.profile == plan.profile
+    assert again.base_length == plan.base_length
+    assert again.base_digest == plan.base_digest
+    assert again.variant_digest == plan.variant_digest
+    assert mark(sample(), again, KEY, "WX-1") == mark(sample(), plan, KEY, "WX-1")
+    assert again.to_json() == plan.to_json()
+
+
+def test_plan_of_an_empty_text_round_trips():
+    plan = build_plan("", KEY, [], variants())
+    assert len(plan.layer) == 0
+    again = Plan.from_json(plan.to_json())
+    assert len(again.layer) == 0
+    assert mark("", again, KEY, "WX-1") == ""
+    assert restore("", again) == ""
+
+
+def test_plan_json_of_an_unknown_format_is_refused():
+    text = sample_plan().to_json().replace('"format":1', '"format":99')
+    with pytest.raises(PlanError, match="format"):
+        Plan.from_json(text)
+
+
+def test_mark_with_a_plan_for_another_text_is_refused():
+    plan = sample_plan()
+    with pytest.raises(PlanError):
+        mark(sample()[:-1], plan, KEY, "WX-1")
+    # Same length, one character changed: the digest tells them apart.
+    changed = sample()[:100] + ("甲" if sample()[100] != "甲" else "乙") + sample()[101:]
+    with pytest.raises(PlanError):
+        mark(changed, plan, KEY, "WX-1")
+
+
+def test_restore_refuses_a_copy_of_another_length():
+    plan = sample_plan()
+    marked = mark(sample(), plan, KEY, "WX-1")
+    with pytest.raises(PlanError):
+        restore(marked + "。", plan)
+
+
+def test_unknown_strength_is_refused():
+    with pytest.raises(PlanError, match="strength"):
+        Profile("loud")
+
+
+def test_strength_decides_how_many_wording_slots():
+    off, light, strong = (sample_plan(s).counts()["wording"] for s in ("off", "light", "strong"))
+    assert off == 0
+    assert 0 < light <= strong
+    # "light" aims at 25 wording slots per 1,000 characters (keyed, so roughly).
+    assert 0.6 * 25 * len(sample()) / 1000 < light < 1.4 * 25 * len(sample()) / 1000
+    # "strong" takes every whole-word occurrence of a listed form its context rules allow.
+    index = variants().form_index()
+    allowed = [
+        offset
+        for offset, token in word_offsets(sample_words()).items()
+        if token in index
+        and variants().allows(
+            index[token][0],
+            sample()[max(0, offset - 4) : offset],
+            sample()[offset + len(token) : offset + len(token) + 4],
+        )
+    ]
+    assert strong == len(allowed)
+    assert (
+        sorted(int(i) for i in sample_plan("strong").index[sample_plan("strong").layer == WORD])
+        == allowed
+    )
+    # Invisible layers do not depend on the strength except where words cover them.
+    zw = [sample_plan(s).counts()["zero-width"] for s in ("off", "light", "strong")]
+    assert zw[0] >= zw[1] >= zw[2] > 0.25 * 0.3 * len(sample())
+
+
+def test_light_wording_slots_are_a_subset_of_strong():
+    def word_slots(plan):
+        return {int(i) for i in plan.index[plan.layer == WORD]}
+
+    assert word_slots(sample_plan("light")) <= word_slots(sample_plan("strong"))
+
+
+def test_vetoed_offsets_get_no_wording_slot():
+    strong = sample_plan("strong")
+    offsets = sorted(int(i) for i in strong.index[strong.layer == WORD])
+    vetoes = frozenset(offsets[::2])
+    for strength in ("light", "strong"):
+        plan = build_plan(sample(), KEY, sample_words(), variants(), Profile(strength, vetoes))
+        slots = {int(i) for i in plan.index[plan.layer == WORD]}
+        assert not slots & vetoes
+        if strength == "strong":
+            assert slots == set(offsets) - vetoes
+    # A vetoed place reads as the base text in every copy.
+    plan = build_plan(sample(), KEY, sample_words(), variants(), Profile("strong", vetoes))
+    for member in ("WX-1", "WX-2", "WX-3"):
+        marked = strip_marks(mark(sample(), plan, KEY, member))
+        for offset in vetoes:
+            token = word_offsets(sample_words())[offset]
+            assert marked[offset : offset + len(token)] == token
+
+
+def test_wording_slots_are_whole_words_only():
+    base = "社会和谐稳定，和平与发展。加强型装备要加强管理，当前形势和当前任务。"
+    tokens = words(base)
+    assert "和谐" in tokens  # the segmenter keeps 和谐 whole
+    plan = build_plan(base, KEY, tokens, variants(), Profile("strong"))
+    whole = word_offsets(tokens)
+    is_word = plan.layer == WORD
+    lengths = dict(zip(plan.index[is_word].tolist(), plan.length[is_word].tolist(), strict=True))
+    word_slots = sorted(lengths)
+    assert word_slots, "the text has listed whole words"
+    for offset in word_slots:
+        assert offset in whole
+        assert whole[offset] in FORMS
+        assert lengths[offset] == len(whole[offset])
+    # 和 inside 和谐 and 和平, 加强 inside 加强型 are never slots.
+    assert base.index("和谐") not in word_slots
+    assert base.index("和平") not in word_slots
+    assert base.index("加强型") not in word_slots
+    assert base.index("与") in word_slots
+    assert base.index("要加强") + 1 in word_slots
+    for member in ("WX-1", "WX-2", "WX-3", "WX-4"):
+        seen = strip_marks(mark(base, plan, KEY, member))
+        assert "和谐" in seen
+        assert "和平" in seen
+        assert "加强型" in seen
+
+
+def test_context_rules_keep_wording_slots_off_set_phrases():
+    base = (
+        "召开重点工作推进会，要推进城市更新。为发展提供坚强保证，保证完成任务。部署会上部署工作。"
+    )
+    plan = build_plan(base, KEY, words(base), variants(), Profile("strong"))
+    word_slots = {int(i) for i in plan.index[plan.layer == WORD]}
+    tokens = word_offsets(words(base))
+    assert tokens[base.index("推进会")] == "推进"  # a whole word, but the name of a meeting
+    assert base.index("推进会") not in word_slots
+    assert base.index("推进城市") in word_slots
+    assert base.index("坚强保证") + 2 not in word_slots  # 保证 after 坚强 is a noun
+    assert base.index("保证完成") in word_slots
+    assert base.index("部署会") not in word_slots
+    assert base.index("部署工作") in word_slots
+    for member in ("WX-1", "WX-2", "WX-3", "WX-4", "WX-5"):
+        seen = strip_marks(mark(base, plan, KEY, member))
+        assert "推进会" in seen
+        assert "坚强保证" in seen
+        assert "部署会" in seen
+
+
+def test_marks_never_fall_inside_a_wording_slot():
+    plan = sample_plan("strong")
+    for n in np.flatnonzero(plan.layer == WORD):
+        start, length = int(plan.index[n]), int(plan.length[n])
+        inside = (plan.index >= start) & (plan.index < start + length - 1)
+        assert not np.any(inside & (plan.length == 0))
+
+
+def test_segmentation_that_does_not_match_the_text_places_no_words():
+    base = "我们要加强管理。"
+    plan = build_plan(base, KEY, ["我们", "要", "加强"], variants(), Profile("strong"))
+    assert plan.counts()["wording"] == 0
+
+
+def test_glyph_slots_on_every_plain_dash_and_middle_dot():
+    base = "第一——总体要求·基本原则—工作目标\n二、马克思·韦伯"
+    plan = build_plan(base, KEY, words(base), variants(), Profile("off"))
+    glyph_offsets = [int(i) for i in plan.index[plan.layer == GLYPH]]
+    assert glyph_offsets == [i for i, ch in enumerate(base) if ch in GLYPHS]
+    looks = {look for pair in GLYPHS.values() for look in pair}
+    seen = set()
+    for n in range(40):
+        marked = strip_marks(mark(base, plan, KEY, f"WX-{n}"))
+        for offset in glyph_offsets:
+            assert marked[offset] in GLYPHS[base[offset]]
+            seen.add(marked[offset])
+        assert restore(marked, plan) == base
+    assert seen == looks  # both look-alikes of both glyphs are used
