@@ -198,6 +198,20 @@ def test_paragraphs_alternating_between_two_members_accuse_only_them():
     check_verdict_is_consistent(verdict)
 
 
+@pytest.mark.parametrize("picks", [((0, 4), (1, 26)), ((1, 3), (0, 9), (1, 16))])
+def test_pasted_paragraphs_are_traced_to_the_copy_each_came_from(picks):
+    pair = ("WX-00017", "WX-00923")
+    copies = [copy_of(member).split("\n") for member in pair]
+    evidence = "\n".join(copies[who][line] for who, line in picks)
+    verdict = trace(evidence, THOUSAND)
+    assert {s.member for s in verdict.accused} == set(pair)
+    for s in verdict.accused:
+        # The strongest test of each is one of the paragraphs taken from their own copy.
+        assert s.best_segment is not None
+        assert pair[picks[s.best_segment][0]] == s.member
+    check_verdict_is_consistent(verdict)
+
+
 def test_a_copy_with_two_paragraphs_swapped_still_accuses_its_member():
     lines = copy_of(LEAKER).split("\n")
     lines[3], lines[10] = lines[10], lines[3]

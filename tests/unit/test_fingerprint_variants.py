@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import REPO
-from wenxing.fingerprint import VariantListError, parse_variant_list
-from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, ZW_MARKS
+from wenxing.fingerprint import Profile, VariantListError, build_plan, parse_variant_list
+from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, WORD, ZW_MARKS
 from wenxing.materials.keywords import words
 
 SHIPPED = REPO / "src/wenxing/fingerprint/data/variants.txt"
@@ -117,11 +117,6 @@ def test_shipped_list_parses_and_keeps_every_rule():
     assert ("和", "与") in parsed.groups
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="年初以来 and 更好发挥 are never single jieba tokens (年初/以来, 更好/发挥), so a base "
-    "text using them never gets that wording slot; the groups only work from the other form",
-)
 def test_shipped_forms_are_whole_words_to_the_segmenter():
     """A form the segmenter never produces as a token could never become a slot."""
     parsed = parse_variant_list(SHIPPED.read_text("utf-8"))
@@ -131,3 +126,16 @@ def test_shipped_forms_are_whole_words_to_the_segmenter():
             if form not in words(f"我们要{form}。"):
                 never.append(form)
     assert not never, never
+
+
+def test_a_long_context_rule_is_honoured_or_refused():
+    text = "推动 | 推进  组织工作部署!\n"
+    base = "按照组织工作部署推动落实。"
+    try:
+        custom = parse_variant_list(text)
+    except VariantListError:
+        return  # refusing the rule is fine too
+    tokens = words(base)
+    assert "推动" in tokens
+    plan = build_plan(base, b"k" * 32, tokens, custom, Profile("strong"))
+    assert base.index("推动") not in plan.index[plan.layer == WORD].tolist()

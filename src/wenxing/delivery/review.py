@@ -42,7 +42,7 @@ def wording_places(
     offset = 0
     for word in words(body):
         found = forms.get(word)
-        before, after = body[max(0, offset - 4) : offset], body[offset + len(word) :][:4]
+        before, after = body[max(0, offset - 32) : offset], body[offset + len(word) :][:32]
         if found is not None and variants.allows(found[0], before, after):
             start, end = max(0, offset - _CONTEXT), offset + len(word) + _CONTEXT
             context = body[start:offset] + "【" + word + "】" + body[offset + len(word) : end]

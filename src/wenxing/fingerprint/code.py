@@ -66,9 +66,10 @@ def score_members(
 ) -> np.ndarray:
     """Scores of many members at once: a (members × tests) array.
 
-    Each test is ``(weight, mask)``: a member scores ``Σ_{i in mask} h0_i + x_i·weight_i``
-    where ``weight = h1 − h0`` (see :func:`score_weights`). Equal to scoring the rows of
-    :func:`symbols`, computed block by block without materialising them.
+    Each test is ``(weight, mask)``: the result is ``Σ_{i in mask} x_i·weight_i`` with
+    ``weight = h1 − h0`` (see :func:`score_weights`); adding ``Σ_{i in mask} h0_i`` gives
+    the member's score. Equal to scoring the rows of :func:`symbols`, computed block by
+    block without materialising them.
     """
     slot_ids, column = np.unique(position_ids >> np.uint64(2), return_inverse=True)
     mixed = prf.mix64(slot_ids) ^ prf.key_word(key, "symbol")

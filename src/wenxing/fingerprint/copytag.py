@@ -28,6 +28,8 @@ def read_copy_tag(key: bytes, tag: str) -> int | None:
         return None
     if len(data) != 8 + _TAG_BYTES:
         return None
+    if base64.b32encode(data).decode("ascii").rstrip("=") != raw:
+        return None  # one spelling per tag: the unused low bits of the last character must be 0
     body, mac = data[:8], data[8:]
     expected = hmac.new(key, b"wenxing:copy:" + body, hashlib.sha256).digest()[:_TAG_BYTES]
     return int.from_bytes(body, "big") if hmac.compare_digest(mac, expected) else None

@@ -43,6 +43,7 @@ ZW_DENSITY = 0.3  # share of eligible gaps that get a zero-width mark
 VS_DENSITY = 0.25  # share of Han characters that get a variation selector
 LIGHT_WORDS_PER_1000 = 25  # wording slots per 1,000 characters in "light"
 PLAN_FORMAT = 1
+_CONTEXT_CHARS = 32  # longest context rule a variant list may use
 
 
 class PlanError(ValueError):
@@ -153,7 +154,9 @@ def _word_slots(
     base: str, key: bytes, words: Sequence[str], variants: VariantList, profile: Profile
 ) -> list[tuple[int, int, int, int]]:
     """(offset, length, group, base form) for the wording variants the profile allows."""
-    if profile.strength == "off" or "".join(words) != base:
+    if "".join(words) != base:
+        raise PlanError("the word segmentation does not join up to the base text")
+    if profile.strength == "off":
         return []
     forms = variants.form_index()
     candidates = []
@@ -165,8 +168,8 @@ def _word_slots(
             and offset not in profile.vetoes
             and variants.allows(
                 found[0],
-                base[max(0, offset - 4) : offset],
-                base[offset + len(word) : offset + len(word) + 4],
+                base[max(0, offset - _CONTEXT_CHARS) : offset],
+                base[offset + len(word) : offset + len(word) + _CONTEXT_CHARS],
             )
         ):
             candidates.append((offset, len(word), found[0], found[1]))
@@ -192,8 +195,10 @@ def build_plan(
     """
     word_slots = _word_slots(base, key, words, variants, profile)
     inside = np.zeros(len(base) + 1, dtype=bool)  # offsets that are not a word's last char
+    in_word = np.zeros(len(base) + 1, dtype=bool)  # every offset of a replaced word
     for offset, length, _group, _form in word_slots:
         inside[offset : offset + length - 1] = True
+        in_word[offset : offset + length] = True
     glyph_groups = {plain: i for i, plain in enumerate(GLYPHS)}
     groups = tuple(variants.groups) + tuple(GLYPHS.values())
     rows: list[tuple[int, int, int, int, int]] = []
@@ -201,13 +206,14 @@ def build_plan(
         rows.append((WORD, offset, length, group, form))
     zw_pick = _keyed_pick(key, "layout:zw", len(base), ZW_DENSITY)
     vs_pick = _keyed_pick(key, "layout:vs", len(base), VS_DENSITY)
-    covered = {offset for offset, *_ in word_slots}
     for i, ch in enumerate(base):
-        if ch in glyph_groups and not inside[i] and i not in covered:
+        if ch in glyph_groups and not in_word[i]:
             rows.append((GLYPH, i, 1, len(variants.groups) + glyph_groups[ch], -1))
         if inside[i] or ch.isspace():
             continue
-        if vs_pick[i] and _is_han(ch):
+        # A variation selector must follow a Han character in every copy, so never one
+        # after a replaced word (its other form may end otherwise).
+        if vs_pick[i] and _is_han(ch) and not in_word[i]:
             rows.append((VS, i, 0, -1, -1))
         if zw_pick[i] and i + 1 < len(base) and not base[i + 1].isspace():
             rows.append((ZW, i, 0, -1, -1))

@@ -33,7 +33,8 @@ class VariantList:
     @property
     def digest(self) -> str:
         """Identifies this list's content (recorded with every plan made from it)."""
-        text = "\n".join("|".join(group) for group in self.groups) + repr(self.contexts)
+        contexts = self.contexts or tuple(((), ()) for _ in self.groups)
+        text = "\n".join("|".join(group) for group in self.groups) + repr(contexts)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def form_index(self) -> dict[str, tuple[int, int]]:
@@ -64,6 +65,8 @@ def parse_variant_list(text: str) -> VariantList:
         last = " ".join(part for part in last_parts if part not in rules)
         if any(rule.strip("!") == "" for rule in rules):
             raise VariantListError(f"line {number}: an empty context rule")
+        if any(len(rule) > 33 for rule in rules):
+            raise VariantListError(f"line {number}: a context rule is longer than 32 characters")
         contexts.append(
             (
                 tuple(rule[1:] for rule in rules if rule.startswith("!")),

@@ -15,7 +15,11 @@ from collections.abc import Iterable, Sequence
 # Zero-width and other invisible characters. They carry no meaning in a material and are
 # exactly what fingerprints (ours and other sites') are made of, so they never enter a body.
 _INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
+    map(
+        ord,
+        "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
+        "\ufe04\ufe05\ufe06\ufe07",  # the variation selectors wenxing marks copies with
+    ),
     None,
 )
 _EDGE_SPACE = " \t\u3000\u00a0\u2002\u2003\u2009\u202f\u205f\x0b\x0c"

@@ -45,6 +45,14 @@ def _tokenizer() -> jieba.Tokenizer:
         path = resources.files("wenxing.materials").joinpath("data/jargon.txt")
         with path.open("rb") as handle:
             tokenizer.load_userdict(handle)
+        # Wording-variant forms are whole words, so that copies can vary them (年初以来).
+        variants = resources.files("wenxing.fingerprint").joinpath("data/variants.txt")
+        for line in variants.read_text("utf-8").splitlines():
+            line = line.split("#", 1)[0]
+            for form in line.split("|"):
+                form = form.split()[0] if form.split() else ""
+                if len(form) >= 3:
+                    tokenizer.add_word(form, 20000)
         return tokenizer
 
 

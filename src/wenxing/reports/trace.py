@@ -92,7 +92,11 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
         total_bound=total_bound,
         visible_numbers=visible,
         copy_ids=sorted(
-            {i for tag in evidence.copy_tags if (i := fingerprint.read_copy_tag(key, tag))}
+            {
+                i
+                for tag in evidence.copy_tags
+                if (i := fingerprint.read_copy_tag(key, tag)) is not None
+            }
         ),
     )
     groups = _recipients_by_plan(session, version.id)
