@@ -124,6 +124,37 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "largest probability, per trace, that anyone innocent is accused",
     ),
     SettingSpec(
+        "plans",
+        [
+            {"code": "month", "name": "月卡", "months": 1, "archive_months": 36, "daily_quota": 20},
+            {"code": "year", "name": "年卡", "months": 12, "archive_months": 36, "daily_quota": 50},
+            {
+                "code": "3year",
+                "name": "三年卡",
+                "months": 36,
+                "archive_months": 36,
+                "daily_quota": 100,
+            },
+        ],
+        "plans sold as activation codes: code, name, length in months, archive window in "
+        "months back from the subscription's start, daily download quota",
+    ),
+    SettingSpec("max_sessions", 3, "signed-in devices an account may hold at once"),
+    SettingSpec(
+        "sharing_networks",
+        5,
+        "distinct /24 networks an account may sign in from within 24 hours before the admin "
+        "is alerted (account sharing)",
+    ),
+    SettingSpec(
+        "redeem_failures_per_hour",
+        10,
+        "failed code redemptions allowed per account and per IP address in an hour",
+    ),
+    SettingSpec(
+        "timezone", "Asia/Shanghai", "the publisher's time zone: daily quotas reset at its midnight"
+    ),
+    SettingSpec(
         "extra_promo_patterns",
         [],
         "additional regular expressions for promotional lines to strip at the head and tail "
@@ -186,6 +217,8 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
     expected = type(_SPECS[name].default)
     if expected is float and isinstance(value, int):
         value = float(value)
+    if expected is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, expected):
         raise ValueError(f"setting {name} expects {expected.__name__}, got {type(value).__name__}")
     spec = _SPECS[name]
@@ -193,6 +226,10 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         raise ValueError(f"setting {name} must be one of {', '.join(map(str, spec.choices))}")
     if name == "accusation_bound" and not 0 < value <= 1e-3:
         raise ValueError("setting accusation_bound must be above 0 and at most 0.001")
+    if name in ("max_sessions", "sharing_networks", "redeem_failures_per_hour") and value < 1:
+        raise ValueError(f"setting {name} must be at least 1")
+    if name == "plans":
+        _check_plans(value)
     if name == "wording_variants" and value.strip():
         from wenxing.fingerprint.variants import parse_variant_list
 
@@ -203,6 +240,22 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         session.add(SettingRow(name=name, value=encoded))
     else:
         row.value = encoded
+
+
+def _check_plans(value: list) -> None:
+    codes = set()
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise ValueError(f"plan {number} must be an object")
+        missing = {"code", "name", "months", "archive_months", "daily_quota"} - set(item)
+        if missing:
+            raise ValueError(f"plan {number} lacks {', '.join(sorted(missing))}")
+        if not str(item["code"]).strip() or item["code"] in codes:
+            raise ValueError(f"plan {number} needs a unique code")
+        codes.add(item["code"])
+        for field in ("months", "archive_months", "daily_quota"):
+            if not isinstance(item[field], int) or item[field] < (1 if field == "months" else 0):
+                raise ValueError(f"plan {item['code']}: {field} must be a whole number")
 
 
 def get_settings() -> Settings:

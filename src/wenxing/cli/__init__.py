@@ -15,9 +15,10 @@ import click
 from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
+from wenxing.cli.members import codes, members
 from wenxing.cli.serve import demo, serve
 from wenxing.cli.settings import settings
-from wenxing.cli.tracing import copy_command, members, trace_command
+from wenxing.cli.tracing import copy_command, trace_command
 from wenxing.db.engine import DatabaseUrlError
 from wenxing.runtime import NotReady, initialise
 
@@ -60,6 +61,7 @@ cli.add_command(members)
 cli.add_command(copy_command)
 cli.add_command(trace_command)
 cli.add_command(settings)
+cli.add_command(codes)
 
 
 def main() -> None:

@@ -40,6 +40,11 @@ def _parse(name: str, raw: str, from_file: bool) -> Any:
     default = _SPECS[name].default
     if isinstance(default, str):
         return raw
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise CommandError(f"setting {name} expects a whole number, got {raw!r}") from None
     if isinstance(default, float):
         try:
             return float(raw)

@@ -1,4 +1,4 @@
-"""`wenxing members add`, `wenxing copy` and `wenxing trace`."""
+"""`wenxing copy` and `wenxing trace`."""
 
 from __future__ import annotations
 
@@ -12,32 +12,9 @@ from wenxing.delivery.issue import DeliveryError, issue_copy
 from wenxing.delivery.render import FORMATS
 from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
-from wenxing.members.service import MemberError, MemberNotFound, add_member, find_member
+from wenxing.members.service import MemberError, MemberNotFound, find_member
 from wenxing.reports.evidence import read_evidence_file
 from wenxing.reports.trace import trace
-
-
-@click.group()
-def members() -> None:
-    """Create and list members."""
-
-
-@members.command("add")
-@click.argument("name")
-@click.option("--phone", metavar="P", help="Mainland mobile number.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_context
-@guarded
-def add_command(ctx: click.Context, name: str, phone: str | None, as_json: bool) -> None:
-    """Create a member; prints its id and member number (WX-…)."""
-    with runtime_for(ctx) as runtime:
-        try:
-            with runtime.db.transaction() as session:
-                member = add_member(session, name, phone)
-                result = {"id": member.id, "number": member.number}
-        except MemberError as exc:
-            raise CommandError(str(exc)) from None
-    emit(as_json, result, lambda: click.echo(f"member {result['number']} (id {result['id']})"))
 
 
 @click.command("copy")

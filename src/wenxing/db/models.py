@@ -1,5 +1,6 @@
 """Imports every domain's tables so that metadata (and Alembic) sees all of them."""
 
+from wenxing import audit  # noqa: F401  (registers tables)
 from wenxing.db import meta  # noqa: F401  (registers tables)
 from wenxing.db.base import Base
 from wenxing.delivery import models as delivery_models  # noqa: F401  (registers tables)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenxing.members.models import FIRST_NUMBER, Member
@@ -42,9 +43,11 @@ def add_member(session: Session, name: str, phone: str | None = None) -> Member:
     phone = normalise_phone(phone)
     if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
         raise MemberError(f"phone {phone} already belongs to a member")
-    highest = session.scalar(select(func.max(Member.id))) or 0
-    member = Member(name=name, phone=phone, number=f"WX-{FIRST_NUMBER + highest}")
+    # The number follows the row id, so concurrent sign-ups can never draw the same one.
+    member = Member(name=name, phone=phone, number=f"tmp-{uuid.uuid4().hex[:12]}")
     session.add(member)
+    session.flush()
+    member.number = f"WX-{FIRST_NUMBER - 1 + member.id}"
     session.flush()
     return member
 

@@ -1,0 +1,68 @@
+"""The audit log: an append-only record of typed events. There is no update or delete path.
+
+Event types are ``scope:action`` constants below; ``record`` is the one way to write one,
+inside the caller's transaction, so an event is stored exactly when its change is.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from wenxing.db.base import Base, utcnow
+
+CODE_GENERATE = "code:generate"
+CODE_REDEEM = "code:redeem"
+CODE_REDEEM_FAILED = "code:redeem-failed"
+CODE_REVOKE = "code:revoke"
+MEMBER_CREATE = "member:create"
+MEMBER_IMPORT = "member:import"
+MEMBER_SUSPEND = "member:suspend"
+MEMBER_REINSTATE = "member:reinstate"
+MEMBER_SIGN_IN = "member:sign-in"
+MEMBER_SIGN_IN_FAILED = "member:sign-in-failed"
+MEMBER_SHARING_FLAG = "member:sharing-flag"
+SUBSCRIPTION_GRANT = "subscription:grant"
+GIFT_CODE = "code:gift"
+EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+def record(
+    session: Session,
+    type_: str,
+    *,
+    actor: str,
+    subject: str | None = None,
+    ip: str | None = None,
+    at: datetime | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add one event to the caller's transaction."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown audit event type {type_!r}")
+    event = AuditEvent(
+        type=type_,
+        actor=actor,
+        subject=subject,
+        ip=ip,
+        at=at or utcnow(),
+        details=json.dumps(details, ensure_ascii=False, default=str),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,280 @@
+"""Activation codes in the database: batches, redemption exactly once, revocation, gifts.
+
+Redemption is one conditional UPDATE (``state = 'issued'`` and not expired) whose row count
+says whether this call won the code; the subscription extension and the audit event join
+the same transaction. A failed attempt is audited in a transaction of its own (the attempt
+itself rolled back), and recent failures per account and per address are rate-limited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.db.engine import Database
+from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
+from wenxing.members.entitlement import Plan
+from wenxing.members.models import ActivationCode, CodeBatch, Member
+from wenxing.members.subscriptions import extend, lock_member
+
+
+class RedeemError(CodeError):
+    """A code that exists but cannot be redeemed now, or too many failed attempts."""
+
+
+class CodeNotFound(RedeemError):
+    pass
+
+
+class AlreadyRedeemed(RedeemError):
+    pass
+
+
+class CodeRevoked(RedeemError):
+    pass
+
+
+class CodeExpired(RedeemError):
+    pass
+
+
+class TooManyAttempts(RedeemError):
+    pass
+
+
+@dataclass(frozen=True)
+class Redemption:
+    member: str
+    plan: str
+    ends_at: datetime
+
+
+def generate_batch(
+    session: Session,
+    plan: Plan,
+    count: int,
+    label: str,
+    channel: str,
+    expires_at: datetime | None,
+    *,
+    actor: str,
+) -> list[str]:
+    """Create ``count`` codes in a new batch; returns them in canonical form."""
+    if not 1 <= count <= 100_000:
+        raise ValueError("count must be between 1 and 100000")
+    label = label.strip()
+    if not label:
+        raise ValueError("a batch needs a label")
+    if session.scalar(select(CodeBatch.id).where(CodeBatch.label == label)):
+        raise ValueError(f"batch {label!r} already exists")
+    batch = CodeBatch(
+        label=label,
+        channel=channel.strip() or label,
+        plan=plan.code,
+        count=count,
+        expires_at=expires_at,
+    )
+    session.add(batch)
+    session.flush()
+    codes = {generate_code() for _ in range(count)}
+    while len(codes) < count:  # 80 random bits: a repeat is all but impossible, still checked
+        codes.add(generate_code())
+    session.add_all(
+        ActivationCode(code=c, batch_id=batch.id, plan=plan.code, expires_at=expires_at)
+        for c in sorted(codes)
+    )
+    audit.record(
+        session,
+        audit.CODE_GENERATE,
+        actor=actor,
+        subject=label,
+        plan=plan.code,
+        count=count,
+        channel=batch.channel,
+    )
+    return sorted(codes)
+
+
+def recent_failures(session: Session, member: str | None, ip: str | None, now: datetime) -> int:
+    conditions = []
+    if member:
+        conditions.append(audit.AuditEvent.subject == member)
+    if ip:
+        conditions.append(audit.AuditEvent.ip == ip)
+    if not conditions:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(audit.AuditEvent)
+            .where(
+                audit.AuditEvent.type == audit.CODE_REDEEM_FAILED,
+                audit.AuditEvent.at > now - timedelta(hours=1),
+                or_(*conditions),
+            )
+        )
+        or 0
+    )
+
+
+def redeem(
+    db: Database,
+    entry: str,
+    member_id: int,
+    plans: dict[str, Plan],
+    *,
+    now: datetime,
+    actor: str,
+    ip: str | None = None,
+    failure_limit: int = 10,
+) -> Redemption:
+    """Redeem a code for a member, exactly once. Raises a CodeError subclass on failure."""
+    number = None
+    try:
+        with db.transaction() as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise LookupError(member_id)
+            number = member.number
+            if recent_failures(session, number, ip, now) >= failure_limit:
+                raise TooManyAttempts("too many failed attempts; try again in an hour")
+            code = normalise_code(entry)
+            return _redeem_in(session, code, member_id, plans, now=now, actor=actor, ip=ip)
+    except TooManyAttempts:
+        raise
+    except CodeError as exc:
+        with db.transaction() as session:
+            audit.record(
+                session,
+                audit.CODE_REDEEM_FAILED,
+                actor=actor,
+                subject=number,
+                ip=ip,
+                at=now,
+                reason=exc.__class__.__name__,
+                entry=entry[:40],
+            )
+        raise
+
+
+def _redeem_in(
+    session: Session,
+    code: str,
+    member_id: int,
+    plans: dict[str, Plan],
+    *,
+    now: datetime,
+    actor: str,
+    ip: str | None,
+) -> Redemption:
+    won = session.execute(
+        update(ActivationCode)
+        .where(
+            ActivationCode.code == code,
+            ActivationCode.state == "issued",
+            or_(ActivationCode.expires_at.is_(None), ActivationCode.expires_at > now),
+        )
+        .values(state="redeemed", redeemed_by=member_id, redeemed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    row = session.scalar(select(ActivationCode).where(ActivationCode.code == code))
+    if not won:
+        raise _why_not(row, now)
+    assert row is not None
+    plan = plans.get(row.plan)
+    if plan is None:
+        raise RedeemError(f"the code's plan {row.plan!r} no longer exists; contact the publisher")
+    member = lock_member(session, member_id)
+    period = extend(session, member, plan.months, plan.code, f"code:{row.id}", now)
+    audit.record(
+        session,
+        audit.CODE_REDEEM,
+        actor=actor,
+        subject=member.number,
+        ip=ip,
+        at=now,
+        code=format_code(code),
+        plan=plan.code,
+        ends_at=period.ends_at,
+    )
+    return Redemption(member.number, plan.code, period.ends_at)
+
+
+def _why_not(row: ActivationCode | None, now: datetime) -> RedeemError:
+    if row is None:
+        return CodeNotFound("no such activation code")
+    if row.state == "redeemed":
+        return AlreadyRedeemed("this code has already been redeemed")
+    if row.state == "revoked":
+        return CodeRevoked("this code has been revoked")
+    return CodeExpired(f"this code expired on {row.expires_at:%Y-%m-%d}")
+
+
+def revoke(session: Session, entry: str, *, actor: str, now: datetime) -> ActivationCode:
+    code = normalise_code(entry)
+    row = session.scalar(select(ActivationCode).where(ActivationCode.code == code))
+    if row is None:
+        raise CodeNotFound("no such activation code")
+    if row.state != "issued":
+        raise RedeemError(f"only an unused code can be revoked; this one is {row.state}")
+    row.state, row.revoked_at = "revoked", now
+    audit.record(session, audit.CODE_REVOKE, actor=actor, subject=format_code(code))
+    return row
+
+
+def gift_code(session: Session, plan: Plan, *, actor: str, reason: str) -> str:
+    """A single code for someone without an account (a reporter's reward), audited."""
+    label = f"gift-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
+    [code] = generate_batch(session, plan, 1, label, "gift", None, actor=actor)
+    audit.record(
+        session,
+        audit.GIFT_CODE,
+        actor=actor,
+        subject=format_code(code),
+        plan=plan.code,
+        reason=reason,
+    )
+    return code
+
+
+def code_state(row: ActivationCode, now: datetime) -> str:
+    if row.state == "issued" and row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return row.state
+
+
+def export_batch(session: Session, label: str, now: datetime) -> str:
+    """The batch's codes and their states as CSV (for the publisher's sales records)."""
+    batch = session.scalar(select(CodeBatch).where(CodeBatch.label == label))
+    if batch is None:
+        raise LookupError(label)
+    rows = session.execute(
+        select(ActivationCode, Member.number)
+        .outerjoin(Member, Member.id == ActivationCode.redeemed_by)
+        .where(ActivationCode.batch_id == batch.id)
+        .order_by(ActivationCode.id)
+    ).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["code", "plan", "channel", "state", "redeemed_by", "redeemed_at", "expires_at"]
+    )
+    for code, number in rows:
+        writer.writerow(
+            [
+                format_code(code.code),
+                code.plan,
+                batch.channel,
+                code_state(code, now),
+                number or "",
+                code.redeemed_at.isoformat(timespec="seconds") if code.redeemed_at else "",
+                code.expires_at.date().isoformat() if code.expires_at else "",
+            ]
+        )
+    return out.getvalue()

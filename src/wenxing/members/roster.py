@@ -1,0 +1,118 @@
+"""The publisher's member list: importing it from CSV, suspending and reinstating."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.members.entitlement import Plan
+from wenxing.members.models import Member, Subscription
+from wenxing.members.service import MemberError, add_member, normalise_phone
+
+HEADER = ["name", "phone", "paid_until"]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    error: str
+
+
+def _parse_date(text: str) -> date:
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise MemberError(f"paid_until {text!r} is not a date like 2027-06-30")
+
+
+def parse_roster(
+    text: str,
+) -> tuple[list[tuple[int, str, str | None, date | None]], list[RowError]]:
+    """Rows (line, name, phone, paid_until) and the errors found, with CSV line numbers."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows, errors = [], []
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header] != HEADER:
+        return [], [RowError(1, "the first line must be the header name,phone,paid_until")]
+    phones: dict[str, int] = {}
+    for line, fields in enumerate(reader, start=2):
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != 3:
+            errors.append(RowError(line, f"expected 3 fields, found {len(fields)}"))
+            continue
+        name, phone, paid = (f.strip() for f in fields)
+        try:
+            if not name:
+                raise MemberError("a member needs a name")
+            phone = normalise_phone(phone)
+            if phone and phone in phones:
+                raise MemberError(f"phone {phone} is also on line {phones[phone]}")
+            if phone:
+                phones[phone] = line
+            rows.append((line, name, phone, _parse_date(paid) if paid else None))
+        except MemberError as exc:
+            errors.append(RowError(line, str(exc)))
+    return rows, errors
+
+
+def import_roster(
+    session: Session, text: str, plan: Plan, *, actor: str, timezone: str, now: datetime
+) -> tuple[list[Member], list[RowError]]:
+    """Create every member of the list, or none: errors leave the caller to roll back."""
+    rows, errors = parse_roster(text)
+    created: list[Member] = []
+    zone = ZoneInfo(timezone)
+    for line, name, phone, paid_until in rows:
+        if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
+            errors.append(RowError(line, f"phone {phone} already belongs to a member"))
+            continue
+        member = add_member(session, name, phone)
+        created.append(member)
+        if paid_until is not None:
+            end_local = datetime.combine(paid_until + timedelta(days=1), time(0), zone)
+            ends_at = end_local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+            if ends_at > now:
+                session.add(
+                    Subscription(
+                        member_id=member.id,
+                        plan=plan.code,
+                        starts_at=now,
+                        ends_at=ends_at,
+                        source="import",
+                    )
+                )
+        audit.record(
+            session,
+            audit.MEMBER_IMPORT,
+            actor=actor,
+            subject=member.number,
+            line=line,
+            paid_until=paid_until,
+        )
+    return created, sorted(errors, key=lambda e: e.line)
+
+
+def suspend(session: Session, member: Member, reason: str, *, actor: str, now: datetime) -> None:
+    if not reason.strip():
+        raise MemberError("a suspension needs a reason")
+    if member.status == "suspended":
+        raise MemberError(f"member {member.number} is already suspended")
+    member.status, member.suspended_reason, member.suspended_at = "suspended", reason.strip(), now
+    audit.record(session, audit.MEMBER_SUSPEND, actor=actor, subject=member.number, reason=reason)
+
+
+def reinstate(session: Session, member: Member, *, actor: str) -> None:
+    if member.status != "suspended":
+        raise MemberError(f"member {member.number} is not suspended")
+    member.status, member.suspended_reason, member.suspended_at = "active", None, None
+    audit.record(session, audit.MEMBER_REINSTATE, actor=actor, subject=member.number)

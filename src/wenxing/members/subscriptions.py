@@ -1,0 +1,106 @@
+"""Subscriptions: stacking periods, granting memberships, and an account's entitlement view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.config import PublisherSettings
+from wenxing.members.entitlement import AccountView, Period, Plan, add_months, parse_plans
+from wenxing.members.models import Member, Subscription
+
+
+class UnknownPlan(ValueError):
+    pass
+
+
+def plans(publisher: PublisherSettings) -> dict[str, Plan]:
+    return parse_plans(publisher["plans"])
+
+
+def plan_named(publisher: PublisherSettings, code: str) -> Plan:
+    known = plans(publisher)
+    if code not in known:
+        raise UnknownPlan(f"unknown plan {code!r}; plans are {', '.join(sorted(known))}")
+    return known[code]
+
+
+def lock_member(session: Session, member_id: int) -> Member:
+    """The member row, locked for this transaction (PostgreSQL; SQLite writers queue anyway)."""
+    member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+    if member is None:
+        raise LookupError(member_id)
+    return member
+
+
+def extend(
+    session: Session, member: Member, months: int, plan: str, source: str, now: datetime
+) -> Subscription:
+    """Add a period after the member's last one (or from now when none is active).
+
+    The caller holds the member's row lock, so two extensions never start at the same end.
+    """
+    latest = session.scalar(
+        select(Subscription.ends_at)
+        .where(Subscription.member_id == member.id, Subscription.ends_at > now)
+        .order_by(Subscription.ends_at.desc())
+        .limit(1)
+    )
+    starts_at = latest if latest is not None else now
+    period = Subscription(
+        member_id=member.id,
+        plan=plan,
+        starts_at=starts_at,
+        ends_at=add_months(starts_at, months),
+        source=source,
+    )
+    session.add(period)
+    session.flush()
+    return period
+
+
+def grant(
+    session: Session,
+    member_id: int,
+    plan: Plan,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    ip: str | None = None,
+) -> Subscription:
+    """Give a member a plan's length of membership (rewards, goodwill), audited."""
+    member = lock_member(session, member_id)
+    period = extend(session, member, plan.months, plan.code, f"grant:{actor}"[:40], now)
+    audit.record(
+        session,
+        audit.SUBSCRIPTION_GRANT,
+        actor=actor,
+        subject=member.number,
+        ip=ip,
+        plan=plan.code,
+        ends_at=period.ends_at,
+        reason=reason,
+    )
+    return period
+
+
+def account_view(session: Session, member: Member) -> AccountView:
+    rows = session.scalars(select(Subscription).where(Subscription.member_id == member.id))
+    return AccountView(
+        role=member.role,
+        suspended=member.status == "suspended",
+        periods=tuple(Period(r.plan, r.starts_at, r.ends_at) for r in rows),
+    )
+
+
+def membership_end(session: Session, member_id: int, now: datetime) -> datetime | None:
+    return session.scalar(
+        select(Subscription.ends_at)
+        .where(Subscription.member_id == member_id, Subscription.ends_at > now)
+        .order_by(Subscription.ends_at.desc())
+        .limit(1)
+    )
