@@ -1,0 +1,251 @@
+"""Signing up and in, and the devices an account is signed in on.
+
+Passwords are hashed with argon2id. A session is a random token in the member's cookie; the
+database keeps only its SHA-256, so a database dump signs no one in. An account holds at
+most ``max_sessions`` devices: signing in on one more ends the oldest. Signing in from more
+than ``sharing_networks`` different /24 networks within a day flags the account for the
+admin, since a shared account is a form of resale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.members.models import AccountSession, Member
+from wenxing.members.service import MemberError, add_member, normalise_phone
+
+_HASHER = PasswordHasher()  # argon2id with the library's current parameters
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,39}$")
+MIN_PASSWORD = 8
+
+
+class SignInFailed(MemberError):
+    """Wrong identifier or password (the message never says which)."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    member: Member
+    token: str  # goes in the cookie; never stored
+    ended: list[str]  # session ids ended to stay within the device limit
+    flagged: bool  # this sign-in raised the account-sharing flag
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def network_of(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) network an address belongs to."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise MemberError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def sign_up(
+    session: Session,
+    *,
+    name: str,
+    password: str,
+    phone: str | None = None,
+    username: str | None = None,
+    ip: str | None = None,
+) -> Member:
+    """A new free account, identified by phone number or username (or both)."""
+    if not phone and not username:
+        raise MemberError("sign up with a phone number or a username")
+    if username is not None:
+        username = username.strip()
+        if not _USERNAME.match(username):
+            raise MemberError("a username is 3–40 letters, digits or _, starting with a letter")
+        if session.scalar(select(Member.id).where(func.lower(Member.username) == username.lower())):
+            raise MemberError(f"username {username} is taken")
+    check_password(password)
+    member = add_member(session, name, phone)
+    member.username = username
+    member.password_hash = _HASHER.hash(password)
+    audit.record(session, audit.MEMBER_CREATE, actor=member.number, subject=member.number, ip=ip)
+    return member
+
+
+def set_password(member: Member, password: str) -> None:
+    check_password(password)
+    member.password_hash = _HASHER.hash(password)
+
+
+def _find(session: Session, identifier: str) -> Member | None:
+    identifier = identifier.strip()
+    try:
+        phone = normalise_phone(identifier)
+    except MemberError:
+        phone = None
+    if phone:
+        return session.scalar(select(Member).where(Member.phone == phone))
+    return session.scalar(select(Member).where(func.lower(Member.username) == identifier.lower()))
+
+
+def _verify(member: Member | None, password: str) -> bool:
+    if member is None or not member.password_hash:
+        _HASHER.hash(password)  # spend the same time, so a timing does not tell who exists
+        return False
+    try:
+        _HASHER.verify(member.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _HASHER.check_needs_rehash(member.password_hash):
+        member.password_hash = _HASHER.hash(password)
+    return True
+
+
+def sign_in(
+    session: Session,
+    identifier: str,
+    password: str,
+    *,
+    now: datetime,
+    ip: str | None,
+    user_agent: str | None,
+    max_sessions: int,
+    sharing_networks: int,
+) -> SignedIn:
+    """Check the password and open a session. A suspended account may sign in (to read why).
+
+    A wrong password is recorded in ``session`` before SignInFailed is raised: catch it
+    inside the transaction and let the transaction commit, so the failure is kept.
+    """
+    member = _find(session, identifier)
+    if not _verify(member, password):
+        audit.record(
+            session,
+            audit.MEMBER_SIGN_IN_FAILED,
+            actor="anonymous",
+            subject=member.number if member else None,
+            ip=ip,
+            at=now,
+        )
+        raise SignInFailed("wrong phone number, username or password")
+    assert member is not None
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AccountSession(
+            id=token_id(token),
+            member_id=member.id,
+            created_at=now,
+            last_seen_at=now,
+            ip=ip,
+            network=network_of(ip),
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    session.flush()
+    ended = _enforce_device_limit(session, member.id, max_sessions, now)
+    flagged = _check_sharing(session, member, sharing_networks, now, ip)
+    audit.record(
+        session,
+        audit.MEMBER_SIGN_IN,
+        actor=member.number,
+        subject=member.number,
+        ip=ip,
+        at=now,
+        user_agent=(user_agent or "")[:120],
+    )
+    return SignedIn(member, token, ended, flagged)
+
+
+def _enforce_device_limit(session: Session, member_id: int, limit: int, now: datetime) -> list[str]:
+    active = session.scalars(
+        select(AccountSession)
+        .where(AccountSession.member_id == member_id, AccountSession.ended_at.is_(None))
+        .order_by(AccountSession.created_at, AccountSession.id)
+    ).all()
+    ended = []
+    for old in active[: max(0, len(active) - limit)]:
+        old.ended_at = now
+        ended.append(old.id)
+    return ended
+
+
+def _check_sharing(
+    session: Session, member: Member, limit: int, now: datetime, ip: str | None
+) -> bool:
+    day_ago = now - timedelta(hours=24)
+    networks = (
+        session.scalar(
+            select(func.count(func.distinct(AccountSession.network))).where(
+                AccountSession.member_id == member.id,
+                AccountSession.created_at > day_ago,
+                AccountSession.network.is_not(None),
+            )
+        )
+        or 0
+    )
+    if networks <= limit:
+        return False
+    already = session.scalar(
+        select(func.count())
+        .select_from(audit.AuditEvent)
+        .where(
+            audit.AuditEvent.type == audit.MEMBER_SHARING_FLAG,
+            audit.AuditEvent.subject == member.number,
+            audit.AuditEvent.at > day_ago,
+        )
+    )
+    if already:
+        return False
+    audit.record(
+        session,
+        audit.MEMBER_SHARING_FLAG,
+        actor="system",
+        subject=member.number,
+        ip=ip,
+        at=now,
+        networks=networks,
+    )
+    return True
+
+
+def member_for_token(session: Session, token: str, now: datetime) -> Member | None:
+    row = session.get(AccountSession, token_id(token))
+    if row is None or row.ended_at is not None:
+        return None
+    row.last_seen_at = now
+    return session.get(Member, row.member_id)
+
+
+def devices(session: Session, member_id: int) -> list[AccountSession]:
+    return list(
+        session.scalars(
+            select(AccountSession)
+            .where(AccountSession.member_id == member_id, AccountSession.ended_at.is_(None))
+            .order_by(AccountSession.created_at.desc())
+        )
+    )
+
+
+def end_session(session: Session, member_id: int, session_id: str, now: datetime) -> None:
+    """Sign one device out (the member's own, or any for an admin acting for them)."""
+    row = session.get(AccountSession, session_id)
+    if row is None or row.member_id != member_id or row.ended_at is not None:
+        raise MemberError("no such signed-in device")
+    row.ended_at = now

@@ -1,0 +1,135 @@
+"""Sign-up, sign-in, devices and the account-sharing flag, on both databases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from wenxing import audit
+from wenxing.members import accounts, roster
+from wenxing.members.service import MemberError
+
+NOW = datetime(2026, 11, 26, 12, 0, 0)
+
+
+def _sign_in(
+    session,
+    who="13800138000",
+    password="correct horse",
+    *,
+    at=NOW,
+    ip="10.1.2.3",
+    limit=3,
+    networks=5,
+):
+    return accounts.sign_in(
+        session,
+        who,
+        password,
+        now=at,
+        ip=ip,
+        user_agent="Mozilla/5.0 WeChat",
+        max_sessions=limit,
+        sharing_networks=networks,
+    )
+
+
+@pytest.fixture
+def member(runtime):
+    with runtime.db.transaction() as session:
+        created = accounts.sign_up(
+            session, name="张三", password="correct horse", phone="13800138000", username="zhangsan"
+        )
+        return created.id
+
+
+def test_sign_up_stores_an_argon2id_hash_and_checks_input(runtime, member):
+    with runtime.db.transaction() as session:
+        from wenxing.members.models import Member
+
+        stored = session.get(Member, member)
+        assert stored.password_hash.startswith("$argon2id$")
+        assert "correct horse" not in stored.password_hash
+        for kwargs, message in [
+            ({"name": "李四", "password": "short", "phone": "13900139000"}, "at least 8"),
+            ({"name": "李四", "password": "long enough"}, "phone number or a username"),
+            ({"name": "李四", "password": "long enough", "username": "ZhangSan"}, "is taken"),
+            (
+                {"name": "李四", "password": "long enough", "username": "1abc"},
+                "starting with a letter",
+            ),
+            (
+                {"name": "李四", "password": "long enough", "phone": "13800138000"},
+                "already belongs",
+            ),
+        ]:
+            with pytest.raises(MemberError, match=message):
+                accounts.sign_up(session, **kwargs)
+
+
+def test_sign_in_by_phone_or_username_and_failures_are_audited(runtime, member):
+    with runtime.db.transaction() as session:
+        by_phone = _sign_in(session, "138 0013 8000")
+        by_name = _sign_in(session, "ZhangSan")
+        assert by_phone.member.id == by_name.member.id == member
+        assert accounts.member_for_token(session, by_phone.token, NOW).id == member
+        assert accounts.member_for_token(session, "forged-token", NOW) is None
+    for who, password in [("13800138000", "wrong password"), ("nobody", "correct horse")]:
+        with (
+            runtime.db.transaction() as session,
+            pytest.raises(accounts.SignInFailed, match="wrong phone number, username or password"),
+        ):
+            _sign_in(session, who, password)
+    with runtime.db.reading() as session:
+        failures = session.scalar(
+            select(func.count())
+            .select_from(audit.AuditEvent)
+            .where(audit.AuditEvent.type == audit.MEMBER_SIGN_IN_FAILED)
+        )
+    # The failure is recorded in the caller's transaction, which commits it by catching
+    # SignInFailed inside the block (as pytest.raises does here).
+    assert failures == 2
+
+
+def test_a_fourth_device_ends_the_oldest(runtime, member):
+    tokens = []
+    with runtime.db.transaction() as session:
+        for n in range(4):
+            signed = _sign_in(session, at=NOW + timedelta(minutes=n))
+            tokens.append(signed.token)
+        assert signed.ended == [accounts.token_id(tokens[0])]
+        assert accounts.member_for_token(session, tokens[0], NOW) is None
+        assert [d.id for d in accounts.devices(session, member)] == [
+            accounts.token_id(t) for t in reversed(tokens[1:])
+        ]
+        accounts.end_session(session, member, accounts.token_id(tokens[2]), NOW)
+        assert accounts.member_for_token(session, tokens[2], NOW) is None
+        with pytest.raises(MemberError, match="no such signed-in device"):
+            accounts.end_session(session, member, accounts.token_id(tokens[2]), NOW)
+
+
+def test_many_networks_in_a_day_flag_the_account_once(runtime, member):
+    with runtime.db.transaction() as session:
+        flags = [
+            _sign_in(session, ip=f"10.{n}.0.7", at=NOW + timedelta(hours=n), limit=10).flagged
+            for n in range(8)
+        ]
+        assert flags == [False] * 5 + [True, False, False]
+        # The same network twice counts once; a new day starts a new count.
+        later = NOW + timedelta(days=3)
+        assert not _sign_in(session, ip="10.0.0.8", at=later).flagged
+        assert accounts.network_of("10.9.8.7") == "10.9.8.0/24"
+        assert accounts.network_of("2001:db8::1") == "2001:db8::/48"
+        assert accounts.network_of("not an address") is None
+
+
+def test_a_suspended_account_can_sign_in_to_read_why(runtime, member):
+    with runtime.db.transaction() as session:
+        signed = _sign_in(session)
+        roster.suspend(session, signed.member, "倒卖会员资料", actor="admin", now=NOW)
+    with runtime.db.transaction() as session:
+        again = _sign_in(session, at=NOW + timedelta(minutes=1))
+        assert again.member.status == "suspended"
+        assert again.member.suspended_reason == "倒卖会员资料"
