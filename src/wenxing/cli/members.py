@@ -332,3 +332,23 @@ def export_command(ctx: click.Context, label: str, out: Path | None) -> None:
         out.write_text(text, encoding="utf-8-sig")
     else:
         click.echo(text, nl=False)
+
+
+@codes.command("gift")
+@click.option("--plan", "plan_code", required=True)
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def gift_command(ctx: click.Context, plan_code: str, reason: str, as_json: bool) -> None:
+    """One gift code, for someone without an account (a reporter's reward)."""
+    with runtime_for(ctx) as runtime:
+        publisher = runtime.publisher_settings()
+        try:
+            plan = plan_named(publisher, plan_code)
+        except UnknownPlan as exc:
+            raise CommandError(str(exc)) from None
+        with runtime.db.transaction() as session:
+            code = redemption.gift_code(session, plan, actor=ACTOR, reason=reason)
+    result = {"code": format_code(code), "plan": plan.code}
+    emit(as_json, result, lambda: click.echo(result["code"]))

@@ -8,7 +8,9 @@ join here when members can read on their own (the publisher's CLI issues whateve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wenxing import fingerprint
@@ -19,11 +21,22 @@ from wenxing.delivery.models import IssuedCopy
 from wenxing.delivery.render import FORMATS, RENDERERS, CopyContent, recipient_line
 from wenxing.delivery.review import vetoes
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
 from wenxing.members.models import Member
+from wenxing.members.subscriptions import account_view, plans
 
 
 class DeliveryError(ValueError):
     """A copy cannot be issued as asked; the message says why."""
+
+
+class NotEntitled(DeliveryError):
+    """The member may not have this copy now (``reason`` from the entitlement rule)."""
+
+    def __init__(self, message: str, reason: str, resets_at: datetime | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.resets_at = resets_at
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,8 @@ def issue_copy(
         raise DeliveryError(f"member {member.number} is {member.status}")
     version = session.get(MaterialVersion, _current_version_id(session, material))
     assert version is not None
+    if not actor.startswith("publisher"):
+        _check_member_may_have(session, publisher, member, material)
     plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
     key = material_key(secret, version.id)
     marked = fingerprint.mark(version.body, plan, key, member.number)
@@ -82,9 +97,44 @@ def issue_copy(
     return IssuedFile(log.id, member.number, fmt, data, filename)
 
 
-def _current_version_id(session: Session, material: Material) -> int:
-    from sqlalchemy import select
+def _check_member_may_have(
+    session: Session, publisher: PublisherSettings, member: Member, material: Material
+) -> None:
+    """Entitlement and the daily quota, for copies a member asks for themselves."""
+    now = utcnow()
+    known = plans(publisher)
+    view = account_view(session, member)
+    if material.status != "published" or material.published_at is None:
+        raise NotEntitled("material is not published", "unpublished")
+    decision = may_read(view, material.published_at, now, known)
+    if not decision.allowed:
+        raise NotEntitled(f"not entitled ({decision.reason})", decision.reason)
+    quota = daily_quota(view, now, known)
+    if quota is None:
+        return
+    resets_at = quota_resets_at(now, publisher["timezone"])
+    day_start = resets_at - timedelta(days=1)
+    used = (
+        session.scalar(
+            select(func.count())
+            .select_from(IssuedCopy)
+            .where(
+                IssuedCopy.member_id == member.id,
+                IssuedCopy.created_at >= day_start,
+                ~IssuedCopy.actor.startswith("publisher"),
+            )
+        )
+        or 0
+    )
+    if used >= quota:
+        raise NotEntitled(
+            f"daily quota of {quota} copies used; it resets at {resets_at:%Y-%m-%d %H:%M} UTC",
+            "quota",
+            resets_at,
+        )
 
+
+def _current_version_id(session: Session, material: Material) -> int:
     return session.scalars(
         select(MaterialVersion.id).where(
             MaterialVersion.material_id == material.id,

@@ -1,0 +1,88 @@
+"""Copies a member asks for: entitlement and the daily quota decide, the publisher bypasses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.helpers import SAMPLE
+from wenxing.config import set_publisher_setting
+from wenxing.db.base import utcnow
+from wenxing.delivery.issue import NotEntitled, issue_copy
+from wenxing.materials import catalog
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.members.service import add_member
+from wenxing.members.subscriptions import grant, plans
+
+
+@pytest.fixture
+def setup(runtime):
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    importer.run([SAMPLE], ImportOptions(publish=True))
+    with runtime.db.transaction() as session:
+        plan_list = runtime.publisher_settings()["plans"]
+        for plan in plan_list:
+            plan["daily_quota"] = 2
+        set_publisher_setting(session, "plans", plan_list)
+        member_id = add_member(session, "张三").id
+    return member_id
+
+
+def _issue(runtime, member_id, actor="member"):
+    from wenxing.members.models import Member
+
+    with runtime.db.transaction() as session:
+        material = catalog.get_material(session, 1)
+        member = session.get(Member, member_id)
+        return issue_copy(
+            session,
+            runtime.secret,
+            runtime.publisher_settings(),
+            member,
+            material,
+            "txt",
+            actor=actor,
+        )
+
+
+def test_free_user_is_refused_and_publisher_is_not(runtime, setup):
+    with pytest.raises(NotEntitled) as refused:
+        _issue(runtime, setup)
+    assert refused.value.reason == "preview-free"
+    assert _issue(runtime, setup, actor="publisher:cli").copy_id == 1
+
+
+def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
+    with runtime.db.transaction() as session:
+        grant(
+            session,
+            setup,
+            plans(runtime.publisher_settings())["month"],
+            actor="test",
+            reason="test",
+            now=utcnow() - timedelta(minutes=1),
+        )
+    assert _issue(runtime, setup).copy_id == 1
+    assert _issue(runtime, setup).copy_id == 2
+    with pytest.raises(NotEntitled) as refused:
+        _issue(runtime, setup)
+    assert refused.value.reason == "quota" and refused.value.resets_at > utcnow()
+    assert "daily quota of 2 copies used" in str(refused.value)
+    assert _issue(runtime, setup, actor="publisher:cli").copy_id == 3  # not counted
+
+
+def test_material_older_than_the_archive_window(runtime, setup):
+    with runtime.db.transaction() as session:
+        grant(
+            session,
+            setup,
+            plans(runtime.publisher_settings())["month"],
+            actor="test",
+            reason="test",
+            now=utcnow() - timedelta(minutes=1),
+        )
+        catalog.get_material(session, 1).published_at = utcnow() - timedelta(days=4 * 366)
+    with pytest.raises(NotEntitled) as refused:
+        _issue(runtime, setup)
+    assert refused.value.reason == "outside-window"
