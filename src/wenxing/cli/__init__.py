@@ -23,7 +23,26 @@ from wenxing.db.engine import DatabaseUrlError
 from wenxing.runtime import NotReady, initialise
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WenxingGroup(click.Group):
+    """Usage errors follow the contract too: one line on stderr, exit status 1."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=WenxingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="URL", help="Database URL (default: WENXING_DATABASE_URL).")
 @click.version_option(__version__, prog_name="wenxing")
 @click.pass_context

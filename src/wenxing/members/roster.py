@@ -54,6 +54,8 @@ def parse_roster(
         try:
             if not name:
                 raise MemberError("a member needs a name")
+            if len(name) > 100:
+                raise MemberError("name is longer than 100 characters")
             phone = normalise_phone(phone)
             if phone and phone in phones:
                 raise MemberError(f"phone {phone} is also on line {phones[phone]}")
@@ -76,7 +78,11 @@ def import_roster(
         if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
             errors.append(RowError(line, f"phone {phone} already belongs to a member"))
             continue
-        member = add_member(session, name, phone)
+        try:
+            member = add_member(session, name, phone)
+        except MemberError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
         created.append(member)
         if paid_until is not None:
             end_local = datetime.combine(paid_until + timedelta(days=1), time(0), zone)
