@@ -21,7 +21,7 @@ from wenxing.db.engine import Database
 from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
 from wenxing.members.entitlement import Plan
 from wenxing.members.models import ActivationCode, CodeBatch, Member
-from wenxing.members.subscriptions import extend, lock_member
+from wenxing.members.subscriptions import extend
 
 
 class RedeemError(CodeError):
@@ -138,14 +138,16 @@ def redeem(
     number = None
     try:
         with db.transaction() as session:
-            member = session.get(Member, member_id)
+            # Lock the member first: their subscriptions are extended below, and two of their
+            # redemptions must not both start at the same end.
+            member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
             if member is None:
                 raise LookupError(member_id)
             number = member.number
             if recent_failures(session, number, ip, now) >= failure_limit:
                 raise TooManyAttempts("too many failed attempts; try again in an hour")
             code = normalise_code(entry)
-            return _redeem_in(session, code, member_id, plans, now=now, actor=actor, ip=ip)
+            return _redeem_in(session, code, member, plans, now=now, actor=actor, ip=ip)
     except TooManyAttempts:
         raise
     except CodeError as exc:
@@ -166,7 +168,7 @@ def redeem(
 def _redeem_in(
     session: Session,
     code: str,
-    member_id: int,
+    member: Member,
     plans: dict[str, Plan],
     *,
     now: datetime,
@@ -180,18 +182,19 @@ def _redeem_in(
             ActivationCode.state == "issued",
             or_(ActivationCode.expires_at.is_(None), ActivationCode.expires_at > now),
         )
-        .values(state="redeemed", redeemed_by=member_id, redeemed_at=now)
+        .values(state="redeemed", redeemed_by=member.id, redeemed_at=now)
+        .returning(ActivationCode.id, ActivationCode.plan)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    row = session.scalar(select(ActivationCode).where(ActivationCode.code == code))
-    if not won:
-        raise _why_not(row, now)
-    assert row is not None
-    plan = plans.get(row.plan)
+    ).first()
+    if won is None:
+        raise _why_not(
+            session.scalar(select(ActivationCode).where(ActivationCode.code == code)), now
+        )
+    code_id, plan_code = won
+    plan = plans.get(plan_code)
     if plan is None:
-        raise RedeemError(f"the code's plan {row.plan!r} no longer exists; contact the publisher")
-    member = lock_member(session, member_id)
-    period = extend(session, member, plan.months, plan.code, f"code:{row.id}", now)
+        raise RedeemError(f"the code's plan {plan_code!r} no longer exists; contact the publisher")
+    period = extend(session, member, plan.months, plan.code, f"code:{code_id}", now)
     audit.record(
         session,
         audit.CODE_REDEEM,
