@@ -12,6 +12,7 @@ Two sources, one declared list each:
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,7 +196,8 @@ class PublisherSettings:
     def __getitem__(self, name: str) -> Any:
         if name not in _SPECS:
             raise UnknownSetting(name)
-        return self._values.get(name, _SPECS[name].default)
+        # A copy: callers may change what they get without touching the declared default.
+        return copy.deepcopy(self._values.get(name, _SPECS[name].default))
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         for spec in PUBLISHER_SETTINGS:

@@ -22,3 +22,11 @@ def test_every_command_and_setting_is_documented():
         assert f"`WENXING_{name.upper()}`" in settings_doc
     for spec in PUBLISHER_SETTINGS:
         assert f"| `{spec.name}` |" in settings_doc and spec.help
+
+
+def test_changing_a_setting_value_leaves_the_default_alone():
+    from wenxing.config import PublisherSettings
+
+    plans = PublisherSettings.defaults()["plans"]
+    plans[0]["daily_quota"] = 999
+    assert PublisherSettings.defaults()["plans"][0]["daily_quota"] != 999
