@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wenxing.config import PublisherSettings
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -194,16 +196,7 @@ _REPORT_TITLES = (
 _PLACES = ("我县", "我市", "我区", "全镇", "我局", "本系统")
 # The publisher's masthead: a third of the files carry it, as files copied from a
 # delivered material do, so that cleaning does its real work.
-_MASTHEAD = (
-    "仅供学习 禁止外传",
-    "酷乐文行",
-    "自建平台、实时分享",
-    "根据实际需求和形式任务不断迭代",
-    "现在订阅立享前3年的所有权益和资料",
-    "【打击倒卖活动】",
-    "举报倒卖会员资料的人，举报成功免费赠送一年会员材料！",
-    "会员群：    免费QQ群：",
-)
+_MASTHEAD = tuple(PublisherSettings.defaults().masthead_lines())
 
 
 def _title(rng: random.Random, speech: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from wenxing.config import DEFAULT_MASTHEAD
@@ -26,3 +27,20 @@ def walk(nodes: list[Node]):
     for node in nodes:
         yield node
         yield from walk(node.children)
+
+
+FINGERPRINT_KEY = b"material-key-0123456789abcdef!!!"
+
+
+@cache
+def shipped_variants():
+    from wenxing.fingerprint import parse_variant_list
+
+    return parse_variant_list(
+        (REPO / "src/wenxing/fingerprint/data/variants.txt").read_text("utf-8")
+    )
+
+
+@cache
+def sample_body() -> str:
+    return parse_text(SAMPLE.read_text("utf-8")).body

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import REPO, SAMPLE, parse_text
+from tests.helpers import FINGERPRINT_KEY, sample_body, shipped_variants
 from wenxing.fingerprint import (
     Plan,
     PlanError,
@@ -25,7 +25,7 @@ from wenxing.fingerprint import (
 from wenxing.fingerprint.plan import GLYPH, GLYPHS, VS, VS_MARKS, WORD, ZW_MARKS
 from wenxing.materials.keywords import words
 
-KEY = b"material-key-0123456789abcdef!!!"
+KEY = FINGERPRINT_KEY
 MARKS = frozenset(ZW_MARKS + VS_MARKS)
 PROPERTY = settings(
     max_examples=60,
@@ -34,16 +34,8 @@ PROPERTY = settings(
 )
 
 
-@cache
-def variants():
-    return parse_variant_list(
-        (REPO / "src/wenxing/fingerprint/data/variants.txt").read_text("utf-8")
-    )
-
-
-@cache
-def sample() -> str:
-    return parse_text(SAMPLE.read_text("utf-8")).body
+variants = shipped_variants
+sample = sample_body
 
 
 @cache

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import REPO, SAMPLE, parse_text
+from tests.helpers import FINGERPRINT_KEY, sample_body, shipped_variants
 from wenxing.fingerprint import (
     DEFAULT_TOTAL_BOUND,
     Plan,
@@ -20,14 +20,13 @@ from wenxing.fingerprint import (
     accuse,
     build_plan,
     mark,
-    parse_variant_list,
     read_evidence,
     strip_marks,
 )
 from wenxing.fingerprint.plan import VS_MARKS, WORD, ZW_MARKS
 from wenxing.materials.keywords import words
 
-KEY = b"material-key-0123456789abcdef!!!"
+KEY = FINGERPRINT_KEY
 OTHER_KEY = b"another-material-key-0123456789!"
 MARKS = frozenset(ZW_MARKS + VS_MARKS)
 PROPERTY = settings(
@@ -37,16 +36,8 @@ PROPERTY = settings(
 )
 
 
-@cache
-def variants():
-    return parse_variant_list(
-        (REPO / "src/wenxing/fingerprint/data/variants.txt").read_text("utf-8")
-    )
-
-
-@cache
-def sample() -> str:
-    return parse_text(SAMPLE.read_text("utf-8")).body
+variants = shipped_variants
+sample = sample_body
 
 
 @cache

@@ -19,10 +19,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from wenxing.fingerprint.variants import parse_variant_list
+from wenxing.materials.shingles import rolling_hashes
 
 GRAM = 10
 WINDOW = 30
-_BASE = np.uint64(1_000_003)
 
 
 @lru_cache(maxsize=1)
@@ -47,18 +47,10 @@ def reduce_text(text: str) -> str:
 
 def winnow(text: str) -> np.ndarray:
     """The selected gram hashes of a text (signed 63-bit, distinct)."""
-    reduced = reduce_text(text)
-    codes = np.frombuffer(reduced.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < GRAM:
+    hashes = rolling_hashes(reduce_text(text), GRAM)
+    count = len(hashes)
+    if count == 0:
         return np.zeros(0, dtype=np.int64)
-    count = len(codes) - GRAM + 1
-    hashes = np.zeros(count, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for offset in range(GRAM):
-            hashes = hashes * _BASE + codes[offset : offset + count]
-        hashes ^= hashes >> np.uint64(31)
-        hashes *= np.uint64(0x9E3779B97F4A7C15)
-        hashes ^= hashes >> np.uint64(29)
     if count <= WINDOW:
         chosen = hashes[[int(np.argmin(hashes))]]
     else:

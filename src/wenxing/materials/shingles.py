@@ -31,23 +31,28 @@ def shingle_text(body: str) -> str:
     return _STRIP.sub("", unicodedata.normalize("NFKC", body))
 
 
-def shingle_hashes(body: str) -> np.ndarray:
-    """The distinct 64-bit hashes of the text's 5-character shingles."""
-    text = shingle_text(body)
+def rolling_hashes(text: str, width: int, base: np.uint64 = _BASE) -> np.ndarray:
+    """A well-mixed 64-bit hash of every ``width``-character window of ``text``."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < SHINGLE:
-        if len(codes) == 0:
-            return np.zeros(0, dtype=np.uint64)
-        codes = np.concatenate([codes, np.zeros(SHINGLE - len(codes), dtype=np.uint64)])
-    count = len(codes) - SHINGLE + 1
+    count = len(codes) - width + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64)
     hashes = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for offset in range(SHINGLE):
-            hashes = hashes * _BASE + codes[offset : offset + count]
+        for offset in range(width):
+            hashes = hashes * base + codes[offset : offset + count]
         hashes ^= hashes >> np.uint64(29)
         hashes *= np.uint64(0xBF58476D1CE4E5B9)
         hashes ^= hashes >> np.uint64(32)
-    return np.unique(hashes)
+    return hashes
+
+
+def shingle_hashes(body: str) -> np.ndarray:
+    """The distinct 64-bit hashes of the text's 5-character shingles."""
+    text = shingle_text(body)
+    if 0 < len(text) < SHINGLE:
+        text = text + "\0" * (SHINGLE - len(text))
+    return np.unique(rolling_hashes(text, SHINGLE))
 
 
 def minhash(hashes: np.ndarray) -> np.ndarray:
