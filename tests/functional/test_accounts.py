@@ -133,3 +133,44 @@ def test_a_suspended_account_can_sign_in_to_read_why(runtime, member):
         again = _sign_in(session, at=NOW + timedelta(minutes=1))
         assert again.member.status == "suspended"
         assert again.member.suspended_reason == "倒卖会员资料"
+
+
+def test_cli_sets_roles_and_passwords(cli):
+    cli("members", "add", "编辑小王", "--phone", "13700137000")
+    made = cli("members", "role", "WX-10001", "editor", "--json")
+    assert made.code == 0 and made.json() == {"number": "WX-10001", "role": "editor"}
+    assert cli("members", "show", "WX-10001", "--json").json()["role"] == "editor"
+    bad = cli("members", "role", "WX-10001", "owner")
+    assert bad.code == 1 and bad.stderr.startswith("error: Invalid value")
+    short = cli.runner.invoke(
+        __import__("wenxing.cli", fromlist=["cli"]).cli,
+        ["--db", cli.database_url, "members", "password", "WX-10001", "--password-stdin"],
+        input="short\n",
+        env=cli.env,
+    )
+    assert short.exit_code == 1 and "at least 8" in short.stderr, short.stderr
+    ok = cli.runner.invoke(
+        __import__("wenxing.cli", fromlist=["cli"]).cli,
+        ["--db", cli.database_url, "members", "password", "WX-10001", "--password-stdin", "--json"],
+        input="a long passphrase\n",
+        env=cli.env,
+    )
+    assert ok.exit_code == 0, ok.stderr
+    from wenxing.db.engine import Database
+
+    db = Database(cli.database_url)
+    try:
+        with db.transaction() as session:
+            signed = accounts.sign_in(
+                session,
+                "13700137000",
+                "a long passphrase",
+                now=NOW,
+                ip=None,
+                user_agent=None,
+                max_sessions=3,
+                sharing_networks=5,
+            )
+            assert signed.member.role == "editor"
+    finally:
+        db.dispose()

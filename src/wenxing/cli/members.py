@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from wenxing import audit
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
 from wenxing.db.base import utcnow
 from wenxing.members import redemption, roster
+from wenxing.members.accounts import set_password
 from wenxing.members.codes import CodeError, format_code
 from wenxing.members.entitlement import role_now
+from wenxing.members.models import ROLES
 from wenxing.members.service import MemberError, MemberNotFound, add_member, find_member
 from wenxing.members.subscriptions import (
     UnknownPlan,
@@ -352,3 +355,52 @@ def gift_command(ctx: click.Context, plan_code: str, reason: str, as_json: bool)
             code = redemption.gift_code(session, plan, actor=ACTOR, reason=reason)
     result = {"code": format_code(code), "plan": plan.code}
     emit(as_json, result, lambda: click.echo(result["code"]))
+
+
+@members.command("role")
+@click.argument("member_ref")
+@click.argument("role", type=click.Choice(ROLES))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def role_command(ctx: click.Context, member_ref: str, role: str, as_json: bool) -> None:
+    """Make an account an editor or admin of the console (or a plain user again)."""
+    with runtime_for(ctx) as runtime, runtime.db.transaction() as session:
+        member = _member(session, member_ref)
+        previous, member.role = member.role, role
+        audit.record(
+            session,
+            audit.MEMBER_ROLE,
+            actor=ACTOR,
+            subject=member.number,
+            previous=previous,
+            role=role,
+        )
+        result = {"number": member.number, "role": role}
+    emit(as_json, result, lambda: click.echo(f"{result['number']} is now {role}"))
+
+
+@members.command("password")
+@click.argument("member_ref")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def password_command(
+    ctx: click.Context, member_ref: str, password_stdin: bool, as_json: bool
+) -> None:
+    """Set an account's password (prompted twice, or from standard input)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with runtime_for(ctx) as runtime:
+        try:
+            with runtime.db.transaction() as session:
+                member = _member(session, member_ref)
+                set_password(member, password)
+                audit.record(session, audit.MEMBER_PASSWORD, actor=ACTOR, subject=member.number)
+                result = {"number": member.number}
+        except MemberError as exc:
+            raise CommandError(str(exc)) from None
+    emit(as_json, result, lambda: click.echo(f"password of {result['number']} set"))
