@@ -394,3 +394,28 @@ def test_recipients_without_the_leaker_are_never_accused(leaker, others, form, s
     # With the leaker added back, they (and only they, for one leaker) are found.
     if form != "paragraphs":
         assert accused(trace(evidence, [*members, leaker], strength)) == [leaker]
+
+
+def test_pasted_paragraphs_on_one_line_are_traced_piece_by_piece():
+    """Two members' paragraphs alternated, then cleaned onto one line (no newline left)."""
+    import unicodedata
+
+    base = sample_body()
+    plan = build_plan(base, KEY, words(base), shipped_variants(), Profile("light"))
+    copies = [mark(base, plan, KEY, m) for m in ("WX-20001", "WX-20002")]
+    pieces = [
+        a if n % 2 else b
+        for n, (a, b) in enumerate(zip(copies[0].split("\n"), copies[1].split("\n"), strict=True))
+    ]
+    evidence = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", "".join(pieces))
+        if unicodedata.category(ch) != "Cf" and not ch.isspace()
+    )
+    assert "\n" not in evidence
+    reading = read_evidence(base, plan, evidence)
+    recipients = [f"WX-{n}" for n in range(20001, 20501)]
+    verdict = accuse(reading, KEY, recipients)
+    accused = {s.member for s in verdict.accused}
+    assert accused and accused <= {"WX-20001", "WX-20002"}
+    assert verdict.tests > len(recipients)  # the line was cut into pieces and each tested

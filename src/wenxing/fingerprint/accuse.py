@@ -23,6 +23,7 @@ from wenxing.fingerprint.read import Reading
 
 DEFAULT_TOTAL_BOUND = 1e-6
 MIN_SEGMENT_POSITIONS = 24
+CHUNK_POSITIONS = 128  # one-line evidence is cut into runs of this many positions
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,34 @@ class Verdict:
 
 
 def _segments(reading: Reading) -> list[tuple[int, np.ndarray]]:
-    """(evidence line, positions on it) for every line with enough positions."""
+    """(evidence line, positions) for every line with enough positions.
+
+    Evidence on a single line (paragraphs pasted together, whitespace removed) is cut into
+    consecutive runs of positions instead, so that pieces from different copies are still
+    each tested as a single-leaker case.
+    """
     lines, counts = np.unique(reading.lines, return_counts=True)
     if len(lines) < 2:
-        return []
+        return _chunks(reading)
     return [
         (int(line), reading.lines == line)
         for line, count in zip(lines, counts, strict=True)
         if count >= MIN_SEGMENT_POSITIONS
     ]
+
+
+def _chunks(reading: Reading) -> list[tuple[int, np.ndarray]]:
+    total = len(reading.position_ids)
+    if total < 2 * CHUNK_POSITIONS:
+        return []
+    order = np.argsort(reading.offsets, kind="stable")
+    line = int(reading.lines[0])
+    chunks = []
+    for start in range(0, total - CHUNK_POSITIONS // 2, CHUNK_POSITIONS):
+        mask = np.zeros(total, dtype=bool)
+        mask[order[start : start + CHUNK_POSITIONS]] = True
+        chunks.append((line, mask))
+    return chunks
 
 
 def accuse(
@@ -69,8 +89,9 @@ def accuse(
 ) -> Verdict:
     """Score ``recipients`` (members who were issued this version) against ``reading``."""
     ids, y = reading.position_ids, reading.symbols
-    segment_lines = [line for line, _mask in _segments(reading)]
-    segments = [mask for _line, mask in _segments(reading)]
+    pieces = _segments(reading)
+    segment_lines = [line for line, _mask in pieces]
+    segments = [mask for _line, mask in pieces]
     tests = max(1, len(recipients) * (1 + len(segments)))
     log_target = math.log(total_bound / tests)
     if len(ids) == 0 or not recipients:

@@ -17,6 +17,7 @@ class Reading:
     position_ids: np.ndarray  # uint64
     symbols: np.ndarray  # uint8, the evidence bit at each position
     lines: np.ndarray  # int64, evidence line each position was read on
+    offsets: np.ndarray  # int64, where in the evidence (skeleton offset) it was read
     slots_seen: dict[str, int]  # per layer: slots whose text the evidence covers
     slots_read: dict[str, int]  # per layer: slots read as a symbol
     coverage: float  # share of the base text the evidence covers
@@ -51,6 +52,7 @@ def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
     read = dict.fromkeys(LAYER_NAMES, 0)
     slot_symbol = np.full(len(plan.layer), -1, dtype=np.int64)
     slot_line = np.zeros(len(plan.layer), dtype=np.int64)
+    slot_offset = np.zeros(len(plan.layer), dtype=np.int64)
     for n, (layer, offset, length, group) in enumerate(
         zip(
             plan.layer.tolist(),
@@ -68,6 +70,7 @@ def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
             read[LAYER_NAMES[layer]] += 1
             slot_symbol[n] = symbol
             slot_line[n] = ev_sk.line[where]
+            slot_offset[n] = where
     ids, slot_numbers = plan.position_ids()
     symbol = slot_symbol[slot_numbers]
     keep = symbol >= 0
@@ -79,6 +82,7 @@ def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
         position_ids=ids[keep],
         symbols=bits[keep].astype(np.uint8),
         lines=slot_line[slot_numbers][keep],
+        offsets=slot_offset[slot_numbers][keep],
         slots_seen=seen,
         slots_read=read,
         coverage=covered,
