@@ -185,11 +185,6 @@ class PublisherSettings:
         return cls(stored)
 
     @classmethod
-    def load_from(cls, runtime: Any) -> PublisherSettings:
-        with runtime.db.reading() as session:
-            return cls.load(session)
-
-    @classmethod
     def defaults(cls) -> PublisherSettings:
         return cls({})
 

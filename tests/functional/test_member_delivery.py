@@ -46,6 +46,20 @@ def _issue(runtime, member_id, actor="member"):
         )
 
 
+def _subscribe(runtime, member_id):
+    """A month's membership that started a minute ago."""
+    month = plans(runtime.publisher_settings())["month"]
+    with runtime.db.transaction() as session:
+        grant(
+            session,
+            member_id,
+            month,
+            actor="test",
+            reason="test",
+            now=utcnow() - timedelta(minutes=1),
+        )
+
+
 def test_free_user_is_refused_and_publisher_is_not(runtime, setup):
     with pytest.raises(NotEntitled) as refused:
         _issue(runtime, setup)
@@ -54,15 +68,7 @@ def test_free_user_is_refused_and_publisher_is_not(runtime, setup):
 
 
 def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
-    with runtime.db.transaction() as session:
-        grant(
-            session,
-            setup,
-            plans(runtime.publisher_settings())["month"],
-            actor="test",
-            reason="test",
-            now=utcnow() - timedelta(minutes=1),
-        )
+    _subscribe(runtime, setup)
     assert _issue(runtime, setup).copy_id == 1
     assert _issue(runtime, setup).copy_id == 2
     with pytest.raises(NotEntitled) as refused:
@@ -73,15 +79,8 @@ def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
 
 
 def test_material_older_than_the_archive_window(runtime, setup):
+    _subscribe(runtime, setup)
     with runtime.db.transaction() as session:
-        grant(
-            session,
-            setup,
-            plans(runtime.publisher_settings())["month"],
-            actor="test",
-            reason="test",
-            now=utcnow() - timedelta(minutes=1),
-        )
         catalog.get_material(session, 1).published_at = utcnow() - timedelta(days=4 * 366)
     with pytest.raises(NotEntitled) as refused:
         _issue(runtime, setup)

@@ -33,6 +33,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
+def _plan(publisher, code: str):
+    try:
+        return plan_named(publisher, code)
+    except UnknownPlan as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _member(session, ref: str):
     try:
         return find_member(session, ref)
@@ -86,10 +93,7 @@ def import_command(ctx: click.Context, file: Path, plan_code: str, as_json: bool
         raise CommandError(f"cannot read {file}: {exc}") from None
     with runtime_for(ctx) as runtime:
         publisher = runtime.publisher_settings()
-        try:
-            plan = plan_named(publisher, plan_code)
-        except UnknownPlan as exc:
-            raise CommandError(str(exc)) from None
+        plan = _plan(publisher, plan_code)
         try:
             with runtime.db.transaction() as session:
                 created, errors = roster.import_roster(
@@ -159,15 +163,13 @@ def show_command(ctx: click.Context, member_ref: str, as_json: bool) -> None:
 @guarded
 def suspend_command(ctx: click.Context, member_ref: str, reason: str, as_json: bool) -> None:
     """Suspend an account: it keeps its history and can only sign in to see why."""
-    with runtime_for(ctx) as runtime:
-        try:
-            with runtime.db.transaction() as session:
-                member = _member(session, member_ref)
-                roster.suspend(session, member, reason, actor=ACTOR, now=utcnow())
-                result = {"number": member.number, "status": member.status}
-        except MemberError as exc:
-            raise CommandError(str(exc)) from None
-    emit(as_json, result, lambda: click.echo(f"{result['number']} suspended"))
+    _change_status(
+        ctx,
+        member_ref,
+        as_json,
+        "suspended",
+        lambda session, member: roster.suspend(session, member, reason, actor=ACTOR, now=utcnow()),
+    )
 
 
 @members.command("reinstate")
@@ -177,15 +179,25 @@ def suspend_command(ctx: click.Context, member_ref: str, reason: str, as_json: b
 @guarded
 def reinstate_command(ctx: click.Context, member_ref: str, as_json: bool) -> None:
     """Lift a suspension."""
+    _change_status(
+        ctx,
+        member_ref,
+        as_json,
+        "reinstated",
+        lambda session, member: roster.reinstate(session, member, actor=ACTOR),
+    )
+
+
+def _change_status(ctx: click.Context, member_ref: str, as_json: bool, done: str, change) -> None:
     with runtime_for(ctx) as runtime:
         try:
             with runtime.db.transaction() as session:
                 member = _member(session, member_ref)
-                roster.reinstate(session, member, actor=ACTOR)
+                change(session, member)
                 result = {"number": member.number, "status": member.status}
         except MemberError as exc:
             raise CommandError(str(exc)) from None
-    emit(as_json, result, lambda: click.echo(f"{result['number']} reinstated"))
+    emit(as_json, result, lambda: click.echo(f"{result['number']} {done}"))
 
 
 @members.command("grant")
@@ -201,10 +213,7 @@ def grant_command(
     """Give a member a plan's length of membership (stacks on the current one)."""
     with runtime_for(ctx) as runtime:
         publisher = runtime.publisher_settings()
-        try:
-            plan = plan_named(publisher, plan_code)
-        except UnknownPlan as exc:
-            raise CommandError(str(exc)) from None
+        plan = _plan(publisher, plan_code)
         with runtime.db.transaction() as session:
             member = _member(session, member_ref)
             period = grant(session, member.id, plan, actor=ACTOR, reason=reason, now=utcnow())
@@ -252,7 +261,7 @@ def generate_command(
     with runtime_for(ctx) as runtime:
         publisher = runtime.publisher_settings()
         try:
-            plan = plan_named(publisher, plan_code)
+            plan = _plan(publisher, plan_code)
             expires_at = _end_of_day(expires, publisher["timezone"]) if expires else None
             with runtime.db.transaction() as session:
                 created = redemption.generate_batch(
@@ -260,7 +269,7 @@ def generate_command(
                 )
                 csv_text = redemption.export_batch(session, label, utcnow())
                 out.write_text(csv_text, encoding="utf-8-sig")
-        except (UnknownPlan, ValueError, OSError) as exc:
+        except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None
     result = {"codes": [format_code(c) for c in created], "batch": label, "csv": str(out)}
     emit(as_json, result, lambda: click.echo(f"{count} codes for {plan.code} in {out}"))
@@ -347,10 +356,7 @@ def gift_command(ctx: click.Context, plan_code: str, reason: str, as_json: bool)
     """One gift code, for someone without an account (a reporter's reward)."""
     with runtime_for(ctx) as runtime:
         publisher = runtime.publisher_settings()
-        try:
-            plan = plan_named(publisher, plan_code)
-        except UnknownPlan as exc:
-            raise CommandError(str(exc)) from None
+        plan = _plan(publisher, plan_code)
         with runtime.db.transaction() as session:
             code = redemption.gift_code(session, plan, actor=ACTOR, reason=reason)
     result = {"code": format_code(code), "plan": plan.code}

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.config import PUBLISHER_SETTINGS, PublisherSettings, set_publisher_setting
+from wenxing.config import PUBLISHER_SETTINGS, set_publisher_setting
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
 
@@ -94,5 +94,5 @@ def set_command(
                 set_publisher_setting(session, name, parsed)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        stored = PublisherSettings.load_from(runtime)[name]
+        stored = runtime.publisher_settings()[name]
     emit(as_json, {name: stored}, lambda: click.echo(f"{name} updated"))

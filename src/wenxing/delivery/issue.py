@@ -20,7 +20,8 @@ from wenxing.delivery.marking import material_key, plan_for
 from wenxing.delivery.models import IssuedCopy
 from wenxing.delivery.render import FORMATS, RENDERERS, CopyContent, recipient_line
 from wenxing.delivery.review import vetoes
-from wenxing.materials.models import Material, MaterialVersion
+from wenxing.materials.catalog import current_version
+from wenxing.materials.models import Material
 from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
@@ -66,8 +67,7 @@ def issue_copy(
         )
     if member.status != "active":
         raise DeliveryError(f"member {member.number} is {member.status}")
-    version = session.get(MaterialVersion, _current_version_id(session, material))
-    assert version is not None
+    version = current_version(session, material)
     if not actor.startswith("publisher"):
         _check_member_may_have(session, publisher, member, material)
     plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
@@ -132,15 +132,6 @@ def _check_member_may_have(
             "quota",
             resets_at,
         )
-
-
-def _current_version_id(session: Session, material: Material) -> int:
-    return session.scalars(
-        select(MaterialVersion.id).where(
-            MaterialVersion.material_id == material.id,
-            MaterialVersion.number == material.current_version,
-        )
-    ).one()
 
 
 def _safe(title: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings
 from wenxing.delivery.marking import variant_list
 from wenxing.delivery.models import WordingVeto
+from wenxing.fingerprint import plan
 from wenxing.materials.keywords import words
 from wenxing.materials.models import MaterialVersion
 
@@ -35,23 +36,18 @@ def wording_places(
 ) -> list[WordingPlace]:
     """Every place where a copy may use a variant (before the strength setting thins them)."""
     variants = variant_list(publisher)
-    forms, groups = variants.form_index(), variants.groups
     refused = vetoes(session, version.id)
     body = version.body
     places = []
-    offset = 0
-    for word in words(body):
-        found = forms.get(word)
-        before, after = body[max(0, offset - 32) : offset], body[offset + len(word) :][:32]
-        if found is not None and variants.allows(found[0], before, after):
-            start, end = max(0, offset - _CONTEXT), offset + len(word) + _CONTEXT
-            context = body[start:offset] + "【" + word + "】" + body[offset + len(word) : end]
-            places.append(
-                WordingPlace(
-                    offset, word, groups[found[0]], context.replace("\n", "⏎"), offset in refused
-                )
+    for offset, length, group, form in plan.wording_places(body, words(body), variants):
+        word = variants.groups[group][form]
+        start, end = max(0, offset - _CONTEXT), offset + length + _CONTEXT
+        context = body[start:offset] + "【" + word + "】" + body[offset + length : end]
+        places.append(
+            WordingPlace(
+                offset, word, variants.groups[group], context.replace("\n", "⏎"), offset in refused
             )
-        offset += len(word)
+        )
     return places
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from wenxing.fingerprint import code, prf
-from wenxing.fingerprint.plan import VS, VS_MARKS, ZW, ZW_MARKS, Plan, PlanError, text_digest
+from wenxing.fingerprint.plan import (
+    GLYPHS,
+    VS,
+    VS_MARKS,
+    ZW,
+    ZW_MARKS,
+    Plan,
+    PlanError,
+    text_digest,
+)
 
 _MARK_CHARS = frozenset(ZW_MARKS + VS_MARKS)
+_PLAIN_GLYPH = {looks: plain for plain, looks in GLYPHS.items()}
 
 
 def slot_symbols(plan: Plan, key: bytes, member: str) -> np.ndarray:
@@ -69,17 +79,8 @@ def restore(marked: str, plan: Plan) -> str:
         if form >= 0:
             chars[offset : offset + length] = plan.groups[group][form]
         else:  # a look-alike glyph: its plain form is the key of the glyph table
-            chars[offset] = _plain_glyph(plan.groups[group])
+            chars[offset] = _PLAIN_GLYPH[plan.groups[group]]
     return "".join(chars)
-
-
-def _plain_glyph(alternatives: tuple[str, ...]) -> str:
-    from wenxing.fingerprint.plan import GLYPHS
-
-    for plain, looks in GLYPHS.items():
-        if looks == alternatives:
-            return plain
-    raise PlanError("unknown glyph group")
 
 
 __all__ = ["VS", "mark", "restore", "slot_symbols", "strip_marks"]

@@ -150,30 +150,35 @@ def _keyed_pick(key: bytes, label: str, count: int, share: float) -> np.ndarray:
     return draws < share
 
 
-def _word_slots(
-    base: str, key: bytes, words: Sequence[str], variants: VariantList, profile: Profile
+def wording_places(
+    base: str, words: Sequence[str], variants: VariantList
 ) -> list[tuple[int, int, int, int]]:
-    """(offset, length, group, base form) for the wording variants the profile allows."""
+    """(offset, length, group, form) of every whole word the variant list may vary here."""
     if "".join(words) != base:
         raise PlanError("the word segmentation does not join up to the base text")
-    if profile.strength == "off":
-        return []
     forms = variants.form_index()
-    candidates = []
+    places = []
     offset = 0
     for word in words:
         found = forms.get(word)
-        if (
-            found is not None
-            and offset not in profile.vetoes
-            and variants.allows(
-                found[0],
-                base[max(0, offset - _CONTEXT_CHARS) : offset],
-                base[offset + len(word) : offset + len(word) + _CONTEXT_CHARS],
-            )
+        end = offset + len(word)
+        if found is not None and variants.allows(
+            found[0],
+            base[max(0, offset - _CONTEXT_CHARS) : offset],
+            base[end : end + _CONTEXT_CHARS],
         ):
-            candidates.append((offset, len(word), found[0], found[1]))
-        offset += len(word)
+            places.append((offset, len(word), found[0], found[1]))
+        offset = end
+    return places
+
+
+def _word_slots(
+    base: str, key: bytes, words: Sequence[str], variants: VariantList, profile: Profile
+) -> list[tuple[int, int, int, int]]:
+    """The wording places the profile allows: not vetoed, thinned out in "light"."""
+    candidates = [p for p in wording_places(base, words, variants) if p[0] not in profile.vetoes]
+    if profile.strength == "off":
+        return []
     if profile.strength == "light" and candidates:
         share = min(1.0, len(base) * LIGHT_WORDS_PER_1000 / 1000 / len(candidates))
         picked = _keyed_pick(key, "layout:word", len(base), share)

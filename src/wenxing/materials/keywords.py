@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jieba
 
+from wenxing.fingerprint.variants import parse_variant_list
+
 _LOCK = threading.Lock()
 
 
@@ -47,10 +49,8 @@ def _tokenizer() -> jieba.Tokenizer:
             tokenizer.load_userdict(handle)
         # Wording-variant forms are whole words, so that copies can vary them (年初以来).
         variants = resources.files("wenxing.fingerprint").joinpath("data/variants.txt")
-        for line in variants.read_text("utf-8").splitlines():
-            line = line.split("#", 1)[0]
-            for form in line.split("|"):
-                form = form.split()[0] if form.split() else ""
+        for group in parse_variant_list(variants.read_text("utf-8")).groups:
+            for form in group:
                 if len(form) >= 3:
                     tokenizer.add_word(form, 20000)
         return tokenizer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -233,7 +234,7 @@ def revoke(session: Session, entry: str, *, actor: str, now: datetime) -> Activa
 
 def gift_code(session: Session, plan: Plan, *, actor: str, reason: str) -> str:
     """A single code for someone without an account (a reporter's reward), audited."""
-    label = f"gift-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
+    label = f"gift-{uuid.uuid4().hex[:12]}"
     [code] = generate_batch(session, plan, 1, label, "gift", None, actor=actor)
     audit.record(
         session,

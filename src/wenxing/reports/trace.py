@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -133,14 +132,7 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
         )
     result.layers = dict(layers)
     result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
-    _add_not_scored_bound(result)
     return result
-
-
-def _add_not_scored_bound(result: TraceResult) -> None:
-    for accused in result.accused:
-        if not math.isfinite(accused["threshold"]):
-            accused["threshold"] = None
 
 
 def _recipients_by_plan(session: Session, version_id: int) -> list[tuple[str, list[str]]]:
