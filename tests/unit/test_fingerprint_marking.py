@@ -16,6 +16,7 @@ from wenxing.fingerprint import (
     Profile,
     build_plan,
     mark,
+    mark_spans,
     parse_variant_list,
     read_evidence,
     restore,
@@ -468,3 +469,70 @@ def test_selectors_follow_han_even_with_a_non_han_form_in_the_list():
         for j, ch in enumerate(marked):
             if ch in VS_MARKS:
                 assert is_han(marked[j - 1]), repr(marked)
+
+
+@PROPERTY
+@given(data=st.data(), base=base_texts, key=keys, member=member_ids)
+def test_mark_spans_cut_the_copy_at_base_offsets(data, base, key, member):
+    profile = data.draw(profiles(base))
+    plan = build_plan(base, key, words(base), variants(), profile)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(base)), max_size=12)))
+    pieces = mark_spans(base, plan, key, member, cuts)
+    assert len(pieces) == len(cuts) + 1
+    assert "".join(pieces) == mark(base, plan, key, member)
+    for k, cut in enumerate(cuts):  # several cuts agree with each cut alone
+        assert "".join(pieces[: k + 1]) == mark_spans(base, plan, key, member, [cut])[0]
+    # Without wording variants every piece is exactly its stretch of the base.
+    plain_plan = build_plan(base, key, words(base), variants(), Profile("off"))
+    plain_pieces = mark_spans(base, plain_plan, key, member, cuts)
+    bounds = [0, *cuts, len(base)]
+    looks = {form: plain for plain, forms in GLYPHS.items() for form in forms}
+    for n, piece in enumerate(plain_pieces):
+
+        def plain(text):
+            return "".join(looks.get(ch, ch) for ch in strip_marks(text))
+
+        assert plain(piece) == plain(base[bounds[n] : max(bounds[n], bounds[n + 1])])
+
+
+def test_mark_spans_keep_marks_with_their_character():
+    base = sample_body()
+    plan = build_plan(base, FINGERPRINT_KEY, words(base), variants(), Profile("strong"))
+    marked = mark(base, plan, FINGERPRINT_KEY, "WX-10001")
+    # Cut right after every character that carries a mark: the mark stays before the cut.
+    offsets = [
+        o + 1 for o, ln in zip(plan.index.tolist(), plan.length.tolist(), strict=True) if not ln
+    ]
+    pieces = mark_spans(base, plan, FINGERPRINT_KEY, "WX-10001", offsets)
+    assert "".join(pieces) == marked
+    for piece in pieces[1:]:
+        assert not piece or piece[0] not in ZW_MARKS + VS_MARKS
+
+
+def test_mark_spans_refuse_descending_cuts():
+    base = sample_body()
+    plan = build_plan(base, FINGERPRINT_KEY, words(base), variants(), Profile("light"))
+    with pytest.raises(ValueError):
+        mark_spans(base, plan, FINGERPRINT_KEY, "WX-10001", [20, 10])
+
+
+@pytest.mark.parametrize("strength", ["light", "strong"])
+def test_slot_symbols_are_the_codes_bits(strength):
+    """The per-plan tables give exactly the bits of ``code.symbols`` (what tracing scores)."""
+    from wenxing.fingerprint import code, prf
+
+    base = sample_body()
+    plan = build_plan(base, FINGERPRINT_KEY, words(base), variants(), Profile(strength))
+    ids, slot_numbers = plan.position_ids()
+    members = [f"WX-{10000 + n}" for n in range(1, 40)]
+    bits = code.symbols(
+        FINGERPRINT_KEY,
+        prf.member_seeds(FINGERPRINT_KEY, members),
+        ids,
+        code.biases(FINGERPRINT_KEY, ids),
+    )
+    for row, member in zip(bits, members, strict=True):
+        expected = np.zeros(len(plan.layer), dtype=np.int64)
+        first = np.r_[True, slot_numbers[1:] != slot_numbers[:-1]]
+        np.add.at(expected, slot_numbers, np.where(first, row, row.astype(np.int64) * 2))
+        assert np.array_equal(slot_symbols(plan, FINGERPRINT_KEY, member), expected)

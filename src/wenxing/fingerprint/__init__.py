@@ -11,7 +11,7 @@ it returns scores and accusations with a stated false-accusation bound.
 
 from wenxing.fingerprint.accuse import DEFAULT_TOTAL_BOUND, MemberScore, Verdict, accuse
 from wenxing.fingerprint.copytag import make_copy_tag, read_copy_tag
-from wenxing.fingerprint.embed import mark, restore, slot_symbols, strip_marks
+from wenxing.fingerprint.embed import mark, mark_spans, restore, slot_symbols, strip_marks
 from wenxing.fingerprint.plan import Plan, PlanError, Profile, build_plan
 from wenxing.fingerprint.read import Reading, read_evidence
 from wenxing.fingerprint.variants import VariantList, VariantListError, parse_variant_list
@@ -30,6 +30,7 @@ __all__ = [
     "build_plan",
     "make_copy_tag",
     "mark",
+    "mark_spans",
     "parse_variant_list",
     "read_copy_tag",
     "read_evidence",

@@ -90,7 +90,8 @@ class Plan:
         """(code position ids, owning slot number) for every bit the plan carries."""
         bits = np.where(self.alphabet() == 4, 2, 1)
         slot_numbers = np.repeat(np.arange(len(self.layer)), bits)
-        bit = np.concatenate([np.arange(b) for b in bits]) if len(bits) else np.zeros(0, int)
+        starts = np.cumsum(bits) - bits  # index of each slot's first bit
+        bit = np.arange(int(bits.sum())) - np.repeat(starts, bits)
         ids = (self.slot_ids[slot_numbers] << np.uint64(2)) | bit.astype(np.uint64)
         return ids, slot_numbers
 
