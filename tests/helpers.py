@@ -44,3 +44,85 @@ def shipped_variants():
 @cache
 def sample_body() -> str:
     return parse_text(SAMPLE.read_text("utf-8")).body
+
+
+def sample_copy(member: str = "WX-10001", strength: str = "strong", copy_id: int = 1):
+    """A marked copy of the sample for renderer tests: (CopyContent, plan, base body)."""
+    import json
+
+    from wenxing import fingerprint
+    from wenxing.delivery.layout import CopyContent, fill, layout_of
+    from wenxing.delivery.render import recipient_line
+
+    structure = parse_text(SAMPLE.read_text("utf-8"))
+    body = structure.body
+    plan = _sample_plan(strength)
+    layout = layout_of(structure.title, body, json.dumps(structure.outline_dicts()))
+    pieces = fingerprint.mark_spans(body, plan, FINGERPRINT_KEY, member, layout.cuts)
+    content = CopyContent(
+        title=structure.title,
+        blocks=fill(layout, pieces),
+        toc=layout.toc,
+        masthead=tuple(line.format(member_group="", free_group="") for line in DEFAULT_MASTHEAD),
+        recipient_line=recipient_line(member, "2026-11-26"),
+        member_number=member,
+        issued_on="2026-11-26",
+        copy_tag=fingerprint.make_copy_tag(FINGERPRINT_KEY, copy_id),
+        copy_id=copy_id,
+    )
+    return content, plan, body
+
+
+@cache
+def _sample_plan(strength: str):
+    from wenxing import fingerprint
+    from wenxing.materials.keywords import words
+
+    body = sample_body()
+    return fingerprint.build_plan(
+        body, FINGERPRINT_KEY, words(body), shipped_variants(), fingerprint.Profile(strength)
+    )
+
+
+def trace_sample_text(text: str, recipients: list[str], strength: str = "strong") -> list[str]:
+    """Members the fingerprint accuses for evidence ``text`` of the sample."""
+    from wenxing import fingerprint
+
+    plan = _sample_plan(strength)
+    reading = fingerprint.read_evidence(sample_body(), plan, text)
+    verdict = fingerprint.accuse(reading, FINGERPRINT_KEY, recipients)
+    return [score.member for score in verdict.accused]
+
+
+PASSWORD = "correct horse 42"
+
+
+def import_sample(runtime, publish: bool = True):
+    from wenxing.materials.importer import ImportOptions, MaterialImporter
+
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    return importer.run([SAMPLE], ImportOptions(publish=publish))
+
+
+def account(session, publisher, name: str, *, subscribed: bool, **identifier):
+    """A signed-up account (password ``PASSWORD``), with a month's plan that started a
+    minute ago when ``subscribed``."""
+    from datetime import timedelta
+
+    from wenxing.db.base import utcnow
+    from wenxing.members import accounts
+    from wenxing.members.subscriptions import grant, plans
+
+    member = accounts.sign_up(session, name=name, password=PASSWORD, **identifier)
+    session.flush()
+    if subscribed:
+        month = plans(publisher)["month"]
+        grant(
+            session,
+            member.id,
+            month,
+            actor="test",
+            reason="test",
+            now=utcnow() - timedelta(minutes=1),
+        )
+    return member

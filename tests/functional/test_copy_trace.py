@@ -44,7 +44,7 @@ def test_members_add_validates(cli):
         assert result.code == 1 and message in result.stderr and result.stdout == ""
 
 
-@pytest.mark.parametrize("fmt", ["txt", "html", "docx"])
+@pytest.mark.parametrize("fmt", ["txt", "html", "docx", "pdf"])
 def test_each_format_traces_to_its_member(library, tmp_path, fmt, database_url):
     out = tmp_path / f"copy.{fmt}"
     issued = library(
@@ -156,8 +156,17 @@ def test_copy_and_trace_errors_leave_nothing(library, tmp_path, database_url):
             "error: no material with id 9",
         ),
         (
-            ("copy", "1", "--member", "1", "--format", "pdf", "--out", str(tmp_path / "c.pdf")),
-            "error: PDF copies are not available yet",
+            (
+                "copy",
+                "1",
+                "--member",
+                "1",
+                "--format",
+                "pdf",
+                "--out",
+                str(tmp_path / "missing" / "c.pdf"),
+            ),
+            f"error: folder {tmp_path / 'missing'} does not exist",
         ),
         (
             (

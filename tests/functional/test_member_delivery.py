@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,7 @@ def test_free_user_is_refused_and_publisher_is_not(runtime, setup):
     with pytest.raises(NotEntitled) as refused:
         _issue(runtime, setup)
     assert refused.value.reason == "preview-free"
+    assert refused.value.user_message == "这份材料仅对会员开放，开通会员后即可阅读全文和下载。"
     assert _issue(runtime, setup, actor="publisher:cli").copy_id == 1
 
 
@@ -75,6 +77,10 @@ def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
         _issue(runtime, setup)
     assert refused.value.reason == "quota" and refused.value.resets_at > utcnow()
     assert "daily quota of 2 copies used" in str(refused.value)
+    # The member is told in Chinese, at the publisher's local midnight.
+    assert re.fullmatch(
+        r"今日下载次数已用完，\d{4}年\d\d月\d\d日 00:00 恢复。", refused.value.user_message
+    )
     assert _issue(runtime, setup, actor="publisher:cli").copy_id == 3  # not counted
 
 
@@ -85,3 +91,4 @@ def test_material_older_than_the_archive_window(runtime, setup):
     with pytest.raises(NotEntitled) as refused:
         _issue(runtime, setup)
     assert refused.value.reason == "outside-window"
+    assert "不在您当前会员权益的时间范围内" in refused.value.user_message

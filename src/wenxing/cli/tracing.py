@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.delivery.issue import DeliveryError, issue_copy
-from wenxing.delivery.render import FORMATS
+from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy
 from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
 from wenxing.members.service import MemberError, MemberNotFound, find_member
@@ -27,7 +26,7 @@ from wenxing.reports.trace import trace
     metavar="ID",
     help="Member id or number (WX-…); repeat for several members.",
 )
-@click.option("--format", "fmt", required=True, type=click.Choice([*FORMATS, "pdf"]))
+@click.option("--format", "fmt", required=True, type=click.Choice(list(FORMATS)))
 @click.option(
     "--out",
     "out",
@@ -47,8 +46,6 @@ def copy_command(
     as_json: bool,
 ) -> None:
     """Issue fingerprinted, logged copies of a material (as the publisher)."""
-    if fmt == "pdf":
-        raise CommandError("PDF copies are not available yet; use txt, html or docx")
     if not material_id.isdigit():
         raise CommandError(f"material id must be a number, got {material_id!r}")
     several = len(member_refs) > 1
@@ -88,17 +85,26 @@ def copy_command(
 
 
 def _write(files, out: Path, several: bool) -> list[dict]:
-    """Write all files or none (the caller's transaction rolls back the log on failure)."""
+    """Write all files or none: each goes to a partial file first, renamed when all are
+    written (the caller's transaction rolls back the log on failure)."""
     if several:
         out.mkdir(parents=True, exist_ok=True)
+    elif not out.parent.exists():
+        raise OSError(f"folder {out.parent} does not exist")
     targets = [out / f.filename if several else out for f in files]
-    written = []
-    for file, target in zip(files, targets, strict=True):
-        if not several and not target.parent.exists():
-            raise OSError(f"folder {target.parent} does not exist")
-        target.write_bytes(file.data)
-        written.append({"member": file.member_number, "path": str(target), "copy_id": file.copy_id})
-    return written
+    partials = [t.with_name(t.name + ".part") for t in targets]
+    try:
+        for file, partial in zip(files, partials, strict=True):
+            partial.write_bytes(file.data)
+        for partial, target in zip(partials, targets, strict=True):
+            partial.replace(target)
+    finally:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+    return [
+        {"member": f.member_number, "path": str(t), "copy_id": f.copy_id}
+        for f, t in zip(files, targets, strict=True)
+    ]
 
 
 @click.command("trace")
@@ -107,7 +113,7 @@ def _write(files, out: Path, several: bool) -> list[dict]:
 @click.pass_context
 @guarded
 def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Trace evidence (.txt .html .docx) to the material and the member(s) who leaked it."""
+    """Trace evidence (.txt .html .docx .pdf) to the material and the member(s) who leaked it."""
     with runtime_for(ctx) as runtime:
         try:
             evidence = read_evidence_file(file, runtime.settings.max_file_bytes)

@@ -1,14 +1,16 @@
 """Issuing copies: the one path that produces material text for a member.
 
-``issue_copy`` finds (or makes) the marking plan, marks the body for the recipient, writes
-the issuance-log row, renders the file and returns its bytes. Entitlement and quota checks
-join here when members can read on their own (the publisher's CLI issues whatever it asks).
+``issue_copy`` checks that the member may have the copy (entitlement and the daily quota,
+unless the publisher is the one asking), finds the version's marking plan, writes the
+issuance-log row, marks the body for the recipient and renders the format from the
+version's prepared base. Web pages, downloads, the API and the CLI all come through here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,28 +18,62 @@ from sqlalchemy.orm import Session
 from wenxing import fingerprint
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
+from wenxing.delivery.cache import PREPARED
+from wenxing.delivery.docx import DocxFormat
+from wenxing.delivery.html import HtmlFormat
+from wenxing.delivery.layout import CopyContent, Layout, fill, layout_of
 from wenxing.delivery.marking import material_key, plan_for
 from wenxing.delivery.models import IssuedCopy
-from wenxing.delivery.render import FORMATS, RENDERERS, CopyContent, recipient_line
+from wenxing.delivery.pdf import PdfFormat
+from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
 from wenxing.materials.catalog import current_version
-from wenxing.materials.models import Material
+from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
 
+FORMATS: dict[str, Format] = {
+    f.name: f for f in (HtmlFormat(), TxtFormat(), DocxFormat(), PdfFormat())
+}
+
 
 class DeliveryError(ValueError):
-    """A copy cannot be issued as asked; the message says why."""
+    """A copy cannot be issued as asked; the message says why (English, for logs/CLI)."""
+
+    user_message = "暂时无法提供这份材料"
 
 
 class NotEntitled(DeliveryError):
     """The member may not have this copy now (``reason`` from the entitlement rule)."""
 
-    def __init__(self, message: str, reason: str, resets_at: datetime | None = None):
+    def __init__(
+        self, message: str, reason: str, resets_at: datetime | None = None, timezone: str = ""
+    ):
         super().__init__(message)
         self.reason = reason
         self.resets_at = resets_at
+        self.timezone = timezone
+
+    @property
+    def user_message(self) -> str:  # type: ignore[override]
+        """What the member is told, in Chinese, with the reset time where there is one."""
+        if self.reason == "quota" and self.resets_at is not None:
+            local = self.resets_at.replace(tzinfo=ZoneInfo("UTC"))
+            if self.timezone:
+                local = local.astimezone(ZoneInfo(self.timezone))
+            return f"今日下载次数已用完，{local:%Y年%m月%d日 %H:%M} 恢复。"
+        return _REFUSALS.get(self.reason, "您暂时不能获取这份材料。")
+
+
+_REFUSALS = {
+    "preview-visitor": "登录并开通会员后即可阅读全文和下载。",
+    "preview-free": "这份材料仅对会员开放，开通会员后即可阅读全文和下载。",
+    "outside-window": "这份材料不在您当前会员权益的时间范围内，续费或升级套餐后即可获取。",
+    "suspended": "您的账号已被暂停，暂时不能获取材料。如有疑问请联系管理员。",
+    "unpublished": "这份材料尚未发布或已下架。",
+    "inactive": "您的账号已停用，暂时不能获取材料。",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +83,7 @@ class IssuedFile:
     format: str
     data: bytes
     filename: str
+    media_type: str
 
 
 def issue_copy(
@@ -60,19 +97,24 @@ def issue_copy(
     actor: str,
     ip: str | None = None,
     user_agent: str | None = None,
+    links: tuple[tuple[str, str], ...] = (),
 ) -> IssuedFile:
-    if fmt not in FORMATS:
-        raise DeliveryError(
-            f"format {fmt!r} is not available yet; choose one of {', '.join(FORMATS)}"
-        )
+    """Issue one logged, fingerprinted copy of ``material`` to ``member`` in format ``fmt``.
+
+    ``actor`` is ``"publisher"`` (or ``"publisher:…"``) when the publisher hands the copy
+    out, which skips the member's entitlement and quota; any other actor is the member
+    asking for themselves. Raises ``NotEntitled``/``DeliveryError`` before anything is
+    written; the caller's transaction commits the log row with the copy.
+    """
+    form = FORMATS.get(fmt)
+    if form is None:
+        raise DeliveryError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if member.status != "active":
-        raise DeliveryError(f"member {member.number} is {member.status}")
+        raise NotEntitled(f"member {member.number} is {member.status}", member.status)
     version = current_version(session, material)
     if not actor.startswith("publisher"):
         _check_member_may_have(session, publisher, member, material)
     plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
-    key = material_key(secret, version.id)
-    marked = fingerprint.mark(version.body, plan, key, member.number)
     log = IssuedCopy(
         member_id=member.id,
         material_id=material.id,
@@ -85,16 +127,37 @@ def issue_copy(
     )
     session.add(log)
     session.flush()
+    key = material_key(secret, version.id)
+    layout = version_layout(version)
+    masthead = tuple(publisher.masthead_lines())
+    issued_on = _local_date(utcnow(), publisher["timezone"])
+    pieces = fingerprint.mark_spans(version.body, plan, key, member.number, layout.cuts)
     content = CopyContent(
         title=version.title,
-        body=marked,
-        masthead=publisher.masthead_lines(),
-        recipient_line=recipient_line(member.number, utcnow().strftime("%Y-%m-%d")),
+        blocks=fill(layout, pieces),
+        toc=layout.toc,
+        masthead=masthead,
+        recipient_line=recipient_line(member.number, issued_on),
+        member_number=member.number,
+        issued_on=issued_on,
         copy_tag=fingerprint.make_copy_tag(key, log.id),
+        copy_id=log.id,
+        links=links,
     )
-    data = RENDERERS[fmt](content)
+    prepared = PREPARED.get(form, version.id, layout, masthead)
+    data = form.render(prepared, content)
     filename = f"{_safe(version.title)}-{member.number}.{fmt}"
-    return IssuedFile(log.id, member.number, fmt, data, filename)
+    return IssuedFile(log.id, member.number, fmt, data, filename, form.media_type)
+
+
+def version_layout(version: MaterialVersion) -> Layout:
+    return layout_of(version.title, version.body, version.outline)
+
+
+def _local_date(now_utc: datetime, timezone: str) -> str:
+    return (
+        now_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
+    )
 
 
 def _check_member_may_have(
@@ -112,7 +175,8 @@ def _check_member_may_have(
     quota = daily_quota(view, now, known)
     if quota is None:
         return
-    resets_at = quota_resets_at(now, publisher["timezone"])
+    zone = publisher["timezone"]
+    resets_at = quota_resets_at(now, zone)
     day_start = resets_at - timedelta(days=1)
     used = (
         session.scalar(
@@ -131,6 +195,7 @@ def _check_member_may_have(
             f"daily quota of {quota} copies used; it resets at {resets_at:%Y-%m-%d %H:%M} UTC",
             "quota",
             resets_at,
+            zone,
         )
 
 

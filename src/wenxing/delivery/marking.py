@@ -18,6 +18,17 @@ from wenxing.materials.models import MaterialVersion
 from wenxing.serverkey import derive_key
 
 
+@lru_cache(maxsize=256)
+def _parsed_plan(plan_id: int, digest: str, text: str) -> fingerprint.Plan:
+    return fingerprint.Plan.from_json(text)
+
+
+def _parsed(plan_id: int, text: str) -> fingerprint.Plan:
+    """Stored plans never change; parsing one (a few ms for a long material) happens once per
+    process. The digest keeps two databases served by one process apart."""
+    return _parsed_plan(plan_id, hashlib.sha256(text.encode()).hexdigest(), text)
+
+
 def material_key(secret: bytes, version_id: int) -> bytes:
     """The fingerprint key of one material version (never stored; derived from the secret)."""
     root = derive_key(secret, "fingerprint")
@@ -59,7 +70,7 @@ def plan_for(
         )
     )
     if row is not None:
-        return row, fingerprint.Plan.from_json(row.plan)
+        return row, _parsed(row.id, row.plan)
     plan = fingerprint.build_plan(
         version.body, material_key(secret, version.id), words(version.body), variants, profile
     )

@@ -404,23 +404,34 @@ _MIN_FULL_WIDTH = 10  # a page of short lines (a name list) is never rejoined
 
 
 def _read_pdf(data: bytes) -> SourceText:
+    text, _info = pdf_text(data)
+    return _source(text, "pdf", None, None)
+
+
+def pdf_text(data: bytes) -> tuple[str, str]:
+    """The text layer of a PDF rejoined into paragraphs, and its document info as one string
+    (title, subject, keywords: where a copy tag may be)."""
     if b"%PDF-" not in data[:1024]:
         raise ReadError("not a valid PDF file")
-    text = "\n".join(_pdf_paragraphs(_pdf_pages(data)))
+    pages, info = _pdf_pages(data)
+    text = "\n".join(_pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", text)) < 20:
         raise ReadError(
             "PDF has no text layer (scanned pages need OCR, which is not available yet)"
         )
-    return _source(text, "pdf", None, None)
+    return text, info
 
 
-def _pdf_pages(data: bytes) -> list[str]:
+def _pdf_pages(data: bytes) -> tuple[list[str], str]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         # pypdf already tried the empty user password; an owner-only PDF is open now.
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
             raise ReadError(_ENCRYPTED_PDF)
-        return [page.extract_text() or "" for page in reader.pages]
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata or {}
+        info = " ".join(str(meta.get(k) or "") for k in ("/Title", "/Subject", "/Keywords"))
+        return pages, info
     except ReadError:
         raise
     except FileNotDecryptedError:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from wenxing.materials.readers import ReadError, decode_text
+from wenxing.materials.readers import ReadError, decode_text, pdf_text
 
-EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx")
-_LATER = {".pdf": "PDF", ".png": "image", ".jpg": "image", ".jpeg": "image"}
+EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
+_LATER = {".png": "image", ".jpg": "image", ".jpeg": "image"}
 _TAG = re.compile(r"WX1-[A-Z2-7]{20,40}")
 
 
@@ -71,11 +71,11 @@ class _TextOfPage(HTMLParser):
 def read_evidence_file(path: Path, max_bytes: int) -> Evidence:
     suffix = path.suffix.lower()
     if suffix in _LATER:
-        raise ReadError(
-            f"{_LATER[suffix]} evidence is not supported yet (text layer and OCR come with reports)"
-        )
+        raise ReadError(f"{_LATER[suffix]} evidence is not supported yet (OCR comes with reports)")
     if suffix not in EVIDENCE_SUFFIXES:
-        raise ReadError(f"unsupported evidence type {suffix or '(none)'}; use .txt, .html or .docx")
+        raise ReadError(
+            f"unsupported evidence type {suffix or '(none)'}; use .txt, .html, .docx or .pdf"
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -92,6 +92,9 @@ def read_evidence_file(path: Path, max_bytes: int) -> Evidence:
 def read_evidence_bytes(data: bytes, suffix: str) -> Evidence:
     if suffix == ".docx":
         return _docx(data)
+    if suffix == ".pdf":
+        text, info = pdf_text(data)
+        return Evidence(text, tuple(_TAG.findall(info)))
     text, _encoding = decode_text(data)
     if suffix in (".html", ".htm"):
         page = _TextOfPage()

@@ -1,0 +1,183 @@
+"""The reader page: one copy as a self-contained HTML page.
+
+Members read on phones inside WeChat's browser, so the page is one narrow column with a
+collapsible table of contents and no script at all. It carries the recipient three ways:
+the recipient line under the masthead, a faint tiled watermark of the member number drawn
+by CSS (it is part of every screenshot but never of selected text), and the fingerprint in
+the text itself, which goes wherever a member copies it.
+
+The page is prepared once per version: the static parts are rendered and kept as a list of
+strings with holes for the per-copy values, so a copy is one ``"".join``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from wenxing.delivery.layout import (
+    CLOSING,
+    DATELINE,
+    HEADING,
+    SALUTATION,
+    SIGNATURE,
+    CopyContent,
+    Layout,
+)
+
+_STYLE = """
+:root{--ink:#1f2328;--muted:#6b7280;--red:#b91c1c;--paper:#fffdf8}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;color:var(--ink);background-color:var(--paper);background-repeat:repeat;
+ font:18px/1.9 "FangSong","仿宋","STFangsong","Noto Serif CJK SC","AR PL UMing CN",serif}
+.page{max-width:46rem;margin:0 auto;padding:0 1rem 4rem}
+.masthead{font:13px/1.6 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
+ color:var(--muted);border-bottom:1px solid #e5e0d5;padding:.8rem 0 .6rem}
+.masthead p{margin:0}
+.masthead .notice{color:var(--red);font-weight:600}
+.recipient{font:13px/1.6 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
+ margin:.6rem 0 0;padding:.4rem .6rem;border-left:3px solid var(--red);background:#fbefe9}
+nav.links{font:14px system-ui,sans-serif;display:flex;flex-wrap:wrap;gap:.4rem 1rem;margin:.8rem 0}
+nav.links a{color:#1d4ed8}
+h1{font:700 26px/1.5 "方正小标宋简体","FZXiaoBiaoSong-B05S","SimSun","AR PL UMing CN",serif;
+ text-align:center;margin:1.6rem 0 1rem}
+details.toc{font:15px/1.7 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
+ border:1px solid #e5e0d5;border-radius:6px;padding:.4rem .8rem;margin:0 0 1.2rem;background:#fff}
+details.toc summary{cursor:pointer;font-weight:600}
+details.toc ol{list-style:none;margin:.4rem 0;padding:0}
+details.toc li.l2{padding-left:1.2em}
+details.toc li.l3{padding-left:2.4em}
+details.toc li.l4{padding-left:3.6em}
+details.toc a{color:var(--ink);text-decoration:none}
+article p{margin:0 0 .6em;text-indent:2em;text-align:justify}
+article p.flush{text-indent:0}
+article p.centre{text-indent:0;text-align:center;font-family:"KaiTi","楷体","AR PL UKai CN",serif}
+article p.right{text-indent:0;text-align:right}
+article .r0,article .r1{font-family:"SimHei","黑体","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;font-weight:700}
+article .r2{font-family:"KaiTi","楷体","KaiTi_GB2312","AR PL UKai CN",serif;font-weight:700}
+article .r3{font-weight:700}
+article h2,article h3,article h4{font-size:18px;margin:1.1em 0 .5em;text-indent:2em;line-height:1.8}
+article h2.r0{text-align:center;text-indent:0}
+footer{font:12px system-ui,sans-serif;color:var(--muted);margin-top:2rem;text-align:center}
+@media (min-width:48rem){body{font-size:19px}.page{padding:0 2rem 4rem}}
+@media print{nav.links,details.toc{display:none}body{background-color:#fff}}
+"""
+
+
+def watermark_svg(member_number: str, issued_on: str) -> str:
+    """A tile with the member number and date, drawn faint and at an angle."""
+    text = escape(f"{member_number} {issued_on}")
+    return (
+        "<svg xmlns='http://www.w3.org/2000/svg' width='320' height='200'>"
+        "<text x='20' y='150' transform='rotate(-24 160 100)' fill='rgba(120,110,100,0.13)' "
+        "font-family='sans-serif' font-size='22'>"
+        f"{text}</text></svg>"
+    )
+
+
+class HtmlFormat:
+    """The reader page (also offered as a download: it opens in any browser)."""
+
+    name = "html"
+    media_type = "text/html; charset=utf-8"
+    label = "网页 .html"
+
+    def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> list[str | int]:
+        """Static HTML with integer holes: 0 head values, 1 recipient, 2 links, then blocks."""
+        parts: list[str | int] = []
+        parts.append(
+            '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
+            f"<title>{escape(layout.title)}</title>\n<style>{_STYLE}</style>\n"
+        )
+        parts.append(_HEAD)
+        notice = {0}
+        lines = "".join(
+            f'<p class="notice">{escape(line)}</p>'
+            if n in notice or "倒卖" in line
+            else f"<p>{escape(line)}</p>"
+            for n, line in enumerate(masthead)
+            if line.strip()
+        )
+        parts.append(f'</head>\n<body>\n<div class="page">\n<header class="masthead">{lines}')
+        parts.append(_RECIPIENT)
+        parts.append("</header>\n")
+        parts.append(_LINKS)
+        parts.append(f"<h1>{escape(layout.title)}</h1>\n")
+        if layout.toc:
+            items = "".join(
+                f'<li class="l{min(entry.level, 4)}"><a href="#{entry.anchor}">'
+                f"{escape(entry.label)}</a></li>"
+                for entry in layout.toc
+            )
+            parts.append(
+                f'<details class="toc"><summary>目录（{len(layout.toc)} 项）</summary>'
+                f"<ol>{items}</ol></details>\n"
+            )
+        parts.append("<article>\n")
+        for number, block in enumerate(layout.blocks):
+            anchor = f' id="{block.anchor}"' if block.anchor else ""
+            if block.style == HEADING:
+                tag = "h2" if block.rank <= 1 else "h3" if block.rank == 2 else "h4"
+                parts.append(f'<{tag}{anchor} class="r{max(block.rank, 0)}">')
+                parts.append(_BLOCK_BASE + number)
+                parts.append(f"</{tag}>\n")
+                continue
+            css = {
+                SALUTATION: ' class="flush"',
+                DATELINE: ' class="centre"',
+                SIGNATURE: ' class="right"',
+                CLOSING: "",
+            }.get(block.style, "")
+            parts.append(f"<p{anchor}{css}>")
+            if block.head_end > block.start:
+                parts.append(f'<span class="r{max(block.rank, 0)}">')
+                parts.append(_BLOCK_BASE + number)
+                parts.append("</span>")
+            parts.append(_TEXT_BASE + number)
+            parts.append("</p>\n")
+        parts.append("</article>\n")
+        parts.append(_FOOTER)
+        parts.append("</div>\n</body></html>\n")
+        return parts
+
+    def render(self, prepared: list[str | int], content: CopyContent) -> bytes:
+        out: list[str] = []
+        blocks = content.blocks
+        for part in prepared:
+            if isinstance(part, str):
+                out.append(part)
+            elif part >= _TEXT_BASE:
+                out.append(escape(blocks[part - _TEXT_BASE].text, quote=False))
+            elif part >= _BLOCK_BASE:
+                block = blocks[part - _BLOCK_BASE]
+                heading = block.block.style == HEADING
+                out.append(escape(block.whole if heading else block.head, quote=False))
+            elif part == _HEAD:
+                tile = quote(watermark_svg(content.member_number, content.issued_on))
+                out.append(
+                    f'<meta name="wenxing-copy" content="{escape(content.copy_tag)}">\n'
+                    f'<style>body{{background-image:url("data:image/svg+xml,{tile}")}}</style>\n'
+                )
+            elif part == _RECIPIENT:
+                out.append(f'<p class="recipient">{escape(content.recipient_line)}</p>')
+            elif part == _LINKS:
+                if content.links:
+                    anchors = "".join(
+                        f'<a href="{escape(href)}">{escape(label)}</a>'
+                        for label, href in content.links
+                    )
+                    out.append(f'<nav class="links">{anchors}</nav>\n')
+            elif part == _FOOTER:
+                out.append(
+                    f"<footer>{escape(content.member_number)} · {escape(content.issued_on)}"
+                    " · 个人专属副本 · 可追溯</footer>\n"
+                )
+        return "".join(out).encode("utf-8")
+
+
+# Holes in a prepared page. Block holes are offsets from their bases, one per block.
+_HEAD, _RECIPIENT, _LINKS, _FOOTER = 0, 1, 2, 3
+_BLOCK_BASE = 1_000
+_TEXT_BASE = 1_000_000
