@@ -1,47 +1,192 @@
-"""The web app. For now: the public library (titles, outlines, previews) and a health check.
+"""The web app: the public library, signing in, the reader page and downloads, the API.
 
-Rule 1 of the architecture holds here already: visitors see the outline and the first 300
-characters of a material, nothing more.
+Rule 1 of the architecture holds in every route: visitors and free users see the outline
+and the public preview; anything longer comes from ``delivery.issue_copy``, marked for the
+requesting account and logged. ``tests/functional/test_route_walk.py`` walks every route
+with every role and fails if a response carries material text some other way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenxing import __version__
+from wenxing.db.base import utcnow
+from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy
 from wenxing.materials import catalog
+from wenxing.members import accounts
+from wenxing.members.entitlement import may_read
+from wenxing.members.models import Member
+from wenxing.members.subscriptions import account_view, plans
 from wenxing.runtime import Runtime
+from wenxing.web import auth
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+DOWNLOADS = ("docx", "pdf", "txt")  # offered as buttons; the reader page is the html format
+
+
+class PageError(HTTPException):
+    """An error page in Chinese (the site) or a JSON error (the API)."""
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="文行 wenxing", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="文行 wenxing",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
     app.state.runtime = runtime
+
+    def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+        publisher = runtime.publisher_settings()
+        context = {
+            "brand": publisher["brand"],
+            "csrf": auth.csrf_token(request),
+            **context,
+        }
+        response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+        auth.remember_csrf(request, response)
+        return response
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
-        with runtime.db.reading() as session:
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
             rows = catalog.list_materials(session, published_only=True, limit=200)
-            brand = runtime.publisher_settings()["brand"]
-        return TEMPLATES.TemplateResponse(request, "home.html", {"materials": rows, "brand": brand})
+            who = _who(member)
+        return page(request, "home.html", {"materials": rows, "who": who})
 
     @app.get("/materials/{material_id}", response_class=HTMLResponse)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
-        with runtime.db.reading() as session:
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            material = _published(session, material_id)
+            view = catalog.public_view(session, material_id)
+            refusal = _refusal(session, runtime, member, material)
+            who = _who(member)
+        formats = [(fmt, FORMATS[fmt].label) for fmt in DOWNLOADS]
+        return page(
+            request,
+            "material.html",
+            {"m": view, "who": who, "refusal": refusal, "formats": formats},
+        )
+
+    @app.get("/materials/{material_id}/read", response_class=HTMLResponse)
+    def read(request: Request, material_id: int) -> Response:
+        links = (
+            ("返回资料页", f"/materials/{material_id}"),
+            *tuple(
+                (f"下载 {FORMATS[fmt].label}", f"/materials/{material_id}/download/{fmt}")
+                for fmt in DOWNLOADS
+            ),
+        )
+        return _deliver(request, material_id, "html", links=links, inline=True)
+
+    @app.get("/materials/{material_id}/download/{fmt}")
+    def download(request: Request, material_id: int, fmt: str) -> Response:
+        if fmt not in FORMATS:
+            raise PageError(404, "没有这种格式")
+        return _deliver(request, material_id, fmt)
+
+    def _deliver(
+        request: Request,
+        material_id: int,
+        fmt: str,
+        *,
+        links: tuple[tuple[str, str], ...] = (),
+        inline: bool = False,
+        api: bool = False,
+    ) -> Response:
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            if member is None:
+                if api:
+                    raise PageError(401, "请先登录")
+                target = quote(str(request.url.path))
+                return RedirectResponse(f"/signin?next={target}", status_code=303)
+            material = _published(session, material_id)
             try:
-                material = catalog.get_material(session, material_id)
-                if material.status != "published":
-                    raise catalog.MaterialNotFound(material_id)
-                view = catalog.public_view(session, material_id)
-            except catalog.MaterialNotFound:
-                raise HTTPException(status_code=404, detail="没有这份材料") from None
-        brand = runtime.publisher_settings()["brand"]
-        return TEMPLATES.TemplateResponse(request, "material.html", {"m": view, "brand": brand})
+                issued = issue_copy(
+                    session,
+                    runtime.secret,
+                    runtime.publisher_settings(),
+                    member,
+                    material,
+                    fmt,
+                    actor=f"member:{'api' if api else 'web'}",
+                    ip=auth.client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
+                    links=links,
+                )
+            except DeliveryError as refused:
+                raise PageError(403, refused.user_message) from None
+        headers = {"Cache-Control": "no-store", "X-Wenxing-Copy": str(issued.copy_id)}
+        if not inline:
+            headers["Content-Disposition"] = (
+                f'attachment; filename="copy-{issued.copy_id}.{fmt}"; '
+                f"filename*=UTF-8''{quote(issued.filename)}"
+            )
+        return Response(issued.data, media_type=issued.media_type, headers=headers)
+
+    @app.get("/signin", response_class=HTMLResponse)
+    def signin_form(request: Request, next: str = "/") -> HTMLResponse:
+        return page(request, "signin.html", {"next": _local(next), "error": None})
+
+    @app.post("/signin", response_class=HTMLResponse)
+    def signin(
+        request: Request,
+        identifier: str = Form(""),
+        password: str = Form(""),
+        csrf_token: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            raise PageError(403, "页面已过期，请刷新后重试")
+        publisher = runtime.publisher_settings()
+        failed = False
+        with runtime.db.transaction() as session:
+            try:
+                signed = accounts.sign_in(
+                    session,
+                    identifier.strip(),
+                    password,
+                    now=utcnow(),
+                    ip=auth.client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
+                    max_sessions=publisher["max_sessions"],
+                    sharing_networks=publisher["sharing_networks"],
+                )
+            except accounts.SignInFailed:
+                failed = True  # the failure is recorded when this transaction commits
+        if failed:
+            context = {"next": _local(next), "error": "手机号、用户名或密码不正确"}
+            return page(request, "signin.html", context, status_code=400)
+        response = RedirectResponse(_local(next), status_code=303)
+        auth.set_session_cookie(response, request, signed.token)
+        return response
+
+    @app.post("/signout")
+    def signout(request: Request, csrf_token: str = Form("")) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            raise PageError(403, "页面已过期，请刷新后重试")
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        if token:
+            with runtime.db.transaction() as session:
+                member = accounts.member_for_token(session, token, utcnow())
+                if member is not None:
+                    accounts.end_session(session, member.id, accounts.token_id(token), utcnow())
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(auth.SESSION_COOKIE, path="/")
+        return response
 
     @app.get("/healthz")
     def health() -> JSONResponse:
@@ -49,14 +194,104 @@ def create_app(runtime: Runtime) -> FastAPI:
             count = catalog.count_materials(session)
         return JSONResponse({"status": "ok", "materials": count})
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
-        message = exc.detail if isinstance(exc.detail, str) else "请求有误"
-        return TEMPLATES.TemplateResponse(
-            request,
-            "error.html",
-            {"message": message, "brand": "文行"},
-            status_code=exc.status_code,
+    api = APIRouter(prefix="/api/v1", tags=["api"])
+
+    @api.get("/materials")
+    def api_materials() -> dict:
+        """Published materials: titles and facts, never text."""
+        with runtime.db.reading() as session:
+            rows = catalog.list_materials(session, published_only=True, limit=500)
+        return {"materials": [row.as_dict() for row in rows]}
+
+    @api.get("/materials/{material_id}")
+    def api_material(material_id: int) -> dict:
+        """One material's public view: outline and the public preview."""
+        with runtime.db.reading() as session:
+            _published(session, material_id)
+            view = catalog.public_view(session, material_id)
+        return view
+
+    @api.get("/materials/{material_id}/copy")
+    def api_copy(request: Request, material_id: int, format: str = "txt") -> Response:
+        """A fingerprinted copy for the token's account (logged like a download)."""
+        if format not in FORMATS:
+            raise PageError(400, f"格式只能是 {'、'.join(FORMATS)} 之一")
+        return _deliver(request, material_id, format, api=True)
+
+    app.include_router(api)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) and _chinese(exc.detail) else None
+        message = message or _STATUS_MESSAGES.get(exc.status_code, "请求有误")
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=exc.status_code)
+        return page(request, "error.html", {"message": message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "请求参数有误"}, status_code=400)
+        return page(request, "error.html", {"message": "请求参数有误"}, status_code=400)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     return app
+
+
+_STATUS_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持这种请求",
+    500: "服务器出错了，请稍后再试",
+}
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _published(session, material_id: int):
+    try:
+        material = catalog.get_material(session, material_id)
+    except catalog.MaterialNotFound:
+        raise PageError(404, "没有这份材料") from None
+    if material.status != "published":
+        raise PageError(404, "没有这份材料")
+    return material
+
+
+def _who(member: Member | None) -> dict | None:
+    if member is None:
+        return None
+    return {"number": member.number, "name": member.name, "role": member.role}
+
+
+def _refusal(session, runtime: Runtime, member: Member | None, material) -> str | None:
+    """Why this visitor or member cannot read the whole material (None when they can)."""
+    if member is None:
+        return NotEntitled("", "preview-visitor").user_message
+    if member.status != "active":
+        return NotEntitled("", member.status).user_message
+    publisher = runtime.publisher_settings()
+    decision = may_read(
+        account_view(session, member), material.published_at, utcnow(), plans(publisher)
+    )
+    return None if decision.allowed else NotEntitled("", decision.reason).user_message
+
+
+def _local(target: str) -> str:
+    """Only same-site paths are followed after signing in."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -1,0 +1,82 @@
+"""Who is asking: the session cookie (site) or a bearer token (scripts), and CSRF tokens.
+
+Sessions are the members' signed-in devices (``members.accounts``); the cookie holds the
+session token, never stored server-side in the clear. State-changing forms carry a CSRF
+token that must equal the ``wx_csrf`` cookie (double submit: a page on another site can
+make the browser send the cookie but cannot read it to fill the form).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import Request, Response
+from sqlalchemy.orm import Session
+
+from wenxing.db.base import utcnow
+from wenxing.members.accounts import member_for_token
+from wenxing.members.models import Member
+
+SESSION_COOKIE = "wx_session"
+CSRF_COOKIE = "wx_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def request_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def current_member(session: Session, request: Request) -> Member | None:
+    """The signed-in member of this request, if any (a suspended member is still returned:
+    they may sign in to read why; issuing refuses them)."""
+    token = request_token(request)
+    if not token:
+        return None
+    return member_for_token(session, token, utcnow())
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=60 * 60 * 24 * 30,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+        path="/",
+    )
+
+
+def csrf_token(request: Request) -> str:
+    """The request's CSRF token (a new one when the browser has none yet)."""
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(24)
+        request.state.new_csrf = token
+    return token
+
+
+def remember_csrf(request: Request, response: Response) -> None:
+    """Set the CSRF cookie when this request made a new token."""
+    token = getattr(request.state, "new_csrf", None)
+    if token:
+        response.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure(request), path="/"
+        )
+
+
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(expected and submitted and hmac.compare_digest(expected, submitted))

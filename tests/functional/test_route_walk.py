@@ -1,0 +1,184 @@
+"""Rule 1, checked on every route: material text leaves only fingerprinted and logged.
+
+Every route of the app is requested by every kind of account (visitor, free user, member,
+suspended member, editor, admin) with every value its parameters take here. A response that
+carries a run of body text beyond the public preview (more than about 80 characters, below
+the rule's 100) must trace to the requesting account and only to it, and must have added
+one issuance-log row for that account. A route whose parameters this test does not know
+fails the test, so a new route cannot slip past it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.helpers import PASSWORD, SAMPLE, account
+from wenxing.delivery.issue import FORMATS
+from wenxing.delivery.models import IssuedCopy
+from wenxing.materials import catalog
+from wenxing.materials.identify import reduce_text
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.members.models import Member
+from wenxing.reports.evidence import read_evidence_bytes
+from wenxing.reports.trace import trace
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+ROLES = ("visitor", "free", "member", "suspended", "editor", "admin")
+WINDOW = 70  # reduced characters (no punctuation or spaces): well under 100 raw characters
+PARAMETERS = {
+    "material_id": ["1", "2", "999"],  # published, draft, missing
+    "fmt": [*FORMATS, "exe"],
+    "format": [*FORMATS, "exe"],
+    "next": ["/materials/1"],
+}
+SUFFIX = {
+    "text/html": ".html",
+    "text/plain": ".txt",
+    "application/json": ".txt",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+
+
+@pytest.fixture
+def site(runtime, tmp_path):
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    importer.run([SAMPLE], ImportOptions(publish=True))
+    draft = tmp_path / "draft.txt"
+    draft.write_text(
+        SAMPLE.read_text("utf-8").replace("在全区重点工作推进会上的讲话", "关于草稿的报告")[:3000]
+        + "\n草稿另有一段新内容，尚未发布。" * 20,
+        "utf-8",
+    )
+    importer.run([draft], ImportOptions(publish=False))
+    numbers = {}
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        for n, role in enumerate(ROLES[1:]):
+            subscribed = role in ("member", "suspended")
+            member = account(
+                session, publisher, f"用户{n}", subscribed=subscribed, username=f"user{n}"
+            )
+            if role in ("editor", "admin"):
+                member.role = role
+            numbers[role] = (member.number, f"user{n}")
+    app = create_app(runtime)
+    clients = {"visitor": TestClient(app)}
+    for role, (_number, username) in numbers.items():
+        clients[role] = _signed_in(app, username)
+    with runtime.db.transaction() as session:
+        suspended = session.scalar(select(Member).where(Member.username == numbers["suspended"][1]))
+        suspended.status = "suspended"
+    with runtime.db.reading() as session:
+        body = catalog.material_document(session, 1)["body"]
+    return app, clients, {role: number for role, (number, _u) in numbers.items()}, body
+
+
+def _signed_in(app, username: str) -> TestClient:
+    client = TestClient(app)
+    client.get("/signin")
+    response = client.post(
+        "/signin",
+        data={
+            "identifier": username,
+            "password": PASSWORD,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def _requests(app):
+    """(method, path, query, form) for every route and every value of its parameters."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute) and not hasattr(route, "methods"):
+            continue
+        if route.path in ("/api/v1/openapi.json",):
+            yield "GET", route.path, {}, None
+            continue
+        path_names = (
+            [p.name for p in route.dependant.path_params] if isinstance(route, APIRoute) else []
+        )
+        query_names = (
+            [p.name for p in route.dependant.query_params] if isinstance(route, APIRoute) else []
+        )
+        form_names = (
+            [p.name for p in route.dependant.body_params] if isinstance(route, APIRoute) else []
+        )
+        for name in path_names + query_names:
+            assert name in PARAMETERS, f"route {route.path}: add values for parameter {name!r}"
+        combos = [{}]
+        for name in path_names + query_names:
+            combos = [{**c, name: value} for c in combos for value in PARAMETERS[name]]
+        for method in sorted(route.methods - {"HEAD"}):
+            for combo in combos:
+                path = route.path
+                for name in path_names:
+                    path = path.replace("{" + name + "}", combo[name])
+                query = {n: combo[n] for n in query_names}
+                form = {n: "" for n in form_names} if method == "POST" else None
+                yield method, path, query, form
+
+
+def _issued(runtime) -> int:
+    with runtime.db.reading() as session:
+        return session.scalar(select(func.count()).select_from(IssuedCopy))
+
+
+def _leaks(body: str, text: str) -> bool:
+    reduced_body = reduce_text(body)
+    preview = len(reduce_text(body[:300]))
+    windows = {reduced_body[i : i + WINDOW] for i in range(preview, len(reduced_body) - WINDOW)}
+    reduced = reduce_text(text)
+    return any(reduced[i : i + WINDOW] in windows for i in range(len(reduced) - WINDOW + 1))
+
+
+def test_every_route_with_every_role(runtime, site):
+    app, clients, numbers, body = site
+    requests = list(_requests(app))
+    assert any("/download/" in path for _m, path, _q, _f in requests)
+    carried = 0
+    for role in ROLES:
+        client = clients[role]
+        for method, path, query, form in requests:
+            before = _issued(runtime)
+            if method == "POST":
+                form = {**form, "csrf_token": client.cookies.get(CSRF_COOKIE, "")}
+                response = client.post(path, params=query, data=form, follow_redirects=False)
+            else:
+                response = client.get(path, params=query, follow_redirects=False)
+            if method == "POST" and path == "/signout" and role != "visitor":
+                # Signing out ended this account's session: sign in again for what follows.
+                clients[role] = client = _signed_in(app, f"user{ROLES.index(role) - 1}")
+            where = f"{role} {method} {path} {query}"
+            assert response.status_code < 500, where
+            assert "Traceback" not in response.text[:2000], where
+            if not response.content:  # a redirect
+                continue
+            media = response.headers.get("content-type", "").split(";")[0]
+            suffix = SUFFIX.get(media)
+            assert suffix, f"{where}: unexpected content type {media!r}"
+            data = response.content
+            if media == "application/json":
+                data = json.dumps(response.json(), ensure_ascii=False).encode()
+            evidence = read_evidence_bytes(data, suffix)
+            if not _leaks(body, evidence.text):
+                continue
+            carried += 1
+            assert numbers.get(role), where
+            assert _issued(runtime) == before + 1, f"{where}: material text without a log row"
+            with runtime.db.reading() as session:
+                result = trace(session, runtime.secret, evidence, 1e-6)
+            accused = [a["member"] for a in result.accused]
+            assert accused == [numbers[role]], f"{where}: traced to {accused}"
+    # Members and staff did read the material: the walk exercised the delivering routes.
+    assert carried >= 3 * (len(FORMATS) + 1)
