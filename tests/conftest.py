@@ -91,7 +91,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, secret=TEST_SECRET, secret_file=tmp_path / "k")
+    return Settings(
+        database_url=database_url,
+        secret=TEST_SECRET,
+        secret_file=tmp_path / "k",
+        search_dir=tmp_path / "search",
+    )
 
 
 @pytest.fixture
@@ -136,7 +141,11 @@ class CliResult:
 
 @pytest.fixture
 def cli(database_url: str, tmp_path: Path) -> Cli:
-    env = {"WENXING_SECRET": TEST_SECRET, "WENXING_DATABASE_URL": database_url}
+    env = {
+        "WENXING_SECRET": TEST_SECRET,
+        "WENXING_DATABASE_URL": database_url,
+        "WENXING_SEARCH_DIR": str(tmp_path / "search"),
+    }
     runner = Cli(database_url, env)
     result = runner("init", "--json")
     assert result.code == 0, result

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_unpacked_mb: float = Field(
         200.0, description="largest uncompressed size of a .docx archive, in MB"
     )
+    search_dir: Path | None = Field(
+        None,
+        description="folder of this node's search index; by default beside the SQLite "
+        "database, or ./wenxing-search-DBNAME for PostgreSQL",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 
@@ -56,17 +61,28 @@ class Settings(BaseSettings):
     def max_unpacked_bytes(self) -> int:
         return int(self.max_unpacked_mb * 1024 * 1024)
 
-    def key_file(self) -> Path:
-        """Where the server secret lives when it is not given in the environment."""
-        if self.secret_file is not None:
-            return self.secret_file
+    def _beside_database(self, suffix: str) -> tuple[Path | None, str]:
+        """(the SQLite file + suffix, or None for a server database; the database name)."""
         from sqlalchemy.engine import make_url
 
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             db_path = Path(url.database)
-            return db_path.with_name(db_path.name + ".key")
-        return Path("wenxing.key")
+            return db_path.with_name(db_path.name + suffix), url.database
+        return None, url.database or "default"
+
+    def search_path(self) -> Path:
+        """This node's search index folder."""
+        if self.search_dir is not None:
+            return self.search_dir
+        beside, name = self._beside_database(".search")
+        return beside or Path(f"wenxing-search-{name}")
+
+    def key_file(self) -> Path:
+        """Where the server secret lives when it is not given in the environment."""
+        if self.secret_file is not None:
+            return self.secret_file
+        return self._beside_database(".key")[0] or Path("wenxing.key")
 
 
 # The masthead exactly as the publisher prints it today (see shared/samples). Import strips
@@ -153,6 +169,11 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "failed code redemptions allowed per account and per IP address in an hour",
     ),
     SettingSpec(
+        "search_per_minute",
+        30,
+        "searches allowed per account (or per address for visitors) in a minute",
+    ),
+    SettingSpec(
         "timezone", "Asia/Shanghai", "the publisher's time zone: daily quotas reset at its midnight"
     ),
     SettingSpec(
@@ -223,7 +244,11 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         raise ValueError(f"setting {name} must be one of {', '.join(map(str, spec.choices))}")
     if name == "accusation_bound" and not 0 < value <= 1e-3:
         raise ValueError("setting accusation_bound must be above 0 and at most 0.001")
-    if name in ("max_sessions", "sharing_networks", "redeem_failures_per_hour") and value < 1:
+    if (
+        name
+        in ("max_sessions", "sharing_networks", "redeem_failures_per_hour", "search_per_minute")
+        and value < 1
+    ):
         raise ValueError(f"setting {name} must be at least 1")
     if name == "plans":
         _check_plans(value)

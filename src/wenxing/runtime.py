@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -21,10 +21,19 @@ class Runtime:
     settings: Settings
     db: Database
     secret: bytes
+    _search: object = field(default=None, repr=False)
 
     def publisher_settings(self) -> PublisherSettings:
         with self.db.reading() as session:
             return PublisherSettings.load(session)
+
+    def search_index(self):
+        """This node's search index of the database (opened once per runtime)."""
+        if self._search is None:
+            from wenxing.search.sync import NodeIndex
+
+            self._search = NodeIndex(self.db, self.settings.search_path())
+        return self._search
 
     def close(self) -> None:
         self.db.dispose()

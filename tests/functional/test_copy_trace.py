@@ -202,7 +202,11 @@ def test_copy_and_trace_errors_leave_nothing(library, tmp_path, database_url):
         assert result.code == 1 and message in result.stderr, (args, result)
         assert result.stdout == ""
     assert issued_rows(database_url) == 0
-    assert not [p for p in tmp_path.iterdir() if not p.name.startswith("wenxing.db")]
+    assert not [
+        p
+        for p in tmp_path.iterdir()
+        if p.name not in ("search",) and not p.name.startswith("wenxing.db")
+    ]
     image = tmp_path / "shot.png"
     image.write_bytes(b"\x89PNG")
     result = library("trace", str(image), "--json")

@@ -16,6 +16,7 @@ from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
 from wenxing.cli.members import codes, members
+from wenxing.cli.search import search_command
 from wenxing.cli.serve import demo, serve
 from wenxing.cli.settings import settings
 from wenxing.cli.tracing import copy_command, trace_command
@@ -81,6 +82,7 @@ cli.add_command(copy_command)
 cli.add_command(trace_command)
 cli.add_command(settings)
 cli.add_command(codes)
+cli.add_command(search_command)
 
 
 def main() -> None:

@@ -67,6 +67,18 @@ def runtime_for(ctx: click.Context) -> Iterator[Runtime]:
         runtime.close()
 
 
+log = logging.getLogger("wenxing.cli")
+
+
+def refresh_search(runtime: Runtime) -> None:
+    """Apply pending changes to this node's search index now; a running server would do it
+    at its next search anyway, so a failure here is only logged."""
+    try:
+        runtime.search_index().catch_up()
+    except Exception as exc:  # best effort: the server catches up at its next search
+        log.warning("search index not brought up to date: %s", exc)
+
+
 def emit(as_json: bool, document: Any, text: Callable[[], None]) -> None:
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=None))
@@ -89,7 +101,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             raise  # the reader of our output went away (| head); main() ends quietly
         except Exception as exc:
             if os.environ.get("WENXING_DEBUG") == "1":
-                logging.getLogger("wenxing.cli").exception("command failed")
+                log.exception("command failed")
             click.echo(
                 f"error: internal error ({exc.__class__.__name__}: {str(exc)[:200]}); "
                 "set WENXING_DEBUG=1 for details",

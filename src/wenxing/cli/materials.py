@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.cli.base import CommandError, emit, guarded, refresh_search, runtime_for
 from wenxing.delivery import review
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_files
@@ -19,6 +19,9 @@ from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--category", metavar="C", help="Put the imported materials in category C.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="T", help="Tag the imported materials (repeatable)."
+)
 @click.option("--publish", is_flag=True, help="Publish the imported materials at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
@@ -27,11 +30,17 @@ def import_command(
     ctx: click.Context,
     paths: tuple[Path, ...],
     category: str | None,
+    tags: tuple[str, ...],
     publish: bool,
     as_json: bool,
 ) -> None:
     """Import .docx/.txt/.md/.pdf files or folders (recursively)."""
-    options = ImportOptions(category=category.strip() if category else None, publish=publish)
+    clean_tags = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    if len(clean_tags) > 10 or any("," in t or len(t) > 20 for t in clean_tags):
+        raise CommandError("at most 10 tags, each of at most 20 characters and no comma")
+    options = ImportOptions(
+        category=category.strip() if category else None, tags=clean_tags, publish=publish
+    )
     with runtime_for(ctx) as runtime:
         importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
         show_bar = not as_json and sys.stderr.isatty()
@@ -42,6 +51,8 @@ def import_command(
                 report = importer.run(paths, options, lambda _p: progress.advance(task))
         else:
             report = importer.run(paths, options)
+        if report.imported:
+            refresh_search(runtime)
     emit(as_json, report.as_dict(), lambda: _print_report(report))
     if report.failed:
         noun = "file" if len(report.failed) == 1 else "files"
@@ -154,16 +165,18 @@ def _print_document(document: dict) -> None:
 
 def _publish(ctx: click.Context, material_id: str, as_json: bool, published: bool) -> None:
     number = _material_id(material_id)
-    with runtime_for(ctx) as runtime, runtime.db.transaction() as session:
-        try:
-            material = catalog.set_published(session, number, published)
-        except catalog.MaterialNotFound:
-            raise CommandError(f"no material with id {number}") from None
-        result = {
-            "id": material.id,
-            "status": material.status,
-            "published_at": catalog.iso(material.published_at),
-        }
+    with runtime_for(ctx) as runtime:
+        with runtime.db.transaction() as session:
+            try:
+                material = catalog.set_published(session, number, published)
+            except catalog.MaterialNotFound:
+                raise CommandError(f"no material with id {number}") from None
+            result = {
+                "id": material.id,
+                "status": material.status,
+                "published_at": catalog.iso(material.published_at),
+            }
+        refresh_search(runtime)
     emit(as_json, result, lambda: click.echo(f"material {number} is {result['status']}"))
 
 

@@ -6,5 +6,6 @@ from wenxing.db.base import Base
 from wenxing.delivery import models as delivery_models  # noqa: F401  (registers tables)
 from wenxing.materials import models as material_models  # noqa: F401  (registers tables)
 from wenxing.members import models as member_models  # noqa: F401  (registers tables)
+from wenxing.search import models as search_models  # noqa: F401  (registers tables)
 
 metadata = Base.metadata

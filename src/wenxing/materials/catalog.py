@@ -106,6 +106,7 @@ def material_document(session: Session, material_id: int) -> dict[str, Any]:
         "title": version.title,
         "kind": version.kind,
         "category": material.category,
+        "tags": [t for t in (material.tags or "").split(",") if t],
         "status": material.status,
         "published_at": iso(material.published_at),
         "source": {
@@ -150,10 +151,14 @@ def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def set_published(session: Session, material_id: int, published: bool) -> Material:
+    from wenxing.search.sync import note_change
+
     material = get_material(session, material_id)
     if published and material.status != "published":
         material.status = "published"
         material.published_at = utcnow()
+        note_change(session, material.id)
     elif not published and material.status == "published":
         material.status = "draft"
+        note_change(session, material.id)
     return material

@@ -35,6 +35,7 @@ from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
 from wenxing.materials.pipeline import Failure, Limits, Prepared, prepare_file
 from wenxing.materials.readers import SUPPORTED_SUFFIXES
+from wenxing.search.sync import note_change
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ _MAX_CANDIDATES = 20
 @dataclass(frozen=True)
 class ImportOptions:
     category: str | None = None
+    tags: tuple[str, ...] = ()
     publish: bool = False
 
 
@@ -252,6 +254,7 @@ def store(
         title=item.title,
         kind=item.kind,
         category=options.category,
+        tags=",".join(options.tags),
         source_path=item.path,
         status="published" if options.publish else "draft",
         published_at=now if options.publish else None,
@@ -284,6 +287,10 @@ def _new_version(
     material.kind = item.kind
     if options.category is not None:
         material.category = options.category
+    if options.tags:
+        material.tags = ",".join(
+            dict.fromkeys([*filter(None, material.tags.split(",")), *options.tags])
+        )
     if options.publish and material.status != "published":
         material.status = "published"
         material.published_at = utcnow()
@@ -292,6 +299,7 @@ def _new_version(
 
 
 def _add_version(session: Session, material: Material, item: Prepared, number: int) -> None:
+    note_change(session, material.id)
     version = MaterialVersion(
         material_id=material.id,
         number=number,

@@ -29,6 +29,7 @@ class Material(Base):
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(100), index=True)
+    tags: Mapped[str] = mapped_column(String(300), default="", server_default="")  # "a,b"
     source_path: Mapped[str | None] = mapped_column(String(1000), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     published_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)

@@ -22,10 +22,12 @@ from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy
 from wenxing.materials import catalog
 from wenxing.members import accounts
-from wenxing.members.entitlement import may_read
+from wenxing.members.entitlement import may_read, role_now
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
 from wenxing.runtime import Runtime
+from wenxing.search.query import QueryError
+from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -217,6 +219,29 @@ def create_app(runtime: Runtime) -> FastAPI:
         if format not in FORMATS:
             raise PageError(400, f"格式只能是 {'、'.join(FORMATS)} 之一")
         return _deliver(request, material_id, format, api=True)
+
+    @api.get("/search")
+    def api_search(request: Request, q: str = "", limit: int = 10) -> Response:
+        """Search published materials: titles, headings and snippets of 60 characters."""
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            subject = member.number if member else f"ip:{auth.client_ip(request)}"
+            role = role_now(account_view(session, member) if member else None, utcnow())
+            full = role in ("member", "editor", "admin")
+            try:
+                count_search(session, subject, publisher["search_per_minute"], utcnow())
+            except RateLimited as limited:
+                return JSONResponse(
+                    {"error": limited.user_message},
+                    status_code=429,
+                    headers={"Retry-After": str(limited.retry_after)},
+                )
+        try:
+            results = search(runtime.search_index(), q, limit=max(1, min(limit, 50)), member=full)
+        except QueryError as refused:
+            return JSONResponse({"error": refused.user_message}, status_code=400)
+        return JSONResponse(results.as_dict())
 
     app.include_router(api)
 

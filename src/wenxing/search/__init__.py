@@ -1,0 +1,1 @@
+"""Search: find the section you need among the library's materials."""

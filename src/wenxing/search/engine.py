@@ -1,0 +1,356 @@
+"""Running a parsed query against the index: matching, ranking, grouping and snippets.
+
+Two passes. The first finds the materials: every term must occur somewhere in the material
+(its title, headings or body), no excluded term may, filters apply; tantivy's BM25 ranks
+them, titles weighing three times and headings twice the body, and equal scores go to the
+newer material. The second finds, inside those materials only, the sections (units) that
+speak of the terms, up to three per material, each with a snippet around the matched words.
+A query with a single-character term runs on sections alone (all terms in one section).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+
+import tantivy
+
+from wenxing.search.index import MATERIAL, SCHEMA, UNIT, SearchIndex
+from wenxing.search.query import Query
+from wenxing.search.tokenize import normalise, words
+
+TITLE_BOOST, HEAD_BOOST = 3.0, 2.0
+SECTIONS_PER_MATERIAL = 3
+
+
+@dataclass
+class Section:
+    ordinal: int
+    heading: str
+    snippet: str
+    highlights: list[tuple[int, int]]  # [start, end) spans of ``snippet`` to highlight
+    score: float
+
+    def snippet_html(self) -> str:
+        out, cursor = [], 0
+        for start, end in self.highlights:
+            out.append(html.escape(self.snippet[cursor:start]))
+            out.append(f"<mark>{html.escape(self.snippet[start:end])}</mark>")
+            cursor = end
+        out.append(html.escape(self.snippet[cursor:]))
+        return "".join(out)
+
+
+@dataclass
+class MaterialHit:
+    material_id: int
+    title: str
+    score: float
+    published: int
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    materials: list[MaterialHit]
+    more: bool  # more materials matched than were returned
+    took_ms: float
+
+    def as_dict(self) -> dict:
+        """The contract's JSON: one hit per section, materials in rank order."""
+        return {
+            "hits": [
+                {
+                    "material": hit.material_id,
+                    "title": hit.title,
+                    "section": section.heading,
+                    "snippet": section.snippet,
+                    "highlights": [list(span) for span in section.highlights],
+                    "score": round(section.score, 4),
+                }
+                for hit in self.materials
+                for section in hit.sections
+            ],
+            "more": self.more,
+            "took_ms": round(self.took_ms, 2),
+        }
+
+
+def _term(field_name: str, token: str) -> tantivy.Query:
+    return tantivy.Query.term_query(SCHEMA, field_name, token)
+
+
+def _boost(query: tantivy.Query, boost: float) -> tantivy.Query:
+    return tantivy.Query.boost_query(query, boost) if boost != 1.0 else query
+
+
+def _either(*queries: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+
+def _all(queries: list[tantivy.Query]) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
+    """What one term (or quoted phrase) of a query matches in a unit."""
+    normal = normalise(text)
+    tokens = words(normal)
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        token = tokens[0]
+        clauses = [
+            _boost(_term("title_s", token), TITLE_BOOST),
+            _boost(_term("head_s", token), HEAD_BOOST),
+            _term("body_s", token),
+        ]
+        if len(token) == 1:  # a single character: any word that holds it
+            clauses.append(_term("body_c", token))
+        return _either(*clauses)
+    phrases = [
+        _boost(tantivy.Query.phrase_query(SCHEMA, "title_w", tokens), TITLE_BOOST),
+        _boost(tantivy.Query.phrase_query(SCHEMA, "head_w", tokens), HEAD_BOOST),
+        tantivy.Query.phrase_query(SCHEMA, "body_w", tokens),
+    ]
+    if phrase:
+        return _either(*phrases)
+    # Unquoted words the segmenter splits: the phrase ranks first, all parts anywhere in
+    # the section still match (segmentation of a query can differ from the text's).
+    parts = _all(
+        [_either(_term("title_s", t), _term("head_s", t), _term("body_s", t)) for t in tokens]
+    )
+    return _either(*phrases, parts)
+
+
+def build(query: Query) -> tantivy.Query:
+    """The query on sections: every term in the section itself."""
+    must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+    for term in query.terms:
+        clause = term_clause(term)
+        if clause is not None:
+            must.append((tantivy.Occur.Must, clause))
+    for phrase in query.phrases:
+        clause = term_clause(phrase, phrase=True)
+        if clause is not None:
+            must.append((tantivy.Occur.Must, clause))
+    if not must:
+        return tantivy.Query.empty_query()
+    must += _filters(query)
+    for term in query.excluded:
+        clause = term_clause(term)
+        if clause is not None:
+            must.append((tantivy.Occur.MustNot, clause))
+    return tantivy.Query.boolean_query(must)
+
+
+def material_clause(text: str) -> tantivy.Query | None:
+    """What one term matches in a material's own document (sub-words, no positions)."""
+    tokens = words(normalise(text))
+    if not tokens:
+        return None
+    return _all(
+        [
+            _either(
+                _boost(_term("title_s", t), TITLE_BOOST),
+                _boost(_term("head_s", t), HEAD_BOOST),
+                _term("body_s", t),
+            )
+            for t in tokens
+        ]
+    )
+
+
+def _level(level: int) -> tantivy.Query:
+    return tantivy.Query.term_query(SCHEMA, "level", level)
+
+
+def _materials_query(query: Query) -> tantivy.Query:
+    clauses: list[tuple[tantivy.Occur, tantivy.Query]] = [(tantivy.Occur.Must, _level(MATERIAL))]
+    positive = [material_clause(t) for t in query.positive]
+    if query.positive and not any(positive):
+        return tantivy.Query.empty_query()  # only punctuation was typed: nothing can match
+    clauses += [(tantivy.Occur.Must, c) for c in positive if c is not None]
+    clauses += _filters(query)
+    clauses += [
+        (tantivy.Occur.MustNot, c) for c in map(material_clause, query.excluded) if c is not None
+    ]
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _filters(query: Query) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+    found = []
+    for name in ("kind", "category", "tag"):
+        value = getattr(query, name)
+        if value is not None:
+            found.append((tantivy.Occur.Must, _term(name, value)))
+    if query.since is not None or query.until is not None:
+        found.append(
+            (
+                tantivy.Occur.Must,
+                tantivy.Query.range_query(
+                    SCHEMA,
+                    "published",
+                    tantivy.FieldType.Integer,
+                    query.since,
+                    query.until,
+                    include_lower=True,
+                    include_upper=query.until is None,
+                ),
+            )
+        )
+    return found
+
+
+def run(index: SearchIndex, query: Query, *, limit: int, snippet_chars: int) -> Results:
+    started = time.perf_counter()
+    searcher = index.searcher()
+    if any(len(normalise(t).strip()) == 1 for t in query.positive):
+        ranked = _by_sections(searcher, query, limit)
+    else:
+        ranked = _by_materials(searcher, query, limit)
+    chosen = ranked[:limit]
+    terms = [normalise(t) for t in query.positive]
+    for hit in chosen:
+        for section in hit.sections:
+            section.snippet, section.highlights = snippet(section.snippet, terms, snippet_chars)
+    return Results(chosen, len(ranked) > limit, (time.perf_counter() - started) * 1000)
+
+
+def _by_materials(searcher, query: Query, limit: int) -> list[MaterialHit]:
+    newest_first = not query.positive  # filters alone: the newest materials of the kind
+    wanted = limit + 1 + (2 * limit if query.phrases else 0)
+    if newest_first:
+        found = searcher.search(
+            _materials_query(query), limit=wanted, count=False, order_by_field="published"
+        ).hits
+    else:
+        found = searcher.search(_materials_query(query), limit=wanted, count=False).hits
+    hits: dict[int, MaterialHit] = {}
+    for score, address in found:
+        doc = searcher.doc(address)
+        material = doc.get_first("material")
+        hits[material] = MaterialHit(
+            material,
+            doc.get_first("title"),
+            0.0 if newest_first else float(score),
+            doc.get_first("published"),
+        )
+    if not hits:
+        return []
+    _add_sections(searcher, query, hits)
+    if query.phrases:  # a quoted phrase must be in one of its sections, exactly
+        hits = {m: h for m, h in hits.items() if h.sections}
+    ranked = list(hits.values())
+    if newest_first:
+        ranked.sort(key=lambda m: -m.published)
+    else:
+        ranked.sort(key=lambda m: (-round(m.score, 4), -m.published))
+    return ranked
+
+
+def _add_sections(searcher, query: Query, hits: dict[int, MaterialHit]) -> None:
+    among = tantivy.Query.term_set_query(SCHEMA, "material", list(hits))
+    clauses = [(tantivy.Occur.Must, _level(UNIT)), (tantivy.Occur.Must, among)]
+    speaks = [term_clause(t) for t in query.terms] + [
+        term_clause(p, phrase=True) for p in query.phrases
+    ]
+    speaks = [c for c in speaks if c is not None]
+    if speaks:
+        clauses.append((tantivy.Occur.Must, _either(*speaks)))
+    else:  # filters alone: the opening sections
+        clauses.append(
+            (
+                tantivy.Occur.Must,
+                tantivy.Query.range_query(
+                    SCHEMA, "ordinal", tantivy.FieldType.Unsigned, 0, SECTIONS_PER_MATERIAL - 1
+                ),
+            )
+        )
+    found = searcher.search(
+        tantivy.Query.boolean_query(clauses), limit=len(hits) * 20, count=False
+    ).hits
+    _collect(searcher, found, query, hits, create=False)
+
+
+def _by_sections(searcher, query: Query, limit: int) -> list[MaterialHit]:
+    compiled = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, _level(UNIT)), (tantivy.Occur.Must, build(query))]
+    )
+    wanted = max(limit * 4, 40)
+    while True:  # fetch more sections when a few materials hold all the best ones
+        found = searcher.search(compiled, limit=wanted, count=False).hits
+        hits: dict[int, MaterialHit] = {}
+        _collect(searcher, found, query, hits, create=True)
+        if len(hits) > limit or len(found) < wanted or wanted >= 1000:
+            break
+        wanted *= 4
+    return sorted(hits.values(), key=lambda m: (-round(m.score, 4), -m.published))
+
+
+def _collect(searcher, found, query: Query, hits: dict[int, MaterialHit], *, create: bool) -> None:
+    """Sections from ``found`` (best first) into their materials' hits, three at most each."""
+    phrases = [normalise(p).replace(" ", "") for p in query.phrases]
+    for score, address in found:
+        doc = searcher.doc(address)
+        material = doc.get_first("material")
+        hit = hits.get(material)
+        if hit is not None and len(hit.sections) >= SECTIONS_PER_MATERIAL:
+            continue
+        if hit is None and not create:
+            continue
+        heading = bytes(doc.get_first("heading")).decode("utf-8")
+        text = bytes(doc.get_first("text")).decode("utf-8")
+        title = doc.get_first("title")
+        if phrases:  # a quoted phrase must be there exactly, whatever the segmentation
+            haystack = normalise(f"{title}\n{heading}\n{text}").replace(" ", "")
+            if not all(p in haystack for p in phrases):
+                continue
+        if hit is None:
+            hit = hits[material] = MaterialHit(
+                material, title, float(score), doc.get_first("published")
+            )
+        hit.sections.append(Section(doc.get_first("ordinal"), heading, text, [], float(score)))
+
+
+def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[int, int]]]:
+    """At most ``width`` characters of ``text`` around the terms, and where they are in it."""
+    text = text.replace("\n", " ")
+    normal = normalise(text)
+    if len(normal) != len(text):  # normalising changed lengths: match on the text itself
+        normal = text.lower()
+    spans: list[tuple[int, int, int]] = []  # start, end, term number
+    for number, term in enumerate(terms):
+        needle = term.replace(" ", "")
+        if not needle:
+            continue
+        at = normal.find(needle)
+        while at >= 0:
+            spans.append((at, at + len(needle), number))
+            at = normal.find(needle, at + len(needle))
+    spans.sort()
+    if not spans:
+        start = 0
+    else:
+        best, start = (-1, -1), 0
+        for first, _end, _n in spans:
+            begin = max(0, first - width // 4)
+            inside = {n for s, e, n in spans if s >= begin and e <= begin + width}
+            score = (len(inside), -first)
+            if score > best:
+                best, start = score, begin
+    end = min(len(text), start + width)
+    start = max(0, min(start, end - width))
+    piece = text[start:end]
+    marks = [(s - start, e - start) for s, e, _n in spans if s >= start and e <= end]
+    merged: list[tuple[int, int]] = []
+    for s, e in marks:
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix)
+    return prefix + piece + suffix, [(s + shift, e + shift) for s, e in merged]

@@ -1,0 +1,195 @@
+"""The search index: tantivy over pre-segmented text.
+
+Two kinds of document: one per material (``level`` 1: title, headings and body as sub-words,
+to decide which materials match all the terms anywhere in them), and one per unit
+(``level`` 0: a section or item, to find the sections that speak of them and to cut
+snippets). A unit is indexed in three streams per field (see ``tokenize``): words with
+positions (phrases), search-mode sub-words (乡村 finds 乡村振兴) and, for the body, single
+characters. Titles and headings weigh more at query time. The index lives in a folder on
+the node; every process of a deployment opens it, one at a time holds the writer (``sync``
+keeps it current from the database).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from wenxing.search.tokenize import index_streams, normalise
+from wenxing.search.units import Unit
+
+SCHEMA_VERSION = 2
+_SPACE = "wx_space"  # pre-segmented text: split on spaces
+_CHARS = "wx_chars"  # one token per character
+
+
+@dataclass(frozen=True)
+class MaterialEntry:
+    """What the index knows of a material besides its units."""
+
+    material_id: int
+    version_id: int
+    title: str
+    kind: str
+    category: str
+    tags: tuple[str, ...]
+    published: int  # Unix seconds
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("material", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("level", indexed=True)
+    builder.add_unsigned_field("version", stored=True)
+    builder.add_unsigned_field("ordinal", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("start", stored=True)
+    builder.add_integer_field("published", stored=True, indexed=True, fast=True)
+    for field in ("title", "head"):
+        builder.add_text_field(f"{field}_w", tokenizer_name=_SPACE, index_option="position")
+        builder.add_text_field(f"{field}_s", tokenizer_name=_SPACE, index_option="freq")
+    builder.add_text_field("body_w", tokenizer_name=_SPACE, index_option="position")
+    builder.add_text_field("body_s", tokenizer_name=_SPACE, index_option="freq")
+    builder.add_text_field("body_c", tokenizer_name=_CHARS, index_option="freq")
+    for field in ("kind", "category", "tag"):
+        builder.add_text_field(field, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_bytes_field("heading", stored=True, indexed=False)
+    builder.add_bytes_field("text", stored=True, indexed=False)
+    return builder.build()
+
+
+def _register(index: tantivy.Index) -> None:
+    index.register_tokenizer(
+        _SPACE, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+    )
+    index.register_tokenizer(
+        _CHARS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(1, 1, False)).build()
+    )
+
+
+SCHEMA = _schema()
+
+
+UNIT, MATERIAL = 0, 1
+
+
+def _common(document: tantivy.Document, entry: MaterialEntry, level: int) -> None:
+    document.add_unsigned("material", entry.material_id)
+    document.add_unsigned("level", level)
+    document.add_unsigned("version", entry.version_id)
+    document.add_integer("published", entry.published)
+    document.add_text("kind", entry.kind)
+    document.add_text("category", entry.category or "")
+    for tag in entry.tags:
+        document.add_text("tag", tag)
+    document.add_text("title", entry.title)
+
+
+def material_documents(entry: MaterialEntry, units: Iterable[Unit]) -> list[tantivy.Document]:
+    """The material's own document followed by one document per unit."""
+    title_w, title_s = index_streams(entry.title)
+    documents = []
+    heads, bodies = [], []
+    for unit in units:
+        head_w, head_s = index_streams(unit.heading)
+        body_w, body_s = index_streams(unit.text)
+        heads.append(head_s)
+        bodies.append(body_s)
+        document = tantivy.Document()
+        _common(document, entry, UNIT)
+        document.add_unsigned("ordinal", unit.ordinal)
+        document.add_unsigned("start", unit.start)
+        for name, value in (
+            ("title_w", title_w),
+            ("title_s", title_s),
+            ("head_w", head_w),
+            ("head_s", head_s),
+            ("body_w", body_w),
+            ("body_s", body_s),
+            ("body_c", normalise(unit.text)),
+        ):
+            document.add_text(name, value)
+        document.add_bytes("heading", unit.heading.encode("utf-8"))
+        document.add_bytes("text", unit.text.encode("utf-8"))
+        documents.append(document)
+    whole = tantivy.Document()
+    _common(whole, entry, MATERIAL)
+    whole.add_text("title_s", title_s)
+    # Headings repeat along a section's units: each distinct heading path counts once.
+    whole.add_text("head_s", " ".join(dict.fromkeys(h for h in heads if h)))
+    whole.add_text("body_s", " ".join(bodies))
+    return [whole, *documents]
+
+
+class SearchIndex:
+    """One index folder: open it, add and remove materials, search it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        marker = self.path / "wenxing-schema"
+        if marker.exists() and marker.read_text().strip() != str(SCHEMA_VERSION):
+            shutil.rmtree(self.path)  # an older layout: rebuilt from the database
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy.Index(SCHEMA, path=str(self.path), reuse=True)
+        _register(self.index)
+        marker.write_text(str(SCHEMA_VERSION))
+        self._writer: tantivy.IndexWriter | None = None
+
+    @classmethod
+    def in_memory(cls) -> SearchIndex:
+        self = cls.__new__(cls)
+        self.path = None
+        self.index = tantivy.Index(SCHEMA)
+        _register(self.index)
+        self._writer = None
+        return self
+
+    def writer(self, heap_mb: int = 128, threads: int = 0) -> tantivy.IndexWriter:
+        """The index's writer (the folder's lock: ValueError when another process has it)."""
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=heap_mb * 1024 * 1024, num_threads=threads)
+        return self._writer
+
+    def replace_material(self, entry: MaterialEntry, units: Iterable[Unit]) -> None:
+        writer = self.writer()
+        writer.delete_documents_by_query(self._material(entry.material_id))
+        for document in material_documents(entry, units):
+            writer.add_document(document)
+
+    def remove_material(self, material_id: int) -> None:
+        self.writer().delete_documents_by_query(self._material(material_id))
+
+    @staticmethod
+    def _material(material_id: int) -> tantivy.Query:
+        return tantivy.Query.term_query(SCHEMA, "material", material_id)
+
+    def clear(self) -> None:
+        self.writer().delete_all_documents()
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self.index.reload()
+
+    def release(self) -> None:
+        """Give the writer lock back without committing (pending changes are dropped)."""
+        if self._writer is not None:
+            self._writer.rollback()
+            self._writer = None
+
+    def searcher(self) -> tantivy.Searcher:
+        return self.index.searcher()
+
+    def reload(self) -> None:
+        self.index.reload()
+
+    def size_bytes(self) -> int:
+        if self.path is None:
+            return 0
+        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())

@@ -1,0 +1,158 @@
+"""Keeping a node's index in step with the database.
+
+Whatever changes a material's searchable text or visibility writes a ``SearchChange`` row in
+the same transaction (``note_change``). A node's index remembers the last change it applied
+(a small file in the index folder, written after each commit) and ``catch_up`` applies the
+rest in order: the material's current published version replaces its units, or the material
+leaves the index. The same path serves the embedded default (one process) and PostgreSQL
+with several workers: whichever process holds the index's writer lock applies the changes,
+the others reload. ``reindex`` rebuilds the whole index from the database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wenxing.db.engine import Database
+from wenxing.materials.catalog import current_version
+from wenxing.materials.models import Material
+from wenxing.search.index import MaterialEntry, SearchIndex
+from wenxing.search.models import SearchChange
+from wenxing.search.units import units_of
+
+log = logging.getLogger(__name__)
+_STATE = "wenxing-applied.json"
+
+
+def note_change(session: Session, material_id: int) -> None:
+    """Record that a material's text or visibility changed (in the caller's transaction)."""
+    session.add(SearchChange(material_id=material_id))
+
+
+@dataclass
+class CatchUp:
+    applied: int  # materials re-indexed or removed
+    last_change: int  # id of the last change now in the index
+    locked: bool = False  # another process holds the writer: it will apply them
+
+
+def entry_for(session: Session, material: Material) -> tuple[MaterialEntry, list] | None:
+    """The index entry and units of a material, or None when it must not be searchable."""
+    if material.status != "published" or material.published_at is None:
+        return None
+    version = current_version(session, material)
+    tags = tuple(t.strip() for t in (material.tags or "").split(",") if t.strip())
+    entry = MaterialEntry(
+        material_id=material.id,
+        version_id=version.id,
+        title=material.title,
+        kind=material.kind,
+        category=material.category or "",
+        tags=tags,
+        published=calendar.timegm(material.published_at.timetuple()),  # stored as naive UTC
+    )
+    return entry, units_of(version.body, version.outline)
+
+
+class NodeIndex:
+    """This node's index of one database, shared by the threads of a process."""
+
+    def __init__(self, db: Database, path: Path):
+        self.db = db
+        self.index = SearchIndex(path)
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def last_applied(self) -> int:
+        try:
+            return int(json.loads((self.path / _STATE).read_text())["last_change"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return 0
+
+    def _remember(self, last_change: int) -> None:
+        state = self.path / _STATE
+        partial = state.with_name(state.name + f".{os.getpid()}")
+        partial.write_text(json.dumps({"last_change": last_change}))
+        partial.replace(state)
+
+    def catch_up(self) -> CatchUp:
+        with self._lock:
+            applied_before = self.last_applied()
+            with self.db.reading() as session:
+                last = session.scalar(select(func.max(SearchChange.id))) or 0
+                if last <= applied_before:
+                    self.index.reload()
+                    return CatchUp(0, applied_before)
+                pending = session.scalars(
+                    select(SearchChange.material_id)
+                    .where(SearchChange.id > applied_before, SearchChange.id <= last)
+                    .group_by(SearchChange.material_id)
+                    .order_by(func.min(SearchChange.id))
+                ).all()
+            try:
+                self.index.writer()
+            except ValueError:  # another process holds the writer and is applying them
+                self.index.reload()
+                return CatchUp(0, applied_before, locked=True)
+            try:
+                with self.db.reading() as session:
+                    for material_id in pending:
+                        self._apply(session, material_id)
+                self.index.commit()
+            except BaseException:
+                self.index.release()
+                raise
+            self._remember(last)
+            return CatchUp(len(pending), last)
+
+    def _apply(self, session: Session, material_id: int) -> None:
+        material = session.get(Material, material_id)
+        found = entry_for(session, material) if material is not None else None
+        if found is None:
+            self.index.remove_material(material_id)
+        else:
+            self.index.replace_material(*found)
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> CatchUp:
+        """Rebuild the index from the database (every published material)."""
+        with self._lock:
+            with self.db.reading() as session:
+                last = session.scalar(select(func.max(SearchChange.id))) or 0
+                ids = session.scalars(
+                    select(Material.id).where(Material.status == "published").order_by(Material.id)
+                ).all()
+            try:
+                self.index.writer(heap_mb=256)
+            except ValueError:
+                raise SearchBusy(
+                    "the search index is being written by another process (a running server?)"
+                ) from None
+            try:
+                self.index.clear()
+                with self.db.reading() as session:
+                    for done, material_id in enumerate(ids, 1):
+                        self._apply(session, material_id)
+                        if done % 200 == 0:
+                            session.expunge_all()
+                        if progress is not None:
+                            progress(done, len(ids))
+                self.index.commit()
+            except BaseException:
+                self.index.release()
+                raise
+            self._remember(last)
+            return CatchUp(len(ids), last)
+
+
+class SearchBusy(RuntimeError):
+    """The index cannot be written now."""

@@ -1,0 +1,91 @@
+"""The search query language, snippets and tokenisation (no index needed)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wenxing.search.engine import snippet
+from wenxing.search.query import MAX_QUERY_CHARS, QueryError, parse
+from wenxing.search.tokenize import index_streams, normalise, words
+
+
+def test_terms_phrases_exclusions_and_filters():
+    query = parse('乡村振兴 "全过程人民民主" -旅游 kind:讲话 分类：党建 tag:两会 year:2024')
+    assert query.terms == ["乡村振兴"]
+    assert query.phrases == ["全过程人民民主"]
+    assert query.excluded == ["旅游"]
+    assert (query.kind, query.category, query.tag) == ("讲话", "党建", "两会")
+    assert query.since == 1704067200 and query.until == 1735689600  # 2024 in UTC
+
+
+def test_chinese_quotes_dates_and_open_quotes():
+    query = parse("“一企一策” 起:2024-03-01 止：2024年6月30日 「河湖长制")
+    assert query.phrases == ["一企一策", "河湖长制"]
+    assert query.since == 1709251200 and query.until == 1719792000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "请输入要搜索的内容"),
+        ("   \u3000 ", "请输入要搜索的内容"),
+        ("-旅游", "请至少输入一个要查找的词"),
+        ("乡" * 10_000, f"请精简到 {MAX_QUERY_CHARS} 个字以内"),
+        (" ".join("甲乙丙丁戊己庚辛壬癸子丑寅"), "搜索词太多了"),
+        ("year:24", "年份“24”无法识别"),
+        ("since:2024-13-01", "日期“2024-13-01”无法识别"),
+    ],
+)
+def test_bad_queries_get_a_chinese_reason(text, message):
+    with pytest.raises(QueryError) as refused:
+        parse(text)
+    assert message in refused.value.user_message
+
+
+def test_unknown_filters_and_metacharacters_are_plain_text():
+    query = parse("foo:bar '; DROP TABLE x; -- (.*) [a-z]+ \\ % _")
+    assert "foo:bar" in query.terms and "(.*)" in query.terms and query.kind is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_parses_or_is_refused_in_chinese(text):
+    try:
+        query = parse(text)
+    except QueryError as refused:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.user_message)
+    else:
+        assert query.positive or query.filtered
+
+
+def test_normalising_width_case_and_traditional_characters():
+    assert normalise("營商環境 ＰＰＰ ５Ｇ") == "营商环境 ppp 5g"
+    assert words(normalise("國內生產總值")) == ["国内", "生产总值"]
+
+
+def test_jargon_stays_whole_and_sub_words_are_indexed():
+    words_stream, sub_stream = index_streams("推行河湖长制和一企一策，推进乡村振兴。")
+    assert words_stream.split() == ["推行", "河湖长制", "和", "一企一策", "推进", "乡村振兴"]
+    assert {"乡村", "振兴", "乡村振兴", "河湖", "河湖长制"} <= set(sub_stream.split())
+
+
+def test_snippet_is_short_and_marks_the_terms():
+    text = (
+        "前言。" * 40
+        + "坚持农业农村优先发展，大力实施乡村振兴战略，推动脱贫攻坚与乡村振兴有机衔接。"
+        + "结语。" * 40
+    )
+    piece, spans = snippet(text, ["乡村振兴", "脱贫攻坚"], 60)
+    assert len(piece) <= 62 and piece.startswith("…") and piece.endswith("…")
+    marked = [piece[s:e] for s, e in spans]
+    assert marked.count("乡村振兴") == 2 and "脱贫攻坚" in marked
+
+
+@given(st.text(min_size=0, max_size=400), st.lists(st.text(min_size=1, max_size=5), max_size=4))
+def test_snippet_never_exceeds_its_width(text, terms):
+    piece, spans = snippet(text, [normalise(t) for t in terms], 60)
+    assert len(piece.strip("…")) <= 60
+    for start, end in spans:
+        assert 0 <= start < end <= len(piece)
