@@ -38,6 +38,7 @@ def test_demo_builds_a_fresh_database(tmp_path):
         },
     )
     assert listed.returncode == 0, listed.stderr
+    _check_demo_accounts(tmp_path / "d", again.stderr)
     assert "在全区重点工作推进会上的讲话" in listed.stdout
 
 
@@ -86,3 +87,39 @@ def test_demo_serves_the_library(tmp_path):
         server.terminate()
         server.wait(timeout=10)
         server.stderr.close()
+
+
+def _check_demo_accounts(folder, stderr: str) -> None:
+    """The three printed accounts sign in and have what the demo says they have."""
+    import re
+
+    from wenxing.config import Settings
+    from wenxing.db.base import utcnow
+    from wenxing.members import accounts
+    from wenxing.members.entitlement import role_now
+    from wenxing.members.subscriptions import account_view
+    from wenxing.runtime import open_runtime
+
+    printed = dict(re.findall(r"^  (member|free|admin)\s+(\S+)\s", stderr, re.M))
+    assert set(printed) == {"member", "free", "admin"}, stderr
+    runtime = open_runtime(
+        Settings(
+            database_url=f"sqlite:///{folder / 'wenxing.db'}", secret_file=folder / "wenxing.db.key"
+        )
+    )
+    try:
+        with runtime.db.transaction() as session:
+            for username, expected in (("member", "member"), ("free", "free"), ("admin", "admin")):
+                signed = accounts.sign_in(
+                    session,
+                    username,
+                    printed[username],
+                    now=utcnow(),
+                    ip="127.0.0.1",
+                    user_agent="test",
+                    max_sessions=3,
+                    sharing_networks=3,
+                )
+                assert role_now(account_view(session, signed.member), utcnow()) == expected
+    finally:
+        runtime.close()

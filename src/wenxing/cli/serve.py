@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,34 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     _serve(settings, host or settings.host, port or settings.port, workers)
 
 
+DEMO_ACCOUNTS = (  # username, name, what the account shows
+    ("member", "演示会员", "一年会员（可读全文、下载）"),
+    ("free", "演示用户", "免费用户（只看目录和试读）"),
+    ("admin", "演示管理员", "管理员"),
+)
+
+
+def _demo_accounts(runtime) -> list[tuple[str, str, str]]:
+    """A member with a year's plan, a free user and an admin, with fresh random passwords."""
+    from wenxing.db.base import utcnow
+    from wenxing.members import accounts
+    from wenxing.members.subscriptions import grant, plans
+
+    made = []
+    with runtime.db.transaction() as session:
+        for username, name, what in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(9)
+            member = accounts.sign_up(session, name=name, password=password, username=username)
+            session.flush()
+            if username == "member":
+                year = plans(runtime.publisher_settings())["year"]
+                grant(session, member.id, year, actor="demo", reason="demo account", now=utcnow())
+            if username == "admin":
+                member.role = "admin"
+            made.append((username, password, what))
+    return made
+
+
 @click.command()
 @click.option(
     "--dir",
@@ -82,10 +111,15 @@ def demo(ctx: click.Context, folder: Path, host: str, port: int, no_serve: bool)
         sample = resources.files("wenxing.demo").joinpath("sample.txt")
         with resources.as_file(sample) as path:
             report = importer.run([path], ImportOptions(category="讲话", publish=True))
+        if report.failed:
+            raise CommandError(f"demo sample failed to import: {report.failed[0]['error']}")
+        accounts = _demo_accounts(runtime)
+        runtime.search_index().catch_up()
     finally:
         runtime.close()
-    if report.failed:
-        raise CommandError(f"demo sample failed to import: {report.failed[0]['error']}")
     click.echo(f"demo database: {settings.database_url}", err=True)
+    click.echo("demo accounts (username / password):", err=True)
+    for username, password, what in accounts:
+        click.echo(f"  {username:8} {password:14} {what}", err=True)
     if not no_serve:
         _serve(settings, host, port, 1)
