@@ -30,6 +30,7 @@ MEMBER_ROLE = "member:role"
 MEMBER_PASSWORD = "member:password"
 SUBSCRIPTION_GRANT = "subscription:grant"
 GIFT_CODE = "code:gift"
+CODE_EXPORT = "code:export"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

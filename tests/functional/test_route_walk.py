@@ -47,6 +47,10 @@ PARAMETERS = {
         "乡" * 2_000,  # beyond the 200-character limit (the CLI and service get 10,000)
     ],
     "limit": ["10", "50", "0", "many"],
+    "notice": ["device", "x"],
+    "label": ["web", "nope"],
+    "action": ["unpublish", "publish", "x"],  # ends published, as the walk needs
+    "device": ["0" * 64],
 }
 SUFFIX = {
     "text/html": ".html",

@@ -150,6 +150,27 @@ def issue_copy(
     return IssuedFile(log.id, member.number, fmt, data, filename, form.media_type)
 
 
+def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
+    """A member's most recent copies, newest first (their download history)."""
+    rows = session.execute(
+        select(IssuedCopy, Material.title)
+        .join(Material, Material.id == IssuedCopy.material_id)
+        .where(IssuedCopy.member_id == member_id)
+        .order_by(IssuedCopy.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "copy": copy.id,
+            "material": copy.material_id,
+            "title": title,
+            "format": copy.format,
+            "at": copy.created_at,
+        }
+        for copy, title in rows
+    ]
+
+
 def version_layout(version: MaterialVersion) -> Layout:
     return layout_of(version.title, version.body, version.outline)
 

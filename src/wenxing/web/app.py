@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +30,8 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
+from wenxing.web.account import account_routes
+from wenxing.web.console import NotStaff, console_routes
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 DOWNLOADS = ("docx", "pdf", "txt")  # offered as buttons; the reader page is the html format
@@ -47,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.runtime = runtime
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
         publisher = runtime.publisher_settings()
@@ -141,7 +145,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/signin", response_class=HTMLResponse)
     def signin_form(request: Request, next: str = "/") -> HTMLResponse:
-        return page(request, "signin.html", {"next": _local(next), "error": None})
+        return page(request, "signin.html", {"next": auth.local_target(next), "error": None})
 
     @app.post("/signin", response_class=HTMLResponse)
     def signin(
@@ -153,26 +157,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     ) -> Response:
         if not auth.csrf_ok(request, csrf_token):
             raise PageError(403, "页面已过期，请刷新后重试")
-        publisher = runtime.publisher_settings()
         failed = False
         with runtime.db.transaction() as session:
             try:
-                signed = accounts.sign_in(
-                    session,
-                    identifier.strip(),
-                    password,
-                    now=utcnow(),
-                    ip=auth.client_ip(request),
-                    user_agent=request.headers.get("user-agent"),
-                    max_sessions=publisher["max_sessions"],
-                    sharing_networks=publisher["sharing_networks"],
-                )
+                signed = auth.open_session(session, runtime, request, identifier, password)
             except accounts.SignInFailed:
                 failed = True  # the failure is recorded when this transaction commits
         if failed:
-            context = {"next": _local(next), "error": "手机号、用户名或密码不正确"}
+            context = {"next": auth.local_target(next), "error": "手机号、用户名或密码不正确"}
             return page(request, "signin.html", context, status_code=400)
-        response = RedirectResponse(_local(next), status_code=303)
+        response = RedirectResponse(auth.local_target(next), status_code=303)
         auth.set_session_cookie(response, request, signed.token)
         return response
 
@@ -244,6 +238,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse(results.as_dict())
 
     app.include_router(api)
+    app.include_router(account_routes(runtime, page))
+    app.include_router(console_routes(runtime, page))
+
+    @app.exception_handler(NotStaff)
+    async def not_staff(request: Request, exc: NotStaff) -> Response:
+        if not exc.signed_in:
+            target = quote(str(request.url.path))
+            return RedirectResponse(f"/signin?next={target}", status_code=303)
+        return page(request, "error.html", {"message": "没有权限访问这个页面"}, status_code=403)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -268,6 +271,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "public, max-age=86400"
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
@@ -315,8 +320,3 @@ def _refusal(session, runtime: Runtime, member: Member | None, material) -> str 
         account_view(session, member), material.published_at, utcnow(), plans(publisher)
     )
     return None if decision.allowed else NotEntitled("", decision.reason).user_message
-
-
-def _local(target: str) -> str:
-    """Only same-site paths are followed after signing in."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
+from wenxing.members import accounts
 from wenxing.members.accounts import member_for_token
 from wenxing.members.models import Member
 
@@ -80,3 +81,24 @@ def remember_csrf(request: Request, response: Response) -> None:
 def csrf_ok(request: Request, submitted: str | None) -> bool:
     expected = request.cookies.get(CSRF_COOKIE)
     return bool(expected and submitted and hmac.compare_digest(expected, submitted))
+
+
+def local_target(target: str) -> str:
+    """Only same-site paths are followed after signing in or up."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def open_session(session: Session, runtime, request: Request, identifier: str, password: str):
+    """Sign in from this request (device limit and sharing check as the publisher set them);
+    ``accounts.SignInFailed`` on a wrong identifier or password."""
+    publisher = runtime.publisher_settings()
+    return accounts.sign_in(
+        session,
+        identifier.strip(),
+        password,
+        now=utcnow(),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        max_sessions=publisher["max_sessions"],
+        sharing_networks=publisher["sharing_networks"],
+    )

@@ -1,0 +1,228 @@
+"""The member's own pages: sign up, the account (membership, redeeming a code, devices,
+download history) and the search page.
+
+Every message a member sees is Chinese; the services below raise English errors for logs
+and the CLI, translated here by their kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing.db.base import utcnow
+from wenxing.delivery.issue import copies_of
+from wenxing.members import accounts, codes, redemption
+from wenxing.members.entitlement import role_now
+from wenxing.members.service import MemberError
+from wenxing.members.subscriptions import account_view, membership_end, plans
+from wenxing.runtime import Runtime
+from wenxing.search.query import QueryError
+from wenxing.search.service import RateLimited, count_search, search
+from wenxing.web import auth
+
+ROLE_NAMES = {
+    "member": "会员",
+    "free": "免费用户",
+    "editor": "编辑",
+    "admin": "管理员",
+    "suspended": "已暂停",
+}
+_SIGN_UP_ERRORS = (
+    (r"phone number or a username", "请填写手机号或用户名"),
+    (r"username is 3", "用户名为 3–40 位字母、数字或下划线，以字母开头"),
+    (r"username .* is taken", "这个用户名已被使用"),
+    (r"password needs at least", f"密码至少 {accounts.MIN_PASSWORD} 位"),
+    (r"not a mainland mobile number", "手机号格式不正确"),
+    (r"already belongs to a member", "这个手机号已经注册过了"),
+    (r"needs a name", "请填写称呼"),
+    (r"name is longer", "称呼太长了"),
+)
+_REDEEM_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (codes.CodeTypo, "卡密有误：请检查是否输错了某个字符"),
+    (codes.CodeMalformed, "卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
+    (redemption.CodeNotFound, "没有这个卡密"),
+    (redemption.AlreadyRedeemed, "这个卡密已经被使用过了"),
+    (redemption.CodeRevoked, "这个卡密已作废"),
+    (redemption.CodeExpired, "这个卡密已过期"),
+    (redemption.TooManyAttempts, "尝试次数过多，请一小时后再试"),
+)
+
+
+def sign_up_message(error: MemberError) -> str:
+    text = str(error)
+    return next((zh for pattern, zh in _SIGN_UP_ERRORS if re.search(pattern, text)), "注册信息有误")
+
+
+def redeem_message(error: Exception) -> str:
+    return next((zh for kind, zh in _REDEEM_ERRORS if isinstance(error, kind)), "卡密无法兑换")
+
+
+def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/signup", response_class=HTMLResponse)
+    def signup_form(request: Request, next: str = "/") -> HTMLResponse:
+        return page(
+            request, "signup.html", {"next": auth.local_target(next), "error": None, "form": {}}
+        )
+
+    @router.post("/signup", response_class=HTMLResponse)
+    def signup(
+        request: Request,
+        name: str = Form(""),
+        phone: str = Form(""),
+        username: str = Form(""),
+        password: str = Form(""),
+        password_again: str = Form(""),
+        csrf_token: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+        form = {"name": name, "phone": phone, "username": username}
+        error = None
+        if password != password_again:
+            error = "两次输入的密码不一致"
+        if error is None:
+            try:
+                with runtime.db.transaction() as session:
+                    accounts.sign_up(
+                        session,
+                        name=name.strip(),
+                        password=password,
+                        phone=phone.strip() or None,
+                        username=username.strip() or None,
+                        ip=auth.client_ip(request),
+                    )
+                    session.flush()
+                    identifier = phone.strip() or username.strip()
+                    signed = auth.open_session(session, runtime, request, identifier, password)
+            except MemberError as refused:
+                error = sign_up_message(refused)
+        if error is not None:
+            context = {"next": auth.local_target(next), "error": error, "form": form}
+            return page(request, "signup.html", context, 400)
+        response = RedirectResponse(auth.local_target(next), status_code=303)
+        auth.set_session_cookie(response, request, signed.token)
+        return response
+
+    @router.get("/account", response_class=HTMLResponse)
+    def account(request: Request, notice: str = "") -> Response:
+        now = utcnow()
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            if member is None:
+                return RedirectResponse("/signin?next=/account", status_code=303)
+            role = role_now(account_view(session, member), now)
+            ends = membership_end(session, member.id, now)
+            token_id = accounts.token_id(auth.request_token(request) or "")
+            devices = [
+                {
+                    "id": d.id,
+                    "this": d.id == token_id,
+                    "since": d.created_at,
+                    "seen": d.last_seen_at,
+                    "ip": d.ip or "",
+                    "agent": (d.user_agent or "")[:80],
+                }
+                for d in accounts.devices(session, member.id)
+            ]
+            history = copies_of(session, member.id, limit=50)
+            who = {"number": member.number, "name": member.name, "role": member.role}
+        context = {
+            "who": who,
+            "role_name": ROLE_NAMES.get(role, role),
+            "ends": ends,
+            "devices": devices,
+            "history": history,
+            "notice": _NOTICES.get(notice),
+            "error": None,
+        }
+        return page(request, "account.html", context)
+
+    @router.post("/account/redeem", response_class=HTMLResponse)
+    def redeem(request: Request, code: str = Form(""), csrf_token: str = Form("")) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            if member is None:
+                return RedirectResponse("/signin?next=/account", status_code=303)
+            member_id, number = member.id, member.number
+        publisher = runtime.publisher_settings()
+        try:
+            done = redemption.redeem(
+                runtime.db,
+                code,
+                member_id,
+                plans(publisher),
+                now=utcnow(),
+                actor=number,
+                ip=auth.client_ip(request),
+                failure_limit=publisher["redeem_failures_per_hour"],
+            )
+        except codes.CodeError as refused:
+            return page(
+                request,
+                "message.html",
+                {"title": "兑换卡密", "message": redeem_message(refused), "back": "/account"},
+                400,
+            )
+        name = plans(publisher)[done.plan].name
+        ends = done.ends_at.replace(tzinfo=UTC).astimezone(ZoneInfo(publisher["timezone"]))
+        message = f"兑换成功：{name}，会员有效期至 {ends:%Y年%m月%d日}。"
+        return page(
+            request, "message.html", {"title": "兑换卡密", "message": message, "back": "/account"}
+        )
+
+    @router.post("/account/devices/{device}/signout")
+    def end_device(request: Request, device: str, csrf_token: str = Form("")) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            if member is None:
+                return RedirectResponse("/signin?next=/account", status_code=303)
+            try:
+                accounts.end_session(session, member.id, device, utcnow())
+            except MemberError:
+                return page(request, "error.html", {"message": "没有这台已登录的设备"}, 404)
+        return RedirectResponse("/account?notice=device", status_code=303)
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search_page(request: Request, q: str = "") -> HTMLResponse:
+        context: dict = {"q": q, "results": None, "error": None}
+        if not q.strip():
+            return page(request, "search.html", context)
+        status = 200
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            subject = member.number if member else f"ip:{auth.client_ip(request)}"
+            role = role_now(account_view(session, member) if member else None, utcnow())
+            try:
+                count_search(session, subject, publisher["search_per_minute"], utcnow())
+            except RateLimited as limited:
+                context["error"], status = limited.user_message, 429
+        if status == 200:
+            try:
+                context["results"] = search(
+                    runtime.search_index(),
+                    q,
+                    limit=20,
+                    member=role in ("member", "editor", "admin"),
+                )
+            except QueryError as refused:
+                context["error"], status = refused.user_message, 400
+        return page(request, "search.html", context, status)
+
+    return router
+
+
+_NOTICES = {"device": "已让这台设备退出登录。"}

@@ -1,0 +1,337 @@
+"""The publisher's console: dashboard, materials (upload, edit, publish) and activation codes.
+
+Who may enter is decided in one place, ``staff``, a dependency of the whole router:
+visitors are sent to sign in, accounts that are not editors or admins get 403, and pages
+for admins only (codes) check ``admin`` on top. Every change is a POST with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from wenxing import audit
+from wenxing.audit import AuditEvent
+from wenxing.db.base import utcnow
+from wenxing.delivery.models import IssuedCopy
+from wenxing.materials import catalog
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.materials.models import KINDS, Material
+from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
+from wenxing.members.redemption import export_batch, generate_batch
+from wenxing.members.subscriptions import plans
+from wenxing.runtime import Runtime
+from wenxing.search.sync import note_change
+from wenxing.web import auth
+
+MAX_UPLOAD_FILES = 500
+
+
+@dataclass(frozen=True)
+class Staff:
+    member_id: int
+    number: str
+    role: str  # editor or admin
+
+
+class NotStaff(Exception):
+    """Raised by the guard; the app turns it into a redirect or a 403 page."""
+
+    def __init__(self, signed_in: bool):
+        self.signed_in = signed_in
+
+
+def staff(request: Request) -> Staff:
+    """The one gate of the console: the signed-in editor or admin making the request."""
+    runtime: Runtime = request.app.state.runtime
+    with runtime.db.transaction() as session:
+        member = auth.current_member(session, request)
+        if member is None:
+            raise NotStaff(signed_in=False)
+        if member.role not in ("editor", "admin") or member.status != "active":
+            raise NotStaff(signed_in=True)
+        return Staff(member.id, member.number, member.role)
+
+
+StaffDep = Annotated[Staff, Depends(staff)]
+
+
+def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(prefix="/console", dependencies=[Depends(staff)])
+
+    def admin_only(who: Staff) -> None:
+        if who.role != "admin":
+            raise NotStaff(signed_in=True)
+
+    def checked(request: Request, token: str) -> None:
+        if not auth.csrf_ok(request, token):
+            raise NotStaff(signed_in=True)
+
+    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+        return page(request, f"console/{name}", {"console": True, **context}, status)
+
+    @router.get("", response_class=HTMLResponse)
+    def dashboard(request: Request, who: StaffDep) -> HTMLResponse:
+        with runtime.db.reading() as session:
+            stats = _dashboard(session)
+        return view(request, "dashboard.html", {"who": who.__dict__, "stats": stats})
+
+    @router.get("/materials", response_class=HTMLResponse)
+    def materials(request: Request, who: StaffDep, notice: str = "") -> HTMLResponse:
+        with runtime.db.reading() as session:
+            rows = catalog.list_materials(session, limit=500)
+        context = {"who": who.__dict__, "rows": rows, "notice": notice[:200]}
+        return view(request, "materials.html", context)
+
+    @router.post("/materials/upload", response_class=HTMLResponse)
+    def upload(
+        request: Request,
+        who: StaffDep,
+        files: Annotated[list[UploadFile], File()],
+        category: str = Form(""),
+        publish: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        if len(files) > MAX_UPLOAD_FILES:
+            return view(
+                request,
+                "message.html",
+                {"message": f"一次最多上传 {MAX_UPLOAD_FILES} 个文件", "who": who.__dict__},
+                400,
+            )
+        folder = Path(tempfile.mkdtemp(prefix="wenxing-upload-"))
+        try:
+            paths = []
+            for number, upload in enumerate(files):
+                # The browser's relative path (folders) keeps the file's name; the content
+                # decides what it is when it is read.
+                name = Path((upload.filename or f"file-{number}").replace("\\", "/")).name
+                target = folder / f"{number:04d}-{name}"
+                with target.open("wb") as out:
+                    shutil.copyfileobj(upload.file, out, 1024 * 1024)
+                paths.append(target)
+            importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+            report = importer.run(
+                paths,
+                ImportOptions(category=category.strip() or None, publish=bool(publish)),
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        context = {"who": who.__dict__, "report": report, "prefix": len("0000-")}
+        return view(request, "uploaded.html", context)
+
+    @router.get("/materials/{material_id}", response_class=HTMLResponse)
+    def material(request: Request, material_id: int, who: StaffDep) -> HTMLResponse:
+        with runtime.db.reading() as session:
+            try:
+                document = catalog.material_document(session, material_id)
+            except catalog.MaterialNotFound:
+                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+        context = {"who": who.__dict__, "m": document, "kinds": KINDS}
+        return view(request, "material.html", context)
+
+    @router.post("/materials/{material_id}")
+    def edit_material(
+        request: Request,
+        who: StaffDep,
+        material_id: int,
+        title: str = Form(""),
+        kind: str = Form(""),
+        category: str = Form(""),
+        tags: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        clean_tags = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
+        problem = None
+        if not title.strip() or len(title) > 300:
+            problem = "标题不能为空，也不能超过 300 字"
+        elif kind not in KINDS:
+            problem = "请选择一种类型"
+        elif len(clean_tags) > 10 or any(len(t) > 20 for t in clean_tags):
+            problem = "标签最多 10 个，每个不超过 20 字"
+        if problem:
+            return view(request, "message.html", {"message": problem}, 400)
+        with runtime.db.transaction() as session:
+            row = session.get(Material, material_id)
+            if row is None:
+                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+            row.title, row.kind = title.strip(), kind
+            row.category = category.strip()[:100] or None
+            row.tags = ",".join(dict.fromkeys(clean_tags))
+            # Copies print the version's title: the current one follows the edit.
+            catalog.current_version(session, row).title = row.title
+            note_change(session, material_id)
+        runtime.search_index().catch_up()
+        return RedirectResponse(f"/console/materials/{material_id}", status_code=303)
+
+    @router.post("/materials/{material_id}/{action}")
+    def publish(
+        request: Request,
+        who: StaffDep,
+        material_id: int,
+        action: str,
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        if action not in ("publish", "unpublish"):
+            return view(request, "message.html", {"message": "不支持这个操作"}, 404)
+        with runtime.db.transaction() as session:
+            try:
+                catalog.set_published(session, material_id, action == "publish")
+            except catalog.MaterialNotFound:
+                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+        runtime.search_index().catch_up()
+        return RedirectResponse("/console/materials", status_code=303)
+
+    @router.get("/codes", response_class=HTMLResponse)
+    def codes(request: Request, who: StaffDep) -> HTMLResponse:
+        admin_only(who)
+        with runtime.db.reading() as session:
+            batches = _batches(session)
+        known = plans(runtime.publisher_settings())
+        context = {"who": who.__dict__, "batches": batches, "plans": known, "fresh": None}
+        return view(request, "codes.html", context)
+
+    @router.post("/codes", response_class=HTMLResponse)
+    def generate(
+        request: Request,
+        who: StaffDep,
+        plan: str = Form(""),
+        count: str = Form(""),
+        label: str = Form(""),
+        channel: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        admin_only(who)
+        checked(request, csrf_token)
+        known = plans(runtime.publisher_settings())
+        problem = None
+        if plan not in known:
+            problem = "请选择一种套餐"
+        elif not count.isdigit() or not 1 <= int(count) <= 10_000:
+            problem = "数量为 1 到 10000"
+        elif not label.strip() or len(label) > 60:
+            problem = "请填写批次名称（不超过 60 字）"
+        fresh = None
+        if problem is None:
+            try:
+                with runtime.db.transaction() as session:
+                    generate_batch(
+                        session,
+                        known[plan],
+                        int(count),
+                        label.strip(),
+                        channel.strip()[:60] or "console",
+                        None,
+                        actor=who.number,
+                    )
+                fresh = label.strip()
+            except ValueError:
+                problem = "这个批次名称已经用过了"
+        with runtime.db.reading() as session:
+            batches = _batches(session)
+        context = {
+            "who": who.__dict__,
+            "batches": batches,
+            "plans": known,
+            "fresh": fresh,
+            "error": problem,
+        }
+        return view(request, "codes.html", context, 400 if problem else 200)
+
+    @router.get("/codes/{label}.csv")
+    def export(request: Request, label: str, who: StaffDep) -> Response:
+        admin_only(who)
+        with runtime.db.transaction() as session:
+            try:
+                text = export_batch(session, label, utcnow())
+            except LookupError:
+                return view(request, "message.html", {"message": "没有这个批次"}, 404)
+            audit.record(session, audit.CODE_EXPORT, actor=who.number, subject=label)
+        return Response(
+            text.encode("utf-8-sig"),  # Excel opens UTF-8 CSV with a BOM correctly
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="codes.csv"; '
+                f"filename*=UTF-8''{quote(label)}.csv"
+            },
+        )
+
+    return router
+
+
+def _batches(session) -> list[dict]:
+    rows = session.execute(
+        select(
+            CodeBatch,
+            func.count(ActivationCode.id).filter(ActivationCode.state == "redeemed"),
+        )
+        .outerjoin(ActivationCode, ActivationCode.batch_id == CodeBatch.id)
+        .group_by(CodeBatch.id)
+        .order_by(CodeBatch.id.desc())
+    ).all()
+    return [
+        {
+            "label": b.label,
+            "plan": b.plan,
+            "count": b.count,
+            "redeemed": redeemed,
+            "channel": b.channel,
+            "at": b.created_at,
+        }
+        for b, redeemed in rows
+    ]
+
+
+def _dashboard(session) -> dict:
+    now = utcnow()
+    days = [(now - timedelta(days=n)).date() for n in range(13, -1, -1)]
+    since = now - timedelta(days=14)
+
+    def per_day(column) -> list[int]:
+        counts = dict.fromkeys(days, 0)
+        for (moment,) in session.execute(select(column).where(column >= since)):
+            if moment.date() in counts:
+                counts[moment.date()] += 1
+        return [counts[d] for d in days]
+
+    by_status = dict(
+        session.execute(select(Member.status, func.count()).group_by(Member.status)).all()
+    )
+    active = session.scalar(
+        select(func.count(func.distinct(Subscription.member_id))).where(
+            Subscription.starts_at <= now, Subscription.ends_at > now
+        )
+    )
+    flagged = session.execute(
+        select(AuditEvent.subject, AuditEvent.at)
+        .where(AuditEvent.type == audit.MEMBER_SHARING_FLAG)
+        .order_by(AuditEvent.at.desc())
+        .limit(10)
+    ).all()
+    materials = dict(
+        session.execute(select(Material.status, func.count()).group_by(Material.status)).all()
+    )
+    return {
+        "members": sum(by_status.values()),
+        "suspended": by_status.get("suspended", 0),
+        "subscribed": active or 0,
+        "published": materials.get("published", 0),
+        "drafts": materials.get("draft", 0),
+        "days": [d.strftime("%m-%d") for d in days],
+        "redemptions": per_day(ActivationCode.redeemed_at),
+        "downloads": per_day(IssuedCopy.created_at),
+        "flagged": [{"number": s, "at": a} for s, a in flagged],
+    }

@@ -1,0 +1,117 @@
+"""The publisher's console: who may enter, uploading, editing, publishing, codes, dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import PASSWORD, SAMPLE, account
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+
+def _signed_in(app, username: str) -> TestClient:
+    client = TestClient(app)
+    client.get("/signin")
+    client.post(
+        "/signin",
+        data={
+            "identifier": username,
+            "password": PASSWORD,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+        },
+    )
+    return client
+
+
+@pytest.fixture
+def site(runtime):
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        for username, role in (("boss", "admin"), ("writer", "editor"), ("reader", "user")):
+            account(
+                session, publisher, username, subscribed=role == "user", username=username
+            ).role = role
+    app = create_app(runtime)
+    return app, {u: _signed_in(app, u) for u in ("boss", "writer", "reader")}
+
+
+def test_only_staff_enter_and_only_admins_make_codes(site):
+    app, clients = site
+    visitor = TestClient(app).get("/console", follow_redirects=False)
+    assert visitor.status_code == 303 and visitor.headers["location"] == "/signin?next=/console"
+    assert clients["reader"].get("/console").status_code == 403
+    assert "没有权限" in clients["reader"].get("/console/materials").text
+    assert clients["writer"].get("/console").status_code == 200
+    assert clients["writer"].get("/console/codes").status_code == 403
+    assert clients["boss"].get("/console/codes").status_code == 200
+
+
+def test_upload_a_folder_publish_and_edit(runtime, site):
+    _app, clients = site
+    editor = clients["writer"]
+    csrf = editor.cookies[CSRF_COOKIE]
+    files = [
+        ("files", ("2024/讲话.txt", SAMPLE.read_bytes(), "text/plain")),
+        ("files", ("2024/图片.txt", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "text/plain")),
+    ]
+    done = editor.post(
+        "/console/materials/upload", data={"csrf_token": csrf, "category": "讲话"}, files=files
+    )
+    assert done.status_code == 200
+    assert "导入 1 份" in done.text and "失败 1 份" in done.text and "图片.txt" in done.text
+    listing = editor.get("/console/materials").text
+    assert "在全区重点工作推进会上的讲话" in listing and "草稿" in listing
+    assert editor.post("/console/materials/1/publish", data={"csrf_token": csrf}).status_code == 200
+    assert "已发布" in editor.get("/console/materials").text
+    assert "在全区重点工作推进会上的讲话" in TestClient(editor.app).get("/").text
+    edited = editor.post(
+        "/console/materials/1",
+        data={
+            "csrf_token": csrf,
+            "title": "在全区重点工作推进会上的讲话（定稿）",
+            "kind": "讲话",
+            "category": "讲话",
+            "tags": "推进会，年中",
+        },
+    )
+    assert edited.status_code == 200 and "（定稿）" in edited.text
+    found = TestClient(editor.app).get("/api/v1/search", params={"q": "tag:年中"}).json()
+    assert found["hits"][0]["title"] == "在全区重点工作推进会上的讲话（定稿）"
+    bad = editor.post(
+        "/console/materials/1", data={"csrf_token": csrf, "title": "", "kind": "讲话"}
+    )
+    assert bad.status_code == 400 and "标题不能为空" in bad.text
+    forged = editor.post("/console/materials/1/unpublish", data={"csrf_token": "x"})
+    assert forged.status_code == 403
+
+
+def test_generate_and_export_codes_then_see_the_dashboard(runtime, site):
+    _app, clients = site
+    admin = clients["boss"]
+    csrf = admin.cookies[CSRF_COOKIE]
+    made = admin.post(
+        "/console/codes",
+        data={
+            "csrf_token": csrf,
+            "plan": "year",
+            "count": "5",
+            "label": "2026-11 微信",
+            "channel": "微信",
+        },
+    )
+    assert made.status_code == 200 and "批次“2026-11 微信”已生成" in made.text
+    again = admin.post(
+        "/console/codes",
+        data={"csrf_token": csrf, "plan": "year", "count": "5", "label": "2026-11 微信"},
+    )
+    assert again.status_code == 400 and "已经用过了" in again.text
+    exported = admin.get("/console/codes/2026-11%20微信.csv")
+    assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert len(rows) == 6  # a header and five codes
+    dashboard = admin.get("/console").text
+    assert "会员账户 <strong>3</strong>" in dashboard and "<svg" in dashboard

@@ -1,0 +1,150 @@
+"""Signing up, the account page (redeeming codes, devices, download history) and search."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import PASSWORD, import_sample
+from wenxing.members.codes import format_code
+from wenxing.members.redemption import generate_batch
+from wenxing.members.subscriptions import plans
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+
+@pytest.fixture
+def client(runtime):
+    import_sample(runtime)
+    return TestClient(create_app(runtime))
+
+
+def _csrf(client: TestClient, path: str = "/signup") -> str:
+    client.get(path)
+    return client.cookies[CSRF_COOKIE]
+
+
+def sign_up(client: TestClient, **fields):
+    form = {
+        "name": "李明",
+        "phone": "",
+        "username": "liming",
+        "password": PASSWORD,
+        "password_again": PASSWORD,
+        "next": "/account",
+        **fields,
+    }
+    form["csrf_token"] = _csrf(client)
+    return client.post("/signup", data=form, follow_redirects=False)
+
+
+def test_sign_up_signs_in_and_shows_the_account(client):
+    response = sign_up(client)
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert "WX-10001" in page.text and "身份：免费用户" in page.text
+    assert "还没有下载记录" in page.text and "（本机）" in page.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"username": "", "phone": ""}, "请填写手机号或用户名"),
+        ({"username": "1abc"}, "用户名为 3–40 位字母、数字或下划线"),
+        ({"password": "short", "password_again": "short"}, "密码至少 8 位"),
+        ({"password_again": "something else"}, "两次输入的密码不一致"),
+        ({"username": "", "phone": "12345"}, "手机号格式不正确"),
+        ({"name": " "}, "请填写称呼"),
+    ],
+)
+def test_sign_up_mistakes_are_explained_in_chinese(client, fields, message):
+    response = sign_up(client, **fields)
+    assert response.status_code == 400 and message in response.text
+    assert 'value="李明"' in response.text or fields.get("name") == " "  # the form is kept
+
+
+def test_a_taken_username_and_a_forged_form(client):
+    assert sign_up(client).status_code == 303
+    other = TestClient(client.app)
+    assert "这个用户名已被使用" in sign_up(other).text
+    forged = TestClient(client.app).post("/signup", data={"name": "x", "csrf_token": "nope"})
+    assert forged.status_code == 403 and "页面已过期" in forged.text
+
+
+def test_redeeming_codes_on_the_account_page(runtime, client):
+    with runtime.db.transaction() as session:
+        month = plans(runtime.publisher_settings())["month"]
+        fresh, used = generate_batch(session, month, 2, "web-test", "wechat", None, actor="test")
+    sign_up(client)
+    csrf = client.cookies[CSRF_COOKIE]
+
+    def redeem(code: str):
+        return client.post("/account/redeem", data={"code": code, "csrf_token": csrf})
+
+    done = redeem(format_code(fresh))
+    assert done.status_code == 200
+    assert re.search(r"兑换成功：月卡，会员有效期至 \d{4}年\d\d月\d\d日", done.text)
+    assert "身份：会员" in client.get("/account").text
+    assert "已经被使用过了" in redeem(format_code(fresh)).text
+    typo = format_code(used)
+    typo = typo[:-1] + ("a" if typo[-1] != "a" else "b")
+    assert "卡密有误" in redeem(typo).text
+    assert "卡密格式不正确" in redeem("hello").text
+    assert redeem(format_code(used)).status_code == 200  # a mistake costs nothing
+
+
+def test_devices_can_be_signed_out_and_downloads_are_listed(runtime, client):
+    sign_up(client)
+    with runtime.db.transaction() as session:
+        from datetime import timedelta
+
+        from wenxing.db.base import utcnow
+        from wenxing.members.models import Member
+        from wenxing.members.subscriptions import grant
+
+        member = session.query(Member).filter_by(username="liming").one()
+        grant(
+            session,
+            member.id,
+            plans(runtime.publisher_settings())["month"],
+            actor="test",
+            reason="test",
+            now=utcnow() - timedelta(minutes=1),
+        )
+    phone = TestClient(client.app)
+    phone.get("/signin")
+    phone.post(
+        "/signin",
+        data={
+            "identifier": "liming",
+            "password": PASSWORD,
+            "csrf_token": phone.cookies[CSRF_COOKIE],
+        },
+        headers={"user-agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"},
+    )
+    assert client.get("/materials/1/download/docx").status_code == 200
+    page = client.get("/account")
+    assert "在全区重点工作推进会上的讲话" in page.text and "docx" in page.text
+    device = re.search(r"/account/devices/([0-9a-f]{64})/signout", page.text).group(1)
+    ended = client.post(
+        f"/account/devices/{device}/signout",
+        data={"csrf_token": client.cookies[CSRF_COOKIE]},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+    assert "已让这台设备退出登录" in client.get("/account?notice=device").text
+    assert phone.get("/account", follow_redirects=False).status_code == 303  # signed out
+
+
+def test_the_search_page(client):
+    page = client.get("/search", params={"q": "乡村振兴"})
+    assert page.status_code == 200
+    assert "在全区重点工作推进会上的讲话" in page.text and "<mark>乡村振兴</mark>" in page.text
+    assert client.get("/search").status_code == 200
+    refused = client.get("/search", params={"q": "-旅游"})
+    assert refused.status_code == 400 and "请至少输入一个要查找的词" in refused.text
+    hostile = client.get("/search", params={"q": "<script>alert(1)</script>"})
+    assert hostile.status_code == 200 and "<script>alert(1)</script>" not in hostile.text
