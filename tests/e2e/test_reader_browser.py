@@ -7,35 +7,21 @@ are written to ``build/artifacts/`` (``WENXING_ARTIFACTS`` overrides) for people
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import threading
-import time
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import sync_playwright
 
-from tests.helpers import PASSWORD, REPO, account, import_sample
+from tests.e2e.conftest import artifacts
+from tests.helpers import PASSWORD, account, import_sample
 from wenxing.reports.evidence import Evidence, read_evidence_file
 from wenxing.reports.trace import trace
-from wenxing.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
 
-def artifacts() -> Path:
-    folder = Path(os.environ.get("WENXING_ARTIFACTS", REPO / "build" / "artifacts"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture
-def server(runtime):
+def server(runtime, serve):
     import_sample(runtime)
     publisher = runtime.publisher_settings()
     with runtime.db.transaction() as session:
@@ -43,29 +29,7 @@ def server(runtime):
             account(session, publisher, f"读者{n}", subscribed=True, username=f"reader{n}").number
             for n in range(3)
         ]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    app_server = uvicorn.Server(config)
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not app_server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", members
-    app_server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/dev test"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
+    return serve(), members
 
 
 def _signed_in_page(browser, base: str, username: str, viewport: tuple[int, int]):

@@ -1,0 +1,61 @@
+"""The app served on a loopback port and Debian's Chromium, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from tests.helpers import REPO
+from wenxing.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def artifacts() -> Path:
+    folder = Path(os.environ.get("WENXING_ARTIFACTS", REPO / "build" / "artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def serve(runtime):
+    """Start the app for ``runtime`` on a free loopback port; returns its base URL."""
+    started: list[uvicorn.Server] = []
+
+    def start() -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(runtime), host="127.0.0.1", port=port, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.05)
+        started.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/dev test"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
