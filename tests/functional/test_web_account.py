@@ -148,3 +148,23 @@ def test_the_search_page(client):
     assert refused.status_code == 400 and "请至少输入一个要查找的词" in refused.text
     hostile = client.get("/search", params={"q": "<script>alert(1)</script>"})
     assert hostile.status_code == 200 and "<script>alert(1)</script>" not in hostile.text
+
+
+def test_guessing_passwords_and_mass_sign_ups_are_slowed_down(client):
+    sign_up(client)
+    guesser = TestClient(client.app)
+    token = _csrf(guesser, "/signin")
+    for attempt in range(10):
+        wrong = guesser.post(
+            "/signin",
+            data={"identifier": "liming", "password": f"guess{attempt}x", "csrf_token": token},
+        )
+        assert wrong.status_code == 400
+    stopped = guesser.post(
+        "/signin", data={"identifier": "liming", "password": PASSWORD, "csrf_token": token}
+    )
+    assert stopped.status_code == 429 and "尝试次数过多" in stopped.text
+    for n in range(4):  # five sign-ups an hour from one address (one was made above)
+        assert sign_up(TestClient(client.app), username=f"user{n}x").status_code == 303
+    refused = sign_up(TestClient(client.app), username="onemore")
+    assert refused.status_code == 429 and "注册太频繁" in refused.text

@@ -21,8 +21,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     if workers > 1:
-        if settings.database_url.startswith("sqlite"):
-            raise CommandError("several workers need PostgreSQL; SQLite serves with one worker")
+        # Each worker opens the installation from the environment (SQLite in WAL mode takes
+        # several processes; their writes queue on the database's lock).
         os.environ["WENXING_DATABASE_URL"] = settings.database_url
         uvicorn.run(
             "wenxing.web.asgi:app", host=host, port=port, workers=workers, log_level="warning"

@@ -249,3 +249,32 @@ def end_session(session: Session, member_id: int, session_id: str, now: datetime
     if row is None or row.member_id != member_id or row.ended_at is not None:
         raise MemberError("no such signed-in device")
     row.ended_at = now
+
+
+SIGN_IN_FAILURES_PER_15_MIN = 10  # per address: guessing passwords
+SIGN_UPS_PER_HOUR = 5  # per address: making throwaway accounts
+
+
+def too_many_attempts(session: Session, kind: str, ip: str | None, now: datetime) -> bool:
+    """Whether an address has used up its sign-in failures (``kind="sign-in"``) or its
+    sign-ups (``kind="sign-up"``) for now; both are counted from the audit log."""
+    if not ip:
+        return False
+    event, window, limit = {
+        "sign-in": (
+            audit.MEMBER_SIGN_IN_FAILED,
+            timedelta(minutes=15),
+            SIGN_IN_FAILURES_PER_15_MIN,
+        ),
+        "sign-up": (audit.MEMBER_CREATE, timedelta(hours=1), SIGN_UPS_PER_HOUR),
+    }[kind]
+    count = session.scalar(
+        select(func.count())
+        .select_from(audit.AuditEvent)
+        .where(
+            audit.AuditEvent.type == event,
+            audit.AuditEvent.ip == ip,
+            audit.AuditEvent.at > now - window,
+        )
+    )
+    return (count or 0) >= limit

@@ -90,6 +90,16 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         if password != password_again:
             error = "两次输入的密码不一致"
         if error is None:
+            with runtime.db.reading() as session:
+                if accounts.too_many_attempts(
+                    session, "sign-up", auth.client_ip(request), utcnow()
+                ):
+                    context = {
+                        "next": auth.local_target(next),
+                        "error": "注册太频繁了，请稍后再试",
+                        "form": form,
+                    }
+                    return page(request, "signup.html", context, 429)
             try:
                 with runtime.db.transaction() as session:
                     accounts.sign_up(

@@ -159,6 +159,12 @@ def create_app(runtime: Runtime) -> FastAPI:
             raise PageError(403, "页面已过期，请刷新后重试")
         failed = False
         with runtime.db.transaction() as session:
+            if accounts.too_many_attempts(session, "sign-in", auth.client_ip(request), utcnow()):
+                context = {
+                    "next": auth.local_target(next),
+                    "error": "尝试次数过多，请 15 分钟后再试",
+                }
+                return page(request, "signin.html", context, status_code=429)
             try:
                 signed = auth.open_session(session, runtime, request, identifier, password)
             except accounts.SignInFailed:

@@ -1,0 +1,158 @@
+"""Who gets what: every route, every role, the documented status code (docs/web.md).
+
+Roles: a visitor, a free user, a member, a member whose plan has ended, a suspended member,
+an editor and an admin. Forms are posted with a valid CSRF token and empty fields, so the
+answer shows whether the role got past the gate (400: the form was read and refused) or
+not (303 to sign in, 403). A route missing from the table fails the test.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.functional.test_route_walk import _routes
+from tests.helpers import PASSWORD, account, import_sample
+from wenxing.db.base import utcnow
+from wenxing.members.models import Member
+from wenxing.members.subscriptions import grant, plans
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+ROLES = ("visitor", "free", "member", "expired", "suspended", "editor", "admin")
+ALL = dict.fromkeys(ROLES, 200)
+
+
+def row(visitor, free, member, expired, suspended, editor, admin) -> dict[str, int]:
+    return dict(zip(ROLES, (visitor, free, member, expired, suspended, editor, admin), strict=True))
+
+
+READERS = row(303, 403, 200, 403, 403, 200, 200)
+STAFF = row(303, 403, 403, 403, 403, 200, 200)
+ADMIN = row(303, 403, 403, 403, 403, 403, 200)
+SIGNED_IN = row(303, 200, 200, 200, 200, 200, 200)
+# (method, path as requested, route template): status per role
+TABLE = {
+    ("GET", "/", "/"): ALL,
+    ("GET", "/healthz", "/healthz"): ALL,
+    ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json"): ALL,
+    ("GET", "/materials/1", "/materials/{material_id}"): ALL,
+    ("GET", "/materials/1/read", "/materials/{material_id}/read"): READERS,
+    ("GET", "/materials/1/download/docx", "/materials/{material_id}/download/{fmt}"): READERS,
+    ("GET", "/signin", "/signin"): ALL,
+    ("GET", "/signup", "/signup"): ALL,
+    ("GET", "/search?q=乡村振兴", "/search"): ALL,
+    ("GET", "/account", "/account"): SIGNED_IN,
+    ("GET", "/api/v1/materials", "/api/v1/materials"): ALL,
+    ("GET", "/api/v1/materials/1", "/api/v1/materials/{material_id}"): ALL,
+    ("GET", "/api/v1/materials/1/copy", "/api/v1/materials/{material_id}/copy"): row(
+        401, 403, 200, 403, 403, 200, 200
+    ),
+    ("GET", "/api/v1/search?q=乡村振兴", "/api/v1/search"): ALL,
+    ("GET", "/console", "/console"): STAFF,
+    ("GET", "/console/materials", "/console/materials"): STAFF,
+    ("GET", "/console/materials/1", "/console/materials/{material_id}"): STAFF,
+    ("GET", "/console/codes", "/console/codes"): ADMIN,
+    ("GET", "/console/codes/none.csv", "/console/codes/{label}.csv"): row(
+        303, 403, 403, 403, 403, 403, 404
+    ),
+    ("POST", "/signin", "/signin"): dict.fromkeys(ROLES, 400),
+    ("POST", "/signup", "/signup"): dict.fromkeys(ROLES, 400),
+    ("POST", "/signout", "/signout"): dict.fromkeys(ROLES, 303),
+    ("POST", "/account/redeem", "/account/redeem"): row(303, 400, 400, 400, 400, 400, 400),
+    ("POST", "/account/devices/" + "0" * 64 + "/signout", "/account/devices/{device}/signout"): row(
+        303, 404, 404, 404, 404, 404, 404
+    ),
+    ("POST", "/console/materials/upload", "/console/materials/upload"): row(
+        303, 403, 403, 403, 403, 400, 400
+    ),
+    ("POST", "/console/materials/1", "/console/materials/{material_id}"): row(
+        303, 403, 403, 403, 403, 400, 400
+    ),
+    ("POST", "/console/materials/1/nothing", "/console/materials/{material_id}/{action}"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
+    ("POST", "/console/codes", "/console/codes"): row(303, 403, 403, 403, 403, 403, 400),
+}
+
+
+@pytest.fixture
+def clients(runtime):
+    import_sample(runtime)
+    publisher = runtime.publisher_settings()
+    month = plans(publisher)["month"]
+    with runtime.db.transaction() as session:
+        for role in ROLES[1:]:
+            member = account(
+                session, publisher, role, subscribed=role in ("member", "suspended"), username=role
+            )
+            if role == "expired":
+                grant(
+                    session,
+                    member.id,
+                    month,
+                    actor="test",
+                    reason="test",
+                    now=utcnow() - timedelta(days=70),
+                )
+            if role in ("editor", "admin"):
+                member.role = role
+    app = create_app(runtime)
+    made = {"visitor": TestClient(app)}
+    for role in ROLES[1:]:
+        client = TestClient(app)
+        client.get("/signin")
+        signed = client.post(
+            "/signin",
+            data={
+                "identifier": role,
+                "password": PASSWORD,
+                "csrf_token": client.cookies[CSRF_COOKIE],
+            },
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        made[role] = client
+    with runtime.db.transaction() as session:
+        session.scalar(select(Member).where(Member.username == "suspended")).status = "suspended"
+    return app, made
+
+
+def test_every_route_answers_every_role_as_documented(clients):
+    app, made = clients
+    documented = {(method, template) for method, _path, template in TABLE}
+    present = {
+        (method, prefix + route.path)
+        for prefix, route in _routes(app.routes)
+        for method in getattr(route, "methods", {"GET"}) - {"HEAD"}
+    }
+    assert present == documented, (
+        f"undocumented: {present - documented}, gone: {documented - present}"
+    )
+    wrong = []
+    for (method, path, _template), expected in TABLE.items():
+        for role in ROLES:
+            client = made[role]
+            client.get("/signin")  # a CSRF cookie for every client
+            if method == "GET":
+                response = client.get(path, follow_redirects=False)
+            else:
+                token = client.cookies.get(CSRF_COOKIE, "")
+                response = client.post(path, data={"csrf_token": token}, follow_redirects=False)
+                if path == "/signout" and role != "visitor":
+                    client.cookies.clear()  # signed out: sign in again for the rest
+                    client.get("/signin")
+                    client.post(
+                        "/signin",
+                        data={
+                            "identifier": role,
+                            "password": PASSWORD,
+                            "csrf_token": client.cookies[CSRF_COOKIE],
+                        },
+                    )
+            if response.status_code != expected[role]:
+                wrong.append((method, path, role, response.status_code, expected[role]))
+    assert not wrong, wrong
