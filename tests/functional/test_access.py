@@ -59,6 +59,12 @@ TABLE = {
     ("GET", "/console/codes/none.csv", "/console/codes/{label}.csv"): row(
         303, 403, 403, 403, 403, 403, 404
     ),
+    ("GET", "/console/members?q=WX", "/console/members"): ADMIN,
+    ("GET", "/console/members/WX-10001", "/console/members/{number}"): ADMIN,
+    ("GET", "/console/audit", "/console/audit"): ADMIN,
+    ("POST", "/console/members/WX-10001/nothing", "/console/members/{number}/{action}"): row(
+        303, 403, 403, 403, 403, 403, 404
+    ),
     ("POST", "/signin", "/signin"): dict.fromkeys(ROLES, 400),
     ("POST", "/signup", "/signup"): dict.fromkeys(ROLES, 400),
     ("POST", "/signout", "/signout"): dict.fromkeys(ROLES, 303),

@@ -115,3 +115,34 @@ def test_generate_and_export_codes_then_see_the_dashboard(runtime, site):
     assert len(rows) == 6  # a header and five codes
     dashboard = admin.get("/console").text
     assert "会员账户 <strong>3</strong>" in dashboard and "<svg" in dashboard
+
+
+def test_admins_find_members_grant_suspend_reinstate_and_read_the_audit_log(runtime, site):
+    _app, clients = site
+    admin = clients["boss"]
+    csrf = admin.cookies[CSRF_COOKIE]
+    listing = admin.get("/console/members", params={"q": "reader"}).text
+    assert "/console/members/WX-10003" in listing and "/console/members/WX-10001" not in listing
+    page = admin.get("/console/members/WX-10003").text
+    assert "身份：会员" in page
+    granted = admin.post(
+        "/console/members/WX-10003/grant",
+        data={"csrf_token": csrf, "plan": "year", "reason": "举报奖励"},
+    )
+    assert granted.status_code == 200 and "会员有效期至" in granted.text
+    assert (
+        admin.post("/console/members/WX-10003/suspend", data={"csrf_token": csrf}).status_code
+        == 400
+    )
+    suspended = admin.post(
+        "/console/members/WX-10003/suspend", data={"csrf_token": csrf, "reason": "倒卖资料"}
+    )
+    assert "已暂停：倒卖资料" in suspended.text
+    # The reader's devices were signed out with the suspension.
+    assert clients["reader"].get("/account", follow_redirects=False).status_code == 303
+    assert "恢复账号" in suspended.text
+    admin.post("/console/members/WX-10003/reinstate", data={"csrf_token": csrf})
+    log = admin.get("/console/audit", params={"subject": "WX-10003"}).text
+    for event in ("subscription:grant", "member:suspend", "member:reinstate"):
+        assert event in log
+    assert clients["writer"].get("/console/members").status_code == 403

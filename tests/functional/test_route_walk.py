@@ -50,6 +50,10 @@ PARAMETERS = {
     "notice": ["device", "x"],
     "label": ["web", "nope"],
     "action": ["unpublish", "publish", "x"],  # ends published, as the walk needs
+    "number": ["WX-10001", "WX-99999"],
+    "type": ["", "member:sign-in"],
+    "subject": ["", "WX-10001"],
+    "actor": [""],
     "device": ["0" * 64],
 }
 SUFFIX = {

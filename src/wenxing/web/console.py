@@ -18,21 +18,26 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from wenxing import audit
 from wenxing.audit import AuditEvent
 from wenxing.db.base import utcnow
+from wenxing.delivery.issue import copies_of
 from wenxing.delivery.models import IssuedCopy
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.materials.models import KINDS, Material
+from wenxing.members import accounts, roster
+from wenxing.members.entitlement import role_now
 from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
 from wenxing.members.redemption import export_batch, generate_batch
-from wenxing.members.subscriptions import plans
+from wenxing.members.service import MemberError
+from wenxing.members.subscriptions import account_view, grant, membership_end, plans
 from wenxing.runtime import Runtime
 from wenxing.search.sync import note_change
 from wenxing.web import auth
+from wenxing.web.account import ROLE_NAMES
 
 MAX_UPLOAD_FILES = 500
 
@@ -269,7 +274,119 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             },
         )
 
+    @router.get("/members", response_class=HTMLResponse)
+    def members(request: Request, who: StaffDep, q: str = "") -> HTMLResponse:
+        admin_only(who)
+        with runtime.db.reading() as session:  # the page is drawn while the rows are live
+            found = _find_members(session, q.strip())
+            return view(request, "members.html", {"who": who.__dict__, "q": q, "found": found})
+
+    @router.get("/members/{number}", response_class=HTMLResponse)
+    def member_page(request: Request, who: StaffDep, number: str) -> HTMLResponse:
+        admin_only(who)
+        now = utcnow()
+        with runtime.db.reading() as session:
+            member = session.scalar(select(Member).where(Member.number == number))
+            if member is None:
+                return view(request, "message.html", {"message": "没有这个会员"}, 404)
+            context = {
+                "who": who.__dict__,
+                "m": member,
+                "role_name": ROLE_NAMES.get(role_now(account_view(session, member), now), ""),
+                "ends": membership_end(session, member.id, now),
+                "events": session.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.subject == member.number)
+                    .order_by(AuditEvent.id.desc())
+                    .limit(50)
+                ).all(),
+                "copies": copies_of(session, member.id, limit=20),
+                "plans": plans(runtime.publisher_settings()),
+            }
+            return view(request, "member.html", context)
+
+    @router.post("/members/{number}/{action}")
+    def member_action(
+        request: Request,
+        who: StaffDep,
+        number: str,
+        action: str,
+        plan: str = Form(""),
+        reason: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        admin_only(who)
+        checked(request, csrf_token)
+        if action not in ("grant", "suspend", "reinstate"):
+            return view(request, "message.html", {"message": "不支持这个操作"}, 404)
+        known = plans(runtime.publisher_settings())
+        try:
+            with runtime.db.transaction() as session:
+                member = session.scalar(select(Member).where(Member.number == number))
+                if member is None:
+                    return view(request, "message.html", {"message": "没有这个会员"}, 404)
+                if action == "grant":
+                    if plan not in known or not reason.strip():
+                        return view(
+                            request, "message.html", {"message": "请选择套餐并填写原因"}, 400
+                        )
+                    grant(
+                        session,
+                        member.id,
+                        known[plan],
+                        actor=who.number,
+                        reason=reason.strip(),
+                        now=utcnow(),
+                        ip=auth.client_ip(request),
+                    )
+                elif action == "suspend":
+                    roster.suspend(session, member, reason, actor=who.number, now=utcnow())
+                    for device in accounts.devices(session, member.id):
+                        accounts.end_session(session, member.id, device.id, utcnow())
+                else:
+                    roster.reinstate(session, member, actor=who.number)
+        except MemberError as refused:
+            message = "请填写暂停原因" if "reason" in str(refused) else "会员当前状态不能这样操作"
+            return view(request, "message.html", {"message": message}, 400)
+        return RedirectResponse(f"/console/members/{quote(number)}", status_code=303)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit_log(
+        request: Request, who: StaffDep, type: str = "", subject: str = "", actor: str = ""
+    ) -> HTMLResponse:
+        admin_only(who)
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)
+        if type:
+            query = query.where(AuditEvent.type == type)
+        if subject:
+            query = query.where(AuditEvent.subject == subject.strip())
+        if actor:
+            query = query.where(AuditEvent.actor == actor.strip())
+        with runtime.db.reading() as session:
+            context = {
+                "who": who.__dict__,
+                "events": session.scalars(query).all(),
+                "types": sorted(audit.EVENT_TYPES),
+                "filters": {"type": type, "subject": subject, "actor": actor},
+            }
+            return view(request, "audit.html", context)
+
     return router
+
+
+def _find_members(session, q: str) -> list[Member]:
+    query = select(Member).order_by(Member.id.desc()).limit(50)
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(
+                Member.number == q.upper(),
+                Member.name.like(like),
+                Member.username.like(like),
+                Member.phone.like(like),
+            )
+        )
+    return list(session.scalars(query))
 
 
 def _batches(session) -> list[dict]:
