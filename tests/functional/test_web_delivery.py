@@ -12,6 +12,7 @@ from tests.helpers import PASSWORD, account, import_sample
 from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.delivery.models import IssuedCopy
+from wenxing.materials import catalog
 from wenxing.members import accounts
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.trace import trace
@@ -166,3 +167,18 @@ def test_sign_out_ends_the_session(runtime, site):
     with runtime.db.reading() as session:
         assert accounts.member_for_token(session, token, utcnow()) is None
     assert client.get("/materials/1/read", follow_redirects=False).status_code == 303
+
+
+def test_home_shows_groups_by_tier_the_most_read_and_categories(runtime, site):
+    client, _numbers = site
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "free_group", "QQ 123456")
+        set_publisher_setting(session, "member_group", "微信群：加 wenxing-vip")
+        catalog.get_material(session, 1).category = "讲话"
+    visitor = TestClient(client.app).get("/").text
+    assert "QQ 123456" in visitor and "wenxing-vip" not in visitor
+    assert "近 30 天最多人读" not in visitor and "讲话（1）" in visitor
+    sign_in(client, "13800138000")
+    client.get("/materials/1/download/txt")
+    home = client.get("/").text
+    assert "wenxing-vip" in home and "近 30 天最多人读" in home and "1 次" in home

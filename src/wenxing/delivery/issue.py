@@ -171,6 +171,18 @@ def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
     ]
 
 
+def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[int, int]]:
+    """(material id, copies) of the materials members took most copies of since ``since``."""
+    rows = session.execute(
+        select(IssuedCopy.material_id, func.count())
+        .where(IssuedCopy.created_at >= since, ~IssuedCopy.actor.startswith("publisher"))
+        .group_by(IssuedCopy.material_id)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    return [(material_id, count) for material_id, count in rows]
+
+
 def version_layout(version: MaterialVersion) -> Layout:
     return layout_of(version.title, version.body, version.outline)
 

@@ -58,7 +58,12 @@ def current_version(session: Session, material: Material) -> MaterialVersion:
 
 
 def list_materials(
-    session: Session, *, published_only: bool = False, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    published_only: bool = False,
+    newest_first: bool = False,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[MaterialSummary]:
     query = (
         select(Material, MaterialVersion.chars)
@@ -67,7 +72,13 @@ def list_materials(
             (MaterialVersion.material_id == Material.id)
             & (MaterialVersion.number == Material.current_version),
         )
-        .order_by(Material.id)
+        .order_by(
+            *(
+                (Material.published_at.desc(), Material.id.desc())
+                if newest_first
+                else (Material.id,)
+            )
+        )
         .limit(limit)
         .offset(offset)
     )
@@ -162,3 +173,14 @@ def set_published(session: Session, material_id: int, published: bool) -> Materi
         material.status = "draft"
         note_change(session, material.id)
     return material
+
+
+def categories(session: Session) -> list[tuple[str, int]]:
+    """Categories of published materials with their counts, largest first."""
+    rows = session.execute(
+        select(Material.category, func.count())
+        .where(Material.status == "published", Material.category.is_not(None))
+        .group_by(Material.category)
+        .order_by(func.count().desc(), Material.category)
+    ).all()
+    return [(name, count) for name, count in rows if name]

@@ -8,6 +8,7 @@ with every role and fails if a response carries material text some other way.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenxing import __version__
 from wenxing.db.base import utcnow
-from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy
+from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
 from wenxing.materials import catalog
 from wenxing.members import accounts
 from wenxing.members.entitlement import may_read, role_now
@@ -67,9 +68,27 @@ def create_app(runtime: Runtime) -> FastAPI:
     def home(request: Request) -> HTMLResponse:
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
-            rows = catalog.list_materials(session, published_only=True, limit=200)
+            newest = catalog.list_materials(
+                session, published_only=True, newest_first=True, limit=30
+            )
+            titles = {m.id: m for m in newest}
+            popular = []
+            for material_id, copies in most_read(session, utcnow() - timedelta(days=30)):
+                found = titles.get(material_id) or _summary(session, material_id)
+                if found is not None:
+                    popular.append((found, copies))
+            role = role_now(account_view(session, member) if member else None, utcnow())
             who = _who(member)
-        return page(request, "home.html", {"materials": rows, "who": who})
+            groups = _groups(runtime.publisher_settings(), role)
+            shelves = catalog.categories(session)
+        context = {
+            "materials": newest,
+            "popular": popular,
+            "who": who,
+            "groups": groups,
+            "categories": shelves,
+        }
+        return page(request, "home.html", context)
 
     @app.get("/materials/{material_id}", response_class=HTMLResponse)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
@@ -293,6 +312,25 @@ _STATUS_MESSAGES = {
     405: "不支持这种请求",
     500: "服务器出错了，请稍后再试",
 }
+
+
+def _groups(publisher, role: str) -> list[tuple[str, str]]:
+    """The group entry details a visitor or member is shown: the free group for everyone,
+    the member group for members and staff."""
+    shown = []
+    if role in ("member", "editor", "admin") and publisher["member_group"].strip():
+        shown.append(("会员群", publisher["member_group"].strip()))
+    if publisher["free_group"].strip():
+        shown.append(("免费QQ群", publisher["free_group"].strip()))
+    return shown
+
+
+def _summary(session, material_id: int):
+    try:
+        material = catalog.get_material(session, material_id)
+    except catalog.MaterialNotFound:
+        return None
+    return material if material.status == "published" else None
 
 
 def _chinese(text: str) -> bool:
