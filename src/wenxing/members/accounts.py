@@ -229,7 +229,8 @@ def member_for_token(session: Session, token: str, now: datetime) -> Member | No
     row = session.get(AccountSession, token_id(token))
     if row is None or row.ended_at is not None:
         return None
-    row.last_seen_at = now
+    if now - row.last_seen_at > timedelta(minutes=5):  # not a write on every page
+        row.last_seen_at = now
     return session.get(Member, row.member_id)
 
 

@@ -89,6 +89,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         error = None
         if password != password_again:
             error = "两次输入的密码不一致"
+        publisher = runtime.publisher_settings()
         if error is None:
             with runtime.db.reading() as session:
                 if accounts.too_many_attempts(
@@ -112,7 +113,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     )
                     session.flush()
                     identifier = phone.strip() or username.strip()
-                    signed = auth.open_session(session, runtime, request, identifier, password)
+                    signed = auth.open_session(session, publisher, request, identifier, password)
             except MemberError as refused:
                 error = sign_up_message(refused)
         if error is not None:

@@ -66,6 +66,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
+        publisher = runtime.publisher_settings()  # before the transaction: one connection each
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             newest = catalog.list_materials(
@@ -79,7 +80,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                     popular.append((found, copies))
             role = role_now(account_view(session, member) if member else None, utcnow())
             who = _who(member)
-            groups = _groups(runtime.publisher_settings(), role)
+            groups = _groups(publisher, role)
             shelves = catalog.categories(session)
         context = {
             "materials": newest,
@@ -92,11 +93,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/materials/{material_id}", response_class=HTMLResponse)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
+        publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             material = _published(session, material_id)
             view = catalog.public_view(session, material_id)
-            refusal = _refusal(session, runtime, member, material)
+            refusal = _refusal(session, publisher, member, material)
             who = _who(member)
         formats = [(fmt, FORMATS[fmt].label) for fmt in DOWNLOADS]
         return page(
@@ -131,6 +133,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         inline: bool = False,
         api: bool = False,
     ) -> Response:
+        publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             if member is None:
@@ -143,7 +146,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 issued = issue_copy(
                     session,
                     runtime.secret,
-                    runtime.publisher_settings(),
+                    publisher,
                     member,
                     material,
                     fmt,
@@ -177,6 +180,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         if not auth.csrf_ok(request, csrf_token):
             raise PageError(403, "页面已过期，请刷新后重试")
         failed = False
+        publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
             if accounts.too_many_attempts(session, "sign-in", auth.client_ip(request), utcnow()):
                 context = {
@@ -185,7 +189,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 }
                 return page(request, "signin.html", context, status_code=429)
             try:
-                signed = auth.open_session(session, runtime, request, identifier, password)
+                signed = auth.open_session(session, publisher, request, identifier, password)
             except accounts.SignInFailed:
                 failed = True  # the failure is recorded when this transaction commits
         if failed:
@@ -353,13 +357,12 @@ def _who(member: Member | None) -> dict | None:
     return {"number": member.number, "name": member.name, "role": member.role}
 
 
-def _refusal(session, runtime: Runtime, member: Member | None, material) -> str | None:
+def _refusal(session, publisher, member: Member | None, material) -> str | None:
     """Why this visitor or member cannot read the whole material (None when they can)."""
     if member is None:
         return NotEntitled("", "preview-visitor").user_message
     if member.status != "active":
         return NotEntitled("", member.status).user_message
-    publisher = runtime.publisher_settings()
     decision = may_read(
         account_view(session, member), material.published_at, utcnow(), plans(publisher)
     )

@@ -88,10 +88,10 @@ def local_target(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
-def open_session(session: Session, runtime, request: Request, identifier: str, password: str):
+def open_session(session: Session, publisher, request: Request, identifier: str, password: str):
     """Sign in from this request (device limit and sharing check as the publisher set them);
-    ``accounts.SignInFailed`` on a wrong identifier or password."""
-    publisher = runtime.publisher_settings()
+    ``accounts.SignInFailed`` on a wrong identifier or password. ``publisher`` is read before
+    the caller's transaction: a request holds one database connection at a time."""
     return accounts.sign_in(
         session,
         identifier.strip(),

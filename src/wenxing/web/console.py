@@ -277,14 +277,16 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     @router.get("/members", response_class=HTMLResponse)
     def members(request: Request, who: StaffDep, q: str = "") -> HTMLResponse:
         admin_only(who)
-        with runtime.db.reading() as session:  # the page is drawn while the rows are live
+        with runtime.db.reading() as session:
             found = _find_members(session, q.strip())
-            return view(request, "members.html", {"who": who.__dict__, "q": q, "found": found})
+            session.expunge_all()  # the rows stay readable after the session closes
+        return view(request, "members.html", {"who": who.__dict__, "q": q, "found": found})
 
     @router.get("/members/{number}", response_class=HTMLResponse)
     def member_page(request: Request, who: StaffDep, number: str) -> HTMLResponse:
         admin_only(who)
         now = utcnow()
+        known = plans(runtime.publisher_settings())
         with runtime.db.reading() as session:
             member = session.scalar(select(Member).where(Member.number == number))
             if member is None:
@@ -301,9 +303,10 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     .limit(50)
                 ).all(),
                 "copies": copies_of(session, member.id, limit=20),
-                "plans": plans(runtime.publisher_settings()),
+                "plans": known,
             }
-            return view(request, "member.html", context)
+            session.expunge_all()  # the rows stay readable after the session closes
+        return view(request, "member.html", context)
 
     @router.post("/members/{number}/{action}")
     def member_action(
@@ -369,7 +372,8 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 "types": sorted(audit.EVENT_TYPES),
                 "filters": {"type": type, "subject": subject, "actor": actor},
             }
-            return view(request, "audit.html", context)
+            session.expunge_all()
+        return view(request, "audit.html", context)
 
     return router
 
