@@ -48,3 +48,22 @@ def test_unknown_and_draft_materials_are_404_in_chinese(runtime):
     for path in ("/materials/1", "/materials/99"):
         page = client.get(path)
         assert page.status_code == 404 and "没有这份材料" in page.text
+
+
+def test_requests_are_logged_as_json_lines_without_query_strings(runtime, caplog):
+    import json
+    import logging
+
+    from wenxing.web.logs import JsonLines
+
+    _import(runtime)
+    client = TestClient(create_app(runtime))
+    with caplog.at_level(logging.INFO, logger="wenxing.web"):
+        client.get("/search", params={"q": "乡村振兴"})
+        client.get("/materials/99")
+    lines = [json.loads(JsonLines().format(r)) for r in caplog.records if r.name == "wenxing.web"]
+    assert [(e["method"], e["path"], e["status"]) for e in lines] == [
+        ("GET", "/search", 200),
+        ("GET", "/materials/99", 404),
+    ]
+    assert all(e["ms"] >= 0 and e["level"] == "info" and "乡村" not in json.dumps(e) for e in lines)

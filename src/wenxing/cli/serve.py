@@ -20,12 +20,21 @@ from wenxing.runtime import NotReady, initialise, open_runtime
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from wenxing.web import logs
+
+    logs.configure()
+
     if workers > 1:
         # Each worker opens the installation from the environment (SQLite in WAL mode takes
         # several processes; their writes queue on the database's lock).
         os.environ["WENXING_DATABASE_URL"] = settings.database_url
         uvicorn.run(
-            "wenxing.web.asgi:app", host=host, port=port, workers=workers, log_level="warning"
+            "wenxing.web.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            log_config=None,  # keep the JSON lines configured above
         )
         return
     try:
@@ -36,7 +45,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     click.echo(f"wenxing serving on http://{host}:{port}  (Ctrl+C stops)", err=True)
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", log_config=None)
     finally:
         runtime.close()
 

@@ -30,7 +30,7 @@ from wenxing.members.subscriptions import account_view, plans
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
-from wenxing.web import auth
+from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.console import NotStaff, console_routes
 
@@ -290,6 +290,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": "请求参数有误"}, status_code=400)
         return page(request, "error.html", {"message": "请求参数有误"}, status_code=400)
+
+    app.middleware("http")(logs.log_requests)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
