@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wenxing import fingerprint
@@ -75,6 +76,14 @@ def plan_for(
         version.body, material_key(secret, version.id), words(version.body), variants, profile
     )
     row = MarkingPlan(version_id=version.id, profile=label, plan=plan.to_json())
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # two workers may make the first copy at once
+            session.add(row)
+    except IntegrityError:
+        row = session.scalars(
+            select(MarkingPlan).where(
+                MarkingPlan.version_id == version.id, MarkingPlan.profile == label
+            )
+        ).one()
+        return row, _parsed(row.id, row.plan)
     return row, plan
