@@ -1039,8 +1039,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _terminated(signum: int, _frame) -> None:
+    # SIGTERM ends the benchmark like Ctrl+C: the finally blocks stop the server, drop the
+    # PostgreSQL database and remove the temporary folder.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)
     if args.profile:
         return profile(args)
     meta = {

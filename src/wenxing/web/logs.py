@@ -40,7 +40,7 @@ def configure() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    for noisy in ("uvicorn.access", "pypdf", "fontTools"):
+    for noisy in ("uvicorn.access", "pypdf", "fontTools", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
