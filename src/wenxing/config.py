@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         description="folder of this node's search index; by default beside the SQLite "
         "database, or ./wenxing-search-DBNAME for PostgreSQL",
     )
+    locale: str = Field(
+        "zh_CN", description="language of the site (a catalogue in src/wenxing/locale/)"
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 

@@ -17,9 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wenxing import __version__
+from wenxing import __version__, i18n
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
 from wenxing.materials import catalog
@@ -34,7 +35,23 @@ from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.console import NotStaff, console_routes
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+def _template_environment() -> Environment:
+    """Jinja2 with autoescaping and the translation catalogue (``_`` and ``{% trans %}``)."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(
+        lambda message: i18n.current().gettext(message),
+        lambda singular, plural, n: i18n.current().ngettext(singular, plural, n),
+        newstyle=True,
+    )
+    return env
+
+
+TEMPLATES = Jinja2Templates(env=_template_environment())
 DOWNLOADS = ("docx", "pdf", "txt")  # offered as buttons; the reader page is the html format
 
 
@@ -51,6 +68,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.runtime = runtime
+    i18n.set_locale(runtime.settings.locale)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
