@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.helpers import SAMPLE
 from wenxing.config import set_publisher_setting
@@ -92,3 +93,43 @@ def test_material_older_than_the_archive_window(runtime, setup):
         _issue(runtime, setup)
     assert refused.value.reason == "outside-window"
     assert "不在您当前会员权益的时间范围内" in refused.value.user_message
+
+
+def test_first_copies_made_at_once_build_one_plan_and_all_succeed(runtime, setup, monkeypatch):
+    """Requests that arrive while a version's first copy is being made wait for that plan
+    (and the loser of the insert reads the winner's row) instead of each building one."""
+    import threading
+
+    from wenxing import fingerprint
+    from wenxing.delivery import marking
+    from wenxing.delivery.models import MarkingPlan
+
+    monkeypatch.setattr(marking, "_built", type(marking._built)())  # nothing from other tests
+    builds = []
+    real_build = fingerprint.build_plan
+
+    def counting_build(*args, **kwargs):
+        builds.append(threading.get_ident())
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(fingerprint, "build_plan", counting_build)
+    start = threading.Barrier(6)
+    results, failures = [], []
+
+    def one():
+        start.wait()
+        try:
+            results.append(_issue(runtime, setup, actor="publisher:cli"))
+        except Exception as exc:  # collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    assert len(results) == 6 and len({r.copy_id for r in results}) == 6
+    assert len(builds) == 1
+    with runtime.db.reading() as session:
+        assert len(session.scalars(select(MarkingPlan)).all()) == 1

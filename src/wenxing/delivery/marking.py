@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
 
@@ -28,6 +30,31 @@ def _parsed(plan_id: int, text: str) -> fingerprint.Plan:
     """Stored plans never change; parsing one (a few ms for a long material) happens once per
     process. The digest keeps two databases served by one process apart."""
     return _parsed_plan(plan_id, hashlib.sha256(text.encode()).hexdigest(), text)
+
+
+_building = threading.Lock()
+_build_locks: dict[tuple, threading.Lock] = {}
+_built: OrderedDict[tuple, fingerprint.Plan] = OrderedDict()
+_BUILT_KEPT = 64
+
+
+def _build_once(key: tuple, build) -> fingerprint.Plan:
+    """One builder per plan in this process: requests that arrive while a version's first
+    copy is being made wait for that plan instead of each building their own (0.1 s and
+    tens of MiB each). The result is kept until it is stored and read back."""
+    with _building:
+        lock = _build_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _building:
+            plan = _built.get(key)
+        if plan is None:
+            plan = build()
+            with _building:
+                _built[key] = plan
+                while len(_built) > _BUILT_KEPT:
+                    old, _ = _built.popitem(last=False)
+                    _build_locks.pop(old, None)
+    return plan
 
 
 def material_key(secret: bytes, version_id: int) -> bytes:
@@ -72,8 +99,11 @@ def plan_for(
     )
     if row is not None:
         return row, _parsed(row.id, row.plan)
-    plan = fingerprint.build_plan(
-        version.body, material_key(secret, version.id), words(version.body), variants, profile
+    key = material_key(secret, version.id)
+    plan = _build_once(
+        # the body's digest too: one process may serve (or test) several databases
+        (version.id, label, hashlib.sha256(key + version.body.encode()).hexdigest()),
+        lambda: fingerprint.build_plan(version.body, key, words(version.body), variants, profile),
     )
     row = MarkingPlan(version_id=version.id, profile=label, plan=plan.to_json())
     try:
