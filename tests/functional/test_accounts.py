@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from wenxing import audit
 from wenxing.members import accounts, roster
@@ -174,3 +174,30 @@ def test_cli_sets_roles_and_passwords(cli):
             assert signed.member.role == "editor"
     finally:
         db.dispose()
+
+
+def test_last_seen_is_written_at_most_every_five_minutes_and_never_waits(runtime, member):
+    from wenxing.members.models import AccountSession
+
+    with runtime.db.transaction() as session:
+        token = _sign_in(session).token
+
+    def seen(at):
+        with runtime.db.transaction() as session:
+            assert accounts.member_for_token(session, token, at).id == member
+        with runtime.db.reading() as session:
+            return session.scalars(select(AccountSession.last_seen_at)).one()
+
+    assert seen(NOW + timedelta(minutes=3)) == NOW
+    assert seen(NOW + timedelta(minutes=6)) == NOW + timedelta(minutes=6)
+    assert seen(NOW + timedelta(minutes=8)) == NOW + timedelta(minutes=6)
+    if runtime.db.engine.dialect.name != "postgresql":
+        return
+    # Another request of the same member holds the row (it is writing last_seen itself):
+    # this one is served at once and leaves the write to it.
+    with runtime.db.transaction() as holder:
+        holder.execute(select(AccountSession).with_for_update()).all()
+        with runtime.db.transaction() as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            later = NOW + timedelta(minutes=20)
+            assert accounts.member_for_token(session, token, later).id == member

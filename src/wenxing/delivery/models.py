@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenxing.db.base import Base, utcnow
@@ -30,9 +30,11 @@ class IssuedCopy(Base):
     """The issuance log: one row per copy of a material handed to a member."""
 
     __tablename__ = "issued_copies"
+    # A member's copies by time: the daily quota and download history read this range.
+    __table_args__ = (Index("ix_issued_copies_member_created", "member_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("material_versions.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("marking_plans.id"))

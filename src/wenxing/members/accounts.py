@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wenxing import audit
@@ -230,7 +230,23 @@ def member_for_token(session: Session, token: str, now: datetime) -> Member | No
     if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at > timedelta(minutes=5):  # not a write on every page
-        row.last_seen_at = now
+        # One conditional statement, not a change left in the session. Of a member's
+        # requests arriving together only one writes; on PostgreSQL the others skip the
+        # locked row instead of queueing behind that request's transaction.
+        stale = (
+            select(AccountSession.id)
+            .where(
+                AccountSession.id == row.id,
+                AccountSession.last_seen_at < now - timedelta(minutes=5),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(AccountSession)
+            .where(AccountSession.id.in_(stale))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return session.get(Member, row.member_id)
 
 

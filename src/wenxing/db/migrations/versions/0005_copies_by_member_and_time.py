@@ -1,0 +1,29 @@
+"""issued copies indexed by member and time (daily quota, download history)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27 00:20:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("issued_copies", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_issued_copies_member_created", ["member_id", "created_at"], unique=False
+        )
+        batch_op.drop_index("ix_issued_copies_member_id")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("issued_copies", schema=None) as batch_op:
+        batch_op.create_index("ix_issued_copies_member_id", ["member_id"], unique=False)
+        batch_op.drop_index("ix_issued_copies_member_created")
