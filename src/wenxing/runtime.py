@@ -30,9 +30,11 @@ class Runtime:
     def search_index(self):
         """This node's search index of the database (opened once per runtime)."""
         if self._search is None:
-            from wenxing.search.sync import NodeIndex
+            from wenxing.search.sync import NODE_OPENING, NodeIndex
 
-            self._search = NodeIndex(self.db, self.settings.search_path())
+            with NODE_OPENING:  # threads of a server ask at once: one opens, all share it
+                if self._search is None:
+                    self._search = NodeIndex(self.db, self.settings.search_path())
         return self._search
 
     def close(self) -> None:

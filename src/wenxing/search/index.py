@@ -12,17 +12,32 @@ keeps it current from the database).
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
+try:
+    import fcntl
+except ImportError:  # not on POSIX: opens are serialised within a process only
+    fcntl = None
+
 from wenxing.search.tokenize import index_streams, normalise
 from wenxing.search.units import Unit
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 2
+_MARKER = "wenxing-schema"  # the layout version of the folder's index
+_OPEN_LOCK = ".wenxing-open.lock"  # held while a process opens (and perhaps rebuilds) it
+_OPENING = threading.Lock()  # the same, between the threads of this process
 _SPACE = "wx_space"  # pre-segmented text: split on spaces
 _CHARS = "wx_chars"  # one token per character
 
@@ -130,13 +145,23 @@ class SearchIndex:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        marker = self.path / "wenxing-schema"
-        if marker.exists() and marker.read_text().strip() != str(SCHEMA_VERSION):
-            shutil.rmtree(self.path)  # an older layout: rebuilt from the database
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.index = tantivy.Index(SCHEMA, path=str(self.path), reuse=True)
-        _register(self.index)
-        marker.write_text(str(SCHEMA_VERSION))
+        with _opening(self.path):
+            marker = self.path / _MARKER
+            found = _layout_version(marker)
+            if isinstance(found, int) and found != SCHEMA_VERSION:
+                # A definite other layout (an older wenxing's): rebuilt from the database.
+                log.warning(
+                    "search index in %s has layout %s, this wenxing uses %s: starting afresh",
+                    self.path,
+                    found,
+                    SCHEMA_VERSION,
+                )
+                _empty_folder(self.path)
+                found = None
+            self.index = tantivy.Index(SCHEMA, path=str(self.path), reuse=True)
+            _register(self.index)
+            if found != SCHEMA_VERSION:
+                _write_atomically(marker, str(SCHEMA_VERSION))
         self._writer: tantivy.IndexWriter | None = None
 
     @classmethod
@@ -193,3 +218,59 @@ class SearchIndex:
         if self.path is None:
             return 0
         return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+
+@contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """One opener of an index folder at a time: among this process's threads, and among
+    processes through an exclusive lock on a file in the folder (kept when it is emptied)."""
+    with _OPENING:
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / _OPEN_LOCK, "a") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _layout_version(marker: Path, attempts: int = 20, pause: float = 0.05) -> int | str | None:
+    """The layout version a folder's marker holds; None when there is no marker (a new
+    folder, or one from before markers). A marker that reads empty or garbled (an older
+    wenxing rewriting it in place at this moment) is read again a few times; if it stays so
+    the text is returned as it is, which never counts as another layout: the folder is
+    only emptied on a definite other version."""
+    text = ""
+    for attempt in range(attempts):
+        try:
+            text = marker.read_text().strip()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            text = ""
+        if text.isdigit():
+            return int(text)
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    log.warning("search index marker %s unreadable (%r): index kept", marker, text)
+    return text
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers see the old content or the new one, never a partly written file."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _empty_folder(path: Path) -> None:
+    """Remove everything in an index folder but the openers' lock file."""
+    for entry in path.iterdir():
+        if entry.name == _OPEN_LOCK:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)

@@ -32,6 +32,7 @@ from wenxing.search.units import units_of
 
 log = logging.getLogger(__name__)
 _STATE = "wenxing-applied.json"
+NODE_OPENING = threading.Lock()  # Runtime.search_index: one NodeIndex per runtime
 
 
 def note_change(session: Session, material_id: int) -> None:
