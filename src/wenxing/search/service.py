@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime
 
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from wenxing.search.sync import NodeIndex
 SNIPPET_CHARS = 60
 MAX_LIMIT = 50
 VISITOR_LIMIT = 20
+_USAGE = SearchUsage.__table__
 
 
 class RateLimited(QueryError):
@@ -43,18 +45,38 @@ def search(node: NodeIndex, text: str, *, limit: int = 10, member: bool = False)
 
 def count_search(session: Session, subject: str, per_minute: int, now: datetime) -> None:
     """Count one search for ``subject`` (an account number or an address); RateLimited when
-    the minute's allowance is used up. Old minutes are cleared as they go."""
+    the minute's allowance is used up. Old minutes are cleared as they go.
+
+    The count is raised in the database (``count = count + 1`` while under the allowance,
+    the new count returned), so parallel searches in several workers each take one of the
+    minute's searches; the minute's first search inserts the row, and the loser of that
+    insert counts on the winner's row."""
     minute = calendar.timegm(now.timetuple()) // 60  # ``now`` is naive UTC
-    row = session.get(SearchUsage, (subject, minute))
-    if row is None:
+    if _count_one(session, subject, minute, per_minute):
+        return
+    if session.execute(select(_USAGE.c.count).where(*_row(subject, minute))).first() is None:
         try:
             with session.begin_nested():
-                session.add(SearchUsage(subject=subject, minute=minute, count=1))
+                session.execute(insert(_USAGE).values(subject=subject, minute=minute, count=1))
         except IntegrityError:  # another worker counted this minute's first search
-            row = session.get(SearchUsage, (subject, minute))
+            if _count_one(session, subject, minute, per_minute):
+                return
         else:
-            session.query(SearchUsage).filter(SearchUsage.minute < minute - 60).delete()
+            session.execute(delete(_USAGE).where(_USAGE.c.minute < minute - 60))
             return
-    if row.count >= per_minute:
-        raise RateLimited(60 - now.second)
-    row.count += 1
+    raise RateLimited(60 - now.second)
+
+
+def _row(subject: str, minute: int) -> tuple:
+    return (_USAGE.c.subject == subject, _USAGE.c.minute == minute)
+
+
+def _count_one(session: Session, subject: str, minute: int, per_minute: int) -> bool:
+    """One more search in the subject's minute if the row exists and is under the allowance."""
+    counted = session.execute(
+        update(_USAGE)
+        .where(*_row(subject, minute), _USAGE.c.count < per_minute)
+        .values(count=_USAGE.c.count + 1)
+        .returning(_USAGE.c.count)
+    ).first()
+    return counted is not None
