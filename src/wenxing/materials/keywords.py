@@ -38,9 +38,19 @@ def jargon_terms() -> tuple[str, ...]:
     return tuple(dict.fromkeys(terms))
 
 
-@lru_cache(maxsize=1)
+_TOKENIZER: jieba.Tokenizer | None = None
+
+
 def _tokenizer() -> jieba.Tokenizer:
+    """jieba with the jargon and wording variants, built once per process (threads that
+    ask at once wait for the first to build it)."""
+    global _TOKENIZER
+    tokenizer = _TOKENIZER
+    if tokenizer is not None:
+        return tokenizer
     with _LOCK:
+        if _TOKENIZER is not None:
+            return _TOKENIZER
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
@@ -53,6 +63,7 @@ def _tokenizer() -> jieba.Tokenizer:
             for form in group:
                 if len(form) >= 3:
                     tokenizer.add_word(form, 20000)
+        _TOKENIZER = tokenizer
         return tokenizer
 
 

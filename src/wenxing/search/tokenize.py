@@ -25,15 +25,23 @@ import rjieba
 from wenxing.materials.keywords import jargon_terms
 
 _LOCK = threading.Lock()
+_SEGMENTER: rjieba.Jieba | None = None
 
 
-@lru_cache(maxsize=1)
 def _segmenter() -> rjieba.Jieba:
-    with _LOCK:
-        jieba = rjieba.Jieba()
-        for term in jargon_terms():
-            jieba.add_word(term, 20000, "n")
-        return jieba
+    """The process's segmenter with the jargon dictionary, built once (about 30 MB and a
+    second of work: threads that ask at once wait for the first to build it)."""
+    global _SEGMENTER
+    segmenter = _SEGMENTER
+    if segmenter is None:
+        with _LOCK:
+            segmenter = _SEGMENTER
+            if segmenter is None:
+                segmenter = rjieba.Jieba()
+                for term in jargon_terms():
+                    segmenter.add_word(term, 20000, "n")
+                _SEGMENTER = segmenter
+    return segmenter
 
 
 @lru_cache(maxsize=1)
