@@ -1,0 +1,180 @@
+"""The search index under concurrency: opening one folder from many threads and processes,
+the rate limiter counting parallel searches, the segmenter built once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import SAMPLE
+from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.search import index as index_module
+from wenxing.search.index import SCHEMA_VERSION, SearchIndex
+from wenxing.search.models import SearchUsage
+from wenxing.search.service import RateLimited, count_search, search
+
+THREADS, ROUNDS = 16, 20
+
+
+@pytest.fixture
+def node(runtime):
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    report = importer.run([SAMPLE], ImportOptions(publish=True))
+    assert not report.failed
+    node = runtime.search_index()
+    assert search(node, "乡村振兴").materials
+    return node
+
+
+def _in_threads(count: int, work) -> list[BaseException]:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            barrier.wait()
+            work(number)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+_OPENER = """
+import sys, threading
+from wenxing.search.index import SearchIndex
+path, rounds = sys.argv[1], int(sys.argv[2])
+def work():
+    for _ in range(rounds):
+        assert SearchIndex(path).searcher().num_docs > 0
+threads = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
+
+
+def test_opening_the_index_at_once_from_threads_and_processes_deletes_nothing(runtime, node):
+    path = node.path
+    documents = node.index.searcher().num_docs
+    expected = [hit.material_id for hit in search(node, "乡村振兴").materials]
+    # Another process opening the same folder meanwhile (a second server worker).
+    others = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPENER, str(path), "10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    seen: list[int] = []
+
+    def open_many(_number: int) -> None:
+        for _ in range(ROUNDS):
+            seen.append(SearchIndex(path).searcher().num_docs)
+
+    errors = _in_threads(THREADS, open_many)
+    for other in others:
+        _out, err = other.communicate(timeout=300)
+        assert other.returncode == 0, err.decode()
+    assert not errors, errors[:3]
+    assert seen and min(seen) == documents  # no opener ever found the folder emptied
+    assert (path / "wenxing-schema").read_text() == str(SCHEMA_VERSION)
+    again = type(node)(runtime.db, path)
+    assert again.index.searcher().num_docs == documents
+    assert [hit.material_id for hit in search(again, "乡村振兴").materials] == expected
+
+
+def test_runtime_opens_one_node_index_for_all_threads(runtime, node):
+    runtime._search = None  # as a freshly started server worker
+    opened: list[object] = []
+    errors = _in_threads(THREADS, lambda _n: opened.append(runtime.search_index()))
+    assert not errors, errors[:3]
+    assert len({id(n) for n in opened}) == 1
+    assert search(opened[0], "乡村振兴").materials
+
+
+def test_only_a_definite_other_layout_empties_the_folder(node, monkeypatch):
+    path = node.path
+    documents = node.index.searcher().num_docs
+    marker = path / "wenxing-schema"
+    monkeypatch.setattr(index_module, "_layout_version", _quick(index_module._layout_version))
+    for unreadable in ("", "  ", "2x"):  # mid-write by an older wenxing, or damaged
+        marker.write_text(unreadable)
+        assert SearchIndex(path).searcher().num_docs == documents
+        assert marker.read_text() == str(SCHEMA_VERSION)
+    marker.write_text(str(SCHEMA_VERSION - 1))  # an older layout: rebuilt from the database
+    assert SearchIndex(path).searcher().num_docs == 0
+    assert marker.read_text() == str(SCHEMA_VERSION)
+
+
+def _quick(read):
+    return lambda marker: read(marker, attempts=2, pause=0.01)
+
+
+def test_parallel_searches_are_each_counted(runtime):
+    per_minute = 40
+    now = datetime(2026, 3, 1, 12, 0, 30)
+    allowed: list[int] = []
+    refused: list[int] = []
+
+    def one(number: int) -> None:
+        for _attempt in range(6):
+            try:
+                with runtime.db.transaction() as session:
+                    count_search(session, "ip:10.0.0.1", per_minute, now)
+            except RateLimited as limited:
+                assert 1 <= limited.retry_after <= 60
+                refused.append(number)
+            else:
+                allowed.append(number)
+
+    errors = _in_threads(THREADS, one)
+    assert not errors, errors[:3]
+    assert len(allowed) == per_minute
+    assert len(refused) == THREADS * 6 - per_minute
+    with runtime.db.reading() as session:
+        counted = session.scalars(
+            select(SearchUsage.count).where(SearchUsage.subject == "ip:10.0.0.1")
+        ).all()
+    assert counted == [per_minute]
+
+
+def test_the_rate_limit_starts_afresh_each_minute_and_per_subject(runtime):
+    first = datetime(2026, 3, 1, 12, 0, 59)
+    for subject in ("A0001", "ip:10.0.0.2"):
+        for _ in range(2):
+            with runtime.db.transaction() as session:
+                count_search(session, subject, 2, first)
+        with pytest.raises(RateLimited), runtime.db.transaction() as session:
+            count_search(session, subject, 2, first)
+    with runtime.db.transaction() as session:
+        count_search(session, "A0001", 2, datetime(2026, 3, 1, 12, 1, 0))
+
+
+def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):
+    from wenxing.search import tokenize
+
+    built: list[int] = []
+    real = tokenize.rjieba.Jieba
+
+    def counting():
+        built.append(1)
+        return real()
+
+    monkeypatch.setattr(tokenize, "_SEGMENTER", None)
+    monkeypatch.setattr(tokenize.rjieba, "Jieba", counting)
+    found: list[object] = []
+    errors = _in_threads(8, lambda _n: found.append(tokenize._segmenter()))
+    assert not errors, errors[:3]
+    assert len(built) == 1 and len({id(s) for s in found}) == 1
+    assert tokenize.words("推行河湖长制") == ["推行", "河湖长制"]
