@@ -16,6 +16,8 @@ from wenxing.db.engine import DatabaseUrlError
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.runtime import NotReady, initialise, open_runtime
 
+GRACE_SECONDS = 20  # on SIGTERM: stop accepting, let running requests finish this long
+
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
@@ -35,6 +37,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             workers=workers,
             log_level="warning",
             log_config=None,  # keep the JSON lines configured above
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         return
     try:
@@ -45,7 +48,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     click.echo(f"wenxing serving on http://{host}:{port}  (Ctrl+C stops)", err=True)
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", log_config=None)
+        uvicorn.run(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,
+            timeout_graceful_shutdown=GRACE_SECONDS,
+        )
     finally:
         runtime.close()
 

@@ -1,0 +1,61 @@
+"""`wenxing serve --workers 2` as a real process: both workers answer, SIGTERM ends it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import TEST_SECRET
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_workers_serve_and_stop_cleanly_on_sigterm(runtime, settings, tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "WENXING_DATABASE_URL": settings.database_url,
+        "WENXING_SECRET": TEST_SECRET,
+        "WENXING_SEARCH_DIR": str(tmp_path / "search"),
+    }
+    wenxing = Path(sys.executable).with_name("wenxing")
+    server = subprocess.Popen(
+        [str(wenxing), "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answered = 0
+        while answered < 20:
+            assert server.poll() is None, server.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the server did not answer /healthz"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    assert r.status == 200
+                    answered += 1
+            except OSError:
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.status == 200 and "text/html" in r.headers["Content-Type"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            _out, err = server.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, err[-2000:]
+    assert "Traceback" not in err
