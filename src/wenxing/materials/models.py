@@ -48,6 +48,9 @@ class MaterialVersion(Base):
     __tablename__ = "material_versions"
     __table_args__ = (
         UniqueConstraint("material_id", "number", name="uq_material_versions_number"),
+        # Lists read a version's length without touching its row: on SQLite `chars` sits
+        # behind the body's overflow pages.
+        Index("ix_material_versions_listing", "material_id", "number", "chars"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
-"""issued copies indexed by member and time (daily quota, download history)
+"""issued copies indexed by member and time (daily quota, download history); a covering
+index for listing versions' lengths
 
 Revision ID: 0005
 Revises: 0004
@@ -21,9 +22,15 @@ def upgrade() -> None:
             "ix_issued_copies_member_created", ["member_id", "created_at"], unique=False
         )
         batch_op.drop_index("ix_issued_copies_member_id")
+    with op.batch_alter_table("material_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_material_versions_listing", ["material_id", "number", "chars"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("material_versions", schema=None) as batch_op:
+        batch_op.drop_index("ix_material_versions_listing")
     with op.batch_alter_table("issued_copies", schema=None) as batch_op:
         batch_op.create_index("ix_issued_copies_member_id", ["member_id"], unique=False)
         batch_op.drop_index("ix_issued_copies_member_created")
