@@ -201,3 +201,25 @@ def test_last_seen_is_written_at_most_every_five_minutes_and_never_waits(runtime
             session.execute(text("SET LOCAL lock_timeout = '2s'"))
             later = NOW + timedelta(minutes=20)
             assert accounts.member_for_token(session, token, later).id == member
+
+
+def test_a_page_that_only_reads_writes_last_seen_after_its_read(runtime, member):
+    """Read-only pages (home, a material) look the member up in a read session; the
+    last-seen write waits for the read to end, and is dropped when the page failed."""
+    from wenxing.members.models import AccountSession
+
+    with runtime.db.transaction() as session:
+        token = _sign_in(session).token
+
+    def last_seen():
+        with runtime.db.reading() as session:
+            return session.scalars(select(AccountSession.last_seen_at)).one()
+
+    with pytest.raises(LookupError), runtime.db.reading() as session:
+        assert accounts.member_for_token(session, token, NOW + timedelta(minutes=7))
+        raise LookupError("the page failed after the lookup")
+    assert last_seen() == NOW
+    with runtime.db.reading() as session:
+        assert accounts.member_for_token(session, token, NOW + timedelta(minutes=9)).id == member
+        assert session.scalars(select(AccountSession.last_seen_at)).one() == NOW
+    assert last_seen() == NOW + timedelta(minutes=9)

@@ -7,7 +7,7 @@ instead of failing half-way with "database is locked" when a read lock is upgrad
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "wenxing_write"
+_LATER = "wenxing_write_later"
 
 
 class DatabaseUrlError(ValueError):
@@ -81,6 +82,16 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def write_later(session: Session, write: Callable[[Session], None]) -> None:
+    """Run ``write(session)`` now in a write transaction, or, in a read-only unit of work,
+    in a short write transaction of its own once the read is over."""
+    later = session.info.get(_LATER)
+    if later is None:
+        write(session)
+    else:
+        later.append(write)
+
+
 class Database:
     """An engine and the two kinds of unit of work the services run in."""
 
@@ -104,12 +115,23 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only unit of work (never committed)."""
+        """A read-only unit of work (never committed). On SQLite it does not take the write
+        lock, so pages that only read never queue behind each other or behind writers.
+
+        A write that can wait until the read is over (a device's last-seen time) is handed
+        to :func:`write_later`; such writes are made in one short write transaction after
+        the block ends without an error."""
+        later: list[Callable[[Session], None]] = []
         with self._reader() as session:
+            session.info[_LATER] = later
             try:
                 yield session
             finally:
                 session.rollback()
+        if later:
+            with self.transaction() as writing:
+                for write in later:
+                    write(writing)
 
     def dispose(self) -> None:
         self.engine.dispose()

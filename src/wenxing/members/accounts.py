@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,11 +23,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wenxing import audit
+from wenxing.db.engine import write_later
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.service import MemberError, add_member, normalise_phone
 
 _HASHER = PasswordHasher()  # argon2id with the library's current parameters
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,39}$")
+_NUMBER = re.compile(r"^WX-\d+$", re.IGNORECASE)
 MIN_PASSWORD = 8
 
 
@@ -95,7 +98,11 @@ def set_password(member: Member, password: str) -> None:
 
 
 def _find(session: Session, identifier: str) -> Member | None:
+    """The account signing in: by member number (WX-10001), phone number or username
+    (usernames start with a letter and hold no hyphen, so they never look like a number)."""
     identifier = identifier.strip()
+    if _NUMBER.fullmatch(identifier):
+        return session.scalar(select(Member).where(Member.number == identifier.upper()))
     try:
         phone = normalise_phone(identifier)
     except MemberError:
@@ -230,24 +237,28 @@ def member_for_token(session: Session, token: str, now: datetime) -> Member | No
     if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at > timedelta(minutes=5):  # not a write on every page
-        # One conditional statement, not a change left in the session. Of a member's
-        # requests arriving together only one writes; on PostgreSQL the others skip the
-        # locked row instead of queueing behind that request's transaction.
-        stale = (
-            select(AccountSession.id)
-            .where(
-                AccountSession.id == row.id,
-                AccountSession.last_seen_at < now - timedelta(minutes=5),
-            )
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(
-            update(AccountSession)
-            .where(AccountSession.id.in_(stale))
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        write_later(session, partial(_seen, session_id=row.id, now=now))
     return session.get(Member, row.member_id)
+
+
+def _seen(session: Session, *, session_id: str, now: datetime) -> None:
+    """A device's last-seen time, as one conditional statement rather than a change left in
+    the session. Of a member's requests arriving together only one writes; on PostgreSQL
+    the others skip the locked row instead of queueing behind that request's transaction."""
+    stale = (
+        select(AccountSession.id)
+        .where(
+            AccountSession.id == session_id,
+            AccountSession.last_seen_at < now - timedelta(minutes=5),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        update(AccountSession)
+        .where(AccountSession.id.in_(stale))
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def devices(session: Session, member_id: int) -> list[AccountSession]:
