@@ -59,6 +59,15 @@ def current() -> NullTranslations:
     return translations(_locale)
 
 
+def current_locale() -> str:
+    return _locale
+
+
+def language_tag() -> str:
+    """The current language as an HTML ``lang`` / BCP 47 tag (``zh_CN`` -> ``zh-CN``)."""
+    return _locale.replace("_", "-")
+
+
 def _(message: str) -> str:
     """The current language's text for ``message`` (written in Chinese in the source)."""
     return current().gettext(message)

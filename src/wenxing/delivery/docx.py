@@ -38,6 +38,7 @@ from wenxing.delivery.layout import (
     CopyContent,
     Layout,
 )
+from wenxing.i18n import N_
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -197,7 +198,7 @@ class DocxFormat:
 
     name = "docx"
     media_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    label = "Word 公文格式 .docx"
+    label = N_("Word 公文格式 .docx")
 
     def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> PreparedDocx:
         lines = [line for line in masthead if line.strip()]

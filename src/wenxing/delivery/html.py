@@ -24,6 +24,7 @@ from wenxing.delivery.layout import (
     CopyContent,
     Layout,
 )
+from wenxing.i18n import N_
 
 _STYLE = """
 :root{--ink:#1f2328;--muted:#6b7280;--red:#b91c1c;--paper:#fffdf8}
@@ -81,7 +82,7 @@ class HtmlFormat:
 
     name = "html"
     media_type = "text/html; charset=utf-8"
-    label = "网页 .html"
+    label = N_("网页 .html")
 
     def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> list[str | int]:
         """Static HTML with integer holes: 0 head values, 1 recipient, 2 links, then blocks."""

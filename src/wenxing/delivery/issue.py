@@ -28,6 +28,7 @@ from wenxing.delivery.models import IssuedCopy
 from wenxing.delivery.pdf import PdfFormat
 from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
+from wenxing.i18n import N_, _
 from wenxing.materials.catalog import current_version
 from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
@@ -42,7 +43,10 @@ FORMATS: dict[str, Format] = {
 class DeliveryError(ValueError):
     """A copy cannot be issued as asked; the message says why (English, for logs/CLI)."""
 
-    user_message = "暂时无法提供这份材料"
+    @property
+    def user_message(self) -> str:
+        """What the member is told, in the site's language."""
+        return _("暂时无法提供这份材料")
 
 
 class NotEntitled(DeliveryError):
@@ -57,23 +61,34 @@ class NotEntitled(DeliveryError):
         self.timezone = timezone
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
-        """What the member is told, in Chinese, with the reset time where there is one."""
+    def user_message(self) -> str:
+        """What the member is told, in the site's language, with the reset time where there
+        is one."""
         if self.reason == "quota" and self.resets_at is not None:
             local = self.resets_at.replace(tzinfo=ZoneInfo("UTC"))
             if self.timezone:
                 local = local.astimezone(ZoneInfo(self.timezone))
-            return f"今日下载次数已用完，{local:%Y年%m月%d日 %H:%M} 恢复。"
-        return _REFUSALS.get(self.reason, "您暂时不能获取这份材料。")
+            return _(
+                "今日下载次数已用完，%(year)d年%(month)02d月%(day)02d日 %(hour)02d:%(minute)02d 恢复。"
+            ) % {
+                "year": local.year,
+                "month": local.month,
+                "day": local.day,
+                "hour": local.hour,
+                "minute": local.minute,
+            }
+        if self.reason in _REFUSALS:
+            return _(_REFUSALS[self.reason])
+        return _("您暂时不能获取这份材料。")
 
 
-_REFUSALS = {
-    "preview-visitor": "登录并开通会员后即可阅读全文和下载。",
-    "preview-free": "这份材料仅对会员开放，开通会员后即可阅读全文和下载。",
-    "outside-window": "这份材料不在您当前会员权益的时间范围内，续费或升级套餐后即可获取。",
-    "suspended": "您的账号已被暂停，暂时不能获取材料。如有疑问请联系管理员。",
-    "unpublished": "这份材料尚未发布或已下架。",
-    "inactive": "您的账号已停用，暂时不能获取材料。",
+_REFUSALS = {  # translated where shown
+    "preview-visitor": N_("登录并开通会员后即可阅读全文和下载。"),
+    "preview-free": N_("这份材料仅对会员开放，开通会员后即可阅读全文和下载。"),
+    "outside-window": N_("这份材料不在您当前会员权益的时间范围内，续费或升级套餐后即可获取。"),
+    "suspended": N_("您的账号已被暂停，暂时不能获取材料。如有疑问请联系管理员。"),
+    "unpublished": N_("这份材料尚未发布或已下架。"),
+    "inactive": N_("您的账号已停用，暂时不能获取材料。"),
 }
 
 

@@ -54,6 +54,7 @@ from wenxing.delivery.layout import (
 )
 from wenxing.delivery.marking import shipped_variants
 from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, ZW_MARKS
+from wenxing.i18n import N_
 
 # --- Page geometry (GB/T 9704), in mm unless the name says pt ---------------------------
 
@@ -656,7 +657,7 @@ class PdfFormat:
 
     name = "pdf"
     media_type = "application/pdf"
-    label = "PDF .pdf"
+    label = N_("PDF .pdf")
 
     def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> PreparedPdf:
         for key in (SONG, KAI, HEI):

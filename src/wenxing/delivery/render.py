@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from wenxing.delivery.layout import CopyContent, Layout
+from wenxing.i18n import N_
 
 
 class Format(Protocol):
     name: str
     media_type: str
-    label: str  # what a member sees on the download button
+    label: str  # what a member sees on the download button (N_: translated where shown)
 
     def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> Any: ...
 
@@ -36,7 +37,7 @@ class TxtFormat:
 
     name = "txt"
     media_type = "text/plain; charset=utf-8"
-    label = "纯文本 .txt"
+    label = N_("纯文本 .txt")
 
     def prepare(self, layout: Layout, masthead: tuple[str, ...]) -> str:
         return "\n".join(masthead)

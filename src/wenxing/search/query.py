@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from wenxing.i18n import _
+
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 12
 
@@ -42,7 +44,7 @@ _FILTER = re.compile(r"^([A-Za-z]+|[\u4e00-\u9fff]{1,2})[:：](.+)$")
 
 
 class QueryError(ValueError):
-    """A query that cannot be run; ``user_message`` says why in Chinese."""
+    """A query that cannot be run; ``user_message`` says why in the site's language."""
 
     def __init__(self, message: str, user_message: str):
         super().__init__(message)
@@ -74,11 +76,11 @@ class Query:
 def parse(text: str) -> Query:
     text = (text or "").replace("\u3000", " ").strip()
     if not text:
-        raise QueryError("empty query", "请输入要搜索的内容")
+        raise QueryError("empty query", _("请输入要搜索的内容"))
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(
             f"query longer than {MAX_QUERY_CHARS} characters",
-            f"搜索内容太长了，请精简到 {MAX_QUERY_CHARS} 个字以内",
+            _("搜索内容太长了，请精简到 %(n)s 个字以内") % {"n": MAX_QUERY_CHARS},
         )
     query = Query()
     for match in _TOKEN.finditer(text):
@@ -96,11 +98,16 @@ def parse(text: str) -> Query:
         else:
             query.terms.append(word)
     if len(query.positive) + len(query.excluded) > MAX_TERMS:
-        raise QueryError(f"more than {MAX_TERMS} terms", f"搜索词太多了，请不要超过 {MAX_TERMS} 个")
+        raise QueryError(
+            f"more than {MAX_TERMS} terms",
+            _("搜索词太多了，请不要超过 %(n)s 个") % {"n": MAX_TERMS},
+        )
     if not query.positive and not query.filtered:
         if query.excluded:
-            raise QueryError("only exclusions", "请至少输入一个要查找的词（“-”开头的词表示排除）")
-        raise QueryError("nothing to search for", "请输入要搜索的内容")
+            raise QueryError(
+                "only exclusions", _("请至少输入一个要查找的词（“-”开头的词表示排除）")
+            )
+        raise QueryError("nothing to search for", _("请输入要搜索的内容"))
     return query
 
 
@@ -116,7 +123,8 @@ def _apply_filter(query: Query, word: str) -> bool:
     if name == "year":
         if not re.fullmatch(r"(19|20)\d\d", value):
             raise QueryError(
-                f"bad year {value!r}", f"年份“{value}”无法识别，请写成 2024 这样的四位数"
+                f"bad year {value!r}",
+                _("年份“%(value)s”无法识别，请写成 2024 这样的四位数") % {"value": value},
             )
         query.since = _seconds(date(int(value), 1, 1))
         query.until = _seconds(date(int(value) + 1, 1, 1))
@@ -124,7 +132,8 @@ def _apply_filter(query: Query, word: str) -> bool:
     day = _day(value)
     if day is None:
         raise QueryError(
-            f"bad date {value!r}", f"日期“{value}”无法识别，请写成 2024-03-01 这样的格式"
+            f"bad date {value!r}",
+            _("日期“%(value)s”无法识别，请写成 2024-03-01 这样的格式") % {"value": value},
         )
     if name == "since":
         query.since = _seconds(day)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wenxing.i18n import _
 from wenxing.search.engine import Results, run
 from wenxing.search.models import SearchUsage
 from wenxing.search.query import QueryError, parse
@@ -30,7 +31,7 @@ _USAGE = SearchUsage.__table__
 
 class RateLimited(QueryError):
     def __init__(self, retry_after: int):
-        super().__init__("too many searches", "搜索太频繁了，请稍后再试")
+        super().__init__("too many searches", _("搜索太频繁了，请稍后再试"))
         self.retry_after = retry_after
 
 

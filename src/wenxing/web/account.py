@@ -1,8 +1,8 @@
 """The member's own pages: sign up, the account (membership, redeeming a code, devices,
 download history) and the search page.
 
-Every message a member sees is Chinese; the services below raise English errors for logs
-and the CLI, translated here by their kind.
+Every message a member sees goes through the translation catalogue (``wenxing.i18n``);
+the services below raise English errors for logs and the CLI, translated here by their kind.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import copies_of
+from wenxing.i18n import N_, _
 from wenxing.members import accounts, codes, redemption
 from wenxing.members.entitlement import role_now
 from wenxing.members.service import MemberError
@@ -26,41 +27,51 @@ from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
 
+# Labels and messages below are marked with N_ and translated where they are shown.
 ROLE_NAMES = {
-    "member": "会员",
-    "free": "免费用户",
-    "editor": "编辑",
-    "admin": "管理员",
-    "suspended": "已暂停",
+    "member": N_("会员"),
+    "free": N_("免费用户"),
+    "editor": N_("编辑"),
+    "admin": N_("管理员"),
+    "suspended": N_("已暂停"),
 }
 _SIGN_UP_ERRORS = (
-    (r"phone number or a username", "请填写手机号或用户名"),
-    (r"username is 3", "用户名为 3–40 位字母、数字或下划线，以字母开头"),
-    (r"username .* is taken", "这个用户名已被使用"),
-    (r"password needs at least", f"密码至少 {accounts.MIN_PASSWORD} 位"),
-    (r"not a mainland mobile number", "手机号格式不正确"),
-    (r"already belongs to a member", "这个手机号已经注册过了"),
-    (r"needs a name", "请填写称呼"),
-    (r"name is longer", "称呼太长了"),
+    (r"phone number or a username", N_("请填写手机号或用户名")),
+    (r"username is 3", N_("用户名为 3–40 位字母、数字或下划线，以字母开头")),
+    (r"username .* is taken", N_("这个用户名已被使用")),
+    (r"password needs at least", N_("密码至少 %(min)s 位")),
+    (r"not a mainland mobile number", N_("手机号格式不正确")),
+    (r"already belongs to a member", N_("这个手机号已经注册过了")),
+    (r"needs a name", N_("请填写称呼")),
+    (r"name is longer", N_("称呼太长了")),
 )
 _REDEEM_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (codes.CodeTypo, "卡密有误：请检查是否输错了某个字符"),
-    (codes.CodeMalformed, "卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
-    (redemption.CodeNotFound, "没有这个卡密"),
-    (redemption.AlreadyRedeemed, "这个卡密已经被使用过了"),
-    (redemption.CodeRevoked, "这个卡密已作废"),
-    (redemption.CodeExpired, "这个卡密已过期"),
-    (redemption.TooManyAttempts, "尝试次数过多，请一小时后再试"),
+    (codes.CodeTypo, N_("卡密有误：请检查是否输错了某个字符")),
+    (codes.CodeMalformed, N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入")),
+    (redemption.CodeNotFound, N_("没有这个卡密")),
+    (redemption.AlreadyRedeemed, N_("这个卡密已经被使用过了")),
+    (redemption.CodeRevoked, N_("这个卡密已作废")),
+    (redemption.CodeExpired, N_("这个卡密已过期")),
+    (redemption.TooManyAttempts, N_("尝试次数过多，请一小时后再试")),
 )
+
+
+def role_name(role: str) -> str:
+    """The role's name in the site's language (an unknown role as it is)."""
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
 
 
 def sign_up_message(error: MemberError) -> str:
     text = str(error)
-    return next((zh for pattern, zh in _SIGN_UP_ERRORS if re.search(pattern, text)), "注册信息有误")
+    found = next((m for pattern, m in _SIGN_UP_ERRORS if re.search(pattern, text)), None)
+    if found is None:
+        return _("注册信息有误")
+    return _(found) % {"min": accounts.MIN_PASSWORD} if "%(min)s" in found else _(found)
 
 
 def redeem_message(error: Exception) -> str:
-    return next((zh for kind, zh in _REDEEM_ERRORS if isinstance(error, kind)), "卡密无法兑换")
+    found = next((m for kind, m in _REDEEM_ERRORS if isinstance(error, kind)), None)
+    return _(found) if found is not None else _("卡密无法兑换")
 
 
 def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
@@ -84,11 +95,11 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         next: str = Form("/"),
     ) -> Response:
         if not auth.csrf_ok(request, csrf_token):
-            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
         form = {"name": name, "phone": phone, "username": username}
         error = None
         if password != password_again:
-            error = "两次输入的密码不一致"
+            error = _("两次输入的密码不一致")
         publisher = runtime.publisher_settings()
         if error is None:
             with runtime.db.reading() as session:
@@ -97,7 +108,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 ):
                     context = {
                         "next": auth.local_target(next),
-                        "error": "注册太频繁了，请稍后再试",
+                        "error": _("注册太频繁了，请稍后再试"),
                         "form": form,
                     }
                     return page(request, "signup.html", context, 429)
@@ -148,11 +159,11 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             who = {"number": member.number, "name": member.name, "role": member.role}
         context = {
             "who": who,
-            "role_name": ROLE_NAMES.get(role, role),
+            "role_name": role_name(role),
             "ends": ends,
             "devices": devices,
             "history": history,
-            "notice": _NOTICES.get(notice),
+            "notice": _(_NOTICES[notice]) if notice in _NOTICES else None,
             "error": None,
         }
         return page(request, "account.html", context)
@@ -160,7 +171,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     @router.post("/account/redeem", response_class=HTMLResponse)
     def redeem(request: Request, code: str = Form(""), csrf_token: str = Form("")) -> Response:
         if not auth.csrf_ok(request, csrf_token):
-            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             if member is None:
@@ -182,20 +193,24 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             return page(
                 request,
                 "message.html",
-                {"title": "兑换卡密", "message": redeem_message(refused), "back": "/account"},
+                {"title": _("兑换卡密"), "message": redeem_message(refused), "back": "/account"},
                 400,
             )
         name = plans(publisher)[done.plan].name
         ends = done.ends_at.replace(tzinfo=UTC).astimezone(ZoneInfo(publisher["timezone"]))
-        message = f"兑换成功：{name}，会员有效期至 {ends:%Y年%m月%d日}。"
-        return page(
-            request, "message.html", {"title": "兑换卡密", "message": message, "back": "/account"}
-        )
+        message = _("兑换成功：%(plan)s，会员有效期至 %(year)d年%(month)02d月%(day)02d日。") % {
+            "plan": name,
+            "year": ends.year,
+            "month": ends.month,
+            "day": ends.day,
+        }
+        context = {"title": _("兑换卡密"), "message": message, "back": "/account"}
+        return page(request, "message.html", context)
 
     @router.post("/account/devices/{device}/signout")
     def end_device(request: Request, device: str, csrf_token: str = Form("")) -> Response:
         if not auth.csrf_ok(request, csrf_token):
-            return page(request, "error.html", {"message": "页面已过期，请刷新后重试"}, 403)
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             if member is None:
@@ -203,7 +218,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             try:
                 accounts.end_session(session, member.id, device, utcnow())
             except MemberError:
-                return page(request, "error.html", {"message": "没有这台已登录的设备"}, 404)
+                return page(request, "error.html", {"message": _("没有这台已登录的设备")}, 404)
         return RedirectResponse("/account?notice=device", status_code=303)
 
     @router.get("/search", response_class=HTMLResponse)
@@ -236,4 +251,4 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     return router
 
 
-_NOTICES = {"device": "已让这台设备退出登录。"}
+_NOTICES = {"device": N_("已让这台设备退出登录。")}  # translated where shown

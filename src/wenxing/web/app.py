@@ -8,6 +8,7 @@ with every role and fails if a response carries material text some other way.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wenxing import __version__, i18n
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
+from wenxing.i18n import N_, _
 from wenxing.materials import catalog
 from wenxing.members import accounts
 from wenxing.members.entitlement import may_read, role_now
@@ -48,6 +50,7 @@ def _template_environment() -> Environment:
         lambda singular, plural, n: i18n.current().ngettext(singular, plural, n),
         newstyle=True,
     )
+    env.globals["html_lang"] = i18n.language_tag  # <html lang>, following WENXING_LOCALE
     return env
 
 
@@ -56,7 +59,8 @@ DOWNLOADS = ("docx", "pdf", "txt")  # offered as buttons; the reader page is the
 
 
 class PageError(HTTPException):
-    """An error page in Chinese (the site) or a JSON error (the API)."""
+    """An error page (the site) or a JSON error (the API); the detail is a translated
+    message (``_()``), shown as it is."""
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -118,7 +122,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             view = catalog.public_view(session, material_id)
             refusal = _refusal(session, publisher, member, material)
             who = _who(member)
-        formats = [(fmt, FORMATS[fmt].label) for fmt in DOWNLOADS]
+        formats = [(fmt, _(FORMATS[fmt].label)) for fmt in DOWNLOADS]
         return page(
             request,
             "material.html",
@@ -128,9 +132,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/materials/{material_id}/read", response_class=HTMLResponse)
     def read(request: Request, material_id: int) -> Response:
         links = (
-            ("返回资料页", f"/materials/{material_id}"),
+            (_("返回资料页"), f"/materials/{material_id}"),
             *tuple(
-                (f"下载 {FORMATS[fmt].label}", f"/materials/{material_id}/download/{fmt}")
+                (
+                    _("下载 %(format)s") % {"format": _(FORMATS[fmt].label)},
+                    f"/materials/{material_id}/download/{fmt}",
+                )
                 for fmt in DOWNLOADS
             ),
         )
@@ -139,7 +146,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/materials/{material_id}/download/{fmt}")
     def download(request: Request, material_id: int, fmt: str) -> Response:
         if fmt not in FORMATS:
-            raise PageError(404, "没有这种格式")
+            raise PageError(404, _("没有这种格式"))
         return _deliver(request, material_id, fmt)
 
     def _deliver(
@@ -156,7 +163,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             member = auth.current_member(session, request)
             if member is None:
                 if api:
-                    raise PageError(401, "请先登录")
+                    raise PageError(401, _("请先登录"))
                 target = quote(str(request.url.path))
                 return RedirectResponse(f"/signin?next={target}", status_code=303)
             material = _published(session, material_id)
@@ -196,14 +203,14 @@ def create_app(runtime: Runtime) -> FastAPI:
         next: str = Form("/"),
     ) -> Response:
         if not auth.csrf_ok(request, csrf_token):
-            raise PageError(403, "页面已过期，请刷新后重试")
+            raise PageError(403, _("页面已过期，请刷新后重试"))
         failed = False
         publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
             if accounts.too_many_attempts(session, "sign-in", auth.client_ip(request), utcnow()):
                 context = {
                     "next": auth.local_target(next),
-                    "error": "尝试次数过多，请 15 分钟后再试",
+                    "error": _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
                 }
                 return page(request, "signin.html", context, status_code=429)
             try:
@@ -211,7 +218,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             except accounts.SignInFailed:
                 failed = True  # the failure is recorded when this transaction commits
         if failed:
-            context = {"next": auth.local_target(next), "error": "手机号、用户名或密码不正确"}
+            context = {"next": auth.local_target(next), "error": _("手机号、用户名或密码不正确")}
             return page(request, "signin.html", context, status_code=400)
         response = RedirectResponse(auth.local_target(next), status_code=303)
         auth.set_session_cookie(response, request, signed.token)
@@ -220,7 +227,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.post("/signout")
     def signout(request: Request, csrf_token: str = Form("")) -> Response:
         if not auth.csrf_ok(request, csrf_token):
-            raise PageError(403, "页面已过期，请刷新后重试")
+            raise PageError(403, _("页面已过期，请刷新后重试"))
         token = request.cookies.get(auth.SESSION_COOKIE)
         if token:
             with runtime.db.transaction() as session:
@@ -258,7 +265,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     def api_copy(request: Request, material_id: int, format: str = "txt") -> Response:
         """A fingerprinted copy for the token's account (logged like a download)."""
         if format not in FORMATS:
-            raise PageError(400, f"格式只能是 {'、'.join(FORMATS)} 之一")
+            listed = _("、").join(FORMATS)  # the list separator is the language's own
+            raise PageError(400, _("格式只能是 %(formats)s 之一") % {"formats": listed})
         return _deliver(request, material_id, format, api=True)
 
     @api.get("/search")
@@ -293,21 +301,26 @@ def create_app(runtime: Runtime) -> FastAPI:
         if not exc.signed_in:
             target = quote(str(request.url.path))
             return RedirectResponse(f"/signin?next={target}", status_code=303)
-        return page(request, "error.html", {"message": "没有权限访问这个页面"}, status_code=403)
+        message = _("没有权限访问这个页面")
+        return page(request, "error.html", {"message": message}, status_code=403)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and _chinese(exc.detail) else None
-        message = message or _STATUS_MESSAGES.get(exc.status_code, "请求有误")
+        # A PageError's detail is our own translated message; Starlette's details ("Not
+        # Found") are English and give way to the status's message.
+        ours = isinstance(exc, PageError) or _chinese(str(exc.detail))
+        message = exc.detail if ours and isinstance(exc.detail, str) else None
+        message = message or _(_STATUS_MESSAGES.get(exc.status_code, _STATUS_MESSAGES[400]))
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=exc.status_code)
         return page(request, "error.html", {"message": message}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        message = _("请求参数有误")
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "请求参数有误"}, status_code=400)
-        return page(request, "error.html", {"message": "请求参数有误"}, status_code=400)
+            return JSONResponse({"error": message}, status_code=400)
+        return page(request, "error.html", {"message": message}, status_code=400)
 
     app.middleware("http")(logs.log_requests)
 
@@ -328,13 +341,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-_STATUS_MESSAGES = {
-    400: "请求有误",
-    401: "请先登录",
-    403: "没有权限",
-    404: "页面不存在",
-    405: "不支持这种请求",
-    500: "服务器出错了，请稍后再试",
+_STATUS_MESSAGES = {  # translated where shown
+    400: N_("请求有误"),
+    401: N_("请先登录"),
+    403: N_("没有权限"),
+    404: N_("页面不存在"),
+    405: N_("不支持这种请求"),
+    500: N_("服务器出错了，请稍后再试"),
 }
 
 
@@ -343,9 +356,9 @@ def _groups(publisher, role: str) -> list[tuple[str, str]]:
     the member group for members and staff."""
     shown = []
     if role in ("member", "editor", "admin") and publisher["member_group"].strip():
-        shown.append(("会员群", publisher["member_group"].strip()))
+        shown.append((_("会员群"), publisher["member_group"].strip()))
     if publisher["free_group"].strip():
-        shown.append(("免费QQ群", publisher["free_group"].strip()))
+        shown.append((_("免费QQ群"), publisher["free_group"].strip()))
     return shown
 
 
@@ -358,16 +371,16 @@ def _summary(session, material_id: int):
 
 
 def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return re.search(r"[\u4e00-\u9fff]", text) is not None
 
 
 def _published(session, material_id: int):
     try:
         material = catalog.get_material(session, material_id)
     except catalog.MaterialNotFound:
-        raise PageError(404, "没有这份材料") from None
+        raise PageError(404, _("没有这份材料")) from None
     if material.status != "published":
-        raise PageError(404, "没有这份材料")
+        raise PageError(404, _("没有这份材料"))
     return material
 
 

@@ -25,6 +25,7 @@ from wenxing.audit import AuditEvent
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import copies_of
 from wenxing.delivery.models import IssuedCopy
+from wenxing.i18n import _
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.materials.models import KINDS, Material
@@ -37,7 +38,8 @@ from wenxing.members.subscriptions import account_view, grant, membership_end, p
 from wenxing.runtime import Runtime
 from wenxing.search.sync import note_change
 from wenxing.web import auth
-from wenxing.web.account import ROLE_NAMES
+from wenxing.web.account import role_name
+from wenxing.web.import_messages import translated_report
 
 MAX_UPLOAD_FILES = 500
 
@@ -112,7 +114,10 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             return view(
                 request,
                 "message.html",
-                {"message": f"一次最多上传 {MAX_UPLOAD_FILES} 个文件", "who": who.__dict__},
+                {
+                    "message": _("一次最多上传 %(n)s 个文件") % {"n": MAX_UPLOAD_FILES},
+                    "who": who.__dict__,
+                },
                 400,
             )
         folder = Path(tempfile.mkdtemp(prefix="wenxing-upload-"))
@@ -133,7 +138,11 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        context = {"who": who.__dict__, "report": report, "prefix": len("0000-")}
+        context = {
+            "who": who.__dict__,
+            "report": translated_report(report.as_dict()),
+            "prefix": len("0000-"),
+        }
         return view(request, "uploaded.html", context)
 
     @router.get("/materials/{material_id}", response_class=HTMLResponse)
@@ -142,7 +151,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             try:
                 document = catalog.material_document(session, material_id)
             except catalog.MaterialNotFound:
-                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+                return view(request, "message.html", {"message": _("没有这份材料")}, 404)
         context = {"who": who.__dict__, "m": document, "kinds": KINDS}
         return view(request, "material.html", context)
 
@@ -161,17 +170,17 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         clean_tags = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
         problem = None
         if not title.strip() or len(title) > 300:
-            problem = "标题不能为空，也不能超过 300 字"
+            problem = _("标题不能为空，也不能超过 %(n)s 字") % {"n": 300}
         elif kind not in KINDS:
-            problem = "请选择一种类型"
+            problem = _("请选择一种类型")
         elif len(clean_tags) > 10 or any(len(t) > 20 for t in clean_tags):
-            problem = "标签最多 10 个，每个不超过 20 字"
+            problem = _("标签最多 %(tags)s 个，每个不超过 %(chars)s 字") % {"tags": 10, "chars": 20}
         if problem:
             return view(request, "message.html", {"message": problem}, 400)
         with runtime.db.transaction() as session:
             row = session.get(Material, material_id)
             if row is None:
-                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+                return view(request, "message.html", {"message": _("没有这份材料")}, 404)
             row.title, row.kind = title.strip(), kind
             row.category = category.strip()[:100] or None
             row.tags = ",".join(dict.fromkeys(clean_tags))
@@ -191,12 +200,12 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     ) -> Response:
         checked(request, csrf_token)
         if action not in ("publish", "unpublish"):
-            return view(request, "message.html", {"message": "不支持这个操作"}, 404)
+            return view(request, "message.html", {"message": _("不支持这个操作")}, 404)
         with runtime.db.transaction() as session:
             try:
                 catalog.set_published(session, material_id, action == "publish")
             except catalog.MaterialNotFound:
-                return view(request, "message.html", {"message": "没有这份材料"}, 404)
+                return view(request, "message.html", {"message": _("没有这份材料")}, 404)
         runtime.search_index().catch_up()
         return RedirectResponse("/console/materials", status_code=303)
 
@@ -224,11 +233,11 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         known = plans(runtime.publisher_settings())
         problem = None
         if plan not in known:
-            problem = "请选择一种套餐"
+            problem = _("请选择一种套餐")
         elif not count.isdigit() or not 1 <= int(count) <= 10_000:
-            problem = "数量为 1 到 10000"
+            problem = _("数量为 %(low)s 到 %(high)s") % {"low": 1, "high": 10_000}
         elif not label.strip() or len(label) > 60:
-            problem = "请填写批次名称（不超过 60 字）"
+            problem = _("请填写批次名称（不超过 %(n)s 字）") % {"n": 60}
         fresh = None
         if problem is None:
             try:
@@ -244,7 +253,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     )
                 fresh = label.strip()
             except ValueError:
-                problem = "这个批次名称已经用过了"
+                problem = _("这个批次名称已经用过了")
         with runtime.db.reading() as session:
             batches = _batches(session)
         context = {
@@ -263,7 +272,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             try:
                 text = export_batch(session, label, utcnow())
             except LookupError:
-                return view(request, "message.html", {"message": "没有这个批次"}, 404)
+                return view(request, "message.html", {"message": _("没有这个批次")}, 404)
             audit.record(session, audit.CODE_EXPORT, actor=who.number, subject=label)
         return Response(
             text.encode("utf-8-sig"),  # Excel opens UTF-8 CSV with a BOM correctly
@@ -290,11 +299,11 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         with runtime.db.reading() as session:
             member = session.scalar(select(Member).where(Member.number == number))
             if member is None:
-                return view(request, "message.html", {"message": "没有这个会员"}, 404)
+                return view(request, "message.html", {"message": _("没有这个会员")}, 404)
             context = {
                 "who": who.__dict__,
                 "m": member,
-                "role_name": ROLE_NAMES.get(role_now(account_view(session, member), now), ""),
+                "role_name": role_name(role_now(account_view(session, member), now)),
                 "ends": membership_end(session, member.id, now),
                 "events": session.scalars(
                     select(AuditEvent)
@@ -321,17 +330,17 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         admin_only(who)
         checked(request, csrf_token)
         if action not in ("grant", "suspend", "reinstate"):
-            return view(request, "message.html", {"message": "不支持这个操作"}, 404)
+            return view(request, "message.html", {"message": _("不支持这个操作")}, 404)
         known = plans(runtime.publisher_settings())
         try:
             with runtime.db.transaction() as session:
                 member = session.scalar(select(Member).where(Member.number == number))
                 if member is None:
-                    return view(request, "message.html", {"message": "没有这个会员"}, 404)
+                    return view(request, "message.html", {"message": _("没有这个会员")}, 404)
                 if action == "grant":
                     if plan not in known or not reason.strip():
                         return view(
-                            request, "message.html", {"message": "请选择套餐并填写原因"}, 400
+                            request, "message.html", {"message": _("请选择套餐并填写原因")}, 400
                         )
                     grant(
                         session,
@@ -349,7 +358,10 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 else:
                     roster.reinstate(session, member, actor=who.number)
         except MemberError as refused:
-            message = "请填写暂停原因" if "reason" in str(refused) else "会员当前状态不能这样操作"
+            if "reason" in str(refused):
+                message = _("请填写暂停原因")
+            else:
+                message = _("会员当前状态不能这样操作")
             return view(request, "message.html", {"message": message}, 400)
         return RedirectResponse(f"/console/members/{quote(number)}", status_code=303)
 
