@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
@@ -29,8 +28,10 @@ try:
 except ImportError:  # not on POSIX: opens are serialised within a process only
     fcntl = None
 
-from wenxing.search.tokenize import index_streams, normalise
+from wenxing.search.build import MATERIAL, UNIT, MaterialEntry, documents, prepare_units
 from wenxing.search.units import Unit
+
+__all__ = ["MATERIAL", "SCHEMA", "UNIT", "MaterialEntry", "SearchIndex", "material_documents"]
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,6 @@ _OPEN_LOCK = ".wenxing-open.lock"  # held while a process opens (and perhaps reb
 _OPENING = threading.Lock()  # the same, between the threads of this process
 _SPACE = "wx_space"  # pre-segmented text: split on spaces
 _CHARS = "wx_chars"  # one token per character
-
-
-@dataclass(frozen=True)
-class MaterialEntry:
-    """What the index knows of a material besides its units."""
-
-    material_id: int
-    version_id: int
-    title: str
-    kind: str
-    category: str
-    tags: tuple[str, ...]
-    published: int  # Unix seconds
 
 
 def _schema() -> tantivy.Schema:
@@ -89,55 +77,9 @@ def _register(index: tantivy.Index) -> None:
 SCHEMA = _schema()
 
 
-UNIT, MATERIAL = 0, 1
-
-
-def _common(document: tantivy.Document, entry: MaterialEntry, level: int) -> None:
-    document.add_unsigned("material", entry.material_id)
-    document.add_unsigned("level", level)
-    document.add_unsigned("version", entry.version_id)
-    document.add_integer("published", entry.published)
-    document.add_text("kind", entry.kind)
-    document.add_text("category", entry.category or "")
-    for tag in entry.tags:
-        document.add_text("tag", tag)
-    document.add_text("title", entry.title)
-
-
 def material_documents(entry: MaterialEntry, units: Iterable[Unit]) -> list[tantivy.Document]:
     """The material's own document followed by one document per unit."""
-    title_w, title_s = index_streams(entry.title)
-    documents = []
-    heads, bodies = [], []
-    for unit in units:
-        head_w, head_s = index_streams(unit.heading)
-        body_w, body_s = index_streams(unit.text)
-        heads.append(head_s)
-        bodies.append(body_s)
-        document = tantivy.Document()
-        _common(document, entry, UNIT)
-        document.add_unsigned("ordinal", unit.ordinal)
-        document.add_unsigned("start", unit.start)
-        for name, value in (
-            ("title_w", title_w),
-            ("title_s", title_s),
-            ("head_w", head_w),
-            ("head_s", head_s),
-            ("body_w", body_w),
-            ("body_s", body_s),
-            ("body_c", normalise(unit.text)),
-        ):
-            document.add_text(name, value)
-        document.add_bytes("heading", unit.heading.encode("utf-8"))
-        document.add_bytes("text", unit.text.encode("utf-8"))
-        documents.append(document)
-    whole = tantivy.Document()
-    _common(whole, entry, MATERIAL)
-    whole.add_text("title_s", title_s)
-    # Headings repeat along a section's units: each distinct heading path counts once.
-    whole.add_text("head_s", " ".join(dict.fromkeys(h for h in heads if h)))
-    whole.add_text("body_s", " ".join(bodies))
-    return [whole, *documents]
+    return documents(prepare_units(entry, units))
 
 
 class SearchIndex:
