@@ -3,6 +3,7 @@ the rate limiter counting parallel searches, the segmenter built once."""
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import threading
@@ -178,3 +179,77 @@ def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):
     assert not errors, errors[:3]
     assert len(built) == 1 and len({id(s) for s in found}) == 1
     assert tokenize.words("推行河湖长制") == ["推行", "河湖长制"]
+
+
+def _library(runtime):
+    from tests.helpers import CORPUS
+
+    files = [SAMPLE, *sorted(CORPUS.glob("gwr_national/*.txt"))[:4]]
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    report = importer.run(files, ImportOptions(publish=True))
+    assert not report.failed
+    return runtime.search_index(), len(files)
+
+
+QUERIES = ["乡村振兴", "营商环境 改革", '"一企一策"', "kind:讲话", "镇", "河湖长制 -旅游"]
+
+
+def _answers(node) -> dict[str, list[tuple[int, list[int]]]]:
+    return {
+        q: [(h.material_id, [s.ordinal for s in h.sections]) for h in search(node, q).materials]
+        for q in QUERIES
+    }
+
+
+def test_a_rebuild_in_worker_processes_answers_like_one_in_this_process(runtime, monkeypatch):
+    from wenxing.search import build
+
+    node, count = _library(runtime)
+    before = _answers(node)
+    documents = node.index.searcher().num_docs
+    monkeypatch.setattr(build, "POOL_FROM", 0)  # worker processes even for a small library
+    monkeypatch.setattr(build, "TASK_MATERIALS", 2)
+    seen: list[tuple[int, int]] = []
+    assert node.reindex(lambda done, total: seen.append((done, total)), jobs=2).applied == count
+    assert seen[-1] == (count, count) and [d for d, _t in seen] == sorted(d for d, _t in seen)
+    assert node.index.searcher().num_docs == documents
+    assert _answers(node) == before
+    assert not multiprocessing.active_children()  # the workers are gone
+    assert node.reindex(jobs=1).applied == count
+    assert _answers(node) == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_error_while_rebuilding_leaves_the_previous_index(runtime, monkeypatch, jobs):
+    from sqlalchemy import update
+
+    from wenxing.materials.models import MaterialVersion
+    from wenxing.search import build
+
+    node, _count = _library(runtime)
+    before = _answers(node)
+    documents = node.index.searcher().num_docs
+    monkeypatch.setattr(build, "POOL_FROM", 0)
+    with runtime.db.transaction() as session:  # one material the rebuild cannot cut into units
+        session.execute(
+            update(MaterialVersion).where(MaterialVersion.material_id == 3).values(outline="[{")
+        )
+    with pytest.raises(ValueError):  # json's error, from the worker
+        node.reindex(jobs=jobs)
+    assert not multiprocessing.active_children()
+    assert node.index.searcher().num_docs == documents
+    assert _answers(node) == before
+    again = type(node)(runtime.db, node.path)  # the folder as another process finds it
+    assert _answers(again) == before
+    node.index.writer()  # the writer's lock was given back
+    node.index.release()
+
+
+def test_cli_reindex_takes_a_number_of_jobs(cli):
+    assert cli("import", str(SAMPLE), "--publish", "--json").code == 0
+    rebuilt = cli("search", "reindex", "--jobs", "2", "--json")
+    assert rebuilt.code == 0, rebuilt
+    assert rebuilt.json()["materials"] == 1
+    assert cli("search", "reindex", "--jobs", "0").code != 0
+    assert cli("search", "乡村振兴", "--jobs", "2").code == 1
+    assert cli("search", "乡村振兴", "--json").json()["hits"]

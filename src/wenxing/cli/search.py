@@ -18,17 +18,27 @@ from wenxing.search.sync import SearchBusy
     "--limit", default=10, show_default=True, help=f"Materials to show (at most {MAX_LIMIT})."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="reindex: worker processes segmenting the text (default: one per CPU).",
+)
 @click.pass_context
 @guarded
-def search_command(ctx: click.Context, words: tuple[str, ...], limit: int, as_json: bool) -> None:
+def search_command(
+    ctx: click.Context, words: tuple[str, ...], limit: int, as_json: bool, jobs: int | None
+) -> None:
     """Search published materials; `wenxing search reindex` rebuilds this node's index.
 
     Terms must all match; "quoted phrase", -excluded, kind:讲话, category:…, tag:…,
     year:2024, since:2024-03-01, until:2024-06-30.
     """
     if words == ("reindex",):
-        _reindex(ctx, as_json)
+        _reindex(ctx, as_json, jobs)
         return
+    if jobs is not None:
+        raise CommandError("--jobs applies to `wenxing search reindex` only")
     if not 1 <= limit <= MAX_LIMIT:
         raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}")
     with runtime_for(ctx) as runtime:
@@ -63,7 +73,7 @@ def _marked(snippet: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _reindex(ctx: click.Context, as_json: bool) -> None:
+def _reindex(ctx: click.Context, as_json: bool, jobs: int | None) -> None:
     with runtime_for(ctx) as runtime:
         node = runtime.search_index()
         show = not as_json and sys.stderr.isatty()
@@ -76,7 +86,7 @@ def _reindex(ctx: click.Context, as_json: bool) -> None:
                 click.echo(f"\rreindexing {done}/{total} materials", nl=False, err=True)
 
         try:
-            result = node.reindex(progress)
+            result = node.reindex(progress, jobs=jobs)
         except SearchBusy as exc:
             raise CommandError(str(exc)) from None
         if show:

@@ -213,6 +213,9 @@ def run(index: SearchIndex, query: Query, *, limit: int, snippet_chars: int) -> 
     chosen = ranked[:limit]
     terms = [normalise(t) for t in query.positive]
     for hit in chosen:
+        # Equal scores (filters alone: the opening sections) in the material's order, the
+        # same whatever segments the index happens to be in.
+        hit.sections.sort(key=lambda s: (-round(s.score, 4), s.ordinal))
         for section in hit.sections:
             section.snippet, section.highlights = snippet(section.snippet, terms, snippet_chars)
     return Results(chosen, len(ranked) > limit, (time.perf_counter() - started) * 1000)

@@ -11,7 +11,6 @@ the others reload. ``reindex`` rebuilds the whole index from the database.
 
 from __future__ import annotations
 
-import calendar
 import json
 import logging
 import os
@@ -26,13 +25,19 @@ from sqlalchemy.orm import Session
 from wenxing.db.engine import Database
 from wenxing.materials.catalog import current_version
 from wenxing.materials.models import Material
-from wenxing.search.index import MaterialEntry, SearchIndex
+from wenxing.search import build
+from wenxing.search.build import MaterialEntry, make_entry
+from wenxing.search.index import SearchIndex
 from wenxing.search.models import SearchChange
 from wenxing.search.units import units_of
 
 log = logging.getLogger(__name__)
 _STATE = "wenxing-applied.json"
 NODE_OPENING = threading.Lock()  # Runtime.search_index: one NodeIndex per runtime
+# The writer of a rebuild: one indexing thread with a large heap does the same work with
+# less CPU than several (fewer segments to merge), and keeps up with the workers.
+REINDEX_HEAP_MB = 512
+REINDEX_THREADS = 1
 
 
 def note_change(session: Session, material_id: int) -> None:
@@ -52,15 +57,14 @@ def entry_for(session: Session, material: Material) -> tuple[MaterialEntry, list
     if material.status != "published" or material.published_at is None:
         return None
     version = current_version(session, material)
-    tags = tuple(t.strip() for t in (material.tags or "").split(",") if t.strip())
-    entry = MaterialEntry(
-        material_id=material.id,
-        version_id=version.id,
-        title=material.title,
-        kind=material.kind,
-        category=material.category or "",
-        tags=tags,
-        published=calendar.timegm(material.published_at.timetuple()),  # stored as naive UTC
+    entry = make_entry(
+        material.id,
+        version.id,
+        material.title,
+        material.kind,
+        material.category,
+        material.tags,
+        material.published_at,
     )
     return entry, units_of(version.body, version.outline)
 
@@ -124,35 +128,36 @@ class NodeIndex:
         else:
             self.index.replace_material(*found)
 
-    def reindex(self, progress: Callable[[int, int], None] | None = None) -> CatchUp:
-        """Rebuild the index from the database (every published material)."""
+    def reindex(
+        self, progress: Callable[[int, int], None] | None = None, *, jobs: int | None = None
+    ) -> CatchUp:
+        """Rebuild the index from the database (every published material), segmenting in
+        ``jobs`` worker processes (default: one per CPU; see ``build``). Nothing is
+        visible until the end: on any error the writer is rolled back and the previous
+        index stays as it was."""
         with self._lock:
             with self.db.reading() as session:
                 last = session.scalar(select(func.max(SearchChange.id))) or 0
-                ids = session.scalars(
-                    select(Material.id).where(Material.status == "published").order_by(Material.id)
-                ).all()
             try:
-                self.index.writer(heap_mb=256)
+                writer = self.index.writer(heap_mb=REINDEX_HEAP_MB, threads=REINDEX_THREADS)
             except ValueError:
                 raise SearchBusy(
                     "the search index is being written by another process (a running server?)"
                 ) from None
             try:
                 self.index.clear()
-                with self.db.reading() as session:
-                    for done, material_id in enumerate(ids, 1):
-                        self._apply(session, material_id)
-                        if done % 200 == 0:
-                            session.expunge_all()
-                        if progress is not None:
-                            progress(done, len(ids))
+                applied = build.build(
+                    writer.add_document,
+                    self.db,
+                    jobs if jobs is not None else build.default_jobs(),
+                    progress,
+                )
                 self.index.commit()
             except BaseException:
                 self.index.release()
                 raise
             self._remember(last)
-            return CatchUp(len(ids), last)
+            return CatchUp(applied, last)
 
 
 class SearchBusy(RuntimeError):
