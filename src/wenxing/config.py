@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +54,12 @@ class Settings(BaseSettings):
     )
     locale: str = Field(
         "zh_CN", description="language of the site (a catalogue in src/wenxing/locale/)"
+    )
+    threads: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="requests one `wenxing serve` worker works on at once; more wait their turn",
     )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
@@ -255,6 +263,25 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         raise ValueError(f"setting {name} must be at least 1")
     if name == "plans":
         _check_plans(value)
+    if name in ("masthead", "extra_promo_patterns") and not all(isinstance(v, str) for v in value):
+        raise ValueError(f"setting {name} expects a list of strings")
+    if name == "masthead":
+        _check_masthead(value)
+    if name == "extra_promo_patterns":
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"setting {name}: {pattern!r} is not a regular expression: {exc}"
+                ) from None
+    if name == "near_duplicate_threshold" and not 0 < value <= 1:
+        raise ValueError("setting near_duplicate_threshold must be above 0 and at most 1")
+    if name == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"setting timezone: unknown time zone {value!r}") from None
     if name == "wording_variants" and value.strip():
         from wenxing.fingerprint.variants import parse_variant_list
 
@@ -265,6 +292,47 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         session.add(SettingRow(name=name, value=encoded))
     else:
         row.value = encoded
+
+
+def _check_masthead(lines: list[str]) -> None:
+    """Only the two group placeholders may appear: copies fill them in with ``str.format``."""
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.format(member_group="", free_group="")
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            raise ValueError(
+                f"masthead line {number}: only {{member_group}} and {{free_group}} may stand "
+                "in braces"
+            ) from None
+
+
+def parse_setting(name: str, raw: str, *, lines: bool = False) -> Any:
+    """A publisher setting's value from text, as typed (``lines``: a list given one item per
+    line, as in a file). The CLI and the console both read values this way, then store them
+    with :func:`set_publisher_setting`, which checks them; ValueError on bad text."""
+    if name not in _SPECS:
+        raise UnknownSetting(name)
+    default = _SPECS[name].default
+    if isinstance(default, str):
+        return raw
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"setting {name} expects a whole number, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"setting {name} expects a number, got {raw!r}") from None
+    if isinstance(default, list):
+        if lines:
+            return [line for line in raw.splitlines() if line.strip()]
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValueError(f"setting {name} expects a JSON list") from None
+    raise ValueError(f"setting {name} cannot be set from text")
 
 
 def _check_plans(value: list) -> None:

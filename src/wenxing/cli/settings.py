@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.config import PUBLISHER_SETTINGS, set_publisher_setting
+from wenxing.config import PUBLISHER_SETTINGS, parse_setting, set_publisher_setting
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
 
@@ -34,31 +33,6 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"{k} = {json.dumps(v, ensure_ascii=False)}") for k, v in values.items()
         ],
     )
-
-
-def _parse(name: str, raw: str, from_file: bool) -> Any:
-    default = _SPECS[name].default
-    if isinstance(default, str):
-        return raw
-    if isinstance(default, int):
-        try:
-            return int(raw)
-        except ValueError:
-            raise CommandError(f"setting {name} expects a whole number, got {raw!r}") from None
-    if isinstance(default, float):
-        try:
-            return float(raw)
-        except ValueError:
-            raise CommandError(f"setting {name} expects a number, got {raw!r}") from None
-    if isinstance(default, list):
-        if from_file:
-            return [line for line in raw.splitlines() if line.strip()]
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            raise CommandError(f"setting {name} expects a JSON list of strings") from None
-        return value
-    raise CommandError(f"setting {name} cannot be set from the command line")
 
 
 @settings.command("set")
@@ -87,7 +61,10 @@ def set_command(
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {file}: {exc}") from None
     assert value is not None
-    parsed = _parse(name, value, file is not None)
+    try:
+        parsed = parse_setting(name, value, lines=file is not None)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     with runtime_for(ctx) as runtime:
         try:
             with runtime.db.transaction() as session:
