@@ -184,3 +184,32 @@ def categories(session: Session) -> list[tuple[str, int]]:
         .order_by(func.count().desc(), Material.category)
     ).all()
     return [(name, count) for name, count in rows if name]
+
+
+def versions(session: Session, material_id: int) -> list[dict[str, Any]]:
+    """Every version of a material, newest first, with the current one marked."""
+    material = get_material(session, material_id)
+    rows = session.execute(
+        select(
+            MaterialVersion.number,
+            MaterialVersion.title,
+            MaterialVersion.chars,
+            MaterialVersion.created_at,
+            MaterialVersion.source_name,
+            MaterialVersion.source_format,
+        )
+        .where(MaterialVersion.material_id == material_id)
+        .order_by(MaterialVersion.number.desc())
+    ).all()
+    return [
+        {
+            "number": number,
+            "title": title,
+            "chars": chars,
+            "created_at": created_at,
+            "source": source,
+            "format": fmt,
+            "current": number == material.current_version,
+        }
+        for number, title, chars, created_at, source, fmt in rows
+    ]

@@ -152,7 +152,8 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 document = catalog.material_document(session, material_id)
             except catalog.MaterialNotFound:
                 return view(request, "message.html", {"message": _("没有这份材料")}, 404)
-        context = {"who": who.__dict__, "m": document, "kinds": KINDS}
+            versions = catalog.versions(session, material_id)
+        context = {"who": who.__dict__, "m": document, "kinds": KINDS, "versions": versions}
         return view(request, "material.html", context)
 
     @router.post("/materials/{material_id}")
