@@ -17,6 +17,7 @@ from sqlalchemy import select
 from tests.functional.test_route_walk import _routes
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing.db.base import utcnow
+from wenxing.materials.models import Material
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import grant, plans
 from wenxing.web.app import create_app
@@ -52,6 +53,9 @@ TABLE = {
         401, 403, 200, 403, 403, 200, 200
     ),
     ("GET", "/api/v1/search?q=乡村振兴", "/api/v1/search"): ALL,
+    ("GET", "/categories", "/categories"): ALL,
+    ("GET", "/categories/讲话?page=1", "/categories/{name}"): ALL,
+    ("GET", "/tags/两会", "/tags/{name}"): ALL,
     ("GET", "/console", "/console"): STAFF,
     ("GET", "/console/materials", "/console/materials"): STAFF,
     ("GET", "/console/materials/1", "/console/materials/{material_id}"): STAFF,
@@ -88,6 +92,9 @@ TABLE = {
 @pytest.fixture
 def clients(runtime):
     import_sample(runtime)
+    with runtime.db.transaction() as session:
+        sample = session.get(Material, 1)
+        sample.category, sample.tags = "讲话", "两会"
     publisher = runtime.publisher_settings()
     month = plans(publisher)["month"]
     with runtime.db.transaction() as session:

@@ -55,6 +55,8 @@ PARAMETERS = {
     "subject": ["", "WX-10001"],
     "actor": [""],
     "device": ["0" * 64],
+    "name": ["讲话", "两会", "nope"],  # a category, a tag, neither
+    "page": ["1", "2", "0", "x"],
 }
 SUFFIX = {
     "text/html": ".html",
@@ -68,7 +70,7 @@ SUFFIX = {
 @pytest.fixture
 def site(runtime, tmp_path):
     importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
-    importer.run([SAMPLE], ImportOptions(publish=True))
+    importer.run([SAMPLE], ImportOptions(publish=True, category="讲话", tags=("两会",)))
     draft = tmp_path / "draft.txt"
     draft.write_text(
         SAMPLE.read_text("utf-8").replace("在全区重点工作推进会上的讲话", "关于草稿的报告")[:3000]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, literal, select
 from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
@@ -57,6 +57,18 @@ def current_version(session: Session, material: Material) -> MaterialVersion:
     ).one()
 
 
+def _shelved(query, category: str | None, tag: str | None):
+    """Only materials in ``category`` and carrying ``tag`` (each when given)."""
+    if category is not None:
+        query = query.where(Material.category == category)
+    if tag is not None:
+        if not tag or "," in tag:
+            return query.where(false())  # tags are kept as "a,b": no tag holds a comma
+        listed = literal(",") + Material.tags + literal(",")
+        query = query.where(listed.contains(f",{tag},", autoescape=True))
+    return query
+
+
 def list_materials(
     session: Session,
     *,
@@ -64,6 +76,8 @@ def list_materials(
     newest_first: bool = False,
     limit: int = 100,
     offset: int = 0,
+    category: str | None = None,
+    tag: str | None = None,
 ) -> list[MaterialSummary]:
     query = (
         select(Material, MaterialVersion.chars)
@@ -84,6 +98,7 @@ def list_materials(
     )
     if published_only:
         query = query.where(Material.status == "published")
+    query = _shelved(query, category, tag)
     return [
         MaterialSummary(
             m.id, m.title, m.kind, m.category, m.status, m.current_version, chars, m.published_at
@@ -92,11 +107,17 @@ def list_materials(
     ]
 
 
-def count_materials(session: Session, *, published_only: bool = False) -> int:
+def count_materials(
+    session: Session,
+    *,
+    published_only: bool = False,
+    category: str | None = None,
+    tag: str | None = None,
+) -> int:
     query = select(func.count()).select_from(Material)
     if published_only:
         query = query.where(Material.status == "published")
-    return session.scalar(query) or 0
+    return session.scalar(_shelved(query, category, tag)) or 0
 
 
 def get_material(session: Session, material_id: int) -> Material:
@@ -139,6 +160,8 @@ def public_view(session: Session, material_id: int) -> dict[str, Any]:
         "id": document["id"],
         "title": document["title"],
         "kind": document["kind"],
+        "category": document["category"],
+        "tags": document["tags"],
         "published_at": document["published_at"],
         "chars": document["chars"],
         "keywords": document["keywords"],

@@ -35,6 +35,7 @@ from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
+from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
 
 
@@ -295,6 +296,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api)
     app.include_router(account_routes(runtime, page))
     app.include_router(console_routes(runtime, page))
+    app.include_router(browse_routes(runtime, page))
 
     @app.exception_handler(NotStaff)
     async def not_staff(request: Request, exc: NotStaff) -> Response:

@@ -1,0 +1,107 @@
+"""Browsing the library by category and by tag: /categories, /categories/{name},
+/tags/{name}.
+
+These pages list titles and facts of published materials (kind, length, date), newest
+first, 20 to a page; like the home page they carry no material text. A category or tag
+that no published material carries is a 404, as is a page past the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from wenxing.i18n import _
+from wenxing.materials import catalog
+from wenxing.members.models import Member
+from wenxing.runtime import Runtime
+from wenxing.web import auth
+
+PER_PAGE = 20
+
+
+def _who(member: Member | None) -> dict | None:
+    if member is None:
+        return None
+    return {"number": member.number, "name": member.name, "role": member.role}
+
+
+def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)  # pages, not the API
+
+    @router.get("/categories", response_class=HTMLResponse)
+    def categories(request: Request) -> HTMLResponse:
+        with runtime.db.reading() as session:
+            who = _who(auth.current_member(session, request))
+            shelves = catalog.categories(session)
+        return render(request, "categories.html", {"who": who, "categories": shelves})
+
+    @router.get("/categories/{name}", response_class=HTMLResponse)
+    def category(
+        request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    ) -> HTMLResponse:
+        return shelf(
+            request,
+            page,
+            category=name,
+            title=_("分类：%(name)s") % {"name": name},
+            missing=_("没有这个分类"),
+            here=f"/categories/{name}",
+        )
+
+    @router.get("/tags/{name}", response_class=HTMLResponse)
+    def tag(
+        request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    ) -> HTMLResponse:
+        return shelf(
+            request,
+            page,
+            tag=name,
+            title=_("标签：%(name)s") % {"name": name},
+            missing=_("没有这个标签"),
+            here=f"/tags/{name}",
+        )
+
+    def shelf(
+        request: Request,
+        page: int,
+        *,
+        title: str,
+        missing: str,
+        here: str,
+        category: str | None = None,
+        tag: str | None = None,
+    ) -> HTMLResponse:
+        shelved = {"published_only": True, "category": category, "tag": tag}
+        with runtime.db.reading() as session:
+            who = _who(auth.current_member(session, request))
+            total = catalog.count_materials(session, **shelved)
+            pages = max(1, -(-total // PER_PAGE))
+            rows = []
+            if total and page <= pages:
+                rows = catalog.list_materials(
+                    session,
+                    newest_first=True,
+                    limit=PER_PAGE,
+                    offset=(page - 1) * PER_PAGE,
+                    **shelved,
+                )
+        if not total:
+            return render(request, "error.html", {"who": who, "message": missing}, 404)
+        if page > pages:
+            return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
+        context = {
+            "who": who,
+            "title": title,
+            "materials": rows,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "here": here,
+        }
+        return render(request, "shelf.html", context)
+
+    return router
