@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +91,81 @@ def test_snippet_never_exceeds_its_width(text, terms):
     assert len(piece.strip("…")) <= 60
     for start, end in spans:
         assert 0 <= start < end <= len(piece)
+
+
+# Text like the library's, with the forms normalising has to deal with: traditional
+# characters, full-width letters, digits and punctuation, capitals, signs jieba keeps.
+_ALPHABET = st.sampled_from(
+    list(
+        "乡村振兴河湖长制一企一策营商环境發展鄉村振興營商環境國內生產總值乾燥的了和在推进"
+        "，。、；：？！“”（）《》—…·\u3000 \n\t-+.%#&_abcPPP０１２ＡＢｐｐｐ125½①㈠㎡℃ﬁ\u0301"
+    )
+)
+_TEXT = st.text(alphabet=_ALPHABET, max_size=120) | st.text(max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_normalise_is_nfkc_then_simplified_then_lower_case(text):
+    import unicodedata
+
+    from wenxing.search.tokenize import _t2s
+
+    assert normalise(text) == _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_index_streams_are_the_segmented_words_without_punctuation(text):
+    from wenxing.search.tokenize import _is_word, _segmenter
+
+    normal = normalise(text)
+    segmenter = _segmenter()
+    expected_words = [t for t in segmenter.cut(normal, False) if _is_word(t)]
+    expected_sub = [t for t in segmenter.cut_for_search(normal, False) if _is_word(t)]
+    words_stream, sub_stream = index_streams(text)
+    assert words_stream.split() == expected_words
+    assert sub_stream.split() == expected_sub
+
+
+_TERMS = st.lists(
+    st.sampled_from(["乡村振兴", "振兴", "营商环境", "ppp", "12", "发展", "干燥", "村"])
+    | st.text(alphabet=_ALPHABET, min_size=1, max_size=3),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=300), _TERMS)
+def test_snippet_highlights_are_where_the_terms_are(text, terms):
+    terms = [normalise(t) for t in terms]
+    needles = [t.replace(" ", "") for t in terms if t.replace(" ", "")]
+    piece, spans = snippet(text, terms, 60)
+    shown = piece.removeprefix("…").removesuffix("…")
+    shift = len(piece) - len(piece.removeprefix("…"))
+    assert shown in text.replace("\n", " ")
+    assert len(shown) <= 60
+    assert spans == sorted(spans)
+    for (_s, end), (start, _e) in pairwise(spans):
+        assert end <= start  # merged, never overlapping
+    for start, end in spans:
+        assert shift <= start < end <= shift + len(shown)
+        marked = normalise(piece[start:end])
+        assert any(n in marked for n in needles), (piece[start:end], needles)
+    # Every whole occurrence in what is shown is marked (when normalising keeps lengths).
+    normal = normalise(shown)
+    if len(normal) == len(shown):
+        for needle in needles:
+            at = normal.find(needle)
+            while at >= 0:
+                s, e = at + shift, at + shift + len(needle)
+                assert any(a <= s and e <= b for a, b in spans), (needle, shown, spans)
+                at = normal.find(needle, at + 1)
+
+
+def test_snippet_finds_traditional_and_full_width_forms():
+    text = "前言。" * 30 + "全面推進鄉村振興，推廣ＰＰＰ模式。" + "结语。" * 30
+    piece, spans = snippet(text, [normalise("乡村振兴"), normalise("PPP")], 60)
+    marked = [piece[s:e] for s, e in spans]
+    assert "鄉村振興" in marked and "ＰＰＰ" in marked

@@ -18,7 +18,7 @@ import tantivy
 
 from wenxing.search.index import MATERIAL, SCHEMA, UNIT, SearchIndex
 from wenxing.search.query import Query
-from wenxing.search.tokenize import normalise, words
+from wenxing.search.tokenize import normalise, same_length_form, words
 
 TITLE_BOOST, HEAD_BOOST = 3.0, 2.0
 SECTIONS_PER_MATERIAL = 3
@@ -318,21 +318,15 @@ def _collect(searcher, found, query: Query, hits: dict[int, MaterialHit], *, cre
 
 
 def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[int, int]]]:
-    """At most ``width`` characters of ``text`` around the terms, and where they are in it."""
+    """At most ``width`` characters of ``text`` around the terms, and where they are in it.
+
+    The terms are found in a same-length form of the whole text (``same_length_form``:
+    cheap, and its offsets are the text's); only the piece shown is fully normalised, to
+    mark what NFKC's rarer mappings make of it as well."""
     text = text.replace("\n", " ")
-    normal = normalise(text)
-    if len(normal) != len(text):  # normalising changed lengths: match on the text itself
-        normal = text.lower()
-    spans: list[tuple[int, int, int]] = []  # start, end, term number
-    for number, term in enumerate(terms):
-        needle = term.replace(" ", "")
-        if not needle:
-            continue
-        at = normal.find(needle)
-        while at >= 0:
-            spans.append((at, at + len(needle), number))
-            at = normal.find(needle, at + len(needle))
-    spans.sort()
+    needles = [(number, t.replace(" ", "")) for number, t in enumerate(terms)]
+    needles = [(number, needle) for number, needle in needles if needle]
+    spans = _found(same_length_form(text), needles)
     if not spans:
         start = 0
     else:
@@ -346,9 +340,12 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))
     piece = text[start:end]
-    marks = [(s - start, e - start) for s, e, _n in spans if s >= start and e <= end]
+    marks = {(s - start, e - start) for s, e, _n in spans if s >= start and e <= end}
+    normal = normalise(piece)
+    if len(normal) == len(piece):
+        marks.update((s, e) for s, e, _n in _found(normal, needles))
     merged: list[tuple[int, int]] = []
-    for s, e in marks:
+    for s, e in sorted(marks):
         if merged and s < merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
@@ -357,3 +354,15 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     suffix = "…" if end < len(text) else ""
     shift = len(prefix)
     return prefix + piece + suffix, [(s + shift, e + shift) for s, e in merged]
+
+
+def _found(haystack: str, needles: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
+    """Every occurrence of each needle: (start, end, needle number), in text order."""
+    spans = []
+    for number, needle in needles:
+        at = haystack.find(needle)
+        while at >= 0:
+            spans.append((at, at + len(needle), number))
+            at = haystack.find(needle, at + len(needle))
+    spans.sort()
+    return spans

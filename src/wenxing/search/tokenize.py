@@ -84,6 +84,21 @@ def normalise(text: str) -> str:
     return _t2s().convert(text).lower()
 
 
+def same_length_form(text: str) -> str:
+    """``text`` as ``normalise`` would make it, character for character, without NFKC's
+    rarer mappings (ligatures, circled numbers and the like) and without any step that
+    would change its length: full-width forms narrowed, traditional characters simplified,
+    lower case. Offsets in it are offsets in ``text`` (snippets find terms in it and
+    normalise only the piece they show)."""
+    if _WIDE.search(text) is not None:
+        text = _WIDE.sub(_narrow, text)  # one character for one
+    simplified = _t2s().convert(text)
+    if len(simplified) == len(text):
+        text = simplified
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
+
+
 def _spaced(tokens: list[str]) -> str:
     return " ".join(t for t in tokens if not t.isspace() and _is_word(t))
 
