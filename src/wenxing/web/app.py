@@ -33,6 +33,7 @@ from wenxing.members.subscriptions import account_view, plans
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
+from wenxing.web import api as api_v1
 from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
@@ -297,6 +298,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(account_routes(runtime, page))
     app.include_router(console_routes(runtime, page))
     app.include_router(browse_routes(runtime, page))
+    api_v1.include(app, runtime)
 
     @app.exception_handler(NotStaff)
     async def not_staff(request: Request, exc: NotStaff) -> Response:
