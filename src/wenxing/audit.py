@@ -31,6 +31,7 @@ MEMBER_PASSWORD = "member:password"
 SUBSCRIPTION_GRANT = "subscription:grant"
 GIFT_CODE = "code:gift"
 CODE_EXPORT = "code:export"
+SETTING_CHANGE = "setting:change"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

@@ -59,6 +59,7 @@ TABLE = {
     ("GET", "/categories", "/categories"): ALL,
     ("GET", "/categories/讲话?page=1", "/categories/{name}"): ALL,
     ("GET", "/tags/两会", "/tags/{name}"): ALL,
+    ("GET", "/console/settings", "/console/settings"): ADMIN,
     ("GET", "/console", "/console"): STAFF,
     ("GET", "/console/materials", "/console/materials"): STAFF,
     ("GET", "/console/materials/1", "/console/materials/{material_id}"): STAFF,
@@ -89,6 +90,9 @@ TABLE = {
         303, 403, 403, 403, 403, 404, 404
     ),
     ("POST", "/console/codes", "/console/codes"): row(303, 403, 403, 403, 403, 403, 400),
+    ("POST", "/console/settings/max_sessions", "/console/settings/{name}"): row(
+        303, 403, 403, 403, 403, 403, 400
+    ),
     # The API reads JSON: a form is refused (400) once the caller is known.
     ("POST", "/api/v1/session", "/api/v1/session"): dict.fromkeys(ROLES, 400),
     ("POST", "/api/v1/account/redeem", "/api/v1/account/redeem"): row(

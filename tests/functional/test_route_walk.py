@@ -55,8 +55,9 @@ PARAMETERS = {
     "subject": ["", "WX-10001"],
     "actor": [""],
     "device": ["0" * 64],
-    "name": ["讲话", "两会", "nope"],  # a category, a tag, neither
+    "name": ["讲话", "两会", "max_sessions", "nope"],  # a category, a tag, a setting, none
     "page": ["1", "2", "0", "x"],
+    "saved": ["brand", ""],
 }
 SUFFIX = {
     "text/html": ".html",

@@ -38,6 +38,7 @@ from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
+from wenxing.web.settings_page import settings_routes
 
 
 def _template_environment() -> Environment:
@@ -297,6 +298,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api)
     app.include_router(account_routes(runtime, page))
     app.include_router(console_routes(runtime, page))
+    app.include_router(settings_routes(runtime, page))
     app.include_router(browse_routes(runtime, page))
     api_v1.include(app, runtime)
 

@@ -1,0 +1,255 @@
+"""The console's settings page (admins): every publisher setting, each with its own form.
+
+The settings are the ones declared in ``config.PUBLISHER_SETTINGS``; a new declaration shows
+up here by itself. A value is read and checked exactly as ``wenxing settings set`` does
+(``config.parse_setting`` then ``config.set_publisher_setting``): lists are typed as JSON,
+numbers and text as they are. A refused value is shown again beside its field with the
+reason, and nothing is stored; a change is stored with a ``setting:change`` audit event in
+the same transaction. Settings are read afresh by every request, so the next page or copy
+follows the change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing import audit
+from wenxing.config import (
+    PUBLISHER_SETTINGS,
+    PublisherSettings,
+    SettingSpec,
+    parse_setting,
+    set_publisher_setting,
+)
+from wenxing.i18n import N_, _
+from wenxing.runtime import Runtime
+from wenxing.web import auth
+from wenxing.web.console import NotStaff, StaffDep, staff
+
+_SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
+_MULTILINE_TEXT = frozenset({"wording_variants"})  # text settings edited in a textarea
+
+# Name and help line of each setting in the site's language; a setting declared later
+# without an entry here shows its name and the English help line of its declaration.
+_SHOWN = {
+    "brand": (N_("品牌"), N_("出版方的品牌名，显示在网站页头。")),
+    "masthead": (
+        N_("刊头"),
+        N_(
+            "每份材料开头印的刊头，JSON 列表，每项一行；导入文件时也会去掉这些行。"
+            "{member_group} 和 {free_group} 会换成下面两项群信息，别的花括号不能用。"
+        ),
+    ),
+    "member_group": (N_("会员群"), N_("会员如何加入会员群（只给会员看，刊头里也会印）。")),
+    "free_group": (N_("免费QQ群"), N_("访客如何加入免费 QQ 群（所有人都能看到）。")),
+    "near_duplicate_threshold": (
+        N_("近似重复阈值"),
+        N_("导入时与已有材料的相似度达到这个值（大于 0，最大 1）就当作近似重复跳过。"),
+    ),
+    "marking_strength": (
+        N_("措辞标记强度"),
+        N_("材料中看得见的措辞变体：off 不用、light 少量、strong 较多；看不见的标记始终都有。"),
+    ),
+    "wording_variants": (
+        N_("措辞变体表"),
+        N_("出版方自己编辑的措辞变体表，格式同随附的 variants.txt；留空就用随附的表。"),
+    ),
+    "accusation_bound": (
+        N_("误指上限"),
+        N_("每次追查时，无辜的人被指认的最大概率（大于 0，最大 0.001）。"),
+    ),
+    "plans": (
+        N_("套餐"),
+        N_(
+            "卡密对应的套餐，JSON 列表，每项有 code（代码）、name（名称）、months（月数）、"
+            "archive_months（从订阅开始往前可读的月数）、daily_quota（每天可下载份数）。"
+        ),
+    ),
+    "max_sessions": (N_("设备数上限"), N_("一个账户同时可以登录的设备数。")),
+    "sharing_networks": (
+        N_("共享提醒网段数"),
+        N_("一个账户 24 小时内从超过这么多个不同的 /24 网段登录，就提醒管理员（疑似共享）。"),
+    ),
+    "redeem_failures_per_hour": (
+        N_("每小时兑换失败上限"),
+        N_("每个账户、每个地址每小时允许兑换卡密失败的次数。"),
+    ),
+    "search_per_minute": (
+        N_("每分钟搜索次数"),
+        N_("每个账户（访客按地址）每分钟可以搜索的次数。"),
+    ),
+    "timezone": (
+        N_("时区"),
+        N_("出版方所在的时区（如 Asia/Shanghai）：每日下载额度在当地午夜重置。"),
+    ),
+    "extra_promo_patterns": (
+        N_("另外去掉的推广行"),
+        N_("导入时在文件开头和结尾另外去掉的推广行，JSON 列表，每项一个正则表达式。"),
+    ),
+}
+
+# Why a value was refused, from the English message of the shared checks (named groups
+# fill the message's placeholders).
+_REFUSALS: tuple[tuple[str, str], ...] = (
+    (r"expects a whole number", N_("请填写整数。")),
+    (r"expects a number", N_("请填写数字。")),
+    (r"expects a JSON list", N_('请填写 JSON 列表，例如 ["第一行", "第二行"]。')),
+    (r"expects a list of strings", N_("列表里的每一项都要是用引号括起来的文字。")),
+    (r"expects list", N_("请填写 JSON 列表（用方括号括起来）。")),
+    (r"expects (str|int|float)", N_("格式不对。")),
+    (r"must be one of (?P<choices>.+)$", N_("只能是 %(choices)s 之一。")),
+    (r"accusation_bound must be", N_("要大于 0，最大 0.001。")),
+    (r"near_duplicate_threshold must be", N_("要大于 0，最大 1。")),
+    (r"must be at least 1", N_("至少为 1。")),
+    (
+        r"masthead line (?P<n>\d+)",
+        N_("第 %(n)s 行：花括号里只能是 {member_group} 或 {free_group}。"),
+    ),
+    (
+        r"(?P<pattern>'.*') is not a regular expression: (?P<detail>.+)$",
+        N_("%(pattern)s 不是正确的正则表达式（%(detail)s）。"),
+    ),
+    (r"unknown time zone", N_("没有这个时区，请填写如 Asia/Shanghai 的时区名。")),
+    (r"plan (?P<n>\d+) must be an object", N_("第 %(n)s 个套餐要写成 JSON 对象 {…}。")),
+    (r"plan (?P<n>\d+) lacks (?P<fields>.+)$", N_("第 %(n)s 个套餐缺少 %(fields)s。")),
+    (
+        r"plan (?P<n>\d+) needs a unique code",
+        N_("第 %(n)s 个套餐的 code 为空，或与别的套餐重复。"),
+    ),
+    (
+        r"plan (?P<plan>.+): (?P<field>\w+) must be a whole number",
+        N_("套餐 %(plan)s 的 %(field)s 要填整数。"),
+    ),
+    (r"^line (?P<n>\d+): an empty context rule", N_("第 %(n)s 行：有一条空的上下文规则。")),
+    (r"^line (?P<n>\d+): a context rule is longer", N_("第 %(n)s 行：上下文规则超过 32 个字。")),
+    (
+        r"^line (?P<n>\d+): a group needs 2 or 4",
+        N_("第 %(n)s 行：每组要有 2 个或 4 个不为空的说法。"),
+    ),
+    (r"^line (?P<n>\d+): forms of a group must", N_("第 %(n)s 行：同一组的说法字数要相同。")),
+    (r"^line (?P<n>\d+): a form is repeated", N_("第 %(n)s 行：同一组里有重复的说法。")),
+    (r"^line (?P<n>\d+): forms cannot contain spaces", N_("第 %(n)s 行：说法里不能有空格。")),
+    (
+        r"^line (?P<n>\d+): (?P<form>\S+) is already in the group on line (?P<other>\d+)",
+        N_("第 %(n)s 行：“%(form)s”已经在第 %(other)s 行的组里了。"),
+    ),
+)
+
+
+def refusal_message(error: ValueError) -> str:
+    """A refused setting value's reason in the site's language."""
+    text = str(error)
+    for pattern, message in _REFUSALS:
+        found = re.search(pattern, text)
+        if found is not None:
+            values = found.groupdict()
+            if "choices" in values:
+                values["choices"] = "、".join(values["choices"].split(", "))
+            return _(message) % values if values else _(message)
+    return _("这个值不能用：%(detail)s") % {"detail": text}
+
+
+def _text(spec: SettingSpec, value) -> str:
+    """A setting's value as it is typed into its field."""
+    if isinstance(spec.default, list):
+        return json.dumps(value, ensure_ascii=False, indent=2)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _field(spec: SettingSpec) -> str:
+    if isinstance(spec.default, list) or spec.name in _MULTILINE_TEXT:
+        return "textarea"
+    return "select" if spec.choices else "input"
+
+
+def settings_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
+
+    def admin_only(who) -> None:
+        if who.role != "admin":
+            raise NotStaff(signed_in=True)
+
+    def show(
+        request: Request,
+        who,
+        *,
+        typed: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        saved: str = "",
+        status: int = 200,
+    ) -> HTMLResponse:
+        current = runtime.publisher_settings()
+        rows = []
+        for spec in PUBLISHER_SETTINGS:
+            label, help_line = _SHOWN.get(spec.name, (None, None))
+            value = current[spec.name]
+            rows.append(
+                {
+                    "name": spec.name,
+                    "label": _(label) if label else spec.name,
+                    "help": _(help_line) if help_line else spec.help,
+                    "field": _field(spec),
+                    "choices": [str(c) for c in spec.choices],
+                    "text": (typed or {}).get(spec.name, _text(spec, value)),
+                    "default": value == spec.default,
+                    "error": (errors or {}).get(spec.name),
+                    "lines": max(3, min(20, _text(spec, value).count("\n") + 2)),
+                }
+            )
+        notice = None
+        if saved in _SPECS:
+            label = _SHOWN.get(saved, (None,))[0]
+            notice = _("已保存：%(name)s") % {"name": _(label) if label else saved}
+        context = {"who": who.__dict__, "rows": rows, "notice": notice}
+        return page(request, "console/settings.html", {"console": True, **context}, status)
+
+    @router.get("/settings", response_class=HTMLResponse)
+    def settings_page(request: Request, who: StaffDep, saved: str = "") -> HTMLResponse:
+        admin_only(who)
+        return show(request, who, saved=saved)
+
+    @router.post("/settings/{name}", response_class=HTMLResponse)
+    def change(
+        request: Request,
+        who: StaffDep,
+        name: str,
+        value: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        admin_only(who)
+        if not auth.csrf_ok(request, csrf_token):
+            raise NotStaff(signed_in=True)
+        if name not in _SPECS:
+            message = {"message": _("没有这个设置")}
+            return page(request, "console/message.html", {"console": True, **message}, 404)
+        typed = value.replace("\r\n", "\n")  # browsers send a textarea's lines with CR LF
+        try:
+            parsed = parse_setting(name, typed)
+            with runtime.db.transaction() as session:
+                before = PublisherSettings.load(session)[name]
+                set_publisher_setting(session, name, parsed)
+                session.flush()
+                after = PublisherSettings.load(session)[name]
+                if after != before:
+                    audit.record(
+                        session,
+                        audit.SETTING_CHANGE,
+                        actor=who.number,
+                        subject=name,
+                        ip=auth.client_ip(request),
+                        before=before,
+                        after=after,
+                    )
+        except ValueError as refused:
+            errors = {name: refusal_message(refused)}
+            return show(request, who, typed={name: typed}, errors=errors, status=400)
+        return RedirectResponse(f"/console/settings?saved={name}#setting-{name}", 303)
+
+    return router
