@@ -3,13 +3,14 @@
 Generates N materials of about 6,000 characters (default 100,000), shaped like the importer
 benchmark's and with their outline built while generating; loads them with bulk inserts
 into a fresh SQLite database and a fresh PostgreSQL database; rebuilds each backend's
-tantivy index (`NodeIndex.reindex`, timed); then runs sets of two-character, four-character,
-multi-term, quoted-phrase and filtered queries through `search.service.search` (top 10 with
-snippets), per-query median of 3 after a warm-up, and a brute-force scan (`term in text`
-over every unit held in memory) for the two- and four-character sets. Diagnosis without
-targets: where one material's build time goes, and a profile of the slowest query.
+tantivy index (`NodeIndex.reindex`, timed, segmenting in worker processes: `--jobs N`); then
+runs sets of two-character, four-character, multi-term, quoted-phrase and filtered queries
+through `search.service.search` (top 10 with snippets), per-query median of 3 after a
+warm-up, and a brute-force scan (`term in text` over every unit held in memory) for the
+two- and four-character sets. Diagnosis without targets: where one material's build time
+goes, and a profile of the slowest query.
 
-    .venv/bin/python bench/search.py                 # 100,000 materials, 20-40 minutes
+    .venv/bin/python bench/search.py                 # 100,000 materials, mostly the builds
     .venv/bin/python bench/search.py --quick         # 5,000 materials, a few minutes
     .venv/bin/python bench/search.py --materials 20000 --backends sqlite
 
@@ -30,6 +31,7 @@ import platform
 import pstats
 import random
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -580,110 +582,104 @@ def brute_force(texts: list[str], sets: dict[str, list[str]], repeat: int) -> di
 
 
 def build_breakdown(db, count: int) -> dict[str, Any]:
-    """Where the build's time goes, on the first ``count`` materials, phase by phase:
-    reading (``entry_for``: two queries and ``units_of``); the tokenizer's work on every
-    unit's heading and text and on the title once per material (normalising, the two
-    segmenter passes, and ``_spaced`` dropping punctuation tokens, timed on the segmenter's
-    output lists as ``index_streams`` calls it); then the whole of
-    ``SearchIndex.replace_material`` into an in-memory index (documents made and handed to
-    tantivy: the tokenizer's work again, plus making the documents, plus tantivy's
-    ``add_document``) and the commit (tantivy finishing its segments). For comparison the
-    same documents are added once more without the per-material delete that
-    ``replace_material`` issues (``reindex`` has already cleared the index). In ``reindex``
-    tantivy's indexing threads overlap the Python work on the other core, so the phases do
-    not add up to the build's wall time."""
-    from sqlalchemy import select
+    """Where the build's time goes, on the first ``count`` materials, phase by phase, in
+    this process: reading (``build.published_batches``: one query per 512 materials);
+    preparing (``build.prepare``: cutting units and the tokenizer's work, done by the
+    worker processes in ``reindex``), and inside it the tokenizer's phases on every unit's
+    text, heading and the title (normalising with punctuation to spaces, the two segmenter
+    passes, joining the tokens); sending the prepared materials back from a worker
+    (pickling and unpickling them); making the tantivy documents (``build.documents``, in
+    the main process); tantivy's ``add_document`` and commit with the rebuild's writer
+    settings (in memory). In ``reindex`` the workers, the main process and tantivy's
+    indexing thread overlap, so the phases do not add up to the build's wall time."""
+    import pickle
 
-    from wenxing.materials.models import Material
+    from wenxing.search import build, sync, tokenize
     from wenxing.search import index as index_module
-    from wenxing.search import tokenize
-    from wenxing.search.sync import entry_for
 
     began = time.perf_counter()
-    with db.reading() as session:
-        ids = session.scalars(select(Material.id).order_by(Material.id).limit(count)).all()
-        entries = [entry_for(session, session.get(Material, i)) for i in ids]
-    read = time.perf_counter() - began
-    entries = [e for e in entries if e is not None]
-    texts = [entry.title for entry, _units in entries]
-    texts += [x for _entry, units in entries for unit in units for x in (unit.heading, unit.text)]
+    sources: list = []
+    for batch in build.published_batches(db):
+        sources.extend(batch)
+        if len(sources) >= count:
+            break
+    sources = sources[:count]
+    phases: dict[str, float] = {"read (published_batches)": time.perf_counter() - began}
+
+    tokenize.warm_up()
+    began = time.perf_counter()
+    prepared = [build.prepare(*source) for source in sources]
+    phases["prepare (units + tokenizer: the workers' part)"] = time.perf_counter() - began
+
+    units = [unit for entry, body, outline in sources for unit in units_of_source(body, outline)]
+    texts = [entry.title for entry, _b, _o in sources]
+    texts += list(dict.fromkeys(u.heading for u in units)) + [u.text for u in units]
     chars = sum(len(t) for t in texts)
-    phases: dict[str, float] = {"read (entry_for)": read}
-
     began = time.perf_counter()
-    normals = [tokenize.normalise(t) for t in texts]
-    phases["normalise (NFKC + t2s)"] = time.perf_counter() - began
+    forms = [tokenize.index_form(t) for t in texts]
+    phases["  normalise, punctuation to spaces (index_form)"] = time.perf_counter() - began
     segmenter = tokenize._segmenter()
     began = time.perf_counter()
-    cuts = [segmenter.cut(t, False) for t in normals]
-    phases["segment: cut"] = time.perf_counter() - began
+    cuts = [segmenter.cut(f, False) for f in forms]
+    phases["  segment: cut"] = time.perf_counter() - began
     began = time.perf_counter()
-    cuts += [segmenter.cut_for_search(t, False) for t in normals]
-    phases["segment: cut_for_search"] = time.perf_counter() - began
-    spaced = getattr(tokenize, "_spaced", None)
-    if spaced is not None:
-        began = time.perf_counter()
-        for tokens in cuts:
-            spaced(tokens)
-        phases["drop punctuation tokens (tokenize._spaced)"] = time.perf_counter() - began
-    tokens = sum(len(t) for t in cuts)
+    searches = [segmenter.cut_for_search(f, False) for f in forms]
+    phases["  segment: cut_for_search"] = time.perf_counter() - began
+    began = time.perf_counter()
+    for tokens, form in zip([*cuts, *searches], [*forms, *forms], strict=True):
+        tokenize._joined(tokens, form)
+    phases["  join the tokens (tokenize._joined)"] = time.perf_counter() - began
+    tokens = sum(len(t) for t in cuts) + sum(len(t) for t in searches)
 
-    make = getattr(index_module, "material_documents", None)
-    documents: list = []
-    if make is not None:
-        began = time.perf_counter()
-        documents = [d for entry, units in entries for d in make(entry, units)]
-        phases["material_documents (tokenizer + documents)"] = time.perf_counter() - began
+    began = time.perf_counter()
+    payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.loads(payload)
+    phases["send back from a worker (pickle + unpickle)"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    documents = [d for material in prepared for d in build.documents(material)]
+    phases["documents (tantivy Document objects)"] = time.perf_counter() - began
 
     memory = index_module.SearchIndex.in_memory()
-    memory.writer(heap_mb=256)
+    writer = memory.writer(heap_mb=sync.REINDEX_HEAP_MB, threads=sync.REINDEX_THREADS)
     cpu0 = time.process_time()
     began = time.perf_counter()
-    for entry, units in entries:
-        memory.replace_material(entry, units)
-    phases["replace_material (all of it, in memory)"] = time.perf_counter() - began
+    for document in documents:
+        writer.add_document(document)
+    phases["tantivy add_document"] = time.perf_counter() - began
     began = time.perf_counter()
     memory.commit()
-    phases["commit (tantivy finishes)"] = time.perf_counter() - began
-    replace_cpu = time.process_time() - cpu0
-
-    if documents:
-        plain = index_module.SearchIndex.in_memory()
-        writer = plain.writer(heap_mb=256)
-        cpu0 = time.process_time()
-        began = time.perf_counter()
-        for document in documents:
-            writer.add_document(document)
-        plain.commit()
-        phases["tantivy alone: add_document + commit, no deletes"] = time.perf_counter() - began
-        plain_cpu = time.process_time() - cpu0
-    n = max(len(entries), 1)
+    phases["tantivy commit"] = time.perf_counter() - began
+    tantivy_cpu = time.process_time() - cpu0
+    n = max(len(sources), 1)
     return {
-        "materials": len(entries),
-        "units": sum(len(units) for _e, units in entries),
+        "materials": len(sources),
+        "units": len(units),
         "chars_per_material": chars / n,
         "tokens_per_material": tokens / n,
+        "payload_bytes_per_material": len(payload) / n,
         "ms_per_material": {name: 1000 * seconds / n for name, seconds in phases.items()},
-        "cpu_ms_per_material": {
-            "replace_material + commit": 1000 * replace_cpu / n,
-            **({"tantivy alone": 1000 * plain_cpu / n} if documents else {}),
-        },
+        "cpu_ms_per_material": {"tantivy add_document + commit": 1000 * tantivy_cpu / n},
     }
 
 
-def read_ms(db, count: int) -> float:
-    """ms per material of ``entry_for`` on the first ``count`` materials of a backend."""
-    from sqlalchemy import select
+def units_of_source(body: str, outline: str) -> list:
+    from wenxing.search.units import units_of
 
-    from wenxing.materials.models import Material
-    from wenxing.search.sync import entry_for
+    return units_of(body, outline)
+
+
+def read_ms(db, count: int) -> float:
+    """ms per material of reading the first ``count`` materials as a rebuild does."""
+    from wenxing.search import build
 
     began = time.perf_counter()
-    with db.reading() as session:
-        ids = session.scalars(select(Material.id).order_by(Material.id).limit(count)).all()
-        for material_id in ids:
-            entry_for(session, session.get(Material, material_id))
-    return 1000 * (time.perf_counter() - began) / max(len(ids), 1)
+    read = 0
+    for batch in build.published_batches(db):
+        read += len(batch)
+        if read >= count:
+            break
+    return 1000 * (time.perf_counter() - began) / max(read, 1)
 
 
 def profile_query(node, text: str, top: int) -> dict[str, Any]:
@@ -735,18 +731,25 @@ def _progress(name: str, started: float) -> Callable[[int, int], None]:
     return report
 
 
-def build_backend(name: str, runtime, folder: Path) -> dict[str, Any]:
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def build_backend(name: str, runtime, folder: Path, jobs: int | None) -> dict[str, Any]:
+    from wenxing.search import build
     from wenxing.search.sync import NodeIndex
 
     node = NodeIndex(runtime.db, folder)
     machine0, server0 = machine_cpu_seconds(), postgres_cpu_seconds()
-    cpu0 = time.process_time()
+    cpu0, workers0 = time.process_time(), _children_cpu_seconds()
     started = time.perf_counter()
-    applied = node.reindex(_progress(name, started))
+    applied = node.reindex(_progress(name, started), jobs=jobs)
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu0
+    workers = _children_cpu_seconds() - workers0  # the pool's processes, ended and reaped
     server = postgres_cpu_seconds() - server0 if name == "postgresql" else 0.0
-    others = machine_cpu_seconds() - machine0 - cpu - server
+    others = machine_cpu_seconds() - machine0 - cpu - workers - server
     searcher = node.index.searcher()
     return {
         "node": node,
@@ -755,7 +758,9 @@ def build_backend(name: str, runtime, folder: Path) -> dict[str, Any]:
         "units": searcher.num_docs,
         "segments": searcher.num_segments,
         "size_bytes": node.index.size_bytes(),
+        "jobs": jobs if jobs is not None else build.default_jobs(),
         "process_cpu_seconds": cpu,
+        "workers_cpu_seconds": workers,
         "postgres_cpu_seconds": server,
         "others_cpu_share": max(others, 0.0) / (seconds * (os.cpu_count() or 1)),
         "load_average": os.getloadavg()[0],
@@ -919,7 +924,10 @@ def print_report(meta: dict, backends: dict, brute: dict | None, checks: list) -
                 f"\n{label}: index built in {build['seconds'] / 60:.1f} min "
                 f"({build['materials']:,} materials, {build['units']:,} units, "
                 f"{build['segments']} segments, {build['size_bytes'] / 2**20:,.0f} MiB); "
-                f"CPU: this process {build['process_cpu_seconds'] / 60:.1f} min"
+                f"{gen['chars'] / build['seconds'] / 1000:,.0f} k chars/s with "
+                f"{build['jobs']} worker processes; CPU: this process "
+                f"{build['process_cpu_seconds'] / 60:.1f} min, workers "
+                f"{build['workers_cpu_seconds'] / 60:.1f} min"
                 + (
                     f", postgres {build['postgres_cpu_seconds'] / 60:.1f} min"
                     if name == "postgresql"
@@ -973,14 +981,16 @@ def print_report(meta: dict, backends: dict, brute: dict | None, checks: list) -
         print(
             f"\nBuild breakdown (no target) on {breakdown['materials']:,} materials "
             f"({breakdown['units'] / max(breakdown['materials'], 1):.1f} units, "
-            f"{breakdown['tokens_per_material']:,.0f} segmenter tokens each), one phase after "
-            f"another; ms per material, and scaled to {n:,} materials:"
+            f"{breakdown['tokens_per_material']:,.0f} segmenter tokens, "
+            f"{breakdown['payload_bytes_per_material'] / 1024:,.0f} KiB from a worker each), "
+            f"one phase after another in one process; ms per material, and scaled to "
+            f"{n:,} materials:"
         )
         for phase, ms in breakdown["ms_per_material"].items():
             print(f"  {phase:<52} {ms:8.2f} ms  {ms * n / 60000:6.1f} min")
         for name, read in diagnosis.get("read_ms_per_material", {}).items():
             print(
-                f"  {'read (entry_for) on ' + BACKEND_LABEL[name]:<52} {read:8.2f} ms  "
+                f"  {'read on ' + BACKEND_LABEL[name]:<52} {read:8.2f} ms  "
                 f"{read * n / 60000:6.1f} min"
             )
         cpu = ", ".join(f"{k} {v:.2f} ms" for k, v in breakdown["cpu_ms_per_material"].items())
@@ -1095,7 +1105,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
                 continue
             try:
                 print(f"{name}: building the index", file=sys.stderr, flush=True)
-                build = build_backend(name, result["runtime"], work / f"index-{name}")
+                build = build_backend(name, result["runtime"], work / f"index-{name}", args.jobs)
                 result["build"] = build
                 print(
                     f"  {name}: built in {build['seconds']:.0f} s, "
@@ -1137,7 +1147,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
                     print(f"{name}: build breakdown", file=sys.stderr, flush=True)
                     breakdown = build_breakdown(result["runtime"].db, args.breakdown)
                     diagnosis["build_breakdown"] = breakdown
-                    read = breakdown["ms_per_material"]["read (entry_for)"]
+                    read = breakdown["ms_per_material"]["read (published_batches)"]
                 else:
                     read = read_ms(result["runtime"].db, args.breakdown)
                 diagnosis["read_ms_per_material"][name] = read
@@ -1177,6 +1187,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg", default=PG_SERVER, help="server URL (a maintenance database)")
     parser.add_argument("--batch", type=int, default=1000, help="rows per bulk insert")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument(
+        "--jobs", type=int, help="worker processes of the index build (default: one per CPU)"
+    )
     parser.add_argument(
         "--breakdown", type=int, default=1000, help="materials in the build breakdown"
     )
