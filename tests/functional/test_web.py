@@ -67,3 +67,18 @@ def test_requests_are_logged_as_json_lines_without_query_strings(runtime, caplog
         ("GET", "/materials/99", 404),
     ]
     assert all(e["ms"] >= 0 and e["level"] == "info" and "乡村" not in json.dumps(e) for e in lines)
+
+
+def test_every_response_carries_the_security_headers_and_static_files_are_cached(runtime):
+    _import(runtime)
+    client = TestClient(create_app(runtime))
+    for path in ("/", "/materials/1", "/materials/99", "/signin", "/api/v1/materials"):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+        assert "max-age" not in response.headers.get("cache-control", "")
+    sheet = client.get("/static/site.css")
+    assert sheet.status_code == 200 and sheet.headers["cache-control"] == "public, max-age=86400"
+    assert sheet.headers["x-content-type-options"] == "nosniff"

@@ -9,10 +9,12 @@ with every role and fails if a response carries material text some other way.
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -38,6 +40,7 @@ from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
+from wenxing.web.headers import SecurityHeaders
 from wenxing.web.settings_page import settings_routes
 
 
@@ -66,6 +69,18 @@ class PageError(HTTPException):
     message (``_()``), shown as it is."""
 
 
+def _lifespan(runtime: Runtime):
+    """At start-up: the number of requests a worker works on at once (its thread pool;
+    the rest wait their turn, which keeps tail latency down on a busy worker)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
+        yield
+
+    return lifespan
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title="文行 wenxing",
@@ -73,6 +88,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=_lifespan(runtime),
     )
     app.state.runtime = runtime
     i18n.set_locale(runtime.settings.locale)
@@ -92,7 +108,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
         publisher = runtime.publisher_settings()  # before the transaction: one connection each
-        with runtime.db.transaction() as session:
+        with runtime.db.reading() as session:
             member = auth.current_member(session, request)
             newest = catalog.list_materials(
                 session, published_only=True, newest_first=True, limit=30
@@ -119,7 +135,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/materials/{material_id}", response_class=HTMLResponse)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
         publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
+        with runtime.db.reading() as session:
             member = auth.current_member(session, request)
             material = _published(session, material_id)
             view = catalog.public_view(session, material_id)
@@ -328,21 +344,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             return JSONResponse({"error": message}, status_code=400)
         return page(request, "error.html", {"message": message}, status_code=400)
 
-    app.middleware("http")(logs.log_requests)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "public, max-age=86400"
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    # The request log outermost: it sees the final status, headers included.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(logs.RequestLog)
 
     return app
 

@@ -13,8 +13,6 @@ import sys
 import time
 import traceback
 
-from fastapi import Request
-
 log = logging.getLogger("wenxing.web")
 
 
@@ -44,22 +42,41 @@ def configure() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def log_requests(request: Request, call_next):
-    started = time.perf_counter()
-    try:
-        response = await call_next(request)
-    except Exception:
-        log.exception("request failed", extra={"fields": _fields(request, 500, started)})
-        raise
-    log.info("request", extra={"fields": _fields(request, response.status_code, started)})
-    return response
+class RequestLog:
+    """ASGI middleware: one log line per HTTP request (and the traceback of one that
+    failed). Written against ASGI itself rather than as an ``http`` middleware function,
+    which would copy every response through an extra stream."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("request failed", extra={"fields": _fields(scope, 500, started)})
+            raise
+        log.info("request", extra={"fields": _fields(scope, status, started)})
 
 
-def _fields(request: Request, status: int, started: float) -> dict:
+def _fields(scope, status: int, started: float) -> dict:
+    client = scope.get("client")
     return {
-        "method": request.method,
-        "path": request.url.path,
+        "method": scope["method"],
+        "path": scope["path"],
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 2),
-        "client": request.client.host if request.client else None,
+        "client": client[0] if client else None,
     }
