@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -74,9 +75,9 @@ def make_entry(
     )
 
 
-# A unit ready for the index: ordinal, start, heading, text, and the token streams
-# head_w, head_s, body_w, body_s, body_c (space-separated tokens; see ``tokenize``).
-PreparedUnit = tuple[int, int, str, str, str, str, str, str, str]
+# A unit ready for the index: ordinal, start, heading and text (UTF-8, as stored), and the
+# token streams head_w, head_s, body_w, body_s, body_c (space-separated; see ``tokenize``).
+PreparedUnit = tuple[int, int, bytes, bytes, str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ def prepare_units(entry: MaterialEntry, units: Iterable[Unit]) -> Prepared:
             (
                 unit.ordinal,
                 unit.start,
-                unit.heading,
-                unit.text,
+                unit.heading.encode("utf-8"),
+                unit.text.encode("utf-8"),
                 *head,
                 body_w,
                 body_s,
@@ -147,8 +148,8 @@ def documents(prepared: Prepared) -> list[tantivy.Document]:
         document.add_text("body_w", body_w)
         document.add_text("body_s", body_s)
         document.add_text("body_c", body_c)
-        document.add_bytes("heading", heading.encode("utf-8"))
-        document.add_bytes("text", text.encode("utf-8"))
+        document.add_bytes("heading", heading)
+        document.add_bytes("text", text)
         found.append(document)
     whole = tantivy.Document()
     _common(whole, entry, MATERIAL)
@@ -212,7 +213,9 @@ def published_batches(db: Database, size: int = READ_BATCH) -> Iterator[list[Sou
 
 
 def _worker_start() -> None:
-    """In each worker, once: the segmenter with the jargon dictionary, and OpenCC."""
+    """In each worker, once: the segmenter with the jargon dictionary, and OpenCC. Ctrl+C
+    is for the main process, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tokenize.warm_up()
 
 
