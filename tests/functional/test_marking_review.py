@@ -63,3 +63,29 @@ def test_vetoed_places_keep_their_base_form_in_every_copy(library, tmp_path):
     assert len(undo.json()["vetoed"]) == len(offsets) - 1
     wrong = library("materials", "veto", "1", "3")
     assert wrong.code == 1 and "no wording place at offset(s) [3]" in wrong.stderr
+
+
+def test_a_setting_changed_on_the_command_line_is_in_the_audit_log(cli, database_url):
+    import json
+
+    from sqlalchemy import select
+
+    from wenxing.audit import AuditEvent
+    from wenxing.db.engine import Database
+
+    assert cli("settings", "set", "search_per_minute", "45", "--json").code == 0
+    assert cli("settings", "set", "search_per_minute", "45", "--json").code == 0  # no change
+    assert cli("settings", "set", "search_per_minute", "x", "--json").code != 0  # refused
+    db = Database(database_url)
+    try:
+        with db.reading() as session:
+            events = session.scalars(
+                select(AuditEvent).where(AuditEvent.type == "setting:change")
+            ).all()
+            assert [(e.actor, e.subject) for e in events] == [
+                ("publisher:cli", "search_per_minute")
+            ]
+            details = json.loads(events[0].details)
+            assert details["after"] == 45 and details["before"] != 45
+    finally:
+        db.dispose()

@@ -289,7 +289,7 @@ ENGLISH = {
     "注册": "Sign up",
     "资料库": "Library",
     "最新资料": "Newest materials",
-    "手机号或用户名": "Phone number or username",
+    "手机号、用户名或会员号": "Phone number, username or member number",
     "密码": "Password",
     "文行": "wenxing",
     "没有这份材料": "No such material",
@@ -337,7 +337,10 @@ def test_the_site_speaks_the_catalogue_language(runtime, english):
     assert ">Sign in</a>" in home.text and ">Sign up</a>" in home.text
 
     signin = client.get("/signin")
-    assert "Phone number or username" in signin.text and ">Password</label>" in signin.text
+    assert (
+        "Phone number, username or member number" in signin.text
+        and ">Password</label>" in signin.text
+    )
     assert "<title>Sign in · wenxing</title>" in signin.text
 
     # Domain messages (delivery refusals, search errors) and error pages follow too.

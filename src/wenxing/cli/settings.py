@@ -7,10 +7,18 @@ from pathlib import Path
 
 import click
 
+from wenxing import audit
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.config import PUBLISHER_SETTINGS, parse_setting, set_publisher_setting
+from wenxing.config import (
+    PUBLISHER_SETTINGS,
+    PublisherSettings,
+    parse_setting,
+    set_publisher_setting,
+)
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
+
+ACTOR = "publisher:cli"  # who the audit log names for changes made here
 
 
 @click.group()
@@ -68,7 +76,19 @@ def set_command(
     with runtime_for(ctx) as runtime:
         try:
             with runtime.db.transaction() as session:
+                before = PublisherSettings.load(session)[name]
                 set_publisher_setting(session, name, parsed)
+                session.flush()
+                after = PublisherSettings.load(session)[name]
+                if after != before:  # the same event as the console's settings page
+                    audit.record(
+                        session,
+                        audit.SETTING_CHANGE,
+                        actor=ACTOR,
+                        subject=name,
+                        before=before,
+                        after=after,
+                    )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         stored = runtime.publisher_settings()[name]
