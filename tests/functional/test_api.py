@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing import audit
 from wenxing.config import set_publisher_setting
+from wenxing.delivery.issue import FORMATS
 from wenxing.materials.models import Material
 from wenxing.members import accounts
 from wenxing.members.codes import format_code
@@ -282,3 +284,102 @@ def test_the_openapi_document_describes_the_api(site):
     assert {"token": []} in redeem["security"]
     assert any(p["name"] == "X-CSRF-Token" for p in redeem["parameters"])
     assert "/categories" not in paths and "/console/settings" not in paths  # pages, not API
+
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# Every operation the API has, with its success status and the model (or media types) of
+# what it returns. The OpenAPI document must describe exactly these and nothing else.
+API_OPERATIONS = {
+    ("post", "/api/v1/session"): ("201", "SessionOut"),
+    ("delete", "/api/v1/session"): ("204", None),
+    ("get", "/api/v1/account"): ("200", "AccountOut"),
+    ("post", "/api/v1/account/redeem"): ("200", "RedeemOut"),
+    ("get", "/api/v1/categories"): ("200", "CategoriesOut"),
+    ("get", "/api/v1/materials"): ("200", "MaterialsOut"),
+    ("get", "/api/v1/materials/{material_id}"): ("200", "MaterialOut"),
+    ("get", "/api/v1/materials/{material_id}/copy"): ("200", FORMATS),
+    ("get", "/api/v1/search"): ("200", "SearchOut"),
+}
+SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
+    ("delete", "/api/v1/session"),
+    ("get", "/api/v1/account"),
+    ("post", "/api/v1/account/redeem"),
+    ("get", "/api/v1/materials/{material_id}/copy"),
+}
+
+
+def _app_routes(routes, prefix: str = ""):
+    """(path, route) of every route, through routers included with ``include_router``."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _app_routes(inner.routes, prefix + route.include_context.prefix)
+        elif isinstance(route, APIRoute):
+            yield prefix + route.path, route
+
+
+def test_the_openapi_document_holds_the_api_and_no_page(site):
+    client, _numbers = site
+    document = client.get("/api/v1/openapi.json").json()
+    documented = {(m, path) for path, ops in document["paths"].items() for m in ops}
+    assert documented == set(API_OPERATIONS)
+    # The app's routes agree: every /api/v1 route is documented, every page is hidden.
+    routes = list(_app_routes(client.app.routes))
+    assert {(m.lower(), path) for path, r in routes if r.include_in_schema for m in r.methods} == (
+        documented
+    )
+    pages = {path for path, _route in routes if not path.startswith("/api/v1/")}
+    assert {"/", "/materials/{material_id}", "/signin", "/account", "/search"} <= pages
+    assert {"/console", "/console/materials", "/console/settings", "/categories"} <= pages
+    assert not pages & set(document["paths"])
+    assert not [p for p in document["paths"] if not p.startswith("/api/v1/")]
+
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["token"]["description"],
+    }
+    assert (schemes["cookie"]["in"], schemes["cookie"]["name"]) == ("cookie", SESSION_COOKIE)
+    models = document["components"]["schemas"]
+    for (method, path), (status, returns) in API_OPERATIONS.items():
+        operation = document["paths"][path][method]
+        where = f"{method.upper()} {path}"
+        assert operation["summary"] and operation["description"], where
+        assert not HAN.search(operation["summary"]), where  # English (descriptions may gloss)
+        assert "422" not in operation["responses"], where
+        ok = operation["responses"][status]
+        if returns is None:
+            assert "content" not in ok, where
+        elif isinstance(returns, str):
+            ref = ok["content"]["application/json"]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{returns}", where
+            assert models[returns]["properties"], where
+        else:  # a file: one media type per format
+            media = {form.media_type.split(";")[0] for form in returns.values()}
+            assert set(ok["content"]) == media, where
+            assert all(c["schema"]["format"] == "binary" for c in ok["content"].values())
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorBody"), f"{where} {code}"
+        security = operation.get("security", [])
+        if (method, path) in SIGNED_IN:
+            assert security == [{"token": []}, {"cookie": []}], where
+            assert "401" in operation["responses"], where
+        elif path == "/api/v1/search":
+            assert security == [{"token": []}, {"cookie": []}, {}], where  # optional
+    # The fields the routes answer with are the ones documented.
+    listing = client.get("/api/v1/materials").json()
+    assert set(listing) == set(models["MaterialsOut"]["properties"])
+    assert set(listing["materials"][0]) == set(models["MaterialSummaryOut"]["properties"])
+    material = client.get("/api/v1/materials/1").json()
+    assert set(material) == set(models["MaterialOut"]["properties"])
+    assert set(material["outline"][0]) == set(models["OutlineNodeOut"]["properties"])
+    found = client.get("/api/v1/search", params={"q": "乡村振兴"}).json()
+    assert set(found) == set(models["SearchOut"]["properties"])
+    assert set(found["hits"][0]) == set(models["SearchHitOut"]["properties"])
+    copy = document["paths"]["/api/v1/materials/{material_id}/copy"]["get"]
+    assert {"400", "401", "403", "404"} <= set(copy["responses"])
+    assert {"400", "429"} <= set(document["paths"]["/api/v1/search"]["get"]["responses"])

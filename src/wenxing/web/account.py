@@ -75,7 +75,7 @@ def redeem_message(error: Exception) -> str:
 
 
 def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(include_in_schema=False)  # pages, not the API
 
     @router.get("/signup", response_class=HTMLResponse)
     def signup_form(request: Request, next: str = "/") -> HTMLResponse:

@@ -1,4 +1,5 @@
-"""The JSON API for scripts and the site: sessions, the account, code redemption, categories.
+"""The JSON API for scripts and the site: sessions, the account, code redemption, the
+published materials, search and copies.
 
 Two ways to say who is asking (``auth.request_token``): a bearer token in the
 ``Authorization`` header, made by ``POST /api/v1/session`` (scripts), or the site's session
@@ -8,24 +9,26 @@ submit, as the forms do with ``csrf_token``); a bearer token cannot be sent by a
 and needs none. Errors are JSON, ``{"error": "…"}``, in the site's language (Chinese).
 
 The API reuses the site's domain functions (``accounts.sign_in``, ``accounts.too_many_attempts``,
-``redemption.redeem``) and its messages; it adds no rule of its own. No route here returns
-material text: copies come from ``/api/v1/materials/{id}/copy`` through ``issue_copy``.
+``redemption.redeem``, ``search.service``) and its messages; it adds no rule of its own. The
+only route that returns material text is ``/api/v1/materials/{id}/copy``, and it goes
+through the site's own delivery (``deliver`` from app.py, the one path to ``issue_copy``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, Field
 
 from wenxing.db.base import utcnow
-from wenxing.delivery.issue import copies_of
+from wenxing.delivery.issue import FORMATS, copies_of
 from wenxing.i18n import N_, _
 from wenxing.materials import catalog
 from wenxing.members import accounts, codes, redemption
@@ -33,6 +36,8 @@ from wenxing.members.entitlement import daily_quota, role_now
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, membership_end, plans
 from wenxing.runtime import Runtime
+from wenxing.search.query import QueryError
+from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
 from wenxing.web.account import redeem_message, role_name
 
@@ -69,12 +74,15 @@ class ErrorBody(BaseModel):
     )
 
 
-def _errors(*statuses: int) -> dict:
+def _errors(*statuses: int, notes: dict[int, str] | None = None) -> dict:
+    """OpenAPI error responses (``{"error": …}``); ``notes`` words a status for one route."""
     described = {
         400: "bad parameters, or the request was refused (the reason is in error)",
         401: "not signed in, or the token has ended",
         403: "a cookie call without the right X-CSRF-Token header",
+        404: "no published material has that id",
         429: "too many failures; try again later",
+        **(notes or {}),
     }
     return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
 
@@ -164,6 +172,99 @@ class CategoriesOut(BaseModel):
     categories: list[CategoryOut] = Field(description="largest first")
 
 
+class MaterialSummaryOut(BaseModel):
+    id: int
+    title: str
+    kind: str = Field(description="kind of material, as the publisher named it")
+    category: str | None
+    status: str = Field(description="always published here")
+    version: int = Field(description="the current version's number")
+    chars: int = Field(description="characters in the current version")
+    published_at: str | None = Field(description="UTC, ISO 8601")
+
+
+class MaterialsOut(BaseModel):
+    materials: list[MaterialSummaryOut] = Field(
+        description="published materials by id, the first 500 (no paging)"
+    )
+
+
+class OutlineNodeOut(BaseModel):
+    type: Literal["section", "item"] = Field(
+        description="section: a heading; item: an inline enumeration (first…, second…)"
+    )
+    level: int = Field(description="depth from 1")
+    marker: str = Field(description="the heading's numbering as written")
+    heading: str = Field(description="the heading, its first 60 characters")
+    children: list[OutlineNodeOut]
+
+
+class MaterialOut(BaseModel):
+    id: int
+    title: str
+    kind: str
+    category: str | None
+    tags: list[str]
+    published_at: str | None = Field(description="UTC, ISO 8601")
+    chars: int = Field(description="characters in the current version")
+    keywords: list[str]
+    preview: str = Field(description="the first 300 characters, the public preview")
+    outline: list[OutlineNodeOut] = Field(description="headings only, never their text")
+
+
+class SearchHitOut(BaseModel):
+    material: int = Field(description="material id")
+    title: str
+    section: str = Field(description="the section's heading (empty: the opening)")
+    snippet: str = Field(description="up to 60 characters around the match")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) character spans of snippet that matched"
+    )
+    score: float
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHitOut] = Field(
+        description="one hit per matching section, materials in rank order"
+    )
+    more: bool = Field(description="more materials matched than were returned")
+    took_ms: float
+
+
+def _copy_responses() -> dict:
+    """The copy route's 200: a file whose media type follows the format."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    listed = ", ".join(f"{name}: {form.media_type}" for name, form in FORMATS.items())
+    return {
+        200: {
+            "description": f"the copy as a file ({listed})",
+            "content": {form.media_type.split(";")[0]: binary for form in FORMATS.values()},
+            "headers": {
+                "X-Wenxing-Copy": {
+                    "description": "the copy's number in the issuance log",
+                    "schema": {"type": "integer"},
+                },
+                "Content-Disposition": {
+                    "description": "attachment; the file name carries the title and the "
+                    "member number",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **_errors(
+            400,
+            401,
+            403,
+            404,
+            notes={
+                400: "format is not one of " + ", ".join(FORMATS) + ", or bad parameters",
+                403: "this account may not have the copy now (not a member, outside the "
+                "plan's window, the daily quota used, suspended); the reason is in error",
+            },
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class Caller:
     member_id: int
@@ -205,9 +306,17 @@ def caller(
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def include(app: FastAPI, runtime: Runtime) -> None:
-    """Add these routes and their JSON errors to the app."""
-    app.include_router(api_routes(runtime))
+def include(
+    app: FastAPI,
+    runtime: Runtime,
+    *,
+    deliver: Callable[..., Response],
+    published: Callable[[Any, int], Any],
+) -> None:
+    """Add these routes and their JSON errors to the app. ``deliver`` and ``published`` are
+    the site's own (app.py): the copy is issued, and an unpublished material refused,
+    exactly as the pages do."""
+    app.include_router(api_routes(runtime, deliver=deliver, published=published))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -240,7 +349,12 @@ def include(app: FastAPI, runtime: Runtime) -> None:
     app.openapi = openapi
 
 
-def api_routes(runtime: Runtime) -> APIRouter:
+def api_routes(
+    runtime: Runtime,
+    *,
+    deliver: Callable[..., Response],
+    published: Callable[[Any, int], Any],
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["api"])
 
     @router.post(
@@ -409,5 +523,100 @@ def api_routes(runtime: Runtime) -> APIRouter:
         with runtime.db.reading() as session:
             shelves = catalog.categories(session)
         return CategoriesOut(categories=[CategoryOut(name=n, count=c) for n, c in shelves])
+
+    @router.get("/materials", response_model=MaterialsOut, summary="Published materials")
+    def materials() -> MaterialsOut:
+        """Published materials by id (the first 500): titles and facts, never text."""
+        with runtime.db.reading() as session:
+            rows = catalog.list_materials(session, published_only=True, limit=500)
+        return MaterialsOut(materials=[MaterialSummaryOut(**row.as_dict()) for row in rows])
+
+    @router.get(
+        "/materials/{material_id}",
+        response_model=MaterialOut,
+        summary="One material: outline and the public preview",
+        responses=_errors(404),
+    )
+    def material(material_id: int) -> MaterialOut:
+        """One published material's public view, as its page shows it to a visitor: facts,
+        category and tags, keywords, the outline's headings and the first 300 characters."""
+        with runtime.db.reading() as session:
+            published(session, material_id)
+            view = catalog.public_view(session, material_id)
+        return MaterialOut.model_validate(view)
+
+    @router.get(
+        "/materials/{material_id}/copy",
+        response_class=Response,
+        summary="A fingerprinted copy for the signed-in account",
+        responses=_copy_responses(),
+        dependencies=[Security(_bearer), Security(_cookie)],
+    )
+    def copy(
+        request: Request,
+        material_id: int,
+        format: Annotated[
+            str,
+            Query(
+                description="the file's format",
+                json_schema_extra={"enum": list(FORMATS)},
+            ),
+        ] = "txt",
+    ) -> Response:
+        """A copy of the material marked for the calling account and logged like a download
+        (``docs/delivery.md``): the same entitlement and daily quota as the site's download
+        buttons. Signed in by a bearer token or the site's cookie."""
+        if format not in FORMATS:
+            listed = _("、").join(FORMATS)  # the list separator is the language's own
+            raise ApiError(400, _("格式只能是 %(formats)s 之一") % {"formats": listed})
+        return deliver(request, material_id, format, api=True)
+
+    @router.get(
+        "/search",
+        response_model=SearchOut,
+        summary="Search published materials",
+        responses=_errors(
+            400,
+            429,
+            notes={
+                400: "an empty, too long or malformed query, or bad parameters",
+                429: "too many searches from this account or address; see Retry-After",
+            },
+        ),
+        dependencies=[Security(_bearer), Security(_cookie)],
+        openapi_extra={"security": [{}]},  # signing in is optional
+    )
+    def search_materials(
+        request: Request,
+        q: Annotated[
+            str, Query(description="the query (docs/search.md), at most 200 characters")
+        ] = "",
+        limit: Annotated[
+            int, Query(description="materials to return: 1 to 50 (members and staff), 1 to 20")
+        ] = 10,
+    ) -> Response:
+        """Titles, headings and snippets of 60 characters around the matches (``docs/search.md``),
+        one hit per section. Anyone may search; a signed-in member or staff account may ask
+        for up to 50 materials, others 20. Searches per minute are limited per account, or
+        per address when not signed in (``search_per_minute``)."""
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            subject = member.number if member else f"ip:{auth.client_ip(request)}"
+            role = role_now(account_view(session, member) if member else None, utcnow())
+            full = role in ("member", "editor", "admin")
+            try:
+                count_search(session, subject, publisher["search_per_minute"], utcnow())
+            except RateLimited as limited:
+                return JSONResponse(
+                    {"error": limited.user_message},
+                    status_code=429,
+                    headers={"Retry-After": str(limited.retry_after)},
+                )
+        try:
+            results = search(runtime.search_index(), q, limit=max(1, min(limit, 50)), member=full)
+        except QueryError as refused:
+            return JSONResponse({"error": refused.user_message}, status_code=400)
+        return JSONResponse(results.as_dict())
 
     return router

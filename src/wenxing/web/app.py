@@ -1,5 +1,8 @@
 """The web app: the public library, signing in, the reader page and downloads, the API.
 
+Pages are left out of the OpenAPI document (``include_in_schema=False``), which describes
+the JSON API in ``web/api.py`` only.
+
 Rule 1 of the architecture holds in every route: visitors and free users see the outline
 and the public preview; anything longer comes from ``delivery.issue_copy``, marked for the
 requesting account and logged. ``tests/functional/test_route_walk.py`` walks every route
@@ -15,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -33,8 +36,6 @@ from wenxing.members.entitlement import may_read, role_now
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
 from wenxing.runtime import Runtime
-from wenxing.search.query import QueryError
-from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import api as api_v1
 from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
@@ -105,7 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth.remember_csrf(request, response)
         return response
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
         publisher = runtime.publisher_settings()  # before the transaction: one connection each
         with runtime.db.reading() as session:
@@ -132,7 +133,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         }
         return page(request, "home.html", context)
 
-    @app.get("/materials/{material_id}", response_class=HTMLResponse)
+    @app.get("/materials/{material_id}", response_class=HTMLResponse, include_in_schema=False)
     def material_page(request: Request, material_id: int) -> HTMLResponse:
         publisher = runtime.publisher_settings()
         with runtime.db.reading() as session:
@@ -148,7 +149,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             {"m": view, "who": who, "refusal": refusal, "formats": formats},
         )
 
-    @app.get("/materials/{material_id}/read", response_class=HTMLResponse)
+    @app.get("/materials/{material_id}/read", response_class=HTMLResponse, include_in_schema=False)
     def read(request: Request, material_id: int) -> Response:
         links = (
             (_("返回资料页"), f"/materials/{material_id}"),
@@ -162,7 +163,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
         return _deliver(request, material_id, "html", links=links, inline=True)
 
-    @app.get("/materials/{material_id}/download/{fmt}")
+    @app.get("/materials/{material_id}/download/{fmt}", include_in_schema=False)
     def download(request: Request, material_id: int, fmt: str) -> Response:
         if fmt not in FORMATS:
             raise PageError(404, _("没有这种格式"))
@@ -209,11 +210,11 @@ def create_app(runtime: Runtime) -> FastAPI:
             )
         return Response(issued.data, media_type=issued.media_type, headers=headers)
 
-    @app.get("/signin", response_class=HTMLResponse)
+    @app.get("/signin", response_class=HTMLResponse, include_in_schema=False)
     def signin_form(request: Request, next: str = "/") -> HTMLResponse:
         return page(request, "signin.html", {"next": auth.local_target(next), "error": None})
 
-    @app.post("/signin", response_class=HTMLResponse)
+    @app.post("/signin", response_class=HTMLResponse, include_in_schema=False)
     def signin(
         request: Request,
         identifier: str = Form(""),
@@ -243,7 +244,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth.set_session_cookie(response, request, signed.token)
         return response
 
-    @app.post("/signout")
+    @app.post("/signout", include_in_schema=False)
     def signout(request: Request, csrf_token: str = Form("")) -> Response:
         if not auth.csrf_ok(request, csrf_token):
             raise PageError(403, _("页面已过期，请刷新后重试"))
@@ -257,66 +258,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response
 
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     def health() -> JSONResponse:
         with runtime.db.reading() as session:
             count = catalog.count_materials(session)
         return JSONResponse({"status": "ok", "materials": count})
 
-    api = APIRouter(prefix="/api/v1", tags=["api"])
-
-    @api.get("/materials")
-    def api_materials() -> dict:
-        """Published materials: titles and facts, never text."""
-        with runtime.db.reading() as session:
-            rows = catalog.list_materials(session, published_only=True, limit=500)
-        return {"materials": [row.as_dict() for row in rows]}
-
-    @api.get("/materials/{material_id}")
-    def api_material(material_id: int) -> dict:
-        """One material's public view: outline and the public preview."""
-        with runtime.db.reading() as session:
-            _published(session, material_id)
-            view = catalog.public_view(session, material_id)
-        return view
-
-    @api.get("/materials/{material_id}/copy")
-    def api_copy(request: Request, material_id: int, format: str = "txt") -> Response:
-        """A fingerprinted copy for the token's account (logged like a download)."""
-        if format not in FORMATS:
-            listed = _("、").join(FORMATS)  # the list separator is the language's own
-            raise PageError(400, _("格式只能是 %(formats)s 之一") % {"formats": listed})
-        return _deliver(request, material_id, format, api=True)
-
-    @api.get("/search")
-    def api_search(request: Request, q: str = "", limit: int = 10) -> Response:
-        """Search published materials: titles, headings and snippets of 60 characters."""
-        publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
-            member = auth.current_member(session, request)
-            subject = member.number if member else f"ip:{auth.client_ip(request)}"
-            role = role_now(account_view(session, member) if member else None, utcnow())
-            full = role in ("member", "editor", "admin")
-            try:
-                count_search(session, subject, publisher["search_per_minute"], utcnow())
-            except RateLimited as limited:
-                return JSONResponse(
-                    {"error": limited.user_message},
-                    status_code=429,
-                    headers={"Retry-After": str(limited.retry_after)},
-                )
-        try:
-            results = search(runtime.search_index(), q, limit=max(1, min(limit, 50)), member=full)
-        except QueryError as refused:
-            return JSONResponse({"error": refused.user_message}, status_code=400)
-        return JSONResponse(results.as_dict())
-
-    app.include_router(api)
     app.include_router(account_routes(runtime, page))
     app.include_router(console_routes(runtime, page))
     app.include_router(settings_routes(runtime, page))
     app.include_router(browse_routes(runtime, page))
-    api_v1.include(app, runtime)
+    api_v1.include(app, runtime, deliver=_deliver, published=_published)
 
     @app.exception_handler(NotStaff)
     async def not_staff(request: Request, exc: NotStaff) -> Response:

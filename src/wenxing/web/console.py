@@ -74,7 +74,7 @@ StaffDep = Annotated[Staff, Depends(staff)]
 
 
 def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(prefix="/console", dependencies=[Depends(staff)])
+    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
 
     def admin_only(who: Staff) -> None:
         if who.role != "admin":
