@@ -261,3 +261,25 @@ def test_a_node_whose_index_another_process_is_writing_waits_its_turn(runtime, l
     assert other.catch_up().applied == 1
     assert not search(other, "薰衣草").materials
     assert not search(library, "薰衣草").materials  # the first worker reloads and agrees
+
+
+def test_a_quoted_phrase_cut_anywhere_from_the_text_finds_its_material(library):
+    """Phrases copied out of running text start and end inside words (商环境 of 营商环境);
+    they must match exactly, whatever the segmenter makes of them."""
+    import re
+
+    texts = [p.read_text(encoding="utf-8") for p in LIBRARY]
+    speech, others = texts[0], "\n".join(texts[1:])
+    runs = [m.group() for m in re.finditer(r"[\u4e00-\u9fff]{12,}", speech)]
+    phrases = []
+    for run in runs[5::7]:  # spread over the material
+        for start, width in ((1, 3), (3, 5), (2, 6)):
+            piece = run[start : start + width]
+            if piece not in others and piece not in phrases:
+                phrases.append(piece)
+    assert len(phrases) >= 20
+    for piece in phrases:
+        found = search(library, f'"{piece}"')
+        assert titles(found)[:1] == ["在全区重点工作推进会上的讲话"], piece
+        for hit in found.materials:
+            assert any(piece in s.snippet.replace("…", "") for s in hit.sections), piece

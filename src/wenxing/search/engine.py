@@ -5,7 +5,8 @@ Two passes. The first finds the materials: every term must occur somewhere in th
 them, titles weighing three times and headings twice the body, and equal scores go to the
 newer material. The second finds, inside those materials only, the sections (units) that
 speak of the terms, up to three per material, each with a snippet around the matched words.
-A query with a single-character term runs on sections alone (all terms in one section).
+A query with a single-character term or a quoted phrase runs on sections alone (all its
+terms in one section): characters and word positions are indexed per section only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wenxing.search.query import Query
 from wenxing.search.tokenize import normalise, same_length_form, words
 
 TITLE_BOOST, HEAD_BOOST = 3.0, 2.0
+PARTS_BOOST = 0.5  # a quoted phrase found by its parts, below the phrase found whole
 SECTIONS_PER_MATERIAL = 3
 
 
@@ -93,6 +95,14 @@ def _all(queries: list[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
+def _sub_word(token: str) -> tantivy.Query:
+    return _either(_term("title_s", token), _term("head_s", token), _term("body_s", token))
+
+
+def _characters(token: str) -> tantivy.Query:
+    return _all([_term("body_c", c) for c in dict.fromkeys(token)])
+
+
 def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
     """What one term (or quoted phrase) of a query matches in a unit."""
     normal = normalise(text)
@@ -115,7 +125,12 @@ def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
         tantivy.Query.phrase_query(SCHEMA, "body_w", tokens),
     ]
     if phrase:
-        return _either(*phrases)
+        # A quoted phrase cut out of running text may start or end inside a word
+        # ("商环境" of 营商环境) and then never segments as the text did: such sections are
+        # found by their parts (a word, or all of its characters) and ranked below
+        # the phrase proper; ``_collect`` keeps only those that hold the phrase exactly.
+        parts = _all([_either(_sub_word(t), _characters(t)) for t in tokens])
+        return _either(*phrases, _boost(parts, PARTS_BOOST))
     # Unquoted words the segmenter splits: the phrase ranks first, all parts anywhere in
     # the section still match (segmentation of a query can differ from the text's).
     parts = _all(
@@ -206,7 +221,9 @@ def _filters(query: Query) -> list[tuple[tantivy.Occur, tantivy.Query]]:
 def run(index: SearchIndex, query: Query, *, limit: int, snippet_chars: int) -> Results:
     started = time.perf_counter()
     searcher = index.searcher()
-    if any(len(normalise(t).strip()) == 1 for t in query.positive):
+    if query.phrases or any(len(normalise(t).strip()) == 1 for t in query.positive):
+        # Single characters and quoted phrases are only indexed per section (characters,
+        # positions): such a query looks for one section that holds all of its terms.
         ranked = _by_sections(searcher, query, limit)
     else:
         ranked = _by_materials(searcher, query, limit)
