@@ -19,7 +19,7 @@ import tantivy
 
 from wenxing.search.index import MATERIAL, SCHEMA, UNIT, SearchIndex
 from wenxing.search.query import Query
-from wenxing.search.tokenize import normalise, same_length_form, words
+from wenxing.search.tokenize import index_form, normalise, same_length_form, words
 
 TITLE_BOOST, HEAD_BOOST = 3.0, 2.0
 PARTS_BOOST = 0.5  # a quoted phrase found by its parts, below the phrase found whole
@@ -95,14 +95,6 @@ def _all(queries: list[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
-def _sub_word(token: str) -> tantivy.Query:
-    return _either(_term("title_s", token), _term("head_s", token), _term("body_s", token))
-
-
-def _characters(token: str) -> tantivy.Query:
-    return _all([_term("body_c", c) for c in dict.fromkeys(token)])
-
-
 def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
     """What one term (or quoted phrase) of a query matches in a unit."""
     normal = normalise(text)
@@ -126,11 +118,16 @@ def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
     ]
     if phrase:
         # A quoted phrase cut out of running text may start or end inside a word
-        # ("商环境" of 营商环境) and then never segments as the text did: such sections are
-        # found by their parts (a word, or all of its characters) and ranked below
-        # the phrase proper; ``_collect`` keeps only those that hold the phrase exactly.
-        parts = _all([_either(_sub_word(t), _characters(t)) for t in tokens])
-        return _either(*phrases, _boost(parts, PARTS_BOOST))
+        # ("商环境" of 营商环境) and then never segments as the text did: the body's
+        # characters, indexed with positions, find it as a run of characters (ranked below
+        # the phrase found as words; ``_collect`` still checks each section exactly).
+        run = list(index_form(text).replace(" ", ""))
+        characters = (
+            tantivy.Query.phrase_query(SCHEMA, "body_c", run)
+            if len(run) > 1
+            else _term("body_c", run[0])
+        )
+        return _either(*phrases, _boost(characters, PARTS_BOOST))
     # Unquoted words the segmenter splits: the phrase ranks first, all parts anywhere in
     # the section still match (segmentation of a query can differ from the text's).
     parts = _all(

@@ -35,12 +35,11 @@ __all__ = ["MATERIAL", "SCHEMA", "UNIT", "MaterialEntry", "SearchIndex", "materi
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: characters with positions (phrases cut inside words)
 _MARKER = "wenxing-schema"  # the layout version of the folder's index
 _OPEN_LOCK = ".wenxing-open.lock"  # held while a process opens (and perhaps rebuilds) it
 _OPENING = threading.Lock()  # the same, between the threads of this process
 _SPACE = "wx_space"  # pre-segmented text: split on spaces
-_CHARS = "wx_chars"  # one token per character
 
 
 def _schema() -> tantivy.Schema:
@@ -56,7 +55,7 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(f"{field}_s", tokenizer_name=_SPACE, index_option="freq")
     builder.add_text_field("body_w", tokenizer_name=_SPACE, index_option="position")
     builder.add_text_field("body_s", tokenizer_name=_SPACE, index_option="freq")
-    builder.add_text_field("body_c", tokenizer_name=_CHARS, index_option="freq")
+    builder.add_text_field("body_c", tokenizer_name=_SPACE, index_option="position")
     for field in ("kind", "category", "tag"):
         builder.add_text_field(field, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
@@ -68,9 +67,6 @@ def _schema() -> tantivy.Schema:
 def _register(index: tantivy.Index) -> None:
     index.register_tokenizer(
         _SPACE, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
-    )
-    index.register_tokenizer(
-        _CHARS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(1, 1, False)).build()
     )
 
 

@@ -141,8 +141,9 @@ def form_streams(form: str) -> tuple[str, str]:
 
 
 def chars_stream(form: str) -> str:
-    """The characters of text in ``index_form`` that can be words (1-gram tokenised)."""
-    return form.replace(" ", "")
+    """The characters of text in ``index_form`` that can be words, one token each, in
+    order (indexed with positions: a quoted phrase is a run of characters)."""
+    return " ".join(form.replace(" ", ""))
 
 
 def warm_up() -> None:
