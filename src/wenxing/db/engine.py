@@ -7,8 +7,9 @@ instead of failing half-way with "database is locked" when a read lock is upgrad
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -102,6 +103,7 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
+        self._write_turn = threading.RLock() if is_sqlite(self.engine) else nullcontext()
 
     @property
     def backend(self) -> str:
@@ -109,13 +111,19 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One write transaction: committed when the block ends, rolled back on any error."""
-        with self._writer() as session, session.begin():
+        """One write transaction: committed when the block ends, rolled back on any error.
+
+        On SQLite the threads of one process take turns here before asking SQLite for its
+        write lock: they wait in line on a Python lock instead of all polling SQLite's
+        lock with growing sleeps (which gave the unlucky ones seconds under load). The
+        lock is re-entrant, as a nested write transaction on one thread already was."""
+        with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only unit of work (never committed). On SQLite it does not take the write
+        """A read-only unit of work (never committed; what it loaded stays readable after
+        the block, detached). On SQLite it does not take the write
         lock, so pages that only read never queue behind each other or behind writers.
 
         A write that can wait until the read is over (a device's last-seen time) is handed
@@ -127,7 +135,9 @@ class Database:
             try:
                 yield session
             finally:
-                session.rollback()
+                # Ends the transaction like a rollback, but keeps what was loaded: objects
+                # read here are used after the block (a page renders them).
+                session.close()
         if later:
             with self.transaction() as writing:
                 for write in later:
