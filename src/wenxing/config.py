@@ -237,9 +237,19 @@ class PublisherSettings:
         ]
 
 
+_changed_here = 0  # settings this process has stored (its cached copies are then stale)
+
+
+def settings_changes_here() -> int:
+    return _changed_here
+
+
 def set_publisher_setting(session: Session, name: str, value: Any) -> None:
     """Store one publisher setting (the caller's transaction commits it)."""
     from wenxing.db.meta import SettingRow
+
+    global _changed_here
+    _changed_here += 1
 
     if name not in _SPECS:
         raise UnknownSetting(name)

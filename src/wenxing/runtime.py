@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from wenxing import serverkey
-from wenxing.config import PublisherSettings, Settings
+from wenxing.config import PublisherSettings, Settings, settings_changes_here
 from wenxing.db import migrate
 from wenxing.db.engine import Database
+
+SETTINGS_SECONDS = 1.0  # how stale another process's setting change may be
 
 
 class NotReady(RuntimeError):
@@ -22,10 +25,21 @@ class Runtime:
     db: Database
     secret: bytes
     _search: object = field(default=None, repr=False)
+    _settings: tuple | None = field(default=None, repr=False)
 
     def publisher_settings(self) -> PublisherSettings:
+        """The publisher settings, read at most every ``SETTINGS_SECONDS`` (every request
+        asks): a change made in this process shows at once, one made by another worker or
+        the command line within that time. (``PublisherSettings`` hands out copies, so the
+        one kept is never changed by its users.)"""
+        now, changes = time.monotonic(), settings_changes_here()
+        kept = self._settings
+        if kept is not None and kept[1] == changes and now - kept[0] < SETTINGS_SECONDS:
+            return kept[2]
         with self.db.reading() as session:
-            return PublisherSettings.load(session)
+            loaded = PublisherSettings.load(session)
+        self._settings = (now, changes, loaded)
+        return loaded
 
     def search_index(self):
         """This node's search index of the database (opened once per runtime)."""

@@ -115,3 +115,25 @@ def test_publisher_defaults_are_declared():
     defaults = dict(PublisherSettings.defaults())
     assert defaults["masthead"][0] == "仅供学习 禁止外传"
     assert set(defaults) >= {"brand", "masthead", "member_group", "free_group"}
+
+
+def test_publisher_settings_are_kept_a_moment_and_changes_made_here_show_at_once(
+    runtime, monkeypatch
+):
+    from sqlalchemy import update
+
+    import wenxing.runtime
+    from wenxing.db.meta import SettingRow
+
+    first = runtime.publisher_settings()
+    assert runtime.publisher_settings() is first  # every request asks: kept, not re-read
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "brand", "甲")
+    assert runtime.publisher_settings()["brand"] == "甲"  # this process's change: at once
+    # Another worker's change (nothing in this process knows of it) shows once the kept
+    # copy is older than SETTINGS_SECONDS.
+    with runtime.db.transaction() as session:
+        session.execute(update(SettingRow).where(SettingRow.name == "brand").values(value='"乙"'))
+    assert runtime.publisher_settings()["brand"] == "甲"
+    monkeypatch.setattr(wenxing.runtime, "SETTINGS_SECONDS", 0.0)
+    assert runtime.publisher_settings()["brand"] == "乙"

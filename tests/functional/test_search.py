@@ -283,3 +283,27 @@ def test_a_quoted_phrase_cut_anywhere_from_the_text_finds_its_material(library):
         assert titles(found)[:1] == ["在全区重点工作推进会上的讲话"], piece
         for hit in found.materials:
             assert any(piece in s.snippet.replace("…", "") for s in hit.sections), piece
+
+
+def test_searches_catch_up_at_most_every_moment_unless_this_process_changed_something(
+    runtime, library, tmp_path, monkeypatch
+):
+    import wenxing.search.service as service
+    from wenxing.search.models import SearchChange
+
+    monkeypatch.setattr(service, "FRESH_SECONDS", 60.0)
+    node = NodeIndex(runtime.db, tmp_path / "node")
+    speech = ids(search(node, "河湖长制"))
+    assert speech == [1]
+    # Another worker unpublishes it: its change log row arrives, this process noted nothing.
+    with runtime.db.transaction() as session:
+        session.get(Material, 1).status = "draft"
+        session.add(SearchChange(material_id=1))
+    assert ids(search(node, "河湖长制")) == [1]  # the last catch-up is recent enough
+    monkeypatch.setattr(service, "FRESH_SECONDS", 0.0)
+    assert ids(search(node, "河湖长制")) == []
+    # A change this process makes is searchable at once, however fresh the last look.
+    monkeypatch.setattr(service, "FRESH_SECONDS", 60.0)
+    with runtime.db.transaction() as session:
+        catalog.set_published(session, 1, True)
+    assert ids(search(node, "河湖长制")) == [1]

@@ -24,6 +24,7 @@ from wenxing.search.query import QueryError, parse
 from wenxing.search.sync import NodeIndex
 
 SNIPPET_CHARS = 60
+FRESH_SECONDS = 0.5  # another worker's publish is searchable within this; this worker's at once
 MAX_LIMIT = 50
 VISITOR_LIMIT = 20
 _USAGE = SearchUsage.__table__
@@ -39,7 +40,7 @@ def search(node: NodeIndex, text: str, *, limit: int = 10, member: bool = False)
     """Parse and run a query on this node's index, applying pending changes first
     (``member``: a member or staff, who may see more materials a query)."""
     query = parse(text)
-    node.catch_up()
+    node.catch_up(fresh_for=FRESH_SECONDS)
     cap = MAX_LIMIT if member else VISITOR_LIMIT
     return run(node.index, query, limit=max(1, min(limit, cap)), snippet_chars=SNIPPET_CHARS)
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,13 @@ REINDEX_HEAP_MB = 512
 REINDEX_THREADS = 1
 
 
+_noted_here = 0  # changes this process has recorded (a search here must not wait for them)
+
+
 def note_change(session: Session, material_id: int) -> None:
     """Record that a material's text or visibility changed (in the caller's transaction)."""
+    global _noted_here
+    _noted_here += 1
     session.add(SearchChange(material_id=material_id))
 
 
@@ -77,6 +83,7 @@ class NodeIndex:
         self.index = SearchIndex(path)
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._fresh: tuple[float, int, int] | None = None  # (when, changes noted here, last)
 
     def last_applied(self) -> int:
         try:
@@ -90,35 +97,53 @@ class NodeIndex:
         partial.write_text(json.dumps({"last_change": last_change}))
         partial.replace(state)
 
-    def catch_up(self) -> CatchUp:
+    def catch_up(self, *, fresh_for: float = 0.0) -> CatchUp:
+        """Apply the changes other writers recorded since the last catch-up and see other
+        processes' commits. With ``fresh_for``, a catch-up less than that many seconds old
+        is enough (searches: another worker's publish shows within that time), unless this
+        process has recorded a change since."""
         with self._lock:
-            applied_before = self.last_applied()
-            with self.db.reading() as session:
-                last = session.scalar(select(func.max(SearchChange.id))) or 0
-                if last <= applied_before:
-                    self.index.reload()
-                    return CatchUp(0, applied_before)
-                pending = session.scalars(
-                    select(SearchChange.material_id)
-                    .where(SearchChange.id > applied_before, SearchChange.id <= last)
-                    .group_by(SearchChange.material_id)
-                    .order_by(func.min(SearchChange.id))
-                ).all()
-            try:
-                self.index.writer()
-            except ValueError:  # another process holds the writer and is applying them
+            fresh = self._fresh
+            if (
+                fresh is not None
+                and fresh[1] == _noted_here
+                and time.monotonic() - fresh[0] < fresh_for
+            ):
+                return CatchUp(0, fresh[2])
+            began, noted = time.monotonic(), _noted_here
+            caught = self._catch_up()
+            if not caught.locked:  # else the writer's process applies them: look again soon
+                self._fresh = (began, noted, caught.last_change)
+            return caught
+
+    def _catch_up(self) -> CatchUp:
+        applied_before = self.last_applied()
+        with self.db.reading() as session:
+            last = session.scalar(select(func.max(SearchChange.id))) or 0
+            if last <= applied_before:
                 self.index.reload()
-                return CatchUp(0, applied_before, locked=True)
-            try:
-                with self.db.reading() as session:
-                    for material_id in pending:
-                        self._apply(session, material_id)
-                self.index.commit()
-            except BaseException:
-                self.index.release()
-                raise
-            self._remember(last)
-            return CatchUp(len(pending), last)
+                return CatchUp(0, applied_before)
+            pending = session.scalars(
+                select(SearchChange.material_id)
+                .where(SearchChange.id > applied_before, SearchChange.id <= last)
+                .group_by(SearchChange.material_id)
+                .order_by(func.min(SearchChange.id))
+            ).all()
+        try:
+            self.index.writer()
+        except ValueError:  # another process holds the writer and is applying them
+            self.index.reload()
+            return CatchUp(0, applied_before, locked=True)
+        try:
+            with self.db.reading() as session:
+                for material_id in pending:
+                    self._apply(session, material_id)
+            self.index.commit()
+        except BaseException:
+            self.index.release()
+            raise
+        self._remember(last)
+        return CatchUp(len(pending), last)
 
     def _apply(self, session: Session, material_id: int) -> None:
         material = session.get(Material, material_id)
@@ -136,6 +161,7 @@ class NodeIndex:
         visible until the end: on any error the writer is rolled back and the previous
         index stays as it was."""
         with self._lock:
+            self._fresh = None
             with self.db.reading() as session:
                 last = session.scalar(select(func.max(SearchChange.id))) or 0
             try:
