@@ -74,6 +74,17 @@ def redeem_message(error: Exception) -> str:
     return _(found) if found is not None else _("卡密无法兑换")
 
 
+def redeemed_message(plan_name: str, ends_at, timezone: str) -> str:
+    """What a member is told after redeeming a code (the site and the API say the same)."""
+    ends = ends_at.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return _("兑换成功：%(plan)s，会员有效期至 %(year)d年%(month)02d月%(day)02d日。") % {
+        "plan": plan_name,
+        "year": ends.year,
+        "month": ends.month,
+        "day": ends.day,
+    }
+
+
 def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(include_in_schema=False)  # pages, not the API
 
@@ -197,13 +208,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 400,
             )
         name = plans(publisher)[done.plan].name
-        ends = done.ends_at.replace(tzinfo=UTC).astimezone(ZoneInfo(publisher["timezone"]))
-        message = _("兑换成功：%(plan)s，会员有效期至 %(year)d年%(month)02d月%(day)02d日。") % {
-            "plan": name,
-            "year": ends.year,
-            "month": ends.month,
-            "day": ends.day,
-        }
+        message = redeemed_message(name, done.ends_at, publisher["timezone"])
         context = {"title": _("兑换卡密"), "message": message, "back": "/account"}
         return page(request, "message.html", context)
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Security
 from fastapi.responses import JSONResponse, Response
@@ -39,7 +37,7 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
-from wenxing.web.account import redeem_message, role_name
+from wenxing.web.account import redeem_message, redeemed_message, role_name
 
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -505,13 +503,7 @@ def api_routes(
             status = 429 if isinstance(refused, redemption.TooManyAttempts) else 400
             raise ApiError(status, redeem_message(refused)) from None
         name = known[done.plan].name
-        ends = done.ends_at.replace(tzinfo=UTC).astimezone(ZoneInfo(publisher["timezone"]))
-        message = _("兑换成功：%(plan)s，会员有效期至 %(year)d年%(month)02d月%(day)02d日。") % {
-            "plan": name,
-            "year": ends.year,
-            "month": ends.month,
-            "day": ends.day,
-        }
+        message = redeemed_message(name, done.ends_at, publisher["timezone"])
         return RedeemOut(
             plan=done.plan, plan_name=name, ends_at=catalog.iso(done.ends_at), message=message
         )
