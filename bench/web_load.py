@@ -618,7 +618,8 @@ def database_facts(env: dict[str, str]) -> dict[str, Any]:
 # --- one backend ---------------------------------------------------------------------------
 
 
-def bench_backend(name: str, url: str, folder: Path, args) -> dict[str, Any]:
+def server_env(url: str, folder: Path) -> dict[str, str]:
+    """The environment of the wenxing commands and servers of one backend's run."""
     env = dict(os.environ)
     env.update(
         WENXING_DATABASE_URL=url,
@@ -626,6 +627,11 @@ def bench_backend(name: str, url: str, folder: Path, args) -> dict[str, Any]:
         WENXING_SEARCH_DIR=str(folder / "search"),
     )
     env.pop("WENXING_SECRET_FILE", None)
+    return env
+
+
+def bench_backend(name: str, url: str, folder: Path, args) -> dict[str, Any]:
+    env = server_env(url, folder)
     print(f"{name}: preparing (init, import, settings, member) …", flush=True)
     prepared = prepare(env, args)
     tokens = prepared.pop("tokens")
@@ -913,13 +919,7 @@ def profile(args: argparse.Namespace) -> int:
         folder = Path(tmp)
         database = sqlite_database(folder) if name == "sqlite" else postgres_database(args.pg)
         with database as url:
-            env = dict(os.environ)
-            env.update(
-                WENXING_DATABASE_URL=url,
-                WENXING_SECRET=secrets.token_hex(32),
-                WENXING_SEARCH_DIR=str(folder / "search"),
-            )
-            env.pop("WENXING_SECRET_FILE", None)
+            env = server_env(url, folder)
             prepared = prepare(env, args)
             tokens = prepared.pop("tokens")
             print(

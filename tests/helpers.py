@@ -126,3 +126,25 @@ def account(session, publisher, name: str, *, subscribed: bool, **identifier):
             now=utcnow() - timedelta(minutes=1),
         )
     return member
+
+
+def signed_in(app, username: str, password: str = PASSWORD):
+    """A TestClient of ``app`` signed in through the sign-in form (fails if it is refused)."""
+    from fastapi.testclient import TestClient
+
+    from wenxing.web.auth import CSRF_COOKIE
+
+    client = TestClient(app)
+    client.get("/signin")
+    response = client.post(
+        "/signin",
+        data={
+            "identifier": username,
+            "password": password,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client

@@ -8,23 +8,9 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import PASSWORD, SAMPLE, account
+from tests.helpers import SAMPLE, account, signed_in
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
-
-
-def _signed_in(app, username: str) -> TestClient:
-    client = TestClient(app)
-    client.get("/signin")
-    client.post(
-        "/signin",
-        data={
-            "identifier": username,
-            "password": PASSWORD,
-            "csrf_token": client.cookies[CSRF_COOKIE],
-        },
-    )
-    return client
 
 
 @pytest.fixture
@@ -36,7 +22,7 @@ def site(runtime):
                 session, publisher, username, subscribed=role == "user", username=username
             ).role = role
     app = create_app(runtime)
-    return app, {u: _signed_in(app, u) for u in ("boss", "writer", "reader")}
+    return app, {u: signed_in(app, u) for u in ("boss", "writer", "reader")}
 
 
 def test_only_staff_enter_and_only_admins_make_codes(site):

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.helpers import PASSWORD, SAMPLE, account
+from tests.helpers import SAMPLE, account, signed_in
 from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
 from wenxing.materials import catalog
@@ -93,30 +93,13 @@ def site(runtime, tmp_path):
     app = create_app(runtime)
     clients = {"visitor": TestClient(app)}
     for role, (_number, username) in numbers.items():
-        clients[role] = _signed_in(app, username)
+        clients[role] = signed_in(app, username)
     with runtime.db.transaction() as session:
         suspended = session.scalar(select(Member).where(Member.username == numbers["suspended"][1]))
         suspended.status = "suspended"
     with runtime.db.reading() as session:
         body = catalog.material_document(session, 1)["body"]
     return app, clients, {role: number for role, (number, _u) in numbers.items()}, body
-
-
-def _signed_in(app, username: str) -> TestClient:
-    client = TestClient(app)
-    client.get("/signin")
-    response = client.post(
-        "/signin",
-        data={
-            "identifier": username,
-            "password": PASSWORD,
-            "csrf_token": client.cookies[CSRF_COOKIE],
-            "next": "/",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
 
 
 def _routes(routes, prefix: str = ""):
@@ -189,7 +172,7 @@ def test_every_route_with_every_role(runtime, site):
                 )
             if method == "POST" and path == "/signout" and role != "visitor":
                 # Signing out ended this account's session: sign in again for what follows.
-                clients[role] = client = _signed_in(app, f"user{ROLES.index(role) - 1}")
+                clients[role] = client = signed_in(app, f"user{ROLES.index(role) - 1}")
             where = f"{role} {method} {path} {query}"
             assert response.status_code < 500, where
             assert "Traceback" not in response.text[:2000], where

@@ -12,25 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import PASSWORD, account, import_sample
+from tests.helpers import account, import_sample, signed_in
 from wenxing import audit
 from wenxing.config import PUBLISHER_SETTINGS
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
-
-
-def _signed_in(app, username: str) -> TestClient:
-    client = TestClient(app)
-    client.get("/signin")
-    client.post(
-        "/signin",
-        data={
-            "identifier": username,
-            "password": PASSWORD,
-            "csrf_token": client.cookies[CSRF_COOKIE],
-        },
-    )
-    return client
 
 
 @pytest.fixture
@@ -43,7 +29,7 @@ def site(runtime):
                 session, publisher, username, subscribed=role == "user", username=username
             ).role = role
     app = create_app(runtime)
-    return app, {u: _signed_in(app, u) for u in ("boss", "writer", "reader")}
+    return app, {u: signed_in(app, u) for u in ("boss", "writer", "reader")}
 
 
 def form_of(page: str, name: str) -> str:

@@ -22,7 +22,7 @@ from wenxing.search.query import Query
 from wenxing.search.tokenize import index_form, normalise, same_length_form, words
 
 TITLE_BOOST, HEAD_BOOST = 3.0, 2.0
-PARTS_BOOST = 0.5  # a quoted phrase found by its parts, below the phrase found whole
+PARTS_BOOST = 0.5  # a quoted phrase found as a run of characters, below it found as words
 SECTIONS_PER_MATERIAL = 3
 
 
