@@ -82,3 +82,28 @@ def test_every_response_carries_the_security_headers_and_static_files_are_cached
     sheet = client.get("/static/site.css")
     assert sheet.status_code == 200 and sheet.headers["cache-control"] == "public, max-age=86400"
     assert sheet.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_unexpected_failure_is_a_chinese_page_and_the_traceback_stays_in_the_log(
+    runtime, monkeypatch, caplog
+):
+    import logging
+
+    from wenxing.materials import catalog
+
+    _import(runtime)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(catalog, "list_materials", broken)
+    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO, logger="wenxing.web"):
+        page = client.get("/")
+        api = client.get("/api/v1/materials")
+    assert page.status_code == 500 and "服务器出错了，请稍后再试" in page.text
+    assert api.status_code == 500 and api.json() == {"error": "服务器出错了，请稍后再试"}
+    for response in (page, api):
+        assert "Traceback" not in response.text and "disk on fire" not in response.text
+    failures = [r for r in caplog.records if r.getMessage() == "request failed"]
+    assert len(failures) == 2 and all("disk on fire" in str(r.exc_info[1]) for r in failures)

@@ -11,6 +11,7 @@ with every role and fails if a response carries material text some other way.
 
 from __future__ import annotations
 
+import html
 import re
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -295,6 +296,18 @@ def create_app(runtime: Runtime) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=400)
         return page(request, "error.html", {"message": message}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # The request log has the traceback; the person asking gets a sentence in Chinese.
+        message = _(_STATUS_MESSAGES[500])
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=500)
+        try:  # the page needs the database, which may be what failed
+            return page(request, "error.html", {"message": message}, status_code=500)
+        except Exception:
+            body = f'<!doctype html><html lang="{i18n.language_tag()}"><meta charset="utf-8">'
+            return HTMLResponse(f"{body}<p>{html.escape(message)}</p></html>", status_code=500)
 
     # The request log outermost: it sees the final status, headers included.
     app.add_middleware(SecurityHeaders)
