@@ -32,6 +32,15 @@ SUBSCRIPTION_GRANT = "subscription:grant"
 GIFT_CODE = "code:gift"
 CODE_EXPORT = "code:export"
 SETTING_CHANGE = "setting:change"
+REPORT_SUBMIT = "report:submit"
+REPORT_TRACE = "report:trace"
+REPORT_CONFIRM = "report:confirm"
+REPORT_REJECT = "report:reject"
+REPORT_REWARD = "report:reward"
+REPORT_REWARD_WITHHELD = "report:reward-withheld"
+REPORT_FLAG = "report:flag"
+MEMBER_WARN = "member:warn"
+MEMBER_SIGN_OUT_ALL = "member:sign-out-all"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         le=256,
         description="requests one `wenxing serve` worker works on at once; more wait their turn",
     )
+    jobs: bool = Field(
+        True,
+        description="whether each `wenxing serve` worker runs background jobs (tracing "
+        "reports); turn off when `wenxing jobs run` processes do it",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 
@@ -185,6 +190,27 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "searches allowed per account (or per address for visitors) in a minute",
     ),
     SettingSpec(
+        "report_file_mb",
+        20.0,
+        "largest evidence file a resale report accepts, in MB (each file)",
+    ),
+    SettingSpec(
+        "report_reward_plan",
+        "year",
+        "the plan (its code) a reporter is given when their report is confirmed: added to "
+        "their membership, or as a gift code when they have no account",
+    ),
+    SettingSpec(
+        "reports_per_hour",
+        5,
+        "resale reports accepted per address in an hour",
+    ),
+    SettingSpec(
+        "reports_per_day_contact",
+        3,
+        "resale reports accepted per contact (phone or WeChat id) in a day",
+    ),
+    SettingSpec(
         "timezone", "Asia/Shanghai", "the publisher's time zone: daily quotas reset at its midnight"
     ),
     SettingSpec(
@@ -267,12 +293,25 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         raise ValueError("setting accusation_bound must be above 0 and at most 0.001")
     if (
         name
-        in ("max_sessions", "sharing_networks", "redeem_failures_per_hour", "search_per_minute")
+        in (
+            "max_sessions",
+            "sharing_networks",
+            "redeem_failures_per_hour",
+            "search_per_minute",
+            "reports_per_hour",
+            "reports_per_day_contact",
+        )
         and value < 1
     ):
         raise ValueError(f"setting {name} must be at least 1")
     if name == "plans":
         _check_plans(value)
+    if name == "report_reward_plan":
+        codes = [plan["code"] for plan in PublisherSettings.load(session)["plans"]]
+        if value not in codes:
+            raise ValueError(
+                f"setting report_reward_plan must be one of the plans: {', '.join(codes)}"
+            )
     if name in ("masthead", "extra_promo_patterns") and not all(isinstance(v, str) for v in value):
         raise ValueError(f"setting {name} expects a list of strings")
     if name == "masthead":
@@ -285,6 +324,8 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
                 raise ValueError(
                     f"setting {name}: {pattern!r} is not a regular expression: {exc}"
                 ) from None
+    if name == "report_file_mb" and not 0 < value <= 200:
+        raise ValueError("setting report_file_mb must be above 0 and at most 200")
     if name == "near_duplicate_threshold" and not 0 < value <= 1:
         raise ValueError("setting near_duplicate_threshold must be above 0 and at most 1")
     if name == "timezone":

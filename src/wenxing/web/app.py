@@ -27,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wenxing import __version__, i18n
+from wenxing import __version__, i18n, jobs
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
 from wenxing.i18n import N_, _
@@ -73,12 +73,23 @@ class PageError(HTTPException):
 
 def _lifespan(runtime: Runtime):
     """At start-up: the number of requests a worker works on at once (its thread pool;
-    the rest wait their turn, which keeps tail latency down on a busy worker)."""
+    the rest wait their turn, which keeps tail latency down on a busy worker), and the
+    background job runner (tracing reports) unless ``WENXING_JOBS`` turns it off."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
-        yield
+        runner = None
+        if runtime.settings.jobs:
+            import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
+
+            runner = jobs.Runner(runtime)
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await to_thread.run_sync(runner.stop)
 
     return lifespan
 

@@ -1,0 +1,209 @@
+"""Background jobs: work a request hands off and a runner does soon after (tracing a report).
+
+A job is a row, written in the transaction of the change that needs it, so a job exists
+exactly when its cause does. Runners claim jobs one at a time:
+
+* embedded (SQLite): one runner thread per process, woken at once when this process adds
+  a job and every ``POLL_SECONDS`` otherwise; a claim is a conditional update, made under
+  SQLite's write lock, so two processes never claim the same job;
+* PostgreSQL with several workers: every worker runs a runner; a claim is
+  ``SELECT … FOR UPDATE SKIP LOCKED``, so runners never wait on each other's rows.
+
+A claimed job whose runner died (the process was killed) is claimed again after
+``STALE_SECONDS``; a job that raises is retried up to ``MAX_ATTEMPTS`` times with a growing
+delay, then stays ``failed`` with its error for the console.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from wenxing.db.base import Base, utcnow
+from wenxing.db.engine import Database, is_sqlite
+
+log = logging.getLogger("wenxing.jobs")
+
+POLL_SECONDS = 2.0
+STALE_SECONDS = 600
+MAX_ATTEMPTS = 3
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    # queued → running → done | failed (queued again after an error, while attempts last)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# A handler gets the runtime (database, secret, settings) and the job's payload.
+Handler = Callable[[Any, dict[str, Any]], None]
+_HANDLERS: dict[str, Handler] = {}
+_added = threading.Condition()  # notified when this process adds a job
+_added_count = 0
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind`` (it opens its own transactions)."""
+
+    def register(function: Handler) -> Handler:
+        _HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def enqueue(session: Session, kind: str, **payload: Any) -> Job:
+    """Add a job to the caller's transaction; runners in this process look at once when the
+    transaction has committed (others within ``POLL_SECONDS``)."""
+    job = Job(kind=kind, payload=json.dumps(payload, ensure_ascii=False), run_after=utcnow())
+    session.add(job)
+    session.flush()
+
+    from sqlalchemy import event
+
+    @event.listens_for(session, "after_commit", once=True)
+    def _wake(_session) -> None:
+        global _added_count
+        with _added:
+            _added_count += 1
+            _added.notify_all()
+
+    return job
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def claim(db: Database, worker: str, now: datetime | None = None) -> Claimed | None:
+    """Claim the oldest runnable job, or return None."""
+    now = now or utcnow()
+    runnable = (Job.state == "queued") & (Job.run_after <= now)
+    stale = (Job.state == "running") & (Job.claimed_at < now - timedelta(seconds=STALE_SECONDS))
+    with db.transaction() as session:
+        query = select(Job).where(runnable | stale).order_by(Job.run_after, Job.id).limit(1)
+        if not is_sqlite(session.get_bind()):
+            query = query.with_for_update(skip_locked=True)
+        job = session.scalars(query).first()
+        if job is None:
+            return None
+        # On SQLite the write transaction (BEGIN IMMEDIATE) already excludes other claimers;
+        # the conditional update keeps the claim honest anywhere.
+        taken = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.state == job.state)
+            .values(state="running", claimed_by=worker, claimed_at=now, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not taken:
+            return None
+        return Claimed(job.id, job.kind, json.loads(job.payload), job.attempts + 1)
+
+
+def run_one(runtime, worker: str) -> bool:
+    """Claim and run one job; False when there was none."""
+    db = runtime.db
+    job = claim(db, worker)
+    if job is None:
+        return False
+    function = _HANDLERS.get(job.kind)
+    try:
+        if function is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        function(runtime, job.payload)
+    except Exception as exc:  # (a job's failure is recorded, never raised)
+        log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+        _finish(db, job, error=f"{exc.__class__.__name__}: {exc}"[:2000])
+    else:
+        _finish(db, job, error=None)
+    return True
+
+
+def _finish(db: Database, job: Claimed, error: str | None) -> None:
+    now = utcnow()
+    with db.transaction() as session:
+        row = session.get(Job, job.id)
+        if row is None:
+            return
+        row.error = error
+        if error is None:
+            row.state, row.finished_at = "done", now
+        elif job.attempts >= MAX_ATTEMPTS:
+            row.state, row.finished_at = "failed", now
+        else:
+            row.state = "queued"
+            row.run_after = now + timedelta(seconds=5 * 4 ** (job.attempts - 1))
+
+
+def run_pending(runtime, worker: str | None = None, limit: int = 1000) -> int:
+    """Run runnable jobs until none is left (or ``limit``); the number run."""
+    worker = worker or _worker_name()
+    done = 0
+    while done < limit and run_one(runtime, worker):
+        done += 1
+    return done
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:80]
+
+
+class Runner:
+    """A thread that runs this process's share of jobs until stopped."""
+
+    def __init__(self, runtime, poll_seconds: float = POLL_SECONDS):
+        self.runtime = runtime
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="wenxing-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        with _added:
+            _added.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        worker = _worker_name()
+        while not self._stop.is_set():
+            with _added:
+                seen = _added_count
+            try:
+                run_pending(self.runtime, worker)
+            except Exception:  # (the database may be briefly unreachable)
+                log.exception("job runner: claiming failed; trying again")
+            with _added:
+                if _added_count == seen and not self._stop.is_set():
+                    _added.wait(self.poll_seconds)

@@ -1,0 +1,259 @@
+"""Tracing a report: read each piece of evidence, find its material, name who leaked it.
+
+Runs as a background job (``report.trace``). Reading and tracing happen outside any write
+transaction (OCR takes seconds); the results are stored in one transaction at the end, so
+a report is either still ``received`` or fully ``traced``. Running the job again (after a
+crash) replaces what an earlier run stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from wenxing import audit, jobs
+from wenxing.db.base import utcnow
+from wenxing.delivery.models import IssuedCopy
+from wenxing.materials.readers import ReadError
+from wenxing.members.models import AccountSession, Member
+from wenxing.reports import evidence as evidence_reading
+from wenxing.reports.evidence import Evidence
+from wenxing.reports.intake import TRACE_JOB, format_receipt
+from wenxing.reports.models import Accusation, Report, ReportEvidence, ReportTrace
+from wenxing.reports.trace import identify_version, trace
+
+log = logging.getLogger("wenxing.reports")
+
+# Networks that say nothing about who is behind them: the server itself (a proxy that does
+# not pass the client's address on).
+_UNINFORMATIVE_NETWORKS = frozenset({"127.0.0.0/24", "::/48"})
+
+
+@dataclass
+class _Read:
+    evidence_id: int
+    evidence: Evidence | None
+    detected: str | None
+    error: str | None = None
+    detail: str | None = None
+
+
+@jobs.handler(TRACE_JOB)
+def trace_report_job(runtime, payload: dict) -> None:
+    trace_report(runtime, int(payload["report_id"]))
+
+
+def trace_report(runtime, report_id: int) -> None:
+    """Read, identify and trace a report's evidence, then store the case."""
+    publisher = runtime.publisher_settings()
+    bound = float(publisher["accusation_bound"])
+    with runtime.db.reading() as session:
+        report = session.get(Report, report_id)
+        if report is None or report.state != "received":
+            return  # decided already, or gone: nothing to trace
+        items = session.execute(
+            select(
+                ReportEvidence.id,
+                ReportEvidence.kind,
+                ReportEvidence.filename,
+                ReportEvidence.data,
+            )
+            .where(ReportEvidence.report_id == report_id)
+            .order_by(ReportEvidence.id)
+        ).all()
+    reads = [_read_one(row.id, row.kind, row.filename, row.data) for row in items]
+
+    traced: list[tuple[dict, list[int], float, int]] = []
+    with runtime.db.reading() as session:
+        groups: dict[int, list[_Read]] = defaultdict(list)
+        for item in reads:
+            if item.evidence is None:
+                continue
+            found = identify_version(session, item.evidence.text)
+            if found is None:
+                item.error, item.detail = "no_material", "no published material found in it"
+                continue
+            groups[found[0].id].append(item)
+        for version_id, members in groups.items():
+            joined = Evidence(
+                "\n".join(m.evidence.text for m in members),
+                tuple(sorted({t for m in members for t in m.evidence.copy_tags})),
+            )
+            started = time.perf_counter()
+            result = trace(session, runtime.secret, joined, bound)
+            took = (time.perf_counter() - started) * 1000
+            if result.material is None:  # the joined text failed where parts passed: rare
+                for m in members:
+                    m.error, m.detail = "no_material", "no published material found in it"
+                continue
+            traced.append((result.as_dict(), [m.evidence_id for m in members], took, version_id))
+
+    with runtime.db.transaction() as session:
+        report = session.get(Report, report_id, with_for_update=True)
+        if report is None or report.state != "received":
+            return
+        _store(session, report, reads, traced)
+
+
+def _read_one(evidence_id: int, kind: str, filename: str | None, data: bytes) -> _Read:
+    try:
+        if kind == "text":
+            found, detected = evidence_reading.read_evidence_bytes(data, ".txt"), "text"
+        else:
+            suffix = PurePath(filename or "").suffix.lower()
+            found = evidence_reading.read_evidence_bytes(data, suffix)
+            detected = getattr(found, "detected", None) or suffix[1:]
+    except ReadError as exc:
+        return _Read(
+            evidence_id,
+            None,
+            getattr(exc, "detected", None),
+            getattr(exc, "reason", "unreadable"),
+            str(exc)[:300],
+        )
+    except Exception as exc:  # (one bad file never stops the report)
+        log.exception("evidence %s could not be read", evidence_id)
+        return _Read(evidence_id, None, None, "unreadable", exc.__class__.__name__)
+    if not found.text.strip():
+        return _Read(evidence_id, None, detected, "no_text", "no text in it")
+    return _Read(evidence_id, found, detected)
+
+
+def _store(
+    session: Session,
+    report: Report,
+    reads: list[_Read],
+    traced: list[tuple[dict, list[int], float, int]],
+) -> None:
+    session.execute(delete(Accusation).where(Accusation.report_id == report.id))
+    session.execute(delete(ReportTrace).where(ReportTrace.report_id == report.id))
+    for item in reads:
+        row = session.get(ReportEvidence, item.evidence_id)
+        row.detected = item.detected
+        row.error, row.error_detail = item.error, item.detail
+        if item.evidence is not None and item.error is None:
+            row.text, row.chars = item.evidence.text, len(item.evidence.text)
+    named = 0
+    for result, evidence_ids, took, version_id in traced:
+        row = ReportTrace(
+            report_id=report.id,
+            material_id=result["material"]["id"],
+            version_id=version_id,
+            evidence_ids=",".join(map(str, evidence_ids)),
+            coverage=result["coverage"],
+            recipients_checked=result["recipients_checked"],
+            result=json.dumps(result, ensure_ascii=False, default=str),
+            took_ms=round(took, 1),
+        )
+        session.add(row)
+        session.flush()
+        for accusation in _accusations(session, result, version_id):
+            accusation.report_id, accusation.trace_id = report.id, row.id
+            accusation.material_id = row.material_id
+            accusation.flag, accusation.flag_detail = abuse_flag(session, report, accusation)
+            session.add(accusation)
+            named += 1
+    now = utcnow()
+    report.state, report.traced_at = "traced", now
+    audit.record(
+        session,
+        audit.REPORT_TRACE,
+        actor="system",
+        subject=format_receipt(report.receipt),
+        at=now,
+        materials=[t[0]["material"]["id"] for t in traced],
+        accused=named,
+        unreadable=sum(1 for r in reads if r.error and r.error != "no_material"),
+    )
+
+
+def _accusations(session: Session, result: dict, version_id: int) -> list[Accusation]:
+    """The members a trace names, strongest basis first: the fingerprint's marks, an exact
+    copy tag, then the visible recipient line of someone who was issued this version."""
+    found: dict[str, Accusation] = {}
+    for item in result["accused"]:
+        found[item["member"]] = Accusation(
+            basis="marks",
+            score=item["score"],
+            threshold=item["threshold"],
+            log10_bound=item["log10_bound"],
+        )
+    if result.get("copy_ids"):
+        rows = session.execute(
+            select(Member.number)
+            .join(IssuedCopy, IssuedCopy.member_id == Member.id)
+            .where(IssuedCopy.id.in_(result["copy_ids"]), IssuedCopy.version_id == version_id)
+        ).all()
+        for (number,) in rows:
+            found.setdefault(number, Accusation(basis="copy_tag"))
+    for item in result.get("visible_recipients", []):
+        if item.get("issued_copies"):
+            found.setdefault(item["member"], Accusation(basis="visible_line"))
+    people = {
+        m.number: m for m in session.scalars(select(Member).where(Member.number.in_(list(found))))
+    }
+    accusations = []
+    for number, accusation in found.items():
+        member = people.get(number)
+        if member is None:
+            continue
+        accusation.member_id = member.id
+        copies = session.execute(
+            select(IssuedCopy.id, IssuedCopy.format, IssuedCopy.created_at, IssuedCopy.ip)
+            .where(IssuedCopy.member_id == member.id, IssuedCopy.version_id == version_id)
+            .order_by(IssuedCopy.created_at)
+        ).all()
+        accusation.copies = json.dumps(
+            [{"id": c.id, "format": c.format, "at": c.created_at, "ip": c.ip} for c in copies],
+            default=str,
+        )
+        accusations.append(accusation)
+    return accusations
+
+
+def abuse_flag(
+    session: Session, report: Report, accusation: Accusation
+) -> tuple[str | None, str | None]:
+    """Why this report's reporter should not be rewarded for exposing this member, if they
+    look like the same person: the same account, the same phone, a shared device or
+    network. (None, None) when nothing ties them."""
+    accused = session.get(Member, accusation.member_id)
+    if accused is None:
+        return None, None
+    if report.reporter_id == accused.id:
+        return "own_copy", "the reporter is the accused account"
+    if report.contact and accused.phone and report.contact == accused.phone:
+        return "own_copy", "the report's contact is the accused account's phone"
+    accused_sessions = session.execute(
+        select(AccountSession.network, AccountSession.user_agent).where(
+            AccountSession.member_id == accused.id, AccountSession.network.is_not(None)
+        )
+    ).all()
+    accused_networks = {n for n, _ua in accused_sessions} - _UNINFORMATIVE_NETWORKS
+    accused_devices = {(n, ua) for n, ua in accused_sessions if ua} - {
+        (n, ua) for n, ua in accused_sessions if n in _UNINFORMATIVE_NETWORKS
+    }
+    if report.reporter_id is not None:
+        reporter = session.get(Member, report.reporter_id)
+        if reporter is not None and reporter.phone and reporter.phone == accused.phone:
+            return "shared", "the reporter's account has the accused account's phone"
+        mine = session.execute(
+            select(AccountSession.network, AccountSession.user_agent).where(
+                AccountSession.member_id == report.reporter_id,
+                AccountSession.network.is_not(None),
+            )
+        ).all()
+        if {(n, ua) for n, ua in mine if ua} & accused_devices:
+            return "shared", "the reporter signs in from a device the accused account uses"
+        if {n for n, _ua in mine} & accused_networks:
+            return "shared", "the reporter signs in from a network the accused account uses"
+    if report.network and report.network in accused_networks:
+        return "shared", f"the report came from {report.network}, a network the accused uses"
+    return None, None

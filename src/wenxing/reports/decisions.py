@@ -1,0 +1,287 @@
+"""Deciding a traced report: confirm (sanction the leaker, reward the reporter) or reject.
+
+One decision is one transaction: the report's state, the sanction, the ended sessions,
+the leak record, the reward and every audit event are stored together or not at all.
+
+Rewards: one per leak (an accused account and a material), to the first confirmed report
+of it; the unique key on ``report_leaks`` holds that even when two editors confirm two
+reports of the same leak at the same moment. No reward when the reporter looks like the
+accused (the same account or phone, a shared device or network): the report is still
+confirmed, the reward withheld with the reason, and a flag raised for the publisher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.config import PublisherSettings
+from wenxing.members import roster
+from wenxing.members.models import AccountSession, Member
+from wenxing.members.redemption import format_code, gift_code
+from wenxing.members.subscriptions import UnknownPlan, grant, plan_named
+from wenxing.reports.cases import abuse_flag
+from wenxing.reports.intake import format_receipt
+from wenxing.reports.models import Accusation, Leak, Report
+
+SANCTIONS = ("suspend", "warn")
+
+
+class DecisionError(ValueError):
+    """The decision cannot be made; ``code`` names why (the console words it)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: Report
+    sanctioned: list[str]  # member numbers
+    reward: str  # membership | gift_code | none | withheld
+    reward_code: str | None
+    reward_ends_at: datetime | None
+
+
+def _locked_report(session: Session, report_id: int) -> Report:
+    report = session.scalar(select(Report).where(Report.id == report_id).with_for_update())
+    if report is None:
+        raise DecisionError("not_found", f"no report {report_id}")
+    if report.state in ("confirmed", "rejected"):
+        raise DecisionError("decided", f"report {report_id} is already {report.state}")
+    if report.state != "traced":
+        raise DecisionError("not_traced", f"report {report_id} is still being traced")
+    return report
+
+
+def confirm(
+    session: Session,
+    report_id: int,
+    *,
+    editor: str,
+    reason: str,
+    sanction: str,
+    publisher: PublisherSettings,
+    now: datetime,
+    ip: str | None = None,
+    members: list[int] | None = None,
+) -> Outcome:
+    """Confirm the report against the accused members (all of them, or the ``members``
+    ids chosen among them)."""
+    if sanction not in SANCTIONS:
+        raise DecisionError("sanction", f"sanction must be one of {', '.join(SANCTIONS)}")
+    reason = reason.strip()
+    if not reason:
+        raise DecisionError("reason", "a decision needs a reason")
+    report = _locked_report(session, report_id)
+    receipt = format_receipt(report.receipt)
+    accusations = list(
+        session.scalars(
+            select(Accusation).where(Accusation.report_id == report.id).order_by(Accusation.id)
+        )
+    )
+    if members is not None:
+        accusations = [a for a in accusations if a.member_id in set(members)]
+    if not accusations:
+        raise DecisionError("nobody", "the trace names nobody to confirm the report against")
+
+    sanctioned: list[str] = []
+    rewardable = withheld = 0
+    notes: list[str] = []
+    for accusation in accusations:
+        accusation.confirmed = True
+        member = session.get(Member, accusation.member_id)
+        # Abuse is checked again now: the reporter may have signed in since the trace.
+        accusation.flag, accusation.flag_detail = abuse_flag(session, report, accusation)
+        if member.number not in sanctioned:
+            _sanction(session, member, sanction, reason, receipt, editor, now, ip)
+            sanctioned.append(member.number)
+        if accusation.flag:
+            withheld += 1
+            notes.append(f"{member.number}: {accusation.flag_detail}")
+            audit.record(
+                session,
+                audit.REPORT_FLAG,
+                actor=editor,
+                subject=receipt,
+                ip=ip,
+                at=now,
+                accused=member.number,
+                flag=accusation.flag,
+                detail=accusation.flag_detail,
+            )
+            _record_leak(session, accusation, report)  # the leak is still on record
+        elif _record_leak(session, accusation, report):
+            rewardable += 1
+        else:
+            notes.append(f"{member.number}: this leak was confirmed and rewarded before")
+
+    report.state, report.decided_at, report.decided_by = "confirmed", now, editor
+    report.decision_reason, report.sanction = reason, sanction
+    code = ends_at = None
+    if rewardable:
+        plan = _reward_plan(publisher)
+        if report.reporter_id is not None:
+            period = grant(
+                session,
+                report.reporter_id,
+                plan,
+                actor=editor,
+                reason=f"report {receipt} confirmed",
+                now=now,
+                ip=ip,
+            )
+            report.reward, ends_at = "membership", period.ends_at
+        else:
+            code = format_code(
+                gift_code(session, plan, actor=editor, reason=f"report {receipt} confirmed")
+            )
+            report.reward = "gift_code"
+        report.reward_code, report.reward_ends_at = code, ends_at
+        audit.record(
+            session,
+            audit.REPORT_REWARD,
+            actor=editor,
+            subject=receipt,
+            ip=ip,
+            at=now,
+            reward=report.reward,
+            plan=plan.code,
+            ends_at=ends_at,
+        )
+    else:
+        report.reward = "withheld" if withheld else "none"
+        audit.record(
+            session,
+            audit.REPORT_REWARD_WITHHELD,
+            actor=editor,
+            subject=receipt,
+            ip=ip,
+            at=now,
+            why=notes,
+        )
+    report.reward_note = "\n".join(notes) or None
+    audit.record(
+        session,
+        audit.REPORT_CONFIRM,
+        actor=editor,
+        subject=receipt,
+        ip=ip,
+        at=now,
+        sanction=sanction,
+        accused=sanctioned,
+        reason=reason,
+    )
+    session.flush()
+    return Outcome(report, sanctioned, report.reward, code, ends_at)
+
+
+def reject(
+    session: Session,
+    report_id: int,
+    *,
+    editor: str,
+    reason: str,
+    now: datetime,
+    ip: str | None = None,
+) -> Report:
+    """Reject the report; the reporter reads the reason on the receipt page."""
+    reason = reason.strip()
+    if not reason:
+        raise DecisionError("reason", "a rejection needs a reason the reporter can read")
+    report = _locked_report(session, report_id)
+    report.state, report.decided_at, report.decided_by = "rejected", now, editor
+    report.decision_reason = reason
+    audit.record(
+        session,
+        audit.REPORT_REJECT,
+        actor=editor,
+        subject=format_receipt(report.receipt),
+        ip=ip,
+        at=now,
+        reason=reason,
+    )
+    return report
+
+
+def _reward_plan(publisher: PublisherSettings):
+    try:
+        return plan_named(publisher, publisher["report_reward_plan"])
+    except UnknownPlan:
+        raise DecisionError(
+            "reward_plan",
+            f"the reward plan {publisher['report_reward_plan']!r} is not among the plans; "
+            "set report_reward_plan",
+        ) from None
+
+
+def _sanction(
+    session: Session,
+    member: Member,
+    sanction: str,
+    reason: str,
+    receipt: str,
+    editor: str,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    """Suspend or warn the member and end every signed-in device of theirs."""
+    if sanction == "suspend":
+        if member.status != "suspended":
+            roster.suspend(session, member, reason, actor=editor, now=now)
+    else:
+        audit.record(
+            session,
+            audit.MEMBER_WARN,
+            actor=editor,
+            subject=member.number,
+            ip=ip,
+            at=now,
+            report=receipt,
+            reason=reason,
+        )
+    ended = session.execute(
+        update(AccountSession)
+        .where(AccountSession.member_id == member.id, AccountSession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        session,
+        audit.MEMBER_SIGN_OUT_ALL,
+        actor=editor,
+        subject=member.number,
+        ip=ip,
+        at=now,
+        sessions=ended,
+        report=receipt,
+    )
+
+
+def _record_leak(session: Session, accusation: Accusation, report: Report) -> bool:
+    """Record the leak; True when this report is the first to confirm it."""
+    exists = session.scalar(
+        select(Leak.id).where(
+            Leak.member_id == accusation.member_id, Leak.material_id == accusation.material_id
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Leak(
+                    member_id=accusation.member_id,
+                    material_id=accusation.material_id,
+                    first_report_id=report.id,
+                )
+            )
+    except IntegrityError:  # another decision recorded it a moment ago
+        return False
+    return True
