@@ -58,9 +58,10 @@ def submit(runtime, form: Submission, *, reporter=None, ip="203.0.113.9", now=No
 
 
 def traced(runtime, report_id: int) -> tuple[Report, list[Accusation]]:
-    assert jobs.run_pending(runtime) >= 1
+    jobs.run_pending(runtime)
     with runtime.db.reading() as session:
         report = session.get(Report, report_id)
+        assert report.state != "received", "the tracing job did not run"
         accused = list(session.scalars(select(Accusation).where(Accusation.report_id == report_id)))
         numbers = {a.member_id: session.get(Member, a.member_id).number for a in accused}
     for a in accused:
@@ -367,3 +368,94 @@ def test_trace_runs_again_after_a_crash_without_doubling(library):
             )
             == 1
         )
+
+
+def test_a_cleaned_copy_and_a_mixed_copy_through_a_report(library):
+    """The fingerprint's promises hold through the report pipeline: a copy with zero-width
+    characters stripped and NFKC applied still names its member; a copy mixed from two
+    members' copies names one or both of them and nobody else."""
+    import unicodedata
+
+    runtime = library
+    a = issue(runtime, "WX-10001", "txt").data.decode("utf-8")
+    b = issue(runtime, "WX-10002", "txt").data.decode("utf-8")
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", a)
+        if unicodedata.category(ch) != "Cf" and not ch.isspace()
+    )
+    mixed = "\n".join(
+        pa if i % 2 else pb
+        for i, (pa, pb) in enumerate(zip(a.split("\n"), b.split("\n"), strict=True))
+    )
+    first = submit(runtime, Submission(platform="group", contact="13900000001", text=cleaned))
+    second = submit(
+        runtime,
+        Submission(
+            platform="pan",
+            contact="13900000002",
+            files=[EvidenceFile("mixed.txt", mixed.encode("utf-8"))],
+        ),
+    )
+    _report, accused = traced(runtime, first)
+    assert [x.number for x in accused] == ["WX-10001"] and accused[0].basis == "marks"
+    _report, accused = traced(runtime, second)
+    named = {x.number for x in accused}
+    assert named and named <= {"WX-10001", "WX-10002"}
+
+
+def test_concurrent_runners_run_each_job_once(runtime):
+    """Four runners (threads; on PostgreSQL each claims with SKIP LOCKED) share 40 jobs."""
+    import threading
+    from collections import Counter
+
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    @jobs.handler("test.count")
+    def count(_runtime, payload):
+        with lock:
+            ran.append(payload["n"])
+
+    with runtime.db.transaction() as session:
+        for n in range(40):
+            jobs.enqueue(session, "test.count", n=n)
+    workers = [threading.Thread(target=jobs.run_pending, args=(runtime, f"w{i}")) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert sorted(ran) == list(range(40)) and max(Counter(ran).values()) == 1
+    with runtime.db.reading() as session:
+        states = Counter(session.scalars(select(jobs.Job.state)))
+        claimers = {j.claimed_by for j in session.scalars(select(jobs.Job))}
+    assert states == {"done": 40}
+    assert claimers <= {"w0", "w1", "w2", "w3"}
+
+
+def test_reports_and_jobs_on_the_command_line(library, cli):
+    runtime = library
+    copy = issue(runtime, "WX-10002", "txt")
+    report_id = submit(
+        runtime,
+        Submission(
+            platform="xianyu", contact="13900000003", files=[EvidenceFile("x.txt", copy.data)]
+        ),
+    )
+    listed = cli("reports", "list", "--json")
+    assert listed.code == 0, listed
+    [item] = listed.json()["reports"]
+    assert item["state"] == "received" and item["accused"] == 0
+    ran = cli("jobs", "run", "--once", "--json")
+    assert ran.code == 0 and ran.json() == {"ran": 1}
+    shown = cli("reports", "show", item["receipt"].lower(), "--json")
+    assert shown.code == 0, shown
+    case = shown.json()
+    assert case["state"] == "traced" and case["decision"] is None
+    assert [a["member"] for a in case["accused"]] == ["WX-10002"]
+    assert case["evidence"][0]["filename"] == "x.txt" and case["evidence"][0]["error"] is None
+    assert case["traces"][0]["material"]["id"] == 1
+    assert cli("reports", "list", "--state", "confirmed", "--json").json() == {"reports": []}
+    missing = cli("reports", "show", "JB-2222-2222-22", "--json")
+    assert missing.code == 1 and missing.stdout == "" and "no report" in missing.stderr
+    assert report_id

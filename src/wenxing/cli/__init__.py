@@ -16,6 +16,7 @@ from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
 from wenxing.cli.members import codes, members
+from wenxing.cli.reports import jobs_group, reports
 from wenxing.cli.search import search_command
 from wenxing.cli.serve import demo, serve
 from wenxing.cli.settings import settings
@@ -78,6 +79,8 @@ cli.add_command(materials)
 cli.add_command(serve)
 cli.add_command(demo)
 cli.add_command(members)
+cli.add_command(reports)
+cli.add_command(jobs_group)
 cli.add_command(copy_command)
 cli.add_command(trace_command)
 cli.add_command(settings)

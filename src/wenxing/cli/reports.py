@@ -1,0 +1,182 @@
+"""`wenxing reports` (the resale reports on record) and `wenxing jobs run` (a job worker)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import click
+from sqlalchemy import func, select
+
+from wenxing import jobs
+from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.members.models import Member
+from wenxing.reports.intake import by_receipt, format_receipt
+from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, ReportTrace
+
+
+@click.group()
+def reports() -> None:
+    """Resale reports (举报): list them, show one case."""
+
+
+@reports.command("list")
+@click.option("--state", type=click.Choice(STATES), help="Only reports in this state.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def list_reports(ctx: click.Context, state: str | None, limit: int, as_json: bool) -> None:
+    """Reports, newest first."""
+    with runtime_for(ctx) as runtime, runtime.db.reading() as session:
+        query = select(Report).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
+        if state:
+            query = query.where(Report.state == state)
+        rows = session.scalars(query).all()
+        accused = dict(
+            session.execute(
+                select(Accusation.report_id, func.count())
+                .where(Accusation.report_id.in_([r.id for r in rows]))
+                .group_by(Accusation.report_id)
+            ).all()
+        )
+    items = [
+        {
+            "receipt": format_receipt(r.receipt),
+            "state": r.state,
+            "platform": r.platform,
+            "created_at": r.created_at.isoformat(timespec="seconds"),
+            "accused": accused.get(r.id, 0),
+            "reward": r.reward,
+        }
+        for r in rows
+    ]
+    emit(
+        as_json,
+        {"reports": items},
+        lambda: [
+            click.echo(
+                f"{i['receipt']}  {i['state']:<9} {i['platform']:<7} {i['created_at']}  "
+                f"accused {i['accused']}  reward {i['reward'] or '-'}"
+            )
+            for i in items
+        ],
+    )
+
+
+@reports.command("show")
+@click.argument("receipt")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
+    """One report: its evidence, what tracing found, the decision."""
+    with runtime_for(ctx) as runtime, runtime.db.reading() as session:
+        report = by_receipt(session, receipt)
+        if report is None:
+            raise CommandError(f"no report {receipt}")
+        evidence = session.scalars(
+            select(ReportEvidence).where(ReportEvidence.report_id == report.id)
+        ).all()
+        traces = session.scalars(select(ReportTrace).where(ReportTrace.report_id == report.id))
+        accused = session.execute(
+            select(Accusation, Member.number)
+            .join(Member, Member.id == Accusation.member_id)
+            .where(Accusation.report_id == report.id)
+            .order_by(Accusation.id)
+        ).all()
+        document = {
+            "receipt": format_receipt(report.receipt),
+            "state": report.state,
+            "platform": report.platform,
+            "link": report.link,
+            "created_at": report.created_at.isoformat(timespec="seconds"),
+            "evidence": [
+                {
+                    "kind": e.kind,
+                    "filename": e.filename,
+                    "size": e.size,
+                    "sha256": e.sha256,
+                    "detected": e.detected,
+                    "chars": e.chars,
+                    "error": e.error,
+                }
+                for e in evidence
+            ],
+            "traces": [json.loads(t.result) | {"took_ms": t.took_ms} for t in traces],
+            "accused": [
+                {
+                    "member": number,
+                    "material": a.material_id,
+                    "basis": a.basis,
+                    "score": a.score,
+                    "threshold": a.threshold,
+                    "log10_bound": a.log10_bound,
+                    "flag": a.flag,
+                    "copies": json.loads(a.copies),
+                    "confirmed": a.confirmed,
+                }
+                for a, number in accused
+            ],
+            "decision": None
+            if report.decided_at is None
+            else {
+                "state": report.state,
+                "by": report.decided_by,
+                "at": report.decided_at.isoformat(timespec="seconds"),
+                "reason": report.decision_reason,
+                "sanction": report.sanction,
+                "reward": report.reward,
+            },
+        }
+
+    def text() -> None:
+        click.echo(f"{document['receipt']}  {document['state']}  {document['platform']}")
+        for e in document["evidence"]:
+            outcome = e["error"] or f"{e['chars']} characters"
+            click.echo(f"  evidence {e['filename'] or '(pasted text)'}: {outcome}")
+        for t in document["traces"]:
+            click.echo(
+                f"  material {t['material']['id']} {t['material']['title']}: "
+                f"coverage {t['coverage']:.0%}, {t['recipients_checked']} recipients checked"
+            )
+        for a in document["accused"]:
+            click.echo(
+                f"  accused {a['member']} ({a['basis']}) score {a['score']} / {a['threshold']}"
+                + (f"  flag {a['flag']}" if a["flag"] else "")
+            )
+
+    emit(as_json, document, text)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Background jobs (tracing reports)."""
+
+
+@jobs_group.command("run")
+@click.option("--once", is_flag=True, help="Run what is waiting now, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON document.")
+@click.pass_context
+@guarded
+def run_jobs(ctx: click.Context, once: bool, as_json: bool) -> None:
+    """Run background jobs: what is waiting (--once) or until stopped (Ctrl+C, SIGTERM).
+
+    Each `wenxing serve` worker runs jobs itself unless WENXING_JOBS=false; run this
+    where they should not (a separate worker machine with PostgreSQL)."""
+    import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
+
+    with runtime_for(ctx) as runtime:
+        if once:
+            done = jobs.run_pending(runtime)
+            emit(as_json, {"ran": done}, lambda: click.echo(f"ran {done} job(s)"))
+            return
+        stopped = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopped.set())
+        runner = jobs.Runner(runtime)
+        runner.start()
+        click.echo("running jobs; Ctrl+C stops", err=True)
+        stopped.wait()
+        runner.stop()
