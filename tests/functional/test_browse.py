@@ -112,6 +112,18 @@ def test_a_tag_page_matches_whole_tags(runtime, site):
         assert response.status_code == 404 and "没有这个标签" in response.text, partial
 
 
+def test_names_with_a_slash_have_pages_too(runtime, site):
+    """Categories and tags are the publisher's words: 党建/宣传 is one category."""
+    shelve(runtime, "宣传工作要点", category="党建/宣传", tags="上/下半年")
+    listing = site.get("/categories").text
+    assert 'href="/categories/%E5%85%9A%E5%BB%BA/%E5%AE%A3%E4%BC%A0">党建/宣传</a>' in listing
+    page = site.get("/categories/%E5%85%9A%E5%BB%BA/%E5%AE%A3%E4%BC%A0")
+    assert page.status_code == 200 and "分类：党建/宣传" in page.text
+    assert titles(page.text) == ["宣传工作要点"]
+    assert titles(site.get("/tags/上/下半年").text) == ["宣传工作要点"]
+    assert site.get("/categories/党建").status_code == 404
+
+
 def test_home_and_material_pages_link_to_the_shelves(site):
     home = site.get("/").text
     assert 'href="/categories/%E8%AE%B2%E8%AF%9D">讲话（1）</a>' in home

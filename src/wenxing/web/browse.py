@@ -39,7 +39,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
             shelves = catalog.categories(session)
         return render(request, "categories.html", {"who": who, "categories": shelves})
 
-    @router.get("/categories/{name}", response_class=HTMLResponse)
+    @router.get("/categories/{name:path}", response_class=HTMLResponse)
     def category(
         request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
     ) -> HTMLResponse:
@@ -52,7 +52,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
             here=f"/categories/{name}",
         )
 
-    @router.get("/tags/{name}", response_class=HTMLResponse)
+    @router.get("/tags/{name:path}", response_class=HTMLResponse)
     def tag(
         request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
     ) -> HTMLResponse:
