@@ -66,6 +66,13 @@ def test_sign_up_mistakes_are_explained_in_chinese(client, fields, message):
     assert 'value="李明"' in response.text or fields.get("name") == " "  # the form is kept
 
 
+def test_the_sign_up_form_states_the_password_rule_it_enforces(client):
+    from wenxing.members.accounts import MIN_PASSWORD
+
+    form = client.get("/signup").text
+    assert f"密码（至少 {MIN_PASSWORD} 位）" in form and f'minlength="{MIN_PASSWORD}"' in form
+
+
 def test_a_taken_username_and_a_forged_form(client):
     assert sign_up(client).status_code == 303
     other = TestClient(client.app)

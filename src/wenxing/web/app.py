@@ -59,6 +59,7 @@ def _template_environment() -> Environment:
         newstyle=True,
     )
     env.globals["html_lang"] = i18n.language_tag  # <html lang>, following WENXING_LOCALE
+    env.globals["min_password"] = accounts.MIN_PASSWORD
     return env
 
 
