@@ -208,9 +208,9 @@ def test_copy_and_trace_errors_leave_nothing(library, tmp_path, database_url):
         if p.name not in ("search",) and not p.name.startswith("wenxing.db")
     ]
     image = tmp_path / "shot.png"
-    image.write_bytes(b"\x89PNG")
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")  # a PNG signature and nothing after it
     result = library("trace", str(image), "--json")
-    assert result.code == 1 and "image evidence is not supported yet" in result.stderr
+    assert result.code == 1 and "damaged PNG image" in result.stderr
 
 
 def test_plan_is_made_once_per_version_and_profile(library, tmp_path, database_url):

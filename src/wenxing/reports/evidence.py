@@ -1,25 +1,83 @@
-"""Getting text (and any exact copy tag) out of an evidence file."""
+"""Getting text (and any exact copy tag) out of an evidence file.
+
+What a file is comes from its content, never its name: a PDF, an image (PNG, JPEG, GIF,
+WebP, BMP), a Word .docx (a zip holding word/document.xml), an HTML page, or text in any
+encoding ``decode_text`` knows. The name only tells HTML from text when both would fit.
+Images, and PDFs whose text layer is empty or nearly so, are read by OCR (``ocr.py``).
+
+Every failure is an :class:`EvidenceError`: an English message for logs and the CLI, and a
+``reason`` from this fixed set (``REASONS``) for pages to say in Chinese:
+
+    empty            the file has no bytes
+    too_large        more bytes than the caller allows
+    unreadable       the file could not be opened (missing, not a regular file, permissions)
+    unsupported      no format evidence is read from (binary data, a zip that is no .docx,
+                     an old .doc)
+    corrupt          a PDF, image or .docx too damaged to read
+    encrypted        a PDF that needs a password
+    image_too_large  an image with more pixels than the limit (refused before decoding)
+    no_text          readable, but there is no text in it (nor any that OCR could find)
+    ocr_failed       Tesseract failed, timed out or is not installed
+"""
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from wenxing.materials.readers import ReadError, decode_text, pdf_text
+from wenxing.materials.readers import ReadError, _pdf_pages, _pdf_paragraphs, decode_text
+from wenxing.reports import ocr
 
-EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
-_LATER = {".png": "image", ".jpg": "image", ".jpeg": "image"}
+EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf", ".png", ".jpg", ".jpeg")
+REASONS = frozenset(
+    {
+        "empty",
+        "too_large",
+        "unreadable",
+        "unsupported",
+        "corrupt",
+        "encrypted",
+        "image_too_large",
+        "no_text",
+        "ocr_failed",
+    }
+)
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a .docx expanding to more is refused (zip bomb)
+# A PDF text layer with fewer visible characters than this per page is a scan (perhaps
+# with a stamped line or two); its pages are read by OCR.
+SCANNED_PDF_CHARS_PER_PAGE = 50
+
 _TAG = re.compile(r"WX1-[A-Z2-7]{20,40}")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_HTML_START = re.compile(
+    r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_ANY_TAG = re.compile(r"<[a-zA-Z!/]")
+
+
+class EvidenceError(ReadError):
+    """Evidence that cannot be read; str(err) is English, ``reason`` one of REASONS."""
+
+    def __init__(self, message: str, reason: str, detected: str | None = None) -> None:
+        assert reason in REASONS, reason
+        super().__init__(message)
+        self.reason = reason
+        self.detected = detected  # the format the content was taken for, when known
 
 
 @dataclass(frozen=True)
 class Evidence:
     text: str
     copy_tags: tuple[str, ...] = ()
+    detected: str = "txt"  # what the content is: txt html docx pdf png jpeg gif webp bmp
+    ocr_pages: int = 0  # images and PDF pages whose text came from OCR
 
 
 class _TextOfPage(HTMLParser):
@@ -69,52 +127,164 @@ class _TextOfPage(HTMLParser):
 
 
 def read_evidence_file(path: Path, max_bytes: int) -> Evidence:
-    suffix = path.suffix.lower()
-    if suffix in _LATER:
-        raise ReadError(f"{_LATER[suffix]} evidence is not supported yet (OCR comes with reports)")
-    if suffix not in EVIDENCE_SUFFIXES:
-        raise ReadError(
-            f"unsupported evidence type {suffix or '(none)'}; use .txt, .html, .docx or .pdf"
-        )
+    """Read an evidence file from disk (at most ``max_bytes``)."""
     try:
-        data = path.read_bytes()
+        # A FIFO or a device would block or stream forever: regular files only.
+        with path.open("rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise EvidenceError("not a regular file", "unreadable")
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise ReadError("file not found") from None
+        raise EvidenceError("file not found", "unreadable") from None
+    except IsADirectoryError:
+        raise EvidenceError("not a regular file", "unreadable") from None
     except OSError as exc:
-        raise ReadError(f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise ReadError("empty file")
-    if len(data) > max_bytes:
-        raise ReadError(f"file is larger than the {max_bytes / 1048576:.1f} MB limit")
-    return read_evidence_bytes(data, suffix)
+        raise EvidenceError(f"cannot read file: {exc.strerror or exc}", "unreadable") from None
+    return read_evidence(data, path.name, max_bytes=max_bytes)
 
 
 def read_evidence_bytes(data: bytes, suffix: str) -> Evidence:
-    if suffix == ".docx":
-        return _docx(data)
-    if suffix == ".pdf":
-        text, info = pdf_text(data)
-        return Evidence(text, tuple(_TAG.findall(info)))
-    text, _encoding = decode_text(data)
-    if suffix in (".html", ".htm"):
+    """Read evidence already in memory whose name ended in ``suffix`` (".html")."""
+    if suffix and not suffix.startswith("."):
+        suffix = "." + suffix
+    return read_evidence(data, "evidence" + suffix)
+
+
+def read_evidence(
+    data: bytes,
+    filename: str = "",
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int = ocr.MAX_PIXELS,
+) -> Evidence:
+    """Read evidence from its bytes and the name it came with (an upload's filename)."""
+    data = bytes(data)
+    if not data:
+        raise EvidenceError("empty file", "empty")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise EvidenceError(
+            f"file is larger than the {max_bytes / 1048576:.1f} MB limit", "too_large"
+        )
+    kind = detect_format(data)
+    try:
+        if kind == "pdf":
+            return _pdf(data)
+        if kind == "docx":
+            return _docx(data)
+        if kind in ("zip", "ole"):
+            raise EvidenceError(_UNSUPPORTED[kind], "unsupported")
+        if kind is not None:
+            return _image(data, kind, max_pixels)
+        return _text(data, Path(filename).suffix.lower())
+    except ocr.OcrError as exc:
+        raise EvidenceError(str(exc), exc.reason, kind) from None
+    except EvidenceError as exc:
+        exc.detected = exc.detected or kind
+        raise
+
+
+_UNSUPPORTED = {
+    "zip": "a zip archive that is not a Word .docx file",
+    "ole": "old Word .doc (or another old Office) format; save it as .docx",
+}
+
+
+def detect_format(data: bytes) -> str | None:
+    """The format the bytes' signature names: pdf, docx, png, jpeg, gif, webp, bmp, or
+    zip / ole for archives evidence is not read from; None when no signature matches (the
+    content may still be text or HTML)."""
+    if b"%PDF-" in data[:1024]:  # as readers.pdf_text: some writers put junk first
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx" if _zip_holds(data, "word/document.xml") else "zip"
+    if data.startswith(_OLE_MAGIC):
+        return "ole"
+    return ocr.image_kind(data)
+
+
+def _zip_holds(data: bytes, name: str) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return name in archive.namelist()
+    except Exception:
+        return False  # a damaged zip is no .docx either
+
+
+def _text(data: bytes, suffix: str) -> Evidence:
+    try:
+        text, _encoding = decode_text(data)
+    except ReadError as exc:
+        if "no text" in str(exc):
+            raise EvidenceError("file has no text", "no_text") from None
+        raise EvidenceError(
+            "not a document, image or text file (binary data of an unknown kind)",
+            "unsupported",
+        ) from None
+    named_html = suffix in (".html", ".htm") and _ANY_TAG.search(text)
+    if _HTML_START.match(text[:4096]) or named_html:
         page = _TextOfPage()
         page.feed(text)
         page.close()
-        return Evidence("".join(page.parts), tuple(page.tags))
-    return Evidence(text, tuple(_TAG.findall(text)))
+        return Evidence("".join(page.parts), tuple(page.tags), "html")
+    return Evidence(text, tuple(_TAG.findall(text)), "txt")
+
+
+def _pdf(data: bytes) -> Evidence:
+    try:
+        pages, info = _pdf_pages(data)
+    except ReadError as exc:
+        reason = "encrypted" if "encrypted" in str(exc) else "corrupt"
+        raise EvidenceError(str(exc), reason) from None
+    if not pages:
+        raise EvidenceError("damaged PDF file: no pages", "corrupt")
+    tags = tuple(_TAG.findall(info))
+    layer = "\n".join(_pdf_paragraphs(pages))
+    if len(re.sub(r"\s", "", layer)) >= SCANNED_PDF_CHARS_PER_PAGE * len(pages):
+        return Evidence(layer, tags, "pdf")
+    read = ocr.read_pdf_pages(data, len(pages))
+    # A scan's few text-layer lines (a stamp, a viewer's annotation) are kept as well.
+    text = "\n".join(part for part in (_paragraphs(read), layer.strip()) if part)
+    if not text.strip():
+        raise EvidenceError("PDF has no text layer and OCR found no text in it", "no_text")
+    return Evidence(text, tags, "pdf", ocr_pages=len(read))
+
+
+def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
+    text = _paragraphs([ocr.read_image(data, max_pixels=max_pixels)])
+    if not text.strip():
+        raise EvidenceError(f"OCR found no text in the {kind.upper()} image", "no_text")
+    return Evidence(text, tuple(_TAG.findall(text)), kind, ocr_pages=1)
+
+
+def _paragraphs(pages: list[str]) -> str:
+    """OCR'd lines rejoined into paragraphs as a PDF's text layer is (folios dropped)."""
+    return "\n".join(_pdf_paragraphs(pages))
 
 
 def _docx(data: bytes) -> Evidence:
     from docx import Document
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except Exception:
+        raise EvidenceError("damaged .docx file (not a readable zip archive)", "corrupt") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise EvidenceError(
+            f".docx expands beyond the {MAX_UNPACKED_BYTES >> 20} MB limit (zip bomb?)",
+            "corrupt",
+        )
+    try:
         document = Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ReadError(f"not a readable .docx file ({exc.__class__.__name__})") from None
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append("\t".join(cell.text for cell in row.cells))
-    properties = document.core_properties
-    tags = _TAG.findall(" ".join(filter(None, [properties.identifier, properties.comments])))
-    return Evidence("\n".join(lines), tuple(tags))
+        lines = [p.text for p in document.paragraphs]
+        for table in document.tables:
+            for row in table.rows:
+                lines.append("\t".join(cell.text for cell in row.cells))
+        properties = document.core_properties
+        meta = " ".join(filter(None, [properties.identifier, properties.comments]))
+    except Exception as exc:  # python-docx and lxml raise many types on damaged parts
+        raise EvidenceError(f"damaged .docx file ({type(exc).__name__})", "corrupt") from None
+    text = "\n".join(lines)
+    if not text.strip():
+        raise EvidenceError(".docx file has no text", "no_text")
+    return Evidence(text, tuple(_TAG.findall(meta)), "docx")

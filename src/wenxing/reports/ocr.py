@@ -1,0 +1,390 @@
+"""Text out of evidence images and scanned PDF pages, with Tesseract's chi_sim model.
+
+Everything runs on this machine: Tesseract and poppler's pdftoppm as subprocesses with
+timeouts, never a network call. An image's pixel size is read from its header before any
+decoding, so an image that would decompress to gigabytes is refused at once. Each
+recognition runs one Tesseract thread (OpenMP threads spinning on two cores made a page
+three times slower), and at most one recognition per core runs in this process at a time.
+
+Failures raise :class:`OcrError` with a ``reason`` from ``image_too_large``, ``corrupt``,
+``no_text`` and ``ocr_failed`` (see ``wenxing.reports.evidence`` for the full set).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_PIXELS = 40_000_000  # an image with more pixels is refused before it is decoded
+PDF_MAX_PAGES = 30  # pages of a PDF without a text layer that are read
+PDF_PAGE_PIXELS = 2339  # long side of a rendered page: A4 at 200 dpi
+TESSERACT_TIMEOUT = 60.0  # seconds for one image or page
+PDF_TIMEOUT = 300.0  # seconds for all the pages of one PDF
+TEXT_HEIGHT = 34  # pixels: the height of a line of Chinese text Tesseract reads best
+LANGUAGE = "chi_sim"
+
+_SMALLEST_SIDE = 8  # pixels; Tesseract refuses anything smaller than a character
+_MAX_UPSCALE = 4.0
+_MAX_SCALED_PIXELS = 30_000_000  # upscaling stops here whatever the text height
+_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}
+_BMP_HEADERS = frozenset({12, 40, 52, 56, 64, 108, 124})  # DIB header sizes
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn (not DHT, JPG, DAC)
+
+
+class OcrError(Exception):
+    """Image or page text that could not be read; ``reason`` is a short machine code."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_SLOTS = threading.BoundedSemaphore(_cores())
+_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+# --- what an image is and how large, from its first bytes ---------------------------------
+
+
+def image_kind(data: bytes) -> str | None:
+    """The image format the bytes start with (png, jpeg, gif, webp, bmp), or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    # "BM" alone also starts plenty of text; the DIB header size makes it a bitmap.
+    if (
+        data[:2] == b"BM"
+        and len(data) >= 26
+        and struct.unpack("<I", data[14:18])[0] in _BMP_HEADERS
+    ):
+        return "bmp"
+    return None
+
+
+def image_size(data: bytes, kind: str) -> tuple[int, int]:
+    """(width, height) as the header declares them, without decoding any pixels."""
+    try:
+        size = _HEADER_SIZE[kind](data)
+    except (struct.error, IndexError):
+        size = None
+    if size is None or min(size) <= 0:
+        raise OcrError(f"damaged {kind.upper()} image (no readable size in its header)", "corrupt")
+    return size
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _gif_size(data: bytes) -> tuple[int, int]:
+    width, height = struct.unpack("<HH", data[6:10])
+    return width, height
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    if struct.unpack("<I", data[14:18])[0] == 12:  # OS/2 header: 16-bit sizes
+        width, height = struct.unpack("<HH", data[18:22])
+    else:
+        width, height = struct.unpack("<ii", data[18:26])
+    return width, abs(height)  # a negative height is a top-down bitmap
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The largest frame declared before the first scan (a decoder takes one of them)."""
+    largest: tuple[int, int] | None = None
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            at += 2
+            continue
+        if marker == 0xDA:  # start of scan: the header is over
+            break
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker in _JPEG_FRAMES:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            if largest is None or width * height > largest[0] * largest[1]:
+                largest = (width, height)
+        at += 2 + length
+    return largest
+
+
+_HEADER_SIZE = {
+    "png": _png_size,
+    "jpeg": _jpeg_size,
+    "gif": _gif_size,
+    "webp": _webp_size,
+    "bmp": _bmp_size,
+}
+
+
+# --- reading images -----------------------------------------------------------------------
+
+
+def read_image(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, timeout: float = TESSERACT_TIMEOUT
+) -> str:
+    """The text of an image (PNG, JPEG, GIF, WebP or BMP); OcrError when it has none."""
+    kind = image_kind(data)
+    if kind is None:
+        raise OcrError("not an image this reader knows (PNG, JPEG, GIF, WebP, BMP)", "corrupt")
+    width, height = image_size(data, kind)
+    # Pillow warns above its own limit (89 M pixels) and refuses above twice that.
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    if width * height > limit:
+        raise OcrError(
+            f"image is {width}×{height} pixels, more than the {limit / 1e6:g} megapixel limit",
+            "image_too_large",
+        )
+    deadline = time.monotonic() + timeout
+    with _slot(deadline):
+        image = _decoded(data, kind, limit)
+        return _recognise(prepare(image), deadline)
+
+
+def _decoded(data: bytes, kind: str, limit: int) -> Image.Image:
+    try:
+        # Only the plugin the header named: no guessing among Pillow's other formats.
+        image = Image.open(io.BytesIO(data), formats=[_FORMATS[kind]])
+        if image.width * image.height > limit:
+            raise OcrError(f"image is {image.width}×{image.height} pixels", "image_too_large")
+        image.load()
+    except Image.DecompressionBombError:
+        raise OcrError("image has too many pixels to decode", "image_too_large") from None
+    except OcrError:
+        raise
+    except Exception as exc:  # Pillow raises many types on damaged input
+        raise OcrError(f"damaged {kind.upper()} image ({type(exc).__name__})", "corrupt") from None
+    try:
+        # A phone photo stores its rotation aside; damaged rotation data leaves it as it is.
+        return ImageOps.exif_transpose(image)
+    except Exception:
+        return image
+
+
+def prepare(image: Image.Image) -> Image.Image:
+    """Grayscale, dark text on a light ground, lines of text about TEXT_HEIGHT pixels high."""
+    gray = _grayscale(image)
+    pixels = np.asarray(gray)
+    if np.median(pixels[::8, ::8]) < 128:  # dark mode: light text on a dark ground
+        gray = ImageOps.invert(gray)
+        pixels = np.asarray(gray)
+    factor = _scale(text_height(pixels), gray.width * gray.height)
+    if factor == 1.0:
+        return gray
+    size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
+    return gray.resize(size, Image.Resampling.BICUBIC if factor > 1 else Image.Resampling.LANCZOS)
+
+
+def _grayscale(image: Image.Image) -> Image.Image:
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit PNG
+        wide = np.asarray(image, dtype=np.float64)
+        return Image.fromarray(np.clip(wide / 256, 0, 255).astype(np.uint8), "L")
+    if image.mode == "F":
+        return Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        # Transparent pixels are often black underneath: lay the image on white paper.
+        paper = Image.new("RGBA", image.size, "white")
+        paper.alpha_composite(image.convert("RGBA"))
+        image = paper
+    return image.convert("L")
+
+
+def text_height(pixels: np.ndarray) -> float | None:
+    """The median height in pixels of the bands of rows holding dark ink (lines of text),
+    or None when there are too few such bands to say."""
+    background = float(np.median(pixels[::8, ::8]))
+    ink = (pixels < background - 60).sum(axis=1)
+    rows = np.concatenate(([0], (ink >= max(2, pixels.shape[1] // 250)).astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(rows))
+    heights = edges[1::2] - edges[0::2]
+    heights = heights[heights >= 3]  # rules and specks are not lines
+    if len(heights) < 2:
+        return None
+    return float(np.median(heights))
+
+
+def _scale(height: float | None, pixels: int) -> float:
+    if height is None:
+        return 1.0
+    factor = TEXT_HEIGHT / height
+    # Text a little off the ideal reads as well; resampling it would only cost time.
+    if 0.5 <= factor <= 1.25:
+        return 1.0
+    if factor > 1:
+        factor = min(factor, _MAX_UPSCALE, (_MAX_SCALED_PIXELS / pixels) ** 0.5)
+        return max(factor, 1.0)
+    return factor
+
+
+def _recognise(image: Image.Image, deadline: float) -> str:
+    if min(image.size) < _SMALLEST_SIDE:
+        return ""
+    frame = io.BytesIO()
+    image.save(frame, "PPM")  # uncompressed: the quickest to hand over
+    # Tesseract guesses the resolution otherwise, and guesses near 400 dpi lost half of
+    # a page's text in trials; 300 reads text of any pixel height here as well.
+    command = ["tesseract", "stdin", "stdout", "-l", LANGUAGE, "--dpi", "300", "--psm", "3"]
+    done = _run(command, frame.getvalue(), deadline, "tesseract")
+    return tidy(done.decode("utf-8", errors="replace"))
+
+
+def _run(command: list[str], given: bytes | None, deadline: float, name: str) -> bytes:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise OcrError("OCR ran out of time", "ocr_failed")
+    try:
+        done = subprocess.run(
+            command, input=given, capture_output=True, timeout=remaining, env=_ENV, check=False
+        )
+    except FileNotFoundError:
+        raise OcrError(
+            f"{name} is not installed (see deploy/debian-packages.txt)", "ocr_failed"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise OcrError(f"{name} did not finish in time", "ocr_failed") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        detail = lines[-1][:200] if lines else f"exit status {done.returncode}"
+        raise OcrError(
+            f"{name} failed: {detail}", "corrupt" if name == "pdftoppm" else "ocr_failed"
+        )
+    return done.stdout
+
+
+class _slot:
+    """One of this process's recognition slots (one per core), waited for until the deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __enter__(self) -> None:
+        if not _SLOTS.acquire(timeout=max(0.0, self.deadline - time.monotonic())):
+            raise OcrError(
+                "OCR ran out of time waiting for other evidence to be read", "ocr_failed"
+            )
+
+    def __exit__(self, *_exc: object) -> None:
+        _SLOTS.release()
+
+
+# --- scanned PDFs -------------------------------------------------------------------------
+
+
+def read_pdf_pages(
+    data: bytes, pages: int, *, max_pages: int = PDF_MAX_PAGES, timeout: float = PDF_TIMEOUT
+) -> list[str]:
+    """The text of each of a PDF's first ``max_pages`` pages, rendered and read by OCR, one
+    page per core at a time."""
+    count = min(pages, max_pages)
+    if count <= 0:
+        return []
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="wenxing-ocr-") as folder:
+        path = Path(folder) / "evidence.pdf"
+        path.write_bytes(data)
+        with ThreadPoolExecutor(max_workers=min(_cores(), count)) as pool:
+            jobs = [
+                pool.submit(_pdf_page, path, number, deadline) for number in range(1, count + 1)
+            ]
+            try:
+                texts = [job.result() for job in jobs]
+            except BaseException:
+                for job in jobs:
+                    job.cancel()
+                raise
+    return texts
+
+
+def _pdf_page(path: Path, number: int, deadline: float) -> str:
+    with _slot(deadline):
+        page = str(number)
+        # -scale-to bounds every page whatever size its box claims; PGM on stdout.
+        command = [
+            "pdftoppm",
+            "-f",
+            page,
+            "-l",
+            page,
+            "-gray",
+            "-scale-to",
+            str(PDF_PAGE_PIXELS),
+            str(path),
+        ]
+        rendered = _run(command, None, deadline, "pdftoppm")
+        try:
+            image = Image.open(io.BytesIO(rendered), formats=["PPM"])
+            image.load()
+        except Exception as exc:
+            raise OcrError(
+                f"page {number} did not render ({type(exc).__name__})", "corrupt"
+            ) from None
+        return _recognise(prepare(image), deadline)
+
+
+# --- Tesseract's output -------------------------------------------------------------------
+
+_CJK = (
+    "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\ufe30-\ufe4f\uff01-\uffee\U00020000-\U0003134f"
+    "\u2014\u2026\u2018\u2019\u201c\u201d\u00b7"  # dashes, ellipses, quotes and dots of Chinese text
+)
+_SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK}])[^\S\n]+(?=[{_CJK}])")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def join_cjk(text: str) -> str:
+    """Remove the spaces (not the line breaks) Tesseract puts between Chinese characters and
+    punctuation; spaces next to Latin letters or digits stay."""
+    return _SPACE_IN_CJK.sub("", text)
+
+
+def tidy(text: str) -> str:
+    """Tesseract's page text: CJK spaces joined, lines trimmed, at most one blank line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    lines = (join_cjk(line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
