@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,18 @@ from wenxing.reports.evidence import Evidence
 
 MIN_ALIGNED_CHARS = 60
 _CANDIDATES = 5
-_VISIBLE_NUMBER = re.compile(r"WX-\d{5,}")
+# A member number as printed on a copy (WX-10001), as OCR also reads it: W and X apart or
+# as VV and ×, any dash (一 from Chinese text among them) or none, O/o/D/Q for 0, l/I/i/|
+# for 1, and digits spaced out one by one. The last character is a true digit and at least
+# half are, so that words never turn into numbers; after NFKC, full-width forms are ASCII.
+_DIGIT_LIKE = "0-9OoDQlIi|"
+_VISIBLE_NUMBER = re.compile(
+    rf"(?<![A-Za-z0-9])(?:W|VV) ?[X×]"
+    r" *[-‐‑‒–—―−一~_ー]{0,2} *"
+    rf"(?P<digits>[{_DIGIT_LIKE}]{{4,8}}[0-9]|(?:[{_DIGIT_LIKE}] ){{4,8}}[0-9])"
+    r"(?![A-Za-z0-9])"
+)
+_AS_DIGIT = str.maketrans("OoDQlIi|", "00001111", " ")
 
 
 @dataclass
@@ -36,6 +48,9 @@ class TraceResult:
     total_bound: float = 1e-6
     copy_ids: list[int] = field(default_factory=list)
     visible_numbers: list[str] = field(default_factory=list)
+    # For each visible number: whether the member exists and how many copies of the traced
+    # version were issued to them (None when no version was identified).
+    visible_recipients: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,7 +63,49 @@ class TraceResult:
             "total_bound": self.total_bound,
             "copy_ids": self.copy_ids,
             "visible_numbers": self.visible_numbers,
+            "visible_recipients": self.visible_recipients,
         }
+
+
+def visible_numbers(text: str) -> list[str]:
+    """The member numbers printed in the evidence, normalised (WX-10001), sorted."""
+    found = set()
+    for match in _VISIBLE_NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+        raw = match.group("digits").replace(" ", "")
+        if 2 * sum(ch.isdigit() for ch in raw) >= len(raw):
+            found.add("WX-" + raw.translate(_AS_DIGIT))
+    return sorted(found)
+
+
+def visible_recipients(
+    session: Session, numbers: list[str], version_id: int | None
+) -> list[dict[str, Any]]:
+    """For each member number: does the member exist, and how many copies of the version were
+    issued to them (None when the version is unknown)."""
+    if not numbers:
+        return []
+    members = dict(
+        session.execute(select(Member.number, Member.id).where(Member.number.in_(numbers))).all()
+    )
+    issued: dict[int, int] = {}
+    if version_id is not None and members:
+        issued = dict(
+            session.execute(
+                select(IssuedCopy.member_id, func.count())
+                .where(
+                    IssuedCopy.version_id == version_id,
+                    IssuedCopy.member_id.in_(list(members.values())),
+                )
+                .group_by(IssuedCopy.member_id)
+            ).all()
+        )
+
+    def copies(number: str) -> int | None:
+        if version_id is None:
+            return None
+        return issued.get(members[number], 0) if number in members else 0
+
+    return [{"member": n, "exists": n in members, "issued_copies": copies(n)} for n in numbers]
 
 
 def identify_version(session: Session, text: str) -> tuple[MaterialVersion, float] | None:
@@ -87,9 +144,14 @@ def identify_version(session: Session, text: str) -> tuple[MaterialVersion, floa
 
 def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: float) -> TraceResult:
     found = identify_version(session, evidence.text)
-    visible = sorted(set(_VISIBLE_NUMBER.findall(evidence.text)))
+    visible = visible_numbers(evidence.text)
     if found is None:
-        return TraceResult(None, total_bound=total_bound, visible_numbers=visible)
+        return TraceResult(
+            None,
+            total_bound=total_bound,
+            visible_numbers=visible,
+            visible_recipients=visible_recipients(session, visible, None),
+        )
     version, coverage = found
     material = session.get(Material, version.material_id)
     assert material is not None
@@ -99,6 +161,7 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
         coverage=coverage,
         total_bound=total_bound,
         visible_numbers=visible,
+        visible_recipients=visible_recipients(session, visible, version.id),
         copy_ids=sorted(
             {
                 i
