@@ -39,6 +39,7 @@ REPORT_REJECT = "report:reject"
 REPORT_REWARD = "report:reward"
 REPORT_REWARD_WITHHELD = "report:reward-withheld"
 REPORT_FLAG = "report:flag"
+REPORT_CHECK_FAILED = "report:check-failed"
 MEMBER_WARN = "member:warn"
 MEMBER_SIGN_OUT_ALL = "member:sign-out-all"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
