@@ -21,6 +21,7 @@ from wenxing.db.base import utcnow
 from wenxing.materials.models import Material
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import grant, plans
+from wenxing.reports import intake
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -57,8 +58,8 @@ TABLE = {
     ("GET", "/api/v1/categories", "/api/v1/categories"): ALL,
     ("GET", "/api/v1/account", "/api/v1/account"): row(401, 200, 200, 200, 200, 200, 200),
     ("GET", "/categories", "/categories"): ALL,
-    ("GET", "/categories/讲话?page=1", "/categories/{name}"): ALL,
-    ("GET", "/tags/两会", "/tags/{name}"): ALL,
+    ("GET", "/categories/讲话?page=1", "/categories/{name:path}"): ALL,
+    ("GET", "/tags/两会", "/tags/{name:path}"): ALL,
     ("GET", "/console/settings", "/console/settings"): ADMIN,
     ("GET", "/console", "/console"): STAFF,
     ("GET", "/console/materials", "/console/materials"): STAFF,
@@ -99,6 +100,32 @@ TABLE = {
         401, 400, 400, 400, 400, 400, 400
     ),
     ("DELETE", "/api/v1/session", "/api/v1/session"): row(401, 204, 204, 204, 204, 204, 204),
+    # Reports: anyone may file one and open a receipt with its contact (an unknown receipt
+    # asks for the contact like a real one); the console's reports are for staff.
+    ("GET", "/report", "/report"): ALL,
+    ("POST", "/report", "/report"): dict.fromkeys(ROLES, 400),
+    ("POST", "/report/check", "/report/check"): dict.fromkeys(ROLES, 400),
+    ("GET", "/report/JB-2222-2222-22", "/report/{receipt}"): ALL,
+    ("POST", "/report/JB-2222-2222-22", "/report/{receipt}"): dict.fromkeys(ROLES, 400),
+    ("POST", "/api/v1/reports", "/api/v1/reports"): dict.fromkeys(ROLES, 400),
+    (
+        "POST",
+        "/api/v1/reports/JB-2222-2222-22/status",
+        "/api/v1/reports/{receipt}/status",
+    ): dict.fromkeys(ROLES, 400),
+    ("GET", "/console/reports", "/console/reports"): STAFF,
+    ("GET", "/console/reports/1", "/console/reports/{report_id}"): STAFF,
+    (
+        "GET",
+        "/console/reports/1/evidence/1",
+        "/console/reports/{report_id}/evidence/{evidence_id}",
+    ): STAFF,
+    ("POST", "/console/reports/1/confirm", "/console/reports/{report_id}/confirm"): row(
+        303, 403, 403, 403, 403, 400, 400
+    ),
+    ("POST", "/console/reports/1/reject", "/console/reports/{report_id}/reject"): row(
+        303, 403, 403, 403, 403, 400, 400
+    ),
 }
 SIGN_OUTS = {("POST", "/signout"), ("DELETE", "/api/v1/session")}
 
@@ -127,6 +154,16 @@ def clients(runtime):
                 )
             if role in ("editor", "admin"):
                 member.role = role
+    with runtime.db.transaction() as session:  # report 1, still being traced
+        intake.submit(
+            session,
+            intake.Submission(platform="other", contact="13900139000", text="一段文字"),
+            reporter=None,
+            ip="203.0.113.9",
+            user_agent=None,
+            limits=intake.Limits(1 << 20, 5, 3),
+            now=utcnow(),
+        )
     app = create_app(runtime)
     made = {"visitor": TestClient(app)}
     for role in ROLES[1:]:

@@ -11,13 +11,16 @@ fails the test, so a new route cannot slip past it.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
 from tests.helpers import SAMPLE, account, signed_in
+from wenxing import jobs
 from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
 from wenxing.materials import catalog
@@ -25,6 +28,7 @@ from wenxing.materials.identify import reduce_text
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.members.models import Member
 from wenxing.reports.evidence import read_evidence_bytes
+from wenxing.reports.models import Report
 from wenxing.reports.trace import trace
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
@@ -58,7 +62,16 @@ PARAMETERS = {
     "name": ["讲话", "两会", "max_sessions", "nope"],  # a category, a tag, a setting, none
     "page": ["1", "2", "0", "x"],
     "saved": ["brand", ""],
+    "receipt": ["JB-2345-6789-AB", "JB-2222-2222-22", "nope"],  # the member's report, none
+    "report_id": ["1", "999"],
+    "evidence_id": ["1", "999"],
+    "state": ["", "pending", "nope"],
 }
+# A report's console pages show its evidence to staff (the read text's first 1,000
+# characters, the file as received): a copy issued to the leaker and logged then, shown to
+# the people who trace it (a refused decision shows the page again). Everyone else gets
+# none of it (receipt pages, the API).
+EVIDENCE_FOR_STAFF = re.compile(r"^/console/reports/\d+(/evidence/\d+|/confirm|/reject)?$")
 SUFFIX = {
     "text/html": ".html",
     "text/plain": ".txt",
@@ -66,6 +79,7 @@ SUFFIX = {
     "application/pdf": ".pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
 }
+DOWNLOAD_NAME = re.compile(r'filename="[^"]*?(\.[a-z0-9]+)"')
 
 
 @pytest.fixture
@@ -94,12 +108,32 @@ def site(runtime, tmp_path):
     clients = {"visitor": TestClient(app)}
     for role, (_number, username) in numbers.items():
         clients[role] = signed_in(app, username)
+    _report_of_a_copy(runtime, app, clients["member"])
     with runtime.db.transaction() as session:
         suspended = session.scalar(select(Member).where(Member.username == numbers["suspended"][1]))
         suspended.status = "suspended"
     with runtime.db.reading() as session:
         body = catalog.material_document(session, 1)["body"]
     return app, clients, {role: number for role, (number, _u) in numbers.items()}, body
+
+
+def _report_of_a_copy(runtime, app, member) -> None:
+    """The member reports a .txt copy of theirs (report 1, evidence 1, traced, receipt
+    JB-2345-6789-AB): its text is body text no receipt page or API answer may carry."""
+    copy = member.get("/materials/1/download/txt")
+    member.get("/report")
+    filed = member.post(
+        "/report",
+        data={"platform": "pan", "csrf_token": member.cookies[CSRF_COOKIE]},
+        files=[("files", ("copy.txt", copy.content, "text/plain"))],
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303, filed.text
+    jobs.run_pending(runtime)
+    with runtime.db.transaction() as session:
+        report = session.get(Report, 1)
+        assert report.state == "traced"
+        report.receipt = "JB23456789AB"
 
 
 def _routes(routes, prefix: str = ""):
@@ -180,12 +214,18 @@ def test_every_route_with_every_role(runtime, site):
                 continue
             media = response.headers.get("content-type", "").split(";")[0]
             suffix = SUFFIX.get(media)
+            if media == "application/octet-stream":  # a file as received: named by its suffix
+                named = DOWNLOAD_NAME.search(response.headers.get("content-disposition", ""))
+                suffix = named and named.group(1)
             assert suffix, f"{where}: unexpected content type {media!r}"
             data = response.content
             if media == "application/json":
                 data = json.dumps(response.json(), ensure_ascii=False).encode()
             evidence = read_evidence_bytes(data, suffix)
             if not _leaks(body, evidence.text):
+                continue
+            if EVIDENCE_FOR_STAFF.match(path):
+                assert role in ("editor", "admin"), where
                 continue
             carried += 1
             assert numbers.get(role), where

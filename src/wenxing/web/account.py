@@ -22,10 +22,12 @@ from wenxing.members import accounts, codes, redemption
 from wenxing.members.entitlement import role_now
 from wenxing.members.service import MemberError
 from wenxing.members.subscriptions import account_view, membership_end, plans
+from wenxing.reports import receipts
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, count_search, search
 from wenxing.web import auth
+from wenxing.web.reporting import report_rows
 
 # Labels and messages below are marked with N_ and translated where they are shown.
 ROLE_NAMES = {
@@ -148,6 +150,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     @router.get("/account", response_class=HTMLResponse)
     def account(request: Request, notice: str = "") -> Response:
         now = utcnow()
+        timezone = runtime.publisher_settings()["timezone"]
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
             if member is None:
@@ -168,10 +171,16 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             ]
             history = copies_of(session, member.id, limit=50)
             who = {"number": member.number, "name": member.name, "role": member.role}
+            suspended = member.suspended_reason if member.status == "suspended" else None
+            filed = report_rows(receipts.reports_of(session, member.id), timezone)
+            warnings = receipts.warnings_for(session, member.number)
         context = {
             "who": who,
             "role_name": role_name(role),
             "ends": ends,
+            "suspended_reason": suspended,
+            "warnings": warnings,
+            "reports": filed,
             "devices": devices,
             "history": history,
             "notice": _(_NOTICES[notice]) if notice in _NOTICES else None,

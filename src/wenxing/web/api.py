@@ -79,6 +79,7 @@ def _errors(*statuses: int, notes: dict[int, str] | None = None) -> dict:
         401: "not signed in, or the token has ended",
         403: "a cookie call without the right X-CSRF-Token header",
         404: "no published material has that id",
+        413: "a file, or the request as a whole, is over the size limit",
         429: "too many failures; try again later",
         **(notes or {}),
     }
@@ -271,19 +272,11 @@ class Caller:
     by_cookie: bool
 
 
-def caller(
-    request: Request,
-    _token: Annotated[object, Security(_bearer)] = None,
-    _session: Annotated[object, Security(_cookie)] = None,
-    x_csrf_token: Annotated[
-        str | None,
-        Header(
-            alias=CSRF_HEADER,
-            description="cookie calls that change something: the page's CSRF token",
-        ),
-    ] = None,
-) -> Caller:
-    """The signed-in account making this call; CSRF checked for cookie calls that change."""
+def _identified(
+    request: Request, x_csrf_token: str | None, *, stale_cookie_ok: bool
+) -> Caller | None:
+    """The signed-in account making this call (None when there is no token, or a stale
+    cookie where ``stale_cookie_ok``); CSRF checked for cookie calls that change."""
     token = auth.request_token(request)
     by_cookie = not request.headers.get("authorization", "").lower().startswith("bearer ")
     found = None
@@ -294,6 +287,8 @@ def caller(
             if member is not None:
                 found = Caller(member.id, member.number, token, by_cookie)
     if found is None:
+        if not token or (by_cookie and stale_cookie_ok):
+            return None
         raise ApiError(401, _("请先登录"), {"WWW-Authenticate": "Bearer"})
     changes = request.method not in _SAFE_METHODS
     if found.by_cookie and changes and not auth.csrf_ok(request, x_csrf_token):
@@ -301,7 +296,41 @@ def caller(
     return found
 
 
+_CsrfHeader = Annotated[
+    str | None,
+    Header(
+        alias=CSRF_HEADER,
+        description="cookie calls that change something: the page's CSRF token",
+    ),
+]
+
+
+def caller(
+    request: Request,
+    _token: Annotated[object, Security(_bearer)] = None,
+    _session: Annotated[object, Security(_cookie)] = None,
+    x_csrf_token: _CsrfHeader = None,
+) -> Caller:
+    """The signed-in account making this call; CSRF checked for cookie calls that change."""
+    found = _identified(request, x_csrf_token, stale_cookie_ok=False)
+    if found is None:
+        raise ApiError(401, _("请先登录"), {"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def optional_caller(
+    request: Request,
+    _token: Annotated[object, Security(_bearer)] = None,
+    _session: Annotated[object, Security(_cookie)] = None,
+    x_csrf_token: _CsrfHeader = None,
+) -> Caller | None:
+    """The signed-in account making this call, or None for anyone else (a cookie whose
+    session has ended counts as no one; a bearer token that does not open is still 401)."""
+    return _identified(request, x_csrf_token, stale_cookie_ok=True)
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
+OptionalCallerDep = Annotated[Caller | None, Depends(optional_caller)]
 
 
 def include(

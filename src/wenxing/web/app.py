@@ -36,13 +36,17 @@ from wenxing.members import accounts
 from wenxing.members.entitlement import may_read, role_now
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
+from wenxing.reports.receipts import promise_line
 from wenxing.runtime import Runtime
 from wenxing.web import api as api_v1
 from wenxing.web import auth, logs
 from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
+from wenxing.web.console_reports import console_report_routes
 from wenxing.web.headers import SecurityHeaders
+from wenxing.web.report_api import report_api_routes
+from wenxing.web.report_pages import report_routes
 from wenxing.web.settings_page import settings_routes
 
 
@@ -112,6 +116,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         publisher = runtime.publisher_settings()
         context = {
             "brand": publisher["brand"],
+            "promise": promise_line(publisher["masthead"]),  # the footer's link to /report
             "csrf": auth.csrf_token(request),
             **context,
         }
@@ -281,6 +286,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_routes(runtime, page))
     app.include_router(settings_routes(runtime, page))
     app.include_router(browse_routes(runtime, page))
+    app.include_router(report_routes(runtime, page))
+    app.include_router(console_report_routes(runtime, page))
+    app.include_router(report_api_routes(runtime))
     api_v1.include(app, runtime, deliver=_deliver, published=_published)
 
     @app.exception_handler(NotStaff)

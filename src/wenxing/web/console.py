@@ -35,6 +35,7 @@ from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscripti
 from wenxing.members.redemption import export_batch, generate_batch
 from wenxing.members.service import MemberError
 from wenxing.members.subscriptions import account_view, grant, membership_end, plans
+from wenxing.reports.receipts import pending_count
 from wenxing.runtime import Runtime
 from wenxing.search.sync import note_change
 from wenxing.web import auth
@@ -67,6 +68,8 @@ def staff(request: Request) -> Staff:
             raise NotStaff(signed_in=False)
         if member.role not in ("editor", "admin") or member.status != "active":
             raise NotStaff(signed_in=True)
+        # The console's navigation shows how many reports wait (every console page).
+        request.state.pending_reports = pending_count(session)
         return Staff(member.id, member.number, member.role)
 
 
@@ -468,4 +471,5 @@ def _dashboard(session) -> dict:
         "redemptions": per_day(ActivationCode.redeemed_at),
         "downloads": per_day(IssuedCopy.created_at),
         "flagged": [{"number": s, "at": a} for s, a in flagged],
+        "reports_pending": pending_count(session),
     }

@@ -1,0 +1,385 @@
+"""The console's resale reports: the list (pending first), one report with its evidence and
+case, and the decision (confirm with a sanction, or reject).
+
+Editors and admins only, through the console's one gate (``console.staff``). Everything a
+reporter sent is untrusted: the note, the link (a link only when it is http or https) and
+file names are escaped; evidence files are served as attachments of type
+``application/octet-stream`` with ``nosniff`` and a sandboxing CSP, so an HTML file never
+renders on our origin; a piece of evidence's read text is shown escaped, its first 1,000
+characters only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import case, func, select
+
+from wenxing import audit
+from wenxing.db.base import utcnow
+from wenxing.i18n import N_, _
+from wenxing.materials.models import Material, MaterialVersion
+from wenxing.members.models import Member
+from wenxing.reports import decisions
+from wenxing.reports.intake import format_receipt
+from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, ReportTrace
+from wenxing.reports.receipts import PENDING_STATES, evidence_outcome
+from wenxing.runtime import Runtime
+from wenxing.web import auth, reporting
+from wenxing.web.console import NotStaff, StaffDep, staff
+
+PAGE_SIZE = 30
+PREVIEW_CHARS = 1000
+BASIS_NAMES = {
+    "marks": N_("指纹标记"),
+    "copy_tag": N_("副本标签"),
+    "visible_line": N_("页面上印的会员号"),
+}
+FLAG_NAMES = {"own_copy": N_("举报人本人的副本"), "shared": N_("举报人与被举报账户有关联")}
+SANCTION_NAMES = {"suspend": N_("暂停账号"), "warn": N_("警告")}
+REWARD_NAMES = {
+    "membership": N_("会员已加到举报人账户"),
+    "gift_code": N_("兑换码（显示在回执页）"),
+    "none": N_("不奖励：这起倒卖此前已奖励过"),
+    "withheld": N_("不奖励：举报人与被举报账户有关联"),
+}
+_DECISION_ERRORS = {
+    "not_found": N_("没有这条举报"),
+    "decided": N_("这条举报已经处理过了"),
+    "not_traced": N_("证据还在核对中，请稍后再处理"),
+    "sanction": N_("请选择处理方式"),
+    "reason": N_("请填写理由"),
+    "nobody": N_("请至少选择一个被举报的会员"),
+    "reward_plan": N_("举报奖励套餐（report_reward_plan）不在套餐列表中，请先在设置里改正"),
+}
+# The domain's English notes on abuse flags and withheld rewards, worded for the console.
+_NOTES = (
+    (r"^the reporter is the accused account$", N_("举报人就是被举报的账户")),
+    (
+        r"^the report's contact is the accused account's phone$",
+        N_("举报留下的联系方式是被举报账户的手机号"),
+    ),
+    (
+        r"^the reporter's account has the accused account's phone$",
+        N_("举报人账户的手机号与被举报账户相同"),
+    ),
+    (
+        r"^the reporter signs in from a device the accused",
+        N_("举报人登录用的设备，被举报账户也在用"),
+    ),
+    (
+        r"^the reporter signs in from a network the accused",
+        N_("举报人登录用的网络，被举报账户也在用"),
+    ),
+    (
+        r"^the report came from (?P<network>\S+), a network",
+        N_("举报提交自 %(network)s，被举报账户也用这个网络"),
+    ),
+    (r"^this leak was confirmed and rewarded before$", N_("这起倒卖此前已确认并奖励过")),
+)
+
+
+def note_message(note: str | None) -> str:
+    """A flag's or a withheld reward's note in the site's language (as written when new)."""
+    if not note:
+        return ""
+    number, sep, rest = note.partition(": ")
+    if sep and re.fullmatch(r"WX-\d+", number):
+        return f"{number}: {note_message(rest)}"
+    for pattern, message in _NOTES:
+        found = re.match(pattern, note)
+        if found:
+            return _(message) % found.groupdict()
+    return note
+
+
+def _named(names: dict[str, str], code: str | None) -> str:
+    return _(names[code]) if code in names else (code or "")
+
+
+def decision_message(error: decisions.DecisionError) -> str:
+    return _named(_DECISION_ERRORS, error.code) or _("无法处理这条举报")
+
+
+def web_link(link: str | None) -> str | None:
+    """The link when it may be shown as one (http or https with a host), else None."""
+    if not link:
+        return None
+    parts = urlsplit(link.strip())
+    return link.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def console_report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(
+        prefix="/console/reports", dependencies=[Depends(staff)], include_in_schema=False
+    )
+
+    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+        return page(request, f"console/{name}", {"console": True, **context}, status)
+
+    def checked(request: Request, token: str) -> None:
+        if not auth.csrf_ok(request, token):
+            raise NotStaff(signed_in=True)
+
+    @router.get("", response_class=HTMLResponse)
+    def reports(
+        request: Request,
+        who: StaffDep,
+        state: str = "",
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> HTMLResponse:
+        state = state if state in ("pending", *STATES) else ""
+        with runtime.db.reading() as session:
+            rows, total = _listing(session, state, page)
+        context = {
+            "who": who.__dict__,
+            "rows": rows,
+            "state": state,
+            "states": [("", _("全部")), ("pending", _("待处理"))]
+            + [(s, reporting.state_name(s)) for s in STATES],
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "total": total,
+        }
+        return view(request, "reports.html", context)
+
+    def detail(
+        request: Request, who, report_id: int, *, error: str | None = None, status: int = 200
+    ) -> HTMLResponse:
+        with runtime.db.reading() as session:
+            case_ = _case(session, report_id)
+        if case_ is None:
+            return view(request, "message.html", {"message": _("没有这条举报"), "who": who}, 404)
+        return view(request, "report.html", {"who": who, "error": error, **case_}, status)
+
+    @router.get("/{report_id}", response_class=HTMLResponse)
+    def report(request: Request, who: StaffDep, report_id: int) -> HTMLResponse:
+        return detail(request, who.__dict__, report_id)
+
+    @router.get("/{report_id}/evidence/{evidence_id}")
+    def evidence_file(request: Request, who: StaffDep, report_id: int, evidence_id: int):
+        with runtime.db.reading() as session:
+            row = session.get(ReportEvidence, evidence_id)
+            if row is None or row.report_id != report_id:
+                message = _("没有这份证据")
+                return view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
+            data, name = row.data, row.filename or f"pasted-{row.id}.txt"
+        suffix = PurePath(name).suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+        headers = {
+            "Content-Disposition": f'attachment; filename="evidence-{evidence_id}{suffix}"; '
+            f"filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "no-store",
+        }
+        return Response(data, media_type="application/octet-stream", headers=headers)
+
+    @router.post("/{report_id}/confirm", response_class=HTMLResponse)
+    def confirm(
+        request: Request,
+        who: StaffDep,
+        report_id: int,
+        sanction: str = Form(""),
+        reason: str = Form(""),
+        members: Annotated[list[int] | None, Form()] = None,
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        publisher = runtime.publisher_settings()
+        try:
+            with runtime.db.transaction() as session:
+                decisions.confirm(
+                    session,
+                    report_id,
+                    editor=who.number,
+                    reason=reason,
+                    sanction=sanction,
+                    publisher=publisher,
+                    now=utcnow(),
+                    ip=auth.client_ip(request),
+                    members=members or [],  # none ticked is nobody, not everyone
+                )
+        except decisions.DecisionError as refused:
+            return refused_decision(request, who, report_id, refused)
+        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
+
+    @router.post("/{report_id}/reject", response_class=HTMLResponse)
+    def reject(
+        request: Request,
+        who: StaffDep,
+        report_id: int,
+        reason: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        try:
+            with runtime.db.transaction() as session:
+                decisions.reject(
+                    session,
+                    report_id,
+                    editor=who.number,
+                    reason=reason,
+                    now=utcnow(),
+                    ip=auth.client_ip(request),
+                )
+        except decisions.DecisionError as refused:
+            return refused_decision(request, who, report_id, refused)
+        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
+
+    def refused_decision(request, who, report_id: int, refused) -> HTMLResponse:
+        status = {"not_found": 404, "decided": 409}.get(refused.code, 400)
+        return detail(
+            request, who.__dict__, report_id, error=decision_message(refused), status=status
+        )
+
+    return router
+
+
+def _listing(session, state: str, page: int) -> tuple[list[dict], int]:
+    query = select(Report)
+    if state == "pending":
+        query = query.where(Report.state.in_(PENDING_STATES))
+    elif state:
+        query = query.where(Report.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    waiting = case((Report.state == "traced", 0), (Report.state == "received", 1), else_=2)
+    reports = session.scalars(
+        query.order_by(waiting, Report.created_at.desc(), Report.id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    ids = [r.id for r in reports]
+    evidence = dict(
+        session.execute(
+            select(ReportEvidence.report_id, func.count())
+            .where(ReportEvidence.report_id.in_(ids))
+            .group_by(ReportEvidence.report_id)
+        ).all()
+    )
+    accused = dict(
+        session.execute(
+            select(Accusation.report_id, func.count())
+            .where(Accusation.report_id.in_(ids))
+            .group_by(Accusation.report_id)
+        ).all()
+    )
+    rows = [
+        {
+            "id": r.id,
+            "receipt": format_receipt(r.receipt),
+            "at": r.created_at,
+            "state": r.state,
+            "state_name": reporting.state_name(r.state),
+            "platform": reporting.platform_name(r.platform),
+            "evidence": evidence.get(r.id, 0),
+            "accused": accused.get(r.id, 0),
+            "reward": _named(REWARD_NAMES, r.reward) if r.state == "confirmed" else "",
+        }
+        for r in reports
+    ]
+    return rows, total
+
+
+def _case(session, report_id: int) -> dict | None:
+    """Everything the report's console page shows, read in one session."""
+    report = session.get(Report, report_id)
+    if report is None:
+        return None
+    receipt = format_receipt(report.receipt)
+    reporter = session.get(Member, report.reporter_id) if report.reporter_id else None
+    return {
+        "r": report,
+        "receipt": receipt,
+        "state_name": reporting.state_name(report.state),
+        "platform": reporting.platform_name(report.platform),
+        "link": web_link(report.link),
+        "reporter": reporter.number if reporter else None,
+        "evidence": _evidence(session, report),
+        "traces": _traces(session, report.id),
+        "accused": _accused(session, report.id),
+        "sanction": _named(SANCTION_NAMES, report.sanction),
+        "reward": _named(REWARD_NAMES, report.reward),
+        "reward_notes": [note_message(n) for n in (report.reward_note or "").splitlines()],
+        "events": session.scalars(
+            select(audit.AuditEvent)
+            .where(audit.AuditEvent.subject == receipt)
+            .order_by(audit.AuditEvent.id)
+        ).all(),
+    }
+
+
+def _evidence(session, report: Report) -> list[dict]:
+    rows = session.execute(
+        select(
+            ReportEvidence.id,
+            ReportEvidence.kind,
+            ReportEvidence.filename,
+            ReportEvidence.size,
+            ReportEvidence.sha256,
+            ReportEvidence.detected,
+            ReportEvidence.error,
+            ReportEvidence.error_detail,
+            ReportEvidence.chars,
+            func.substr(ReportEvidence.text, 1, PREVIEW_CHARS).label("preview"),
+        )
+        .where(ReportEvidence.report_id == report.id)
+        .order_by(ReportEvidence.id)
+    ).all()
+    return [
+        {
+            "row": row,
+            "outcome": reporting.evidence_message(*evidence_outcome(report.state, row.error)),
+            "more": (row.chars or 0) > PREVIEW_CHARS,
+        }
+        for row in rows
+    ]
+
+
+def _traces(session, report_id: int) -> list[dict]:
+    rows = session.execute(
+        select(ReportTrace, Material.title, MaterialVersion.number)
+        .join(Material, Material.id == ReportTrace.material_id)
+        .join(MaterialVersion, MaterialVersion.id == ReportTrace.version_id)
+        .where(ReportTrace.report_id == report_id)
+        .order_by(ReportTrace.id)
+    ).all()
+    return [
+        {
+            "t": trace,
+            "title": title,
+            "version": number,
+            "visible": json.loads(trace.result).get("visible_numbers", []),
+            "evidence": trace.evidence_ids.split(","),
+        }
+        for trace, title, number in rows
+    ]
+
+
+def _accused(session, report_id: int) -> list[dict]:
+    rows = session.execute(
+        select(Accusation, Member.number, Member.name, Member.status)
+        .join(Member, Member.id == Accusation.member_id)
+        .where(Accusation.report_id == report_id)
+        .order_by(Accusation.id)
+    ).all()
+    return [
+        {
+            "a": accusation,
+            "number": number,
+            "name": name,
+            "suspended": status == "suspended",
+            "basis": _named(BASIS_NAMES, accusation.basis),
+            "flag": _named(FLAG_NAMES, accusation.flag),
+            "flag_detail": note_message(accusation.flag_detail),
+            "copies": json.loads(accusation.copies or "[]"),
+        }
+        for accusation, number, name, status in rows
+    ]

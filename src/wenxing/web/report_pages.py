@@ -1,0 +1,230 @@
+"""The public report pages: filing a report (no account needed) and its receipt page.
+
+``/report`` takes the report: where the copy was found, a contact, files and pasted text.
+A request larger than every file at the limit together is refused (413) before it is
+parsed (``reporting.body_limited_route``). A filed report sends the browser to its receipt
+page with a signed cookie that opens it again; anyone else opens a receipt with the
+contact it was filed with (``receipts.open_by_contact``: wrong contacts are counted per
+address). The receipt page shows the state, each file's outcome, the decision and the
+reward, and never the evidence's text or whom it named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing.db.base import utcnow
+from wenxing.i18n import _
+from wenxing.members.subscriptions import UnknownPlan, plan_named
+from wenxing.reports import intake, receipts
+from wenxing.reports.intake import ReportRefused, Submission, format_receipt
+from wenxing.runtime import Runtime
+from wenxing.serverkey import derive_key
+from wenxing.web import auth, reporting
+
+
+def receipt_key(runtime: Runtime) -> bytes:
+    return derive_key(runtime.secret, "report-receipts")
+
+
+def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    key = receipt_key(runtime)
+
+    def who_is_asking(request: Request) -> dict | None:
+        with runtime.db.reading() as session:
+            return _who(auth.current_member(session, request))
+
+    def form_page(
+        request: Request,
+        *,
+        form: dict | None = None,
+        error: str | None = None,
+        check: dict | None = None,
+        check_error: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        publisher = runtime.publisher_settings()
+        try:
+            reward = plan_named(publisher, publisher["report_reward_plan"]).name
+        except UnknownPlan:
+            reward = None
+        context = {
+            "who": who_is_asking(request),
+            "platforms": reporting.platform_choices(),
+            "file_mb": reporting.file_mb(publisher),
+            "max_files": intake.MAX_FILES,
+            "suffixes": reporting.EVIDENCE_SUFFIXES,
+            "reward_plan": reward,
+            "form": form or {},
+            "error": error,
+            "check": check or {},
+            "check_error": check_error,
+        }
+        return page(request, "report.html", context, status)
+
+    def too_large(request: Request) -> Response:
+        publisher = runtime.publisher_settings()
+        message = _("提交的内容太大了：每个文件不超过 %(mb)s MB，最多 %(n)s 个文件") % {
+            "mb": reporting.file_mb(publisher),
+            "n": intake.MAX_FILES,
+        }
+        return form_page(request, error=message, status=413)
+
+    router = APIRouter(
+        include_in_schema=False,
+        route_class=reporting.body_limited_route(
+            lambda _request: reporting.largest_body(runtime.publisher_settings()), too_large
+        ),
+    )
+
+    @router.get("/report", response_class=HTMLResponse)
+    def report_form(request: Request) -> HTMLResponse:
+        return form_page(request)
+
+    @router.post("/report", response_class=HTMLResponse)
+    def submit(
+        request: Request,
+        files: Annotated[list[UploadFile] | None, File()] = None,
+        platform: str = Form(""),
+        link: str = Form(""),
+        note: str = Form(""),
+        contact: str = Form(""),
+        text: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
+        publisher = runtime.publisher_settings()
+        limits = reporting.limits(publisher)
+        form = {"platform": platform, "link": link, "note": note, "contact": contact, "text": text}
+        submission = Submission(
+            platform=platform,
+            link=link,
+            note=note,
+            contact=contact,
+            text=text,
+            files=reporting.read_uploads(files, limits.max_file_bytes),
+        )
+        try:
+            with runtime.db.transaction() as session:
+                report = intake.submit(
+                    session,
+                    submission,
+                    reporter=auth.current_member(session, request),
+                    ip=auth.client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
+                    limits=limits,
+                    now=utcnow(),
+                )
+                receipt = report.receipt
+        except ReportRefused as refused:
+            status, message = reporting.refusal(refused)
+            return form_page(request, form=form, error=message, status=status)
+        response = RedirectResponse(f"/report/{format_receipt(receipt)}", status_code=303)
+        reporting.remember_receipt(response, request, key, receipt)
+        return response
+
+    def opened_with_contact(
+        request: Request, receipt_entry: str, contact: str, failed: Callable[[str, int], Response]
+    ) -> Response:
+        if not receipt_entry.strip() or not contact.strip():
+            return failed(_("请填写回执号和举报时留下的联系方式"), 400)
+        try:
+            with runtime.db.transaction() as session:
+                report = receipts.open_by_contact(
+                    session, receipt_entry, contact, ip=auth.client_ip(request), now=utcnow()
+                )
+                receipt = report.receipt if report is not None else None
+        except receipts.TooManyChecks:
+            return failed(_("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15}, 429)
+        if receipt is None:
+            return failed(_("回执号或联系方式不正确"), 400)
+        response = RedirectResponse(f"/report/{format_receipt(receipt)}", status_code=303)
+        reporting.remember_receipt(response, request, key, receipt)
+        return response
+
+    @router.post("/report/check", response_class=HTMLResponse)
+    def check(
+        request: Request,
+        receipt: str = Form(""),
+        contact: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
+
+        def failed(message: str, status: int) -> Response:
+            entered = {"receipt": receipt[:40], "contact": contact[:60]}
+            return form_page(request, check=entered, check_error=message, status=status)
+
+        return opened_with_contact(request, receipt, contact, failed)
+
+    def receipt_page(
+        request: Request, canonical: str, *, error: str | None = None, status: int = 200
+    ) -> HTMLResponse:
+        """The receipt when this browser may open it; otherwise the form asking for the
+        contact (shown alike whether the receipt exists or not)."""
+        publisher = runtime.publisher_settings()
+        with runtime.db.reading() as session:
+            member = auth.current_member(session, request)
+            report = intake.by_receipt(session, canonical)
+            opens = report is not None and (
+                (member is not None and report.reporter_id == member.id)
+                or canonical in reporting.cookie_receipts(request, key)
+            )
+            view = receipts.receipt_view(session, report) if opens else None
+            who = _who(member)
+        context = {
+            "who": who,
+            "receipt": format_receipt(canonical),
+            "view": view,
+            "error": error,
+        }
+        if view is not None:
+            context |= {
+                "state_name": reporting.state_name(view.state),
+                "platform": reporting.platform_name(view.platform),
+                "evidence": [
+                    (e, reporting.evidence_message(e.outcome, e.reason)) for e in view.evidence
+                ],
+                "reward": reporting.reward_message(view, publisher["timezone"]),
+                "decided_on": view.decided_at
+                and reporting.local_date(view.decided_at, publisher["timezone"]),
+                "filed_on": reporting.local_date(view.created_at, publisher["timezone"]),
+            }
+        return page(request, "receipt.html", context, status)
+
+    @router.get("/report/{receipt}", response_class=HTMLResponse)
+    def receipt(request: Request, receipt: str) -> HTMLResponse:
+        canonical = intake.normalise_receipt(receipt)
+        if canonical is None:
+            return page(request, "error.html", {"message": _("没有这个回执号")}, 404)
+        return receipt_page(request, canonical)
+
+    @router.post("/report/{receipt}", response_class=HTMLResponse)
+    def open_receipt(
+        request: Request, receipt: str, contact: str = Form(""), csrf_token: str = Form("")
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
+        canonical = intake.normalise_receipt(receipt)
+        if canonical is None:
+            return page(request, "error.html", {"message": _("没有这个回执号")}, 404)
+
+        def failed(message: str, status: int) -> Response:
+            return receipt_page(request, canonical, error=message, status=status)
+
+        return opened_with_contact(request, canonical, contact, failed)
+
+    return router
+
+
+def _who(member) -> dict | None:
+    """The signed-in account as the site's header shows it."""
+    if member is None:
+        return None
+    return {"number": member.number, "name": member.name, "role": member.role}

@@ -1,0 +1,272 @@
+"""What the report pages, the report API and the account page share: the words for a
+report's states, refusals, evidence outcomes and rewards; reading a report form's files;
+the receipt cookie; and the request-size gate of the routes that take evidence.
+
+The reports domain explains itself in codes (``ReportRefused.code``, evidence error codes,
+reward kinds); they are worded here, once, for every page and the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from fastapi import Request, Response, UploadFile
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from wenxing.config import PublisherSettings
+from wenxing.i18n import N_, _
+from wenxing.reports.intake import (
+    MAX_FILES,
+    MAX_NOTE_CHARS,
+    MAX_TEXT_CHARS,
+    PLATFORMS,
+    EvidenceFile,
+    Limits,
+    ReportRefused,
+)
+from wenxing.reports.receipts import ReceiptView
+from wenxing.web import auth
+
+PLATFORM_NAMES = {
+    "xianyu": N_("闲鱼"),
+    "taobao": N_("淘宝"),
+    "pan": N_("网盘"),
+    "group": N_("群聊"),
+    "other": N_("其他"),
+}
+STATE_NAMES = {
+    "received": N_("已收到，正在核对"),
+    "traced": N_("待编辑审核"),
+    "confirmed": N_("举报成立"),
+    "rejected": N_("未予采纳"),
+}
+EVIDENCE_SUFFIXES = ".txt,.docx,.pdf,.html,.htm,.png,.jpg,.jpeg"
+_REFUSALS = {
+    "platform": N_("请选择在哪里发现的"),
+    "contact_invalid": N_("联系方式请填写手机号或微信号"),
+    "contact_needed": N_("未登录时请留下手机号或微信号，用来查询进度和领取奖励"),
+    "link_too_long": N_("链接不能超过 %(n)s 个字符"),
+    "note_too_long": N_("说明不能超过 %(n)s 字"),
+    "no_evidence": N_("请上传文件或粘贴文字作为证据"),
+    "text_too_long": N_("粘贴的文字不能超过 %(n)s 字"),
+    "too_many_files": N_("一次最多上传 %(n)s 个文件"),
+    "file_too_large": N_("文件“%(name)s”超过了 %(mb)s MB 的上限"),
+    "rate_ip": N_("举报太频繁了，请一小时后再试"),
+    "rate_contact": N_("这个联系方式今天的举报次数已达上限，请明天再试"),
+}
+_REFUSAL_NUMBERS = {
+    "link_too_long": 500,
+    "note_too_long": MAX_NOTE_CHARS,
+    "text_too_long": MAX_TEXT_CHARS,
+    "too_many_files": MAX_FILES,
+}
+# Why a piece of evidence could not be read: the tracing job's codes and the OCR reader's.
+_UNREADABLE = {
+    "empty": N_("文件是空的"),
+    "too_large": N_("文件太大"),
+    "unsupported": N_("不支持这种文件格式（可用 .txt .docx .pdf .html .png .jpg）"),
+    "unreadable": N_("文件打不开"),
+    "corrupt": N_("文件已损坏"),
+    "encrypted": N_("PDF 设有密码"),
+    "image_too_large": N_("图片尺寸太大"),
+    "ocr_failed": N_("图片中的文字没能识别出来"),
+    "no_text": N_("没有读到文字"),
+}
+RECEIPT_COOKIE = "wx_reports"
+_RECEIPTS_KEPT = 20  # receipts one browser's cookie opens (the newest)
+
+
+def refusal(error: ReportRefused) -> tuple[int, str]:
+    """The status and the message for a refused report."""
+    status = {"file_too_large": 413, "rate_ip": 429, "rate_contact": 429}.get(error.code, 400)
+    message = _REFUSALS.get(error.code)
+    if message is None:
+        return status, _("举报内容有误")
+    values = {
+        "n": _REFUSAL_NUMBERS.get(error.code, 0),
+        "name": error.details.get("filename", ""),
+        "mb": error.details.get("mb", ""),
+    }
+    return status, _(message) % values
+
+
+def platform_name(code: str) -> str:
+    return _(PLATFORM_NAMES[code]) if code in PLATFORM_NAMES else code
+
+
+def platform_choices() -> list[tuple[str, str]]:
+    return [(code, platform_name(code)) for code in PLATFORMS]
+
+
+def state_name(state: str) -> str:
+    return _(STATE_NAMES[state]) if state in STATE_NAMES else state
+
+
+def evidence_message(outcome: str, reason: str | None) -> str:
+    if outcome == "pending":
+        return _("正在读取")
+    if outcome == "read":
+        return _("已读取，找到了对应的资料")
+    if outcome == "no_material":
+        return _("已读取，但没有找到对应的资料")
+    if reason in _UNREADABLE:
+        return _("无法读取：%(why)s") % {"why": _(_UNREADABLE[reason])}
+    return _("无法读取这个文件")
+
+
+def local_date(moment: datetime, timezone: str) -> str:
+    """A UTC time as the publisher's calendar date, 2026年11月27日."""
+    day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return _("%(year)d年%(month)02d月%(day)02d日") % {
+        "year": day.year,
+        "month": day.month,
+        "day": day.day,
+    }
+
+
+def reward_message(view: ReceiptView, timezone: str) -> str | None:
+    """What a reporter is told about the reward of a confirmed report (None otherwise).
+    Why a reward is withheld is said in general terms: the flag names the accused."""
+    if view.state != "confirmed":
+        return None
+    if view.reward == "membership" and view.reward_ends_at is not None:
+        return _("奖励已发放：会员已加到你的账户，有效期至 %(date)s。") % {
+            "date": local_date(view.reward_ends_at, timezone)
+        }
+    if view.reward == "gift_code":
+        return _("奖励已发放：下面的会员兑换码（卡密），注册或登录后在“我的账户”兑换。")
+    if view.reward == "none":
+        return _("这起倒卖此前已有人举报并获得奖励，每起倒卖只奖励第一位举报人。")
+    return _("按举报奖励规则，这次举报不发放奖励（例如举报人与被举报的账户有关联）。")
+
+
+def report_rows(views: list[ReceiptView], timezone: str) -> list[dict]:
+    """An account's reports as its account page lists them."""
+    return [
+        {
+            "receipt": v.receipt,
+            "filed_on": local_date(v.created_at, timezone),
+            "state_name": state_name(v.state),
+            "reward": reward_message(v, timezone) or "",
+        }
+        for v in views
+    ]
+
+
+def limits(publisher: PublisherSettings) -> Limits:
+    return Limits(
+        max_file_bytes=int(float(publisher["report_file_mb"]) * 1048576),
+        per_hour_ip=int(publisher["reports_per_hour"]),
+        per_day_contact=int(publisher["reports_per_day_contact"]),
+    )
+
+
+def largest_body(publisher: PublisherSettings) -> int:
+    """The largest report a request may carry: every file at the limit, the pasted text at
+    its longest, and a margin for the other fields and the multipart framing."""
+    return MAX_FILES * limits(publisher).max_file_bytes + 4 * MAX_TEXT_CHARS + 256 * 1024
+
+
+def file_mb(publisher: PublisherSettings) -> str:
+    return f"{float(publisher['report_file_mb']):g}"
+
+
+def read_uploads(files: list[UploadFile] | None, max_bytes: int) -> list[EvidenceFile]:
+    """The files of a report form. A file over the limit is read one byte past it, enough
+    for intake to refuse it without reading the rest."""
+    found = []
+    for upload in files or []:
+        data = upload.file.read(max_bytes + 1)
+        if upload.filename or data:
+            found.append(EvidenceFile(upload.filename or "", data, upload.content_type))
+    return found
+
+
+# --- the receipt cookie: receipts this browser filed or opened with their contact ---------
+
+
+def _signature(key: bytes, receipt: str) -> str:
+    return hmac.new(key, receipt.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def cookie_receipts(request: Request, key: bytes) -> list[str]:
+    """The receipts (canonical) the request's cookie opens; entries with a wrong signature
+    are ignored."""
+    found = []
+    for entry in request.cookies.get(RECEIPT_COOKIE, "").split("."):
+        receipt, signature = entry[:12], entry[12:]
+        if len(entry) == 44 and hmac.compare_digest(signature, _signature(key, receipt)):
+            found.append(receipt)
+    return found
+
+
+def remember_receipt(response: Response, request: Request, key: bytes, receipt: str) -> None:
+    """Let this browser open ``receipt`` (canonical) without its contact: an HttpOnly
+    cookie for the report pages only, signed so it cannot be made for another receipt."""
+    kept = [r for r in cookie_receipts(request, key) if r != receipt][-(_RECEIPTS_KEPT - 1) :]
+    value = ".".join(r + _signature(key, r) for r in [*kept, receipt])
+    response.set_cookie(
+        RECEIPT_COOKIE,
+        value,
+        max_age=60 * 60 * 24 * 365,
+        httponly=True,
+        samesite="lax",
+        secure=auth.secure(request),
+        path="/report",
+    )
+
+
+# --- the request-size gate ---------------------------------------------------------------
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a request body is read past its limit. An HTTPException, so FastAPI's
+    form parsing passes it on rather than calling it a malformed body."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+def body_limited_route(
+    largest: Callable[[Request], int], refuse: Callable[[Request], Response]
+) -> type[APIRoute]:
+    """A route class refusing (``refuse``, status 413) a request body over ``largest``
+    bytes before any of it is parsed: at once by its Content-Length, or, when it is sent
+    without one, as soon as that many bytes have arrived. Both callables run in a worker
+    thread (they may read the settings)."""
+
+    class BodyLimited(APIRoute):
+        def get_route_handler(self):
+            handler = super().get_route_handler()
+
+            async def limited(request: Request) -> Response:
+                if request.method != "POST":
+                    return await handler(request)
+                most = await to_thread.run_sync(largest, request)
+                declared = request.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > most:
+                    return await to_thread.run_sync(refuse, request)
+                upstream, seen = request.receive, 0
+
+                async def counted():
+                    nonlocal seen
+                    message = await upstream()
+                    seen += len(message.get("body", b""))
+                    if seen > most:
+                        raise BodyTooLarge()
+                    return message
+
+                try:
+                    return await handler(Request(request.scope, counted))
+                except BodyTooLarge:
+                    return await to_thread.run_sync(refuse, request)
+
+            return limited
+
+    return BodyLimited
