@@ -306,11 +306,12 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         raise ValueError(f"setting {name} must be at least 1")
     if name == "plans":
         _check_plans(value)
+        _check_plans_in_use(session, {plan["code"] for plan in value})
     if name == "report_reward_plan":
         codes = [plan["code"] for plan in PublisherSettings.load(session)["plans"]]
         if value not in codes:
             raise ValueError(
-                f"setting report_reward_plan must be one of the plans: {', '.join(codes)}"
+                f"setting report_reward_plan: no plan {value!r}; the plans are {', '.join(codes)}"
             )
     if name in ("masthead", "extra_promo_patterns") and not all(isinstance(v, str) for v in value):
         raise ValueError(f"setting {name} expects a list of strings")
@@ -400,6 +401,32 @@ def _check_plans(value: list) -> None:
         for field in ("months", "archive_months", "daily_quota"):
             if not isinstance(item[field], int) or item[field] < (1 if field == "months" else 0):
                 raise ValueError(f"plan {item['code']}: {field} must be a whole number")
+
+
+def _check_plans_in_use(session: Session, codes: set[str]) -> None:
+    """A plan may not disappear while codes that would grant it are still to be redeemed,
+    or while it is the reward for confirmed resale reports."""
+    from sqlalchemy import func
+
+    from wenxing.db.base import utcnow
+    from wenxing.members.models import ActivationCode
+
+    usable = ActivationCode.expires_at.is_(None) | (ActivationCode.expires_at > utcnow())
+    waiting = session.execute(
+        select(ActivationCode.plan, func.count())
+        .where(ActivationCode.state == "issued", ActivationCode.plan.not_in(codes), usable)
+        .group_by(ActivationCode.plan)
+    ).all()
+    if waiting:
+        plan, count = waiting[0]
+        raise ValueError(
+            f"plan {plan} is still granted by {count} unredeemed code(s); revoke them first"
+        )
+    reward = PublisherSettings.load(session)["report_reward_plan"]
+    if reward not in codes:
+        raise ValueError(
+            f"plan {reward} is the reward for resale reports; change report_reward_plan first"
+        )
 
 
 def get_settings() -> Settings:

@@ -117,6 +117,14 @@ def test_every_declared_setting_is_shown_with_its_help_and_value(runtime, site):
         ("timezone", "Mars/Olympus", "没有这个时区"),
         ("extra_promo_patterns", '["(unclosed"]', "不是正确的正则表达式"),
         ("wording_variants", "推进|推动|促进", "第 1 行：每组要有 2 个或 4 个不为空的说法。"),
+        ("report_reward_plan", "week", "只能是 month、year、3year 之一。"),
+        ("report_file_mb", "500", "要大于 0，最大 200。"),
+        (
+            "plans",
+            '[{"code": "month", "name": "月卡", "months": 1, "archive_months": 36, '
+            '"daily_quota": 20}]',
+            "套餐 year 是举报奖励套餐，请先修改“举报奖励套餐”。",
+        ),
     ],
 )
 def test_a_bad_value_is_explained_beside_its_field_and_nothing_is_stored(
@@ -154,9 +162,26 @@ def test_a_bad_value_is_explained_beside_its_field_and_nothing_is_stored(
         (
             "plans",
             '[{"code": "week", "name": "周卡", "months": 1, "archive_months": 0, '
-            '"daily_quota": 5}]',
-            [{"code": "week", "name": "周卡", "months": 1, "archive_months": 0, "daily_quota": 5}],
+            '"daily_quota": 5}, {"code": "year", "name": "年卡", "months": 12, '
+            '"archive_months": 36, "daily_quota": 50}]',
+            [
+                {
+                    "code": "week",
+                    "name": "周卡",
+                    "months": 1,
+                    "archive_months": 0,
+                    "daily_quota": 5,
+                },
+                {
+                    "code": "year",
+                    "name": "年卡",
+                    "months": 12,
+                    "archive_months": 36,
+                    "daily_quota": 50,
+                },
+            ],
         ),
+        ("report_reward_plan", "3year", "3year"),
     ],
 )
 def test_a_good_value_is_stored_as_the_cli_stores_it(runtime, site, cli, name, value, stored):
@@ -210,3 +235,32 @@ def test_the_brand_and_masthead_change_the_next_page_and_copy(runtime, site):
     head = after[:300]
     assert "文行资料馆" in head and "会员群：企业微信 wx-vip" in head
     assert "酷乐文行" not in head and "打击倒卖活动" not in head
+
+
+def test_a_plan_with_unredeemed_codes_cannot_be_removed(runtime, site, cli, tmp_path):
+    assert (
+        cli(
+            "codes",
+            "generate",
+            "--plan",
+            "month",
+            "--count",
+            "2",
+            "--batch",
+            "b1",
+            "--out",
+            str(tmp_path / "b1.csv"),
+            "--json",
+        ).code
+        == 0
+    )
+    _app, clients = site
+    without_month = (
+        '[{"code": "year", "name": "年卡", "months": 12, "archive_months": 36, "daily_quota": 50}]'
+    )
+    refused = save(clients["boss"], "plans", without_month)
+    assert refused.status_code == 400
+    assert "套餐 month 还有 2 张未兑换的卡密，请先作废这些卡密。" in html.unescape(refused.text)
+    result = cli("settings", "set", "plans", without_month)
+    assert result.code == 1 and "unredeemed" in result.stderr
+    assert [p["code"] for p in runtime.publisher_settings()["plans"]] == ["month", "year", "3year"]

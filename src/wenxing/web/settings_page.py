@@ -83,6 +83,25 @@ _SHOWN = {
         N_("每分钟搜索次数"),
         N_("每个账户（访客按地址）每分钟可以搜索的次数。"),
     ),
+    "report_file_mb": (
+        N_("举报文件大小上限"),
+        N_("举报时每个证据文件的最大大小，单位 MB（最大 200）。"),
+    ),
+    "report_reward_plan": (
+        N_("举报奖励套餐"),
+        N_(
+            "举报成立后奖励给举报人的套餐代码（须是上面套餐中的一个）：有账号的加到会员期，"
+            "没有账号的在回执页领取兑换码。"
+        ),
+    ),
+    "reports_per_hour": (
+        N_("每小时举报次数"),
+        N_("每个地址每小时可以提交的举报数。"),
+    ),
+    "reports_per_day_contact": (
+        N_("每天举报次数（按联系方式）"),
+        N_("同一个联系方式（手机号或微信号）每天可以提交的举报数。"),
+    ),
     "timezone": (
         N_("时区"),
         N_("出版方所在的时区（如 Asia/Shanghai）：每日下载额度在当地午夜重置。"),
@@ -125,6 +144,19 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
         r"plan (?P<plan>.+): (?P<field>\w+) must be a whole number",
         N_("套餐 %(plan)s 的 %(field)s 要填整数。"),
     ),
+    (
+        r"plan (?P<plan>\S+) is still granted by (?P<count>\d+) unredeemed",
+        N_("套餐 %(plan)s 还有 %(count)s 张未兑换的卡密，请先作废这些卡密。"),
+    ),
+    (
+        r"plan (?P<plan>\S+) is the reward for resale reports",
+        N_("套餐 %(plan)s 是举报奖励套餐，请先修改“举报奖励套餐”。"),
+    ),
+    (
+        r"report_reward_plan: no plan .*; the plans are (?P<choices>.+)$",
+        N_("只能是 %(choices)s 之一。"),
+    ),
+    (r"report_file_mb must be", N_("要大于 0，最大 200。")),
     (r"^line (?P<n>\d+): an empty context rule", N_("第 %(n)s 行：有一条空的上下文规则。")),
     (r"^line (?P<n>\d+): a context rule is longer", N_("第 %(n)s 行：上下文规则超过 32 个字。")),
     (
