@@ -4,7 +4,9 @@ reporter and the leaker see after it (issue 8's done-when flow, through HTTP).""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -12,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
-from tests.helpers import account, import_sample, signed_in
+from tests.helpers import PASSWORD, account, import_sample, signed_in
 from wenxing import audit, jobs
+from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.members.models import ActivationCode, Member
 from wenxing.members.subscriptions import membership_end
@@ -276,3 +279,328 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     # The suspended leaker signs in again and reads why.
     suspended = signed_in(app, "leaker1").get("/account").text
     assert "账号已暂停：闲鱼链接属实" in suspended
+
+
+@pytest.mark.ocr
+def test_a_png_screenshot_of_a_pdf_page_names_its_member(runtime, site, tmp_path):
+    app, numbers = site
+    pdf = signed_in(app, "leaker3").get("/materials/1/download/pdf")
+    assert pdf.status_code == 200
+    (tmp_path / "copy.pdf").write_bytes(pdf.content)
+    command = ["pdftoppm", "-f", "2", "-l", "2", "-singlefile", "-png"]
+    command += ["-scale-to-x", "1080", "-scale-to-y", "-1", str(tmp_path / "copy.pdf")]
+    subprocess.run([*command, str(tmp_path / "page")], check=True, capture_output=True)
+    png = (tmp_path / "page.png").read_bytes()
+    reporter = visitor(app, "203.0.113.40")
+    receipt = receipt_path(
+        file_report(reporter, contact="13900139004", files=[("截图.png", png, "image/png")])
+    )
+    traced(runtime)
+    number = report_id(runtime, receipt)
+    case = signed_in(app, "editor").get(f"/console/reports/{number}").text
+    accused = case[case.index("被举报的会员") :]
+    assert f'/console/members/{numbers["leaker3"]}"' in accused
+    assert "页面上印的会员号" in accused and "png" in case
+    seen = reporter.get(receipt).text
+    assert "已读取，找到了对应的资料" in seen and numbers["leaker3"] not in seen
+
+
+def test_forms_and_cookie_calls_need_the_csrf_token(runtime, site):
+    app, _numbers = site
+    stranger = visitor(app, "203.0.113.50")
+    stranger.get("/report")
+    fields = {"platform": "other", "contact": "13900139005", "text": "一段文字"}
+    for path, data in (
+        ("/report", fields),
+        ("/report/check", {"receipt": "JB-2222-2222-22", "contact": "13900139005"}),
+        ("/report/JB-2222-2222-22", {"contact": "13900139005"}),
+    ):
+        refused = stranger.post(path, data={**data, "csrf_token": "forged"})
+        assert refused.status_code == 403 and "页面已过期" in refused.text, path
+    editor = signed_in(app, "editor")
+    editor.get("/console/reports")
+    for action in ("confirm", "reject"):
+        refused = editor.post(f"/console/reports/1/{action}", data={"reason": "x"})
+        assert refused.status_code == 403
+    with runtime.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+    # The API: a cookie call needs X-CSRF-Token; a visitor without a session or a script
+    # with a bearer token needs none.
+    member = signed_in(app, "leaker1")
+    assert member.post("/api/v1/reports", data=fields).status_code == 403
+    token = member.cookies[CSRF_COOKIE]
+    made = member.post("/api/v1/reports", data=fields, headers={"X-CSRF-Token": token})
+    assert made.status_code == 201
+    anonymous = visitor(app, "203.0.113.51")
+    made = anonymous.post("/api/v1/reports", data={**fields, "contact": "wxid_someone"})
+    assert made.status_code == 201
+
+
+def test_rate_limits_refuse_with_429(runtime, site):
+    app, _numbers = site
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "reports_per_hour", 2)
+    busy = visitor(app, "203.0.113.60")
+    for n in range(2):
+        receipt_path(file_report(busy, contact=f"1390013906{n}", text="一段文字"))
+    refused = file_report(busy, contact="13900139069", text="一段文字", link="https://x.invalid/")
+    assert refused.status_code == 429 and "举报太频繁了" in refused.text
+    assert 'value="13900139069"' in refused.text and 'value="https://x.invalid/"' in refused.text
+    assert '<option value="xianyu" selected>' in refused.text
+
+    for n in range(3):  # reports_per_day_contact (3) from three addresses
+        receipt_path(file_report(visitor(app, f"198.51.100.{n}"), contact="wxid_same1", text="文"))
+    refused = file_report(visitor(app, "198.51.100.9"), contact="wxid_same1", text="文")
+    assert refused.status_code == 429 and "这个联系方式今天的举报次数已达上限" in refused.text
+    api = visitor(app, "198.51.100.10").post(
+        "/api/v1/reports", data={"platform": "other", "contact": "wxid_same1", "text": "文"}
+    )
+    assert api.status_code == 429 and "已达上限" in api.json()["error"]
+
+    # Wrong contacts: ten per address in 15 minutes, then 429 even for the right one.
+    first = file_report(visitor(app, "192.0.2.70"), contact="13900139070", text="一段文字")
+    receipt = receipt_path(first).rsplit("/", 1)[1]
+    guesser = visitor(app, "192.0.2.71")
+    token = csrf(guesser)
+    for n in range(10):
+        wrong = guesser.post(
+            "/report/check",
+            data={"receipt": receipt, "contact": f"1390000{n:04d}", "csrf_token": token},
+        )
+        assert wrong.status_code == 400 and "回执号或联系方式不正确" in wrong.text
+    right = {"receipt": receipt, "contact": "13900139070", "csrf_token": token}
+    locked = guesser.post("/report/check", data=right)
+    assert locked.status_code == 429 and "尝试次数过多" in locked.text
+    status = guesser.post(f"/api/v1/reports/{receipt}/status", json={"contact": "13900139070"})
+    assert status.status_code == 429 and status.headers["retry-after"] == "900"
+    # Entries that are not a receipt and a contact at all do not count.
+    other = visitor(app, "192.0.2.72")
+    token = csrf(other)
+    for _ in range(12):
+        assert (
+            other.post(
+                "/report/check", data={"receipt": "nope", "contact": "x", "csrf_token": token}
+            ).status_code
+            == 400
+        )
+    opened = other.post(
+        "/report/check", data={**right, "csrf_token": token}, follow_redirects=False
+    )
+    assert opened.status_code == 303
+
+
+def test_a_receipt_opens_only_with_its_contact(runtime, site):
+    app, _numbers = site
+    filer = visitor(app, "203.0.113.80")
+    path = receipt_path(file_report(filer, contact="13900139080", text="一段文字"))
+    receipt = path.rsplit("/", 1)[1]
+    assert "已收到，正在核对" in filer.get(path).text
+
+    other = visitor(app, "203.0.113.81")
+    asked = other.get(path)
+    assert asked.status_code == 200 and "已收到" not in asked.text
+    assert "输入举报时留下的手机号或微信号" in asked.text
+    token = csrf(other, path)
+    wrong = other.post(path, data={"contact": "13900139081", "csrf_token": token})
+    assert wrong.status_code == 400 and "回执号或联系方式不正确" in wrong.text
+    assert "已收到" not in wrong.text
+    # Another browser's cookie, or one signed for another receipt, opens nothing.
+    forged = visitor(app, "203.0.113.82")
+    forged.cookies.set(
+        RECEIPT_COOKIE, filer.cookies[RECEIPT_COOKIE][:12] + "0" * 32, path="/report"
+    )
+    assert "已收到" not in forged.get(path).text
+    assert "已收到" not in signed_in(app, "leaker1").get(path).text
+    assert other.get("/report/JB-0000").status_code == 404
+
+    opened = other.post(
+        path, data={"contact": "+86 139 0013 9080", "csrf_token": token}, follow_redirects=False
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == path
+    assert "已收到，正在核对" in other.get(path).text
+    checker = visitor(app, "203.0.113.83")
+    typed = receipt.replace("-", "").lower()
+    checked = checker.post(
+        "/report/check",
+        data={"receipt": typed, "contact": "13900139080", "csrf_token": csrf(checker)},
+        follow_redirects=False,
+    )
+    assert checked.status_code == 303 and checked.headers["location"] == path
+    assert "已收到，正在核对" in checker.get(path).text
+
+
+def test_over_large_uploads_are_refused_with_413(runtime, site):
+    app, _numbers = site
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "report_file_mb", 0.05)  # 52,428 bytes a file
+    sender = visitor(app, "203.0.113.90")
+    big = ("big.txt", b"x" * 60_000, "text/plain")
+    refused = file_report(sender, platform="taobao", contact="13900139090", files=[big])
+    assert refused.status_code == 413
+    assert "文件“big.txt”超过了 0.05 MB 的上限" in refused.text
+    assert '<option value="taobao" selected>' in refused.text and "13900139090" in refused.text
+
+    # Larger than ten files at the limit together: refused before the form is read, by
+    # its Content-Length, or by counting when it comes without one.
+    huge = ("huge.txt", b"x" * 1_300_000, "text/plain")
+    early = file_report(sender, contact="13900139090", files=[huge])
+    assert early.status_code == 413 and "提交的内容太大了" in early.text
+    assert "big.txt" not in early.text
+
+    def chunks():
+        yield b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\n'
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = sender.post(
+        "/report", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert streamed.status_code == 413 and "提交的内容太大了" in streamed.text
+    api = sender.post(
+        "/api/v1/reports",
+        data={"platform": "other", "contact": "13900139090"},
+        files=[("files", big)],
+    )
+    assert api.status_code == 413 and "big.txt" in api.json()["error"]
+    api = sender.post("/api/v1/reports", data={"platform": "other"}, files=[("files", huge)])
+    assert api.status_code == 413 and "提交的内容太大了" in api.json()["error"]
+    with runtime.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+HOSTILE = '<script>alert("x")</script>'
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.html"  # no slash: names lose folder parts
+
+
+def test_hostile_input_is_escaped_and_evidence_is_downloaded_never_rendered(runtime, site):
+    app, _numbers = site
+    page = f"<html><body>{HOSTILE}<p>同志们：今天我们开会。</p></body></html>".encode()
+    sender = visitor(app, "203.0.113.100")
+    path = receipt_path(
+        file_report(
+            sender,
+            contact="13900139100",
+            note=HOSTILE,
+            link="javascript:alert(1)",
+            files=[(HOSTILE_NAME, page, "text/html")],
+        )
+    )
+    other = receipt_path(
+        file_report(
+            visitor(app, "203.0.113.101"),
+            contact="13900139101",
+            link='https://example.invalid/a"><script>x()</script>',
+            text="文字",
+        )
+    )
+    traced(runtime)
+    receipt = sender.get(path).text
+    assert "<img" not in receipt and "&lt;img src=x onerror=alert(1)&gt;.html" in receipt
+
+    editor = signed_in(app, "editor")
+    case = editor.get(f"/console/reports/{report_id(runtime, path)}")
+    assert "<script>" not in case.text and "&lt;script&gt;alert(" in case.text
+    assert "<img" not in case.text and "&lt;img src=x onerror=alert(1)&gt;.html" in case.text
+    assert 'href="javascript:' not in case.text and "javascript:alert(1)" in case.text
+    second = editor.get(f"/console/reports/{report_id(runtime, other)}").text
+    assert 'href="https://example.invalid/a&#34;&gt;&lt;script&gt;' in second
+    assert "<script>" not in second
+
+    evidence = re.search(r'href="(/console/reports/\d+/evidence/\d+)"', case.text).group(1)
+    download = editor.get(evidence)
+    assert download.status_code == 200 and download.content == page
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert 'filename="evidence-' in download.headers["content-disposition"]
+    assert "sandbox" in download.headers["content-security-policy"]
+    member = signed_in(app, "leaker1")
+    assert member.get(evidence, follow_redirects=False).status_code == 403
+    assert visitor(app, "203.0.113.102").get(evidence, follow_redirects=False).status_code == 303
+
+
+def test_the_api_files_a_report_and_tells_its_status_without_the_evidence(runtime, site):
+    app, numbers = site
+    leaker = signed_in(app, "leaker2")
+    excerpt = reader_excerpt(leaker)
+    api = visitor(app, "203.0.113.110")
+    made = api.post(
+        "/api/v1/reports",
+        data={"platform": "group", "contact": "wxid_api_user", "text": excerpt},
+        files=[("files", ("empty.txt", b"", "text/plain"))],
+    )
+    assert made.status_code == 201, made.text
+    receipt = made.json()["receipt"]
+    assert made.json()["state"] == "received" and made.json()["state_name"] == "已收到，正在核对"
+    traced(runtime)
+
+    status = api.post(f"/api/v1/reports/{receipt}/status", json={"contact": "wxid_API_user"})
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert body["state"] == "traced" and body["decision"] is None and body["reward"] is None
+    outcomes = {(e["kind"], e["outcome"], e["reason"]) for e in body["evidence"]}
+    assert outcomes == {("file", "unreadable", "empty"), ("text", "read", None)}
+    assert "无法读取：文件是空的" in status.text
+    assert excerpt[:30] not in status.text and numbers["leaker2"] not in status.text
+
+    wrong = api.post(f"/api/v1/reports/{receipt}/status", json={"contact": "wxid_other"})
+    assert wrong.status_code == 400 and wrong.json() == {"error": "回执号或联系方式不正确"}
+    assert api.post(f"/api/v1/reports/{receipt}/status").status_code == 400
+    assert api.post("/api/v1/reports/nope/status", json={"contact": "x"}).status_code == 404
+    refused = api.post("/api/v1/reports", data={"platform": "other", "contact": "wxid_api_user"})
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "请上传文件或粘贴文字作为证据"}
+    bad = api.post(
+        "/api/v1/reports", data={"platform": "x"}, headers={"Authorization": "Bearer no"}
+    )
+    assert bad.status_code == 401
+
+    # A script with a token: the report is its account's, and the token opens the status.
+    session = api.post("/api/v1/session", json={"identifier": "finder", "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {session.json()['token']}"}
+    mine = api.post("/api/v1/reports", data={"platform": "pan", "text": excerpt}, headers=bearer)
+    assert mine.status_code == 201
+    own = api.post(f"/api/v1/reports/{mine.json()['receipt']}/status", headers=bearer)
+    assert own.status_code == 200 and own.json()["state"] in ("received", "traced")
+
+    editor = signed_in(app, "editor")
+    number = report_id(runtime, "/report/" + receipt)
+    confirmed = decide(
+        editor,
+        number,
+        "confirm",
+        sanction="warn",
+        reason="群聊截图属实",
+        members=[str(i) for i in accused_ids(runtime, number)],
+    )
+    assert confirmed.status_code == 303
+    body = api.post(f"/api/v1/reports/{receipt}/status", json={"contact": "wxid_api_user"}).json()
+    assert body["state"] == "confirmed" and body["decision"]["reason"] is None
+    assert body["reward"]["kind"] == "gift_code" and body["reward"]["code"]
+    assert "群聊截图属实" not in json.dumps(body, ensure_ascii=False)
+
+
+def test_a_rejected_report_tells_the_reporter_why(runtime, site):
+    app, _numbers = site
+    sender = visitor(app, "203.0.113.120")
+    path = receipt_path(
+        file_report(sender, contact="13900139120", text="与本站无关的一段话。" * 10)
+    )
+    traced(runtime)
+    number = report_id(runtime, path)
+    editor = signed_in(app, "editor")
+    case = editor.get(f"/console/reports/{number}").text
+    assert "已读取，但没有找到对应的资料" in case and "证据中没有找到已发布的资料" in case
+    nobody = decide(editor, number, "confirm", sanction="suspend", reason="x")
+    assert nobody.status_code == 400 and "请至少选择一个被举报的会员" in nobody.text
+    assert decide(editor, number, "reject", reason="").status_code == 400
+    assert decide(editor, number, "reject", reason="不是本站的资料").status_code == 303
+    again = decide(editor, number, "reject", reason="再来一次")
+    assert again.status_code == 409 and "这条举报已经处理过了" in again.text
+    seen = sender.get(path).text
+    assert "未予采纳" in seen and "编辑的说明：不是本站的资料" in seen
+    assert "已读取，但没有找到对应的资料" in seen
+    listing = editor.get("/console/reports?state=rejected").text
+    assert path.rsplit("/", 1)[1] in listing
+    assert path.rsplit("/", 1)[1] not in editor.get("/console/reports?state=pending").text

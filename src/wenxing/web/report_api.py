@@ -210,7 +210,7 @@ def report_api_routes(runtime: Runtime) -> APIRouter:
                 )
                 receipt = report.receipt
         except ReportRefused as refused:
-            status, message = reporting.refusal(refused)
+            status, message = reporting.refusal(refused, reporting.file_mb(publisher))
             raise ApiError(status, message) from None
         return ReportCreatedOut(
             receipt=format_receipt(receipt),

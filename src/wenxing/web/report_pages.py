@@ -122,7 +122,7 @@ def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
                 )
                 receipt = report.receipt
         except ReportRefused as refused:
-            status, message = reporting.refusal(refused)
+            status, message = reporting.refusal(refused, reporting.file_mb(publisher))
             return form_page(request, form=form, error=message, status=status)
         response = RedirectResponse(f"/report/{format_receipt(receipt)}", status_code=303)
         reporting.remember_receipt(response, request, key, receipt)

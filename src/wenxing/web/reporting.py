@@ -82,8 +82,9 @@ RECEIPT_COOKIE = "wx_reports"
 _RECEIPTS_KEPT = 20  # receipts one browser's cookie opens (the newest)
 
 
-def refusal(error: ReportRefused) -> tuple[int, str]:
-    """The status and the message for a refused report."""
+def refusal(error: ReportRefused, file_mb: str) -> tuple[int, str]:
+    """The status and the message for a refused report (``file_mb``: the file limit as
+    the page states it, ``file_mb()``)."""
     status = {"file_too_large": 413, "rate_ip": 429, "rate_contact": 429}.get(error.code, 400)
     message = _REFUSALS.get(error.code)
     if message is None:
@@ -91,7 +92,7 @@ def refusal(error: ReportRefused) -> tuple[int, str]:
     values = {
         "n": _REFUSAL_NUMBERS.get(error.code, 0),
         "name": error.details.get("filename", ""),
-        "mb": error.details.get("mb", ""),
+        "mb": file_mb,
     }
     return status, _(message) % values
 
