@@ -297,6 +297,9 @@ ENGLISH = {
     "登录并开通会员后即可阅读全文和下载。": "Sign in and become a member to read it all.",
     "请输入要搜索的内容": "Type something to search for",
     ("%(num)s 字", "%(num)s 字"): ("%(num)s character", "%(num)s characters"),
+    "举报倒卖": "Report a resale",
+    "提交举报": "Send the report",
+    "请上传文件或粘贴文字作为证据": "Attach a file or paste text as evidence",
 }
 
 
@@ -351,6 +354,21 @@ def test_the_site_speaks_the_catalogue_language(runtime, english):
     refused = client.get("/api/v1/search", params={"q": " "})
     assert refused.status_code == 400
     assert refused.json() == {"error": "Type something to search for"}
+
+    # The report page and its refusals (worded from the reports domain's codes) follow too.
+    report = client.get("/report")
+    assert "<title>Report a resale · wenxing</title>" in report.text
+    assert ">Send the report</button>" in report.text and "提交举报" not in report.text
+    client.get("/report")
+    refused = client.post(
+        "/report",
+        data={
+            "platform": "other",
+            "contact": "13900139000",
+            "csrf_token": client.cookies["wx_csrf"],
+        },
+    )
+    assert refused.status_code == 400 and "Attach a file or paste text as evidence" in refused.text
 
     # What the catalogue does not translate yet is shown in the source language.
     assert "试读" in material.text
