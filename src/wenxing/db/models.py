@@ -7,6 +7,7 @@ from wenxing import (
 from wenxing.db import meta  # noqa: F401  (registers tables)
 from wenxing.db.base import Base
 from wenxing.delivery import models as delivery_models  # noqa: F401  (registers tables)
+from wenxing.live import models as live_models  # noqa: F401  (registers tables)
 from wenxing.materials import models as material_models  # noqa: F401  (registers tables)
 from wenxing.members import models as member_models  # noqa: F401  (registers tables)
 from wenxing.reports import models as report_models  # noqa: F401  (registers tables)

@@ -1,0 +1,83 @@
+"""Notifications: messages to accounts, shown under the bell and pushed to open pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from wenxing.db.base import utcnow
+from wenxing.db.engine import is_sqlite
+from wenxing.live import events
+from wenxing.live.models import Notification
+
+
+def notify(
+    session: Session,
+    member_ids: Iterable[int],
+    kind: str,
+    title: str,
+    *,
+    body: str | None = None,
+    link: str | None = None,
+    event_id: int | None = None,
+    dedupe: str | None = None,
+) -> int:
+    """Add a notification for each account (in the caller's transaction) and a
+    ``notification`` event for each, so open pages update their bell. ``dedupe`` (a key,
+    suffixed with the account id) makes a repeat a no-op. Returns how many were added."""
+    added = 0
+    now = utcnow()
+    for member_id in dict.fromkeys(member_ids):
+        values = {
+            "member_id": member_id,
+            "kind": kind,
+            "title": title[:200],
+            "body": body,
+            "link": link,
+            "event_id": event_id,
+            "dedupe": f"{dedupe}:{member_id}"[:120] if dedupe else None,
+            "created_at": now,
+        }
+        insert = sqlite_insert if is_sqlite(session.get_bind()) else pg_insert
+        statement = insert(Notification).values(**values)
+        if dedupe:
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe"])
+        result = session.execute(statement.returning(Notification.id))
+        notification_id = result.scalar()
+        if notification_id is None:
+            continue
+        added += 1
+        events.emit(
+            session,
+            events.NOTIFICATION,
+            f"member:{member_id}",
+            id=notification_id,
+            kind=kind,
+            title=title,
+            link=link,
+        )
+    return added
+
+
+def unread_count(session: Session, member_id: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.member_id == member_id, Notification.read_at.is_(None))
+    )
+
+
+def mark_read(session: Session, member_id: int, notification_id: int | None = None) -> int:
+    """Mark one notification (or all) of the account read; returns how many changed."""
+    query = update(Notification).where(
+        Notification.member_id == member_id, Notification.read_at.is_(None)
+    )
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    return session.execute(
+        query.values(read_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
