@@ -42,6 +42,11 @@ REPORT_FLAG = "report:flag"
 REPORT_CHECK_FAILED = "report:check-failed"
 MEMBER_WARN = "member:warn"
 MEMBER_SIGN_OUT_ALL = "member:sign-out-all"
+ROBOT_ADD = "robot:add"
+ROBOT_ENABLE = "robot:enable"
+ROBOT_DISABLE = "robot:disable"
+ROBOT_DELETE = "robot:delete"
+ROBOT_TEST = "robot:test"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

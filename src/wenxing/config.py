@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         description="whether each `wenxing serve` worker runs background jobs (tracing "
         "reports); turn off when `wenxing jobs run` processes do it",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the site's address as members reach it (links in group robots' "
+        "announcements)",
+    )
+    bot_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="first delay before a failed group-robot delivery is tried again; it "
+        "doubles with every failure, up to 60 times the first (5 minutes by default)",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 

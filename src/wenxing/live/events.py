@@ -11,6 +11,7 @@ so what an event causes is stored exactly when the event is. After the commit:
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Callable
@@ -42,6 +43,11 @@ AUDIENCES = ("public", "members", "staff")  # or f"member:{id}"
 
 Listener = Callable[[Session, LiveEvent, dict[str, Any]], None]
 _in_transaction: dict[str, list[Listener]] = {}
+# Modules whose in-transaction listeners must run wherever an event is raised (the web app,
+# the command line, a job): imported by the first ``emit`` of a process, so no caller has
+# to remember to import them.
+LISTENER_MODULES = ("wenxing.live.bots",)
+_listeners_loaded = False
 _committed = threading.Condition()
 _committed_count = 0
 
@@ -62,6 +68,7 @@ def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEve
         raise ValueError(f"unknown event type {type_!r}")
     if audience not in AUDIENCES and not audience.startswith("member:"):
         raise ValueError(f"unknown audience {audience!r}")
+    _load_listeners()
     row = LiveEvent(
         type=type_,
         audience=audience,
@@ -91,6 +98,14 @@ def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEve
             _session.info.pop("wenxing_live_wake", None)
 
     return row
+
+
+def _load_listeners() -> None:
+    global _listeners_loaded
+    if not _listeners_loaded:
+        for name in LISTENER_MODULES:
+            importlib.import_module(name)
+        _listeners_loaded = True
 
 
 def committed_count() -> int:

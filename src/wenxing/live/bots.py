@@ -1,0 +1,298 @@
+"""Group robots: the admin's webhook robots of 企业微信, 钉钉 and 飞书, and what they announce.
+
+A robot announces to one group: the member group (会员群) or the free group (免费群). When a
+material is published, the ``material.published`` event's transaction also gets one
+``BotDelivery`` row per enabled robot (the outbox): the announcement exists exactly when
+the publication does, and one row per (robot, event) means it is never announced twice.
+``bot_sender`` sends the rows. An announcement says what the material is — title, kind,
+date, its first section headings and a link — never its text: the member group's link
+opens the reader (sign-in, a fingerprinted copy), the free group's the public page.
+
+Every change to a robot is an audit event; the signing secret is never shown again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.db.base import utcnow
+from wenxing.i18n import N_, _
+from wenxing.live import events
+from wenxing.live.bot_formats import PLATFORMS, SIGNED, Message, mask_secret, mask_url
+from wenxing.live.models import BotDelivery, LiveEvent, Robot
+
+PLATFORM_NAMES = {"wecom": N_("企业微信"), "dingtalk": N_("钉钉"), "feishu": N_("飞书")}
+GROUP_NAMES = {"member": N_("会员群"), "free": N_("免费群")}
+# Which groups' robots announce an event, by the event's audience.
+GROUPS_FOR_AUDIENCE = {"public": ("member", "free"), "members": ("member",)}
+HEADINGS = 5  # section headings in an announcement's outline summary
+HEADING_CHARS = 30
+
+
+class RobotError(ValueError):
+    """A robot cannot be saved as given; ``field`` names the form field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class RobotNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RobotForm:
+    name: str
+    platform: str
+    audience: str
+    webhook_url: str
+    secret: str = ""
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL as stored, or RobotError: http or https, a host, no spaces or credentials."""
+    url = url.strip()
+    if not url:
+        raise RobotError("webhook_url", _("请填写 Webhook 地址"))
+    if len(url) > 500 or re.search(r"\s|[\x00-\x1f\x7f]", url):
+        raise RobotError("webhook_url", _("Webhook 地址不能超过 500 个字符，也不能含空格"))
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a bad port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise RobotError("webhook_url", _("Webhook 地址要以 http:// 或 https:// 开头，并有主机名"))
+    if parts.username or parts.password:
+        raise RobotError("webhook_url", _("Webhook 地址里不能带用户名或密码"))
+    return url
+
+
+def add_robot(session: Session, form: RobotForm, *, actor: str, ip: str | None) -> Robot:
+    name = " ".join(form.name.split())
+    if not name or len(name) > 60:
+        raise RobotError("name", _("名称不能为空，也不能超过 %(n)s 字") % {"n": 60})
+    if form.platform not in PLATFORMS:
+        raise RobotError("platform", _("请选择平台"))
+    if form.audience not in GROUP_NAMES:
+        raise RobotError("audience", _("请选择群"))
+    url = check_webhook_url(form.webhook_url)
+    secret = form.secret.strip() if form.platform in SIGNED else ""
+    if len(secret) > 200 or re.search(r"\s", secret):
+        raise RobotError("secret", _("密钥不能超过 200 个字符，也不能含空格"))
+    robot = Robot(
+        name=name,
+        platform=form.platform,
+        audience=form.audience,
+        webhook_url=url,
+        secret=secret or None,
+        enabled=True,
+    )
+    session.add(robot)
+    session.flush()
+    audit.record(
+        session,
+        audit.ROBOT_ADD,
+        actor=actor,
+        subject=f"robot:{robot.id}",
+        ip=ip,
+        name=name,
+        platform=robot.platform,
+        audience=robot.audience,
+        webhook=mask_url(url),
+        signed=bool(secret),
+    )
+    return robot
+
+
+def _robot(session: Session, robot_id: int) -> Robot:
+    robot = session.get(Robot, robot_id)
+    if robot is None:
+        raise RobotNotFound(robot_id)
+    return robot
+
+
+def set_enabled(
+    session: Session, robot_id: int, enabled: bool, *, actor: str, ip: str | None
+) -> Robot:
+    """Turn a robot on or off. Off, it gets no new announcements and its waiting ones
+    wait (sent when it is turned on again, unless a day has passed)."""
+    robot = _robot(session, robot_id)
+    if robot.enabled != enabled:
+        robot.enabled = enabled
+        kind = audit.ROBOT_ENABLE if enabled else audit.ROBOT_DISABLE
+        audit.record(
+            session, kind, actor=actor, subject=f"robot:{robot.id}", ip=ip, name=robot.name
+        )
+    return robot
+
+
+def delete_robot(session: Session, robot_id: int, *, actor: str, ip: str | None) -> None:
+    """Remove a robot with its deliveries (the audit log keeps that it existed)."""
+    robot = _robot(session, robot_id)
+    session.execute(delete(BotDelivery).where(BotDelivery.robot_id == robot.id))
+    audit.record(
+        session,
+        audit.ROBOT_DELETE,
+        actor=actor,
+        subject=f"robot:{robot.id}",
+        ip=ip,
+        name=robot.name,
+        platform=robot.platform,
+    )
+    session.delete(robot)
+
+
+@events.on_event(events.MATERIAL_PUBLISHED)
+def _queue_announcements(session: Session, event: LiveEvent, payload: dict[str, Any]) -> None:
+    groups = GROUPS_FOR_AUDIENCE.get(event.audience, ())
+    if not groups:
+        return
+    robots = session.scalars(
+        select(Robot.id).where(Robot.enabled.is_(True), Robot.audience.in_(groups))
+    ).all()
+    now = utcnow()
+    for robot_id in robots:
+        session.add(BotDelivery(robot_id=robot_id, event_id=event.id, state="pending", next_at=now))
+    if robots:
+        session.flush()
+
+
+def announcement(
+    session: Session, event: LiveEvent, audience: str, base_url: str, timezone: str
+) -> Message | None:
+    """What a robot of ``audience``'s group says about a published material, from the
+    material as it is now; None when it is no longer published (nothing to announce)."""
+    from wenxing.materials import catalog
+
+    material_id = json.loads(event.payload).get("material")
+    try:
+        material = catalog.get_material(session, int(material_id))
+    except (catalog.MaterialNotFound, TypeError, ValueError):
+        return None
+    if material.status != "published":
+        return None
+    view = catalog.public_view(session, material.id)
+    published = material.published_at or event.created_at
+    day = published.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    lines = [
+        _("类型：%(kind)s") % {"kind": view["kind"]},
+        _("日期：%(date)s") % {"date": day.isoformat()},
+    ]
+    headings = outline_summary(view["outline"])
+    if headings:
+        lines.append(_("提纲："))
+        lines.extend(headings)
+    path = f"/materials/{material.id}" + ("/read" if audience == "member" else "")
+    link_text = _("会员阅读全文") if audience == "member" else _("查看材料")
+    return Message(
+        title=_("新材料：%(title)s") % {"title": view["title"]},
+        lines=tuple(lines),
+        link=base_url.rstrip("/") + path,
+        link_text=link_text,
+    )
+
+
+def outline_summary(outline: list[dict[str, Any]]) -> list[str]:
+    """The first few section headings at the outline's top level (marker and heading,
+    shortened): what the material covers, never its text."""
+    sections: list[dict[str, Any]] = []
+
+    def walk(nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            if node["type"] == "section":
+                sections.append(node)
+            walk(node["children"])
+
+    walk(outline)
+    if not sections:
+        return []
+    top = min(node["level"] for node in sections)
+    shown = []
+    for node in [n for n in sections if n["level"] == top][:HEADINGS]:
+        heading = node["heading"]
+        if len(heading) > HEADING_CHARS:
+            heading = heading[:HEADING_CHARS] + "…"
+        shown.append(f"{node['marker']}{heading}")
+    return shown
+
+
+def trial_message(robot_name: str, brand: str) -> Message:
+    return Message(
+        title=_("%(brand)s 群机器人测试") % {"brand": brand},
+        lines=(
+            _("这是一条测试消息：机器人“%(name)s”已接通。") % {"name": robot_name},
+            _("有新材料发布时，这里会收到标题、类型、日期、提纲和链接。"),
+        ),
+    )
+
+
+def overview(session: Session, deliveries: int = 10) -> list[dict[str, Any]]:
+    """Every robot (credentials masked) with its delivery counts by state and its most
+    recent deliveries, for the console."""
+    robots = session.scalars(select(Robot).order_by(Robot.id)).all()
+    counts: dict[int, dict[str, int]] = {}
+    for robot_id, state, count in session.execute(
+        select(BotDelivery.robot_id, BotDelivery.state, func.count()).group_by(
+            BotDelivery.robot_id, BotDelivery.state
+        )
+    ):
+        counts.setdefault(robot_id, {})[state] = count
+    shown = []
+    for robot in robots:
+        recent = session.execute(
+            select(BotDelivery, LiveEvent.payload)
+            .join(LiveEvent, LiveEvent.id == BotDelivery.event_id)
+            .where(BotDelivery.robot_id == robot.id)
+            .order_by(BotDelivery.id.desc())
+            .limit(deliveries)
+        ).all()
+        shown.append(
+            {
+                "id": robot.id,
+                "name": robot.name,
+                "platform": _(PLATFORM_NAMES.get(robot.platform, robot.platform)),
+                "group": _(GROUP_NAMES.get(robot.audience, robot.audience)),
+                "webhook": mask_url(robot.webhook_url),
+                "secret": mask_secret(robot.secret),
+                "signed": robot.platform in SIGNED,
+                "enabled": robot.enabled,
+                "created_at": robot.created_at,
+                "counts": counts.get(robot.id, {}),
+                "deliveries": [_delivery_row(row, payload) for row, payload in recent],
+            }
+        )
+    return shown
+
+
+def _delivery_row(row: BotDelivery, payload: str) -> dict[str, Any]:
+    data = json.loads(payload or "{}")
+    return {
+        "id": row.id,
+        "title": data.get("title") or f"#{data.get('material', '?')}",
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "next_at": row.next_at if row.state == "pending" else None,
+        "sent_at": row.sent_at,
+        "created_at": row.created_at,
+    }
+
+
+def when(moment: datetime | None, timezone: str) -> str:
+    """A stored (naive UTC) time in the publisher's time zone, for the console."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M:%S")
