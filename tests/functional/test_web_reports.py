@@ -93,6 +93,12 @@ def decide(editor: TestClient, number: int, action: str, **fields):
     )
 
 
+def confirm_all(runtime, editor: TestClient, number: int, sanction: str, reason: str):
+    """Confirm a report against every member its trace names (the form ticks them all)."""
+    members = [str(i) for i in accused_ids(runtime, number)]
+    return decide(editor, number, "confirm", sanction=sanction, reason=reason, members=members)
+
+
 def accused_ids(runtime, number: int) -> list[int]:
     from wenxing.reports.models import Accusation
 
@@ -176,14 +182,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
 
     # Confirmed with suspension: the leaker is suspended and signed out; the visitor gets a
     # gift code on the receipt page.
-    confirmed = decide(
-        editor,
-        one,
-        "confirm",
-        sanction="suspend",
-        reason="闲鱼链接属实",
-        members=[str(i) for i in accused_ids(runtime, one)],
-    )
+    confirmed = confirm_all(runtime, editor, one, "suspend", "闲鱼链接属实")
     assert confirmed.status_code == 303
     with runtime.db.reading() as session:
         assert session.scalar(select(Member.status).where(Member.number == numbers["leaker1"])) == (
@@ -199,17 +198,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     assert gift_codes(runtime) == 1
 
     # Warned instead: the member stays active and reads the warning on their account page.
-    assert (
-        decide(
-            editor,
-            two,
-            "confirm",
-            sanction="warn",
-            reason="群里转发会员资料",
-            members=[str(i) for i in accused_ids(runtime, two)],
-        ).status_code
-        == 303
-    )
+    assert confirm_all(runtime, editor, two, "warn", "群里转发会员资料").status_code == 303
     warned = signed_in(app, "leaker2").get("/account").text
     assert "警告" in warned and "群里转发会员资料" in warned
     assert "举报成立" in second.get(receipt2).text and gift_codes(runtime) == 2
@@ -225,17 +214,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     )
     traced(runtime)
     three = report_id(runtime, receipt3)
-    assert (
-        decide(
-            editor,
-            three,
-            "confirm",
-            sanction="suspend",
-            reason="同一份",
-            members=[str(i) for i in accused_ids(runtime, three)],
-        ).status_code
-        == 303
-    )
+    assert confirm_all(runtime, editor, three, "suspend", "同一份").status_code == 303
     again = third.get(receipt3).text
     assert "举报成立" in again and "每起倒卖只奖励第一位举报人" in again
     assert gift_codes(runtime) == 2
@@ -255,17 +234,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     traced(runtime)
     four = report_id(runtime, receipt4)
     before = utcnow()
-    assert (
-        decide(
-            editor,
-            four,
-            "confirm",
-            sanction="suspend",
-            reason="网盘分享",
-            members=[str(i) for i in accused_ids(runtime, four)],
-        ).status_code
-        == 303
-    )
+    assert confirm_all(runtime, editor, four, "suspend", "网盘分享").status_code == 303
     mine = finder.get("/account").text
     assert "我的举报" in mine and receipt4.rsplit("/", 1)[1] in mine
     assert "会员已加到你的账户" in mine
@@ -566,14 +535,7 @@ def test_the_api_files_a_report_and_tells_its_status_without_the_evidence(runtim
 
     editor = signed_in(app, "editor")
     number = report_id(runtime, "/report/" + receipt)
-    confirmed = decide(
-        editor,
-        number,
-        "confirm",
-        sanction="warn",
-        reason="群聊截图属实",
-        members=[str(i) for i in accused_ids(runtime, number)],
-    )
+    confirmed = confirm_all(runtime, editor, number, "warn", "群聊截图属实")
     assert confirmed.status_code == 303
     body = api.post(f"/api/v1/reports/{receipt}/status", json={"contact": "wxid_api_user"}).json()
     assert body["state"] == "confirmed" and body["decision"]["reason"] is None

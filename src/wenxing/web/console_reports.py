@@ -257,19 +257,9 @@ def _listing(session, state: str, page: int) -> tuple[list[dict], int]:
         .limit(PAGE_SIZE)
     ).all()
     ids = [r.id for r in reports]
-    evidence = dict(
-        session.execute(
-            select(ReportEvidence.report_id, func.count())
-            .where(ReportEvidence.report_id.in_(ids))
-            .group_by(ReportEvidence.report_id)
-        ).all()
-    )
-    accused = dict(
-        session.execute(
-            select(Accusation.report_id, func.count())
-            .where(Accusation.report_id.in_(ids))
-            .group_by(Accusation.report_id)
-        ).all()
+    evidence, accused = (
+        _per_report(session, ReportEvidence, ids),
+        _per_report(session, Accusation, ids),
     )
     rows = [
         {
@@ -286,6 +276,17 @@ def _listing(session, state: str, page: int) -> tuple[list[dict], int]:
         for r in reports
     ]
     return rows, total
+
+
+def _per_report(session, model, ids: list[int]) -> dict[int, int]:
+    """How many rows of ``model`` (evidence, accusations) each report has."""
+    return dict(
+        session.execute(
+            select(model.report_id, func.count())
+            .where(model.report_id.in_(ids))
+            .group_by(model.report_id)
+        ).all()
+    )
 
 
 def _case(session, report_id: int) -> dict | None:

@@ -19,7 +19,7 @@ from wenxing.i18n import _
 from wenxing.materials.catalog import iso
 from wenxing.members.models import Member
 from wenxing.reports import intake, receipts
-from wenxing.reports.intake import ReportRefused, Submission, format_receipt
+from wenxing.reports.intake import format_receipt
 from wenxing.reports.receipts import ReceiptView
 from wenxing.runtime import Runtime
 from wenxing.web import auth, reporting
@@ -187,31 +187,23 @@ def report_api_routes(runtime: Runtime) -> APIRouter:
         in the background. Returns the receipt number; its status is read with
         ``POST /api/v1/reports/{receipt}/status``. Anyone may report; a signed-in caller's
         report is linked to their account (its reward is added to it)."""
-        publisher = runtime.publisher_settings()
-        limits = reporting.limits(publisher)
-        submission = Submission(
-            platform=platform,
-            link=link,
-            note=note,
-            contact=contact,
-            text=text,
-            files=reporting.read_uploads(files, limits.max_file_bytes),
-        )
+        fields = {
+            "platform": platform,
+            "link": link,
+            "note": note,
+            "contact": contact,
+            "text": text,
+        }
         try:
-            with runtime.db.transaction() as session:
-                report = intake.submit(
-                    session,
-                    submission,
-                    reporter=session.get(Member, who.member_id) if who else None,
-                    ip=auth.client_ip(request),
-                    user_agent=request.headers.get("user-agent"),
-                    limits=limits,
-                    now=utcnow(),
-                )
-                receipt = report.receipt
-        except ReportRefused as refused:
-            status, message = reporting.refusal(refused, reporting.file_mb(publisher))
-            raise ApiError(status, message) from None
+            receipt = reporting.file_report(
+                runtime,
+                request,
+                fields,
+                files,
+                reporter=lambda session: session.get(Member, who.member_id) if who else None,
+            )
+        except reporting.Refused as refused:
+            raise ApiError(refused.status, refused.message) from None
         return ReportCreatedOut(
             receipt=format_receipt(receipt),
             state="received",

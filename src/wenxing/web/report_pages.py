@@ -21,7 +21,7 @@ from wenxing.db.base import utcnow
 from wenxing.i18n import _
 from wenxing.members.subscriptions import UnknownPlan, plan_named
 from wenxing.reports import intake, receipts
-from wenxing.reports.intake import ReportRefused, Submission, format_receipt
+from wenxing.reports.intake import format_receipt
 from wenxing.runtime import Runtime
 from wenxing.serverkey import derive_key
 from wenxing.web import auth, reporting
@@ -98,32 +98,17 @@ def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
     ) -> Response:
         if not auth.csrf_ok(request, csrf_token):
             return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
-        publisher = runtime.publisher_settings()
-        limits = reporting.limits(publisher)
         form = {"platform": platform, "link": link, "note": note, "contact": contact, "text": text}
-        submission = Submission(
-            platform=platform,
-            link=link,
-            note=note,
-            contact=contact,
-            text=text,
-            files=reporting.read_uploads(files, limits.max_file_bytes),
-        )
         try:
-            with runtime.db.transaction() as session:
-                report = intake.submit(
-                    session,
-                    submission,
-                    reporter=auth.current_member(session, request),
-                    ip=auth.client_ip(request),
-                    user_agent=request.headers.get("user-agent"),
-                    limits=limits,
-                    now=utcnow(),
-                )
-                receipt = report.receipt
-        except ReportRefused as refused:
-            status, message = reporting.refusal(refused, reporting.file_mb(publisher))
-            return form_page(request, form=form, error=message, status=status)
+            receipt = reporting.file_report(
+                runtime,
+                request,
+                form,
+                files,
+                reporter=lambda session: auth.current_member(session, request),
+            )
+        except reporting.Refused as refused:
+            return form_page(request, form=form, error=refused.message, status=refused.status)
         response = RedirectResponse(f"/report/{format_receipt(receipt)}", status_code=303)
         reporting.remember_receipt(response, request, key, receipt)
         return response

@@ -17,10 +17,14 @@ from zoneinfo import ZoneInfo
 from anyio import to_thread
 from fastapi import Request, Response, UploadFile
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from wenxing.config import PublisherSettings
+from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
+from wenxing.members.models import Member
+from wenxing.reports import intake
 from wenxing.reports.intake import (
     MAX_FILES,
     MAX_NOTE_CHARS,
@@ -29,6 +33,7 @@ from wenxing.reports.intake import (
     EvidenceFile,
     Limits,
     ReportRefused,
+    Submission,
 )
 from wenxing.reports.receipts import ReceiptView
 from wenxing.web import auth
@@ -158,6 +163,44 @@ def report_rows(views: list[ReceiptView], timezone: str) -> list[dict]:
         }
         for v in views
     ]
+
+
+class Refused(Exception):
+    """A report the site or the API cannot take: the status and the message to answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def file_report(
+    runtime,
+    request: Request,
+    fields: dict[str, str],
+    files: list[UploadFile] | None,
+    *,
+    reporter: Callable[[Session], Member | None],
+) -> str:
+    """Take a report sent by the page or the API (``fields``: platform, link, note, contact,
+    text) in one transaction; its receipt number (canonical). Raises Refused."""
+    publisher = runtime.publisher_settings()
+    taken = limits(publisher)
+    submission = Submission(**fields, files=read_uploads(files, taken.max_file_bytes))
+    try:
+        with runtime.db.transaction() as session:
+            report = intake.submit(
+                session,
+                submission,
+                reporter=reporter(session),
+                ip=auth.client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+                limits=taken,
+                now=utcnow(),
+            )
+            return report.receipt
+    except ReportRefused as refused:
+        raise Refused(*refusal(refused, file_mb(publisher))) from None
 
 
 def limits(publisher: PublisherSettings) -> Limits:
