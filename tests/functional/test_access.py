@@ -113,6 +113,13 @@ TABLE = {
         "/api/v1/reports/JB-2222-2222-22/status",
         "/api/v1/reports/{receipt}/status",
     ): dict.fromkeys(ROLES, 400),
+    # Feeds: the public one for everyone; a personal one by its secret URL alone (an unknown
+    # secret is a 404 for everyone); any signed-in account may make (200, the page showing
+    # the URL once) or stop (303 back to the account page) its own.
+    ("GET", "/feeds/public.atom", "/feeds/public.atom"): ALL,
+    ("GET", "/feeds/" + "A" * 43 + ".atom", "/feeds/{token}.atom"): dict.fromkeys(ROLES, 404),
+    ("POST", "/account/feed", "/account/feed"): SIGNED_IN,
+    ("POST", "/account/feed/stop", "/account/feed/stop"): dict.fromkeys(ROLES, 303),
     ("GET", "/console/reports", "/console/reports"): STAFF,
     ("GET", "/console/reports/1", "/console/reports/{report_id}"): STAFF,
     (

@@ -23,6 +23,8 @@ from tests.helpers import SAMPLE, account, signed_in
 from wenxing import jobs
 from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
+from wenxing.live.feeds import token_hash
+from wenxing.live.models import FeedToken
 from wenxing.materials import catalog
 from wenxing.materials.identify import reduce_text
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -34,6 +36,7 @@ from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
 ROLES = ("visitor", "free", "member", "suspended", "editor", "admin")
+WALK_FEED = "walk-feed-secret-of-the-member-0123456789ab"  # 43 URL-safe characters
 WINDOW = 70  # reduced characters (no punctuation or spaces): well under 100 raw characters
 PARAMETERS = {
     "material_id": ["1", "2", "999"],  # published, draft, missing
@@ -66,6 +69,7 @@ PARAMETERS = {
     "report_id": ["1", "999"],
     "evidence_id": ["1", "999"],
     "state": ["", "pending", "nope"],
+    "token": [WALK_FEED, "A" * 43, "x"],  # the member's feed, none, malformed
 }
 # A report's console pages show its evidence to staff (the read text's first 1,000
 # characters, the file as received): a copy issued to the leaker and logged then, shown to
@@ -76,6 +80,7 @@ SUFFIX = {
     "text/html": ".html",
     "text/plain": ".txt",
     "application/json": ".txt",
+    "application/atom+xml": ".txt",
     "application/pdf": ".pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
 }
@@ -104,6 +109,8 @@ def site(runtime, tmp_path):
             if role in ("editor", "admin"):
                 member.role = role
             numbers[role] = (member.number, f"user{n}")
+            if role == "member":  # the member's personal feed, walked by everyone
+                session.add(FeedToken(member_id=member.id, token_hash=token_hash(WALK_FEED)))
     app = create_app(runtime)
     clients = {"visitor": TestClient(app)}
     for role, (_number, username) in numbers.items():

@@ -236,3 +236,39 @@ def versions(session: Session, material_id: int) -> list[dict[str, Any]]:
         }
         for number, title, chars, created_at, source, fmt in rows
     ]
+
+
+def section_headings(session: Session, material_ids: list[int]) -> dict[int, list[str]]:
+    """The top-level section headings (marker and heading) of each material's current
+    version, for listings that describe a material without its text."""
+    if not material_ids:
+        return {}
+    rows = session.execute(
+        select(MaterialVersion.material_id, MaterialVersion.outline)
+        .join(
+            Material,
+            (Material.id == MaterialVersion.material_id)
+            & (MaterialVersion.number == Material.current_version),
+        )
+        .where(Material.id.in_(material_ids))
+    ).all()
+    return {
+        material_id: [
+            node["marker"] + node["heading"]
+            for node in json.loads(outline)
+            if node["type"] == "section"
+        ]
+        for material_id, outline in rows
+    }
+
+
+def titles(session: Session, material_ids: list[int]) -> dict[int, str]:
+    """Titles of the given materials that are published, by id."""
+    if not material_ids:
+        return {}
+    rows = session.execute(
+        select(Material.id, Material.title).where(
+            Material.id.in_(material_ids), Material.status == "published"
+        )
+    ).all()
+    return dict(rows)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import copies_of
 from wenxing.i18n import N_, _
+from wenxing.live.feeds import feed_opened_at
 from wenxing.members import accounts, codes, redemption
 from wenxing.members.entitlement import role_now
 from wenxing.members.service import MemberError
@@ -174,6 +175,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             suspended = member.suspended_reason if member.status == "suspended" else None
             filed = report_rows(receipts.reports_of(session, member.id), timezone)
             warnings = receipts.warnings_for(session, member.number)
+            feed_since = feed_opened_at(session, member.id)
         context = {
             "who": who,
             "role_name": role_name(role),
@@ -182,6 +184,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             "warnings": warnings,
             "reports": filed,
             "devices": devices,
+            "feed_since": feed_since,
             "history": history,
             "notice": _(_NOTICES[notice]) if notice in _NOTICES else None,
             "error": None,
@@ -265,4 +268,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     return router
 
 
-_NOTICES = {"device": N_("已让这台设备退出登录。")}  # translated where shown
+_NOTICES = {
+    "device": N_("已让这台设备退出登录。"),
+    "feed-stopped": N_("订阅源已停用，原来的订阅地址不再可用。"),
+}  # translated where shown

@@ -44,6 +44,7 @@ from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
 from wenxing.web.console_reports import console_report_routes
+from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
 from wenxing.web.report_api import report_api_routes
 from wenxing.web.report_pages import report_routes
@@ -287,6 +288,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(settings_routes(runtime, page))
     app.include_router(browse_routes(runtime, page))
     app.include_router(report_routes(runtime, page))
+    app.include_router(feed_routes(runtime, page))
     app.include_router(console_report_routes(runtime, page))
     app.include_router(report_api_routes(runtime))
     api_v1.include(app, runtime, deliver=_deliver, published=_published)
