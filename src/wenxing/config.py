@@ -68,8 +68,7 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://127.0.0.1:8000",
-        description="the site's address as members reach it (links in group robots' "
-        "announcements)",
+        description="the site's address as members reach it (links in group robots' announcements)",
     )
     bot_retry_seconds: float = Field(
         5.0,

@@ -94,6 +94,12 @@ TABLE = {
     ("POST", "/console/settings/max_sessions", "/console/settings/{name}"): row(
         303, 403, 403, 403, 403, 403, 400
     ),
+    # Group robots: admins only; an empty form is refused (400), an unknown action is 404.
+    ("GET", "/console/robots", "/console/robots"): ADMIN,
+    ("POST", "/console/robots", "/console/robots"): row(303, 403, 403, 403, 403, 403, 400),
+    ("POST", "/console/robots/1/nothing", "/console/robots/{robot_id}/{action}"): row(
+        303, 403, 403, 403, 403, 403, 404
+    ),
     # The API reads JSON: a form is refused (400) once the caller is known.
     ("POST", "/api/v1/session", "/api/v1/session"): dict.fromkeys(ROLES, 400),
     ("POST", "/api/v1/account/redeem", "/api/v1/account/redeem"): row(

@@ -69,6 +69,7 @@ PARAMETERS = {
     "report_id": ["1", "999"],
     "evidence_id": ["1", "999"],
     "state": ["", "pending", "nope"],
+    "robot_id": ["1", "999"],  # no robot exists in the walk: both are 404
     "token": [WALK_FEED, "A" * 43, "x"],  # the member's feed, none, malformed
 }
 # A report's console pages show its evidence to staff (the read text's first 1,000

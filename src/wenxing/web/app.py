@@ -31,6 +31,7 @@ from wenxing import __version__, i18n, jobs
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
 from wenxing.i18n import N_, _
+from wenxing.live import bot_sender
 from wenxing.materials import catalog
 from wenxing.members import accounts
 from wenxing.members.entitlement import may_read, role_now
@@ -44,6 +45,7 @@ from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
 from wenxing.web.console_reports import console_report_routes
+from wenxing.web.console_robots import console_robot_routes
 from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
 from wenxing.web.report_api import report_api_routes
@@ -80,22 +82,27 @@ class PageError(HTTPException):
 def _lifespan(runtime: Runtime):
     """At start-up: the number of requests a worker works on at once (its thread pool;
     the rest wait their turn, which keeps tail latency down on a busy worker), and the
-    background job runner (tracing reports) unless ``WENXING_JOBS`` turns it off."""
+    background job runner (tracing reports) and the group robots' sender, unless
+    ``WENXING_JOBS`` turns them off."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
-        runner = None
+        runner = sender = None
         if runtime.settings.jobs:
             import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
 
             runner = jobs.Runner(runtime)
             runner.start()
+            sender = bot_sender.Sender(runtime)  # group robots' announcements
+            sender.start()
         try:
             yield
         finally:
             if runner is not None:
                 await to_thread.run_sync(runner.stop)
+            if sender is not None:
+                await to_thread.run_sync(sender.stop)
 
     return lifespan
 
@@ -290,6 +297,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(report_routes(runtime, page))
     app.include_router(feed_routes(runtime, page))
     app.include_router(console_report_routes(runtime, page))
+    app.include_router(console_robot_routes(runtime, page))
     app.include_router(report_api_routes(runtime))
     api_v1.include(app, runtime, deliver=_deliver, published=_published)
 

@@ -76,6 +76,16 @@ def staff(request: Request) -> Staff:
 StaffDep = Annotated[Staff, Depends(staff)]
 
 
+def admin(who: StaffDep) -> Staff:
+    """The gate of pages for admins only, on top of ``staff`` (a router's dependency)."""
+    if who.role != "admin":
+        raise NotStaff(signed_in=True)
+    return who
+
+
+AdminDep = Annotated[Staff, Depends(admin)]
+
+
 def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
 

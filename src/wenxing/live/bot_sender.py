@@ -1,0 +1,227 @@
+"""Sending group robots' deliveries: claims, retries with a growing delay, a thread per process.
+
+A delivery is a row (``bot_deliveries``), so it survives a restart. Every app process runs
+a ``Sender`` that claims due rows one at a time:
+
+* a claim is ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (senders of other workers
+  pass over the row) and, everywhere, an update conditional on the row still being as it
+  was read (on SQLite the write lock already lets one claimer in at a time); so two senders
+  never send the same row, and with one row per (robot, event) no announcement goes twice;
+* a claimed row is ``sending``; if its sender dies mid-send the claim goes stale after
+  ``STALE_SECONDS`` and another sender takes it (the one case where a receiver may see a
+  message twice: it arrived, and the sender died before recording it);
+* a failure that may pass (connection refused, timeout, HTTP 5xx or 429, a platform's
+  rate-limit code) is tried again after ``WENXING_BOT_RETRY_SECONDS`` × 2^(attempts−1),
+  at most 60 times that, with jitter; one that will not (a rejected signature, a wrong
+  URL) fails at once; after ``GIVE_UP_SECONDS`` of failures the row is ``failed``.
+
+A receiver that is down for ten minutes is caught up within the longest delay (5 minutes
+with the default) of its return.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx2
+from sqlalchemy import select, update
+
+from wenxing.db.base import utcnow
+from wenxing.db.engine import Database, is_sqlite
+from wenxing.live import events
+from wenxing.live.bot_formats import Message, Outcome, build_request, read_reply
+from wenxing.live.bots import announcement
+from wenxing.live.models import BotDelivery, LiveEvent, Robot
+
+log = logging.getLogger("wenxing.bots")
+
+STALE_SECONDS = 120
+GIVE_UP_SECONDS = 24 * 3600
+TIMEOUT_SECONDS = 10.0
+POLL_SECONDS = 2.0
+MAX_DELAY_FACTOR = 60  # the longest delay, in first delays
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    robot_id: int
+    event_id: int
+    attempts: int  # including this one
+    claimed_at: datetime
+    created_at: datetime
+
+
+def http_client() -> httpx2.Client:
+    # trust_env=False: webhook traffic never goes through a proxy from the environment.
+    return httpx2.Client(timeout=TIMEOUT_SECONDS, trust_env=False, follow_redirects=False)
+
+
+def claim(db: Database, now: datetime | None = None) -> Claimed | None:
+    """Claim the longest-waiting due delivery of an enabled robot, or return None."""
+    now = now or utcnow()
+    due = (BotDelivery.state == "pending") & (BotDelivery.next_at <= now)
+    stale = (BotDelivery.state == "sending") & (
+        BotDelivery.claimed_at < now - timedelta(seconds=STALE_SECONDS)
+    )
+    with db.transaction() as session:
+        query = (
+            select(BotDelivery)
+            .join(Robot, Robot.id == BotDelivery.robot_id)
+            .where(due | stale, Robot.enabled.is_(True))
+            .order_by(BotDelivery.next_at, BotDelivery.id)
+            .limit(1)
+        )
+        if not is_sqlite(session.get_bind()):
+            query = query.with_for_update(of=BotDelivery, skip_locked=True)
+        row = session.scalars(query).first()
+        if row is None:
+            return None
+        same = BotDelivery.claimed_at.is_(None)
+        if row.claimed_at is not None:
+            same = BotDelivery.claimed_at == row.claimed_at
+        taken = session.execute(
+            update(BotDelivery)
+            .where(BotDelivery.id == row.id, BotDelivery.state == row.state, same)
+            .values(state="sending", claimed_at=now, attempts=BotDelivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not taken:
+            return None
+        return Claimed(row.id, row.robot_id, row.event_id, row.attempts + 1, now, row.created_at)
+
+
+def post(client: httpx2.Client, platform: str, url: str, secret: str | None, message: Message):
+    """Send one message through a robot now; (HTTP status or None, Outcome)."""
+    request = build_request(platform, url, secret, message, time.time())
+    try:
+        response = client.post(
+            request.url,
+            content=request.content(),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+    except httpx2.HTTPError as exc:
+        reason = str(exc) or exc.__class__.__name__
+        return None, Outcome(False, retry=True, error=f"{exc.__class__.__name__}: {reason}"[:500])
+    return response.status_code, read_reply(platform, response.status_code, response.text)
+
+
+def deliver_one(runtime, client: httpx2.Client) -> bool:
+    """Claim and send one delivery; False when none was due."""
+    db = runtime.db
+    job = claim(db)
+    if job is None:
+        return False
+    publisher = runtime.publisher_settings()
+    with db.reading() as session:
+        robot = session.get(Robot, job.robot_id)
+        event = session.get(LiveEvent, job.event_id)
+        message = None
+        if robot is not None and event is not None:
+            message = announcement(
+                session, event, robot.audience, runtime.settings.public_url, publisher["timezone"]
+            )
+        target = robot and (robot.platform, robot.webhook_url, robot.secret)
+    if target is None:
+        return True  # the robot was deleted with its deliveries meanwhile
+    if (utcnow() - job.created_at).total_seconds() > GIVE_UP_SECONDS:
+        _finish(db, job, None, Outcome(False, error="not sent within 24 hours; given up"), 0)
+    elif message is None:
+        _finish(db, job, None, Outcome(False, error="the material is no longer published"), 0)
+    else:
+        status, outcome = post(client, *target, message)
+        if not outcome.ok:
+            log.warning("robot %s delivery %s: %s", job.robot_id, job.id, outcome.error)
+        _finish(db, job, status, outcome, runtime.settings.bot_retry_seconds)
+    return True
+
+
+def retry_delay(first: float, attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones (doubling, capped, with
+    ±10% jitter so that deliveries failed together do not all come back together)."""
+    delay = min(first * 2 ** max(attempts - 1, 0), first * MAX_DELAY_FACTOR)
+    return delay * random.uniform(0.9, 1.1)
+
+
+def _finish(
+    db: Database, job: Claimed, status: int | None, outcome: Outcome, first_delay: float
+) -> None:
+    now = utcnow()
+    values: dict = {"last_status": status, "last_error": outcome.error}
+    if outcome.ok:
+        values.update(state="sent", sent_at=now, last_error=None)
+    else:
+        next_at = now + timedelta(seconds=retry_delay(first_delay, job.attempts))
+        too_late = (next_at - job.created_at).total_seconds() > GIVE_UP_SECONDS
+        if outcome.retry and not too_late:
+            values.update(state="pending", next_at=next_at)
+        else:
+            values.update(state="failed")
+    with db.transaction() as session:
+        # Only our claim is finished: a row reclaimed meanwhile belongs to its new sender.
+        session.execute(
+            update(BotDelivery)
+            .where(
+                BotDelivery.id == job.id,
+                BotDelivery.state == "sending",
+                BotDelivery.claimed_at == job.claimed_at,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def send_due(runtime, client: httpx2.Client | None = None, limit: int = 1000) -> int:
+    """Send due deliveries until none is left (or ``limit``); how many were handled."""
+    own = client is None
+    client = client or http_client()
+    try:
+        done = 0
+        while done < limit and deliver_one(runtime, client):
+            done += 1
+        return done
+    finally:
+        if own:
+            client.close()
+
+
+class Sender:
+    """A thread that sends this process's share of robot deliveries until stopped: woken
+    when this process commits events, and every ``poll_seconds`` for other processes'."""
+
+    def __init__(self, runtime, poll_seconds: float = POLL_SECONDS):
+        self.runtime = runtime
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="wenxing-bots", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        poll = min(self.poll_seconds, self.runtime.settings.bot_retry_seconds)
+        with http_client() as client:
+            while not self._stop.is_set():
+                seen = events.committed_count()
+                try:
+                    send_due(self.runtime, client, limit=100)
+                except Exception:  # (the database may be briefly unreachable)
+                    log.exception("robot sender: claiming failed; trying again")
+                # Short waits: stopping takes at most one of them.
+                deadline = time.monotonic() + poll
+                while not self._stop.is_set() and time.monotonic() < deadline:
+                    if events.wait_for_commit(seen, min(0.5, poll)) != seen:
+                        break

@@ -1,0 +1,159 @@
+"""The console's group robots (admins): add, turn on or off, delete, send a test message,
+and each robot's recent deliveries with their state.
+
+The page never shows a robot's signing secret or its webhook's key again after saving (both
+masked). A test message is sent at once, from the request, and its result is shown; every
+change and test is an audit event (``robot:*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing import audit
+from wenxing.i18n import N_, _
+from wenxing.live import bot_sender, bots
+from wenxing.live.bot_formats import PLATFORMS, SIGNED, mask_url
+from wenxing.live.models import Robot
+from wenxing.runtime import Runtime
+from wenxing.web import auth
+from wenxing.web.console import AdminDep, NotStaff, admin
+
+NOTICES = {
+    "added": N_("机器人已添加。"),
+    "enabled": N_("机器人已启用。"),
+    "disabled": N_("机器人已停用：不再收到新的公告，待发的暂停发送。"),
+    "deleted": N_("机器人已删除。"),
+}
+STATES = {
+    "pending": N_("待发送"),
+    "sending": N_("发送中"),
+    "sent": N_("已发送"),
+    "failed": N_("失败"),
+}
+ACTIONS = ("enable", "disable", "delete", "test")
+
+
+def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(
+        prefix="/console/robots", dependencies=[Depends(admin)], include_in_schema=False
+    )
+
+    def checked(request: Request, token: str) -> None:
+        if not auth.csrf_ok(request, token):
+            raise NotStaff(signed_in=True)
+
+    def show(request: Request, who, *, status: int = 200, **context) -> HTMLResponse:
+        timezone = runtime.publisher_settings()["timezone"]
+        with runtime.db.reading() as session:
+            robots = bots.overview(session)
+        for robot in robots:
+            for row in robot["deliveries"]:
+                row["state_name"] = _(STATES.get(row["state"], row["state"]))
+                for key in ("next_at", "sent_at", "created_at"):
+                    row[key] = bots.when(row[key], timezone)
+        context = {
+            "console": True,
+            "who": who.__dict__,
+            "robots": robots,
+            "platforms": [(code, _(bots.PLATFORM_NAMES[code])) for code in PLATFORMS],
+            "groups": [(code, _(name)) for code, name in bots.GROUP_NAMES.items()],
+            "signed": sorted(SIGNED),
+            "form": {},
+            "errors": {},
+            "notice": None,
+            "tested": None,
+            **context,
+        }
+        return page(request, "console/robots.html", context, status)
+
+    @router.get("", response_class=HTMLResponse)
+    def robots(request: Request, who: AdminDep, notice: str = "") -> HTMLResponse:
+        message = NOTICES.get(notice)
+        return show(request, who, notice=_(message) if message else None)
+
+    @router.post("", response_class=HTMLResponse)
+    def add(
+        request: Request,
+        who: AdminDep,
+        name: str = Form(""),
+        platform: str = Form(""),
+        audience: str = Form(""),
+        webhook_url: str = Form(""),
+        secret: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        form = bots.RobotForm(name, platform, audience, webhook_url, secret)
+        try:
+            with runtime.db.transaction() as session:
+                bots.add_robot(session, form, actor=who.number, ip=auth.client_ip(request))
+        except bots.RobotError as refused:
+            # The secret is not put back into the page: it is typed again.
+            typed = {"name": name, "platform": platform, "audience": audience, "url": webhook_url}
+            errors = {refused.field: str(refused)}
+            return show(request, who, status=400, form=typed, errors=errors)
+        return RedirectResponse("/console/robots?notice=added", status_code=303)
+
+    @router.post("/{robot_id}/{action}", response_class=HTMLResponse)
+    def act(
+        request: Request,
+        who: AdminDep,
+        robot_id: int,
+        action: str,
+        csrf_token: str = Form(""),
+    ) -> Response:
+        checked(request, csrf_token)
+        if action not in ACTIONS:
+            return _missing(request, who, _("不支持这个操作"))
+        if action == "test":
+            return _test(request, who, robot_id)
+        return _change(request, who, robot_id, action)
+
+    def _missing(request: Request, who, message: str) -> HTMLResponse:
+        context = {"console": True, "who": who.__dict__, "message": message}
+        return page(request, "console/message.html", context, 404)
+
+    def _change(request: Request, who, robot_id: int, action: str) -> Response:
+        ip = auth.client_ip(request)
+        try:
+            with runtime.db.transaction() as session:
+                if action == "delete":
+                    bots.delete_robot(session, robot_id, actor=who.number, ip=ip)
+                else:
+                    enabled = action == "enable"
+                    bots.set_enabled(session, robot_id, enabled, actor=who.number, ip=ip)
+        except bots.RobotNotFound:
+            return _missing(request, who, _("没有这个机器人"))
+        done = {"enable": "enabled", "disable": "disabled", "delete": "deleted"}[action]
+        return RedirectResponse(f"/console/robots?notice={done}", status_code=303)
+
+    def _test(request: Request, who, robot_id: int) -> Response:
+        with runtime.db.reading() as session:
+            robot = session.get(Robot, robot_id)
+            target = robot and (robot.name, robot.platform, robot.webhook_url, robot.secret)
+        if target is None:
+            return _missing(request, who, _("没有这个机器人"))
+        name, platform, url, secret = target
+        message = bots.trial_message(name, runtime.publisher_settings()["brand"])
+        with bot_sender.http_client() as client:
+            status, outcome = bot_sender.post(client, platform, url, secret, message)
+        with runtime.db.transaction() as session:
+            audit.record(
+                session,
+                audit.ROBOT_TEST,
+                actor=who.number,
+                subject=f"robot:{robot_id}",
+                ip=auth.client_ip(request),
+                webhook=mask_url(url),
+                ok=outcome.ok,
+                status=status,
+                error=outcome.error,
+            )
+        tested = {"name": name, "ok": outcome.ok, "status": status, "error": outcome.error}
+        return show(request, who, tested=tested)
+
+    return router
