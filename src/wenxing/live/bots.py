@@ -183,49 +183,30 @@ def announcement(
         return None
     if material.status != "published":
         return None
-    view = catalog.public_view(session, material.id)
     published = material.published_at or event.created_at
     day = published.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
     lines = [
-        _("类型：%(kind)s") % {"kind": view["kind"]},
+        _("类型：%(kind)s") % {"kind": material.kind},
         _("日期：%(date)s") % {"date": day.isoformat()},
     ]
-    headings = outline_summary(view["outline"])
+    headings = catalog.section_headings(session, [material.id]).get(material.id, [])
     if headings:
         lines.append(_("提纲："))
-        lines.extend(headings)
+        lines.extend(_shortened(heading) for heading in headings[:HEADINGS])
     path = f"/materials/{material.id}" + ("/read" if audience == "member" else "")
     link_text = _("会员阅读全文") if audience == "member" else _("查看材料")
     return Message(
-        title=_("新材料：%(title)s") % {"title": view["title"]},
+        title=_("新材料：%(title)s") % {"title": material.title},
         lines=tuple(lines),
         link=base_url.rstrip("/") + path,
         link_text=link_text,
     )
 
 
-def outline_summary(outline: list[dict[str, Any]]) -> list[str]:
-    """The first few section headings at the outline's top level (marker and heading,
-    shortened): what the material covers, never its text."""
-    sections: list[dict[str, Any]] = []
-
-    def walk(nodes: list[dict[str, Any]]) -> None:
-        for node in nodes:
-            if node["type"] == "section":
-                sections.append(node)
-            walk(node["children"])
-
-    walk(outline)
-    if not sections:
-        return []
-    top = min(node["level"] for node in sections)
-    shown = []
-    for node in [n for n in sections if n["level"] == top][:HEADINGS]:
-        heading = node["heading"]
-        if len(heading) > HEADING_CHARS:
-            heading = heading[:HEADING_CHARS] + "…"
-        shown.append(f"{node['marker']}{heading}")
-    return shown
+def _shortened(heading: str) -> str:
+    """A section heading (marker and text) cut to ``HEADING_CHARS``: what the material
+    covers, never its text."""
+    return heading if len(heading) <= HEADING_CHARS else heading[:HEADING_CHARS] + "…"
 
 
 def trial_message(robot_name: str, brand: str) -> Message:
