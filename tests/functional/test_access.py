@@ -139,6 +139,24 @@ TABLE = {
     ("POST", "/console/reports/1/reject", "/console/reports/{report_id}/reject"): row(
         303, 403, 403, 403, 403, 400, 400
     ),
+    # Live: the event stream is open to everyone (visitors get public events); without the
+    # app's hub (no lifespan here) it sends what was missed and ends.
+    ("GET", "/events", "/events"): ALL,
+    ("GET", "/account/notifications", "/account/notifications"): SIGNED_IN,
+    ("POST", "/account/notifications/read", "/account/notifications/read"): dict.fromkeys(
+        ROLES, 303
+    ),
+    (
+        "POST",
+        "/account/notifications/1/read",
+        "/account/notifications/{notification_id}/read",
+    ): dict.fromkeys(ROLES, 303),
+    ("GET", "/api/v1/notifications", "/api/v1/notifications"): row(
+        401, 200, 200, 200, 200, 200, 200
+    ),
+    ("POST", "/api/v1/notifications/read", "/api/v1/notifications/read"): row(
+        401, 400, 400, 400, 400, 400, 400
+    ),
 }
 SIGN_OUTS = {("POST", "/signout"), ("DELETE", "/api/v1/session")}
 

@@ -71,6 +71,10 @@ PARAMETERS = {
     "state": ["", "pending", "nope"],
     "robot_id": ["1", "999"],  # no robot exists in the walk: both are 404
     "token": [WALK_FEED, "A" * 43, "x"],  # the member's feed, none, malformed
+    "last": ["0", "x", ""],  # /events: from the first event, malformed, none
+    "notification_id": ["1", "999"],
+    "offset": ["0", "-1"],
+    "unread": ["false", "true"],
 }
 # A report's console pages show its evidence to staff (the read text's first 1,000
 # characters, the file as received): a copy issued to the leaker and logged then, shown to
@@ -81,6 +85,7 @@ SUFFIX = {
     "text/html": ".html",
     "text/plain": ".txt",
     "application/json": ".txt",
+    "text/event-stream": ".txt",  # /events: titles and links of events, read as text
     "application/atom+xml": ".txt",
     "application/pdf": ".pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",

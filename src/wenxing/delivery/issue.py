@@ -189,6 +189,25 @@ def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
     ]
 
 
+def holders_of_older_versions(session: Session, material_id: int) -> list[int]:
+    """Accounts that took a copy of a version of the material older than its current one
+    (they are told of the new version)."""
+    current = (
+        select(MaterialVersion.id)
+        .join(Material, Material.id == MaterialVersion.material_id)
+        .where(Material.id == material_id, MaterialVersion.number == Material.current_version)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(IssuedCopy.member_id)
+            .where(IssuedCopy.material_id == material_id, IssuedCopy.version_id != current)
+            .distinct()
+            .order_by(IssuedCopy.member_id)
+        )
+    )
+
+
 MOST_READ_SECONDS = 60  # how stale another worker's view of "most read" may be
 _most_read_memo: dict[tuple, tuple[float, int, list[tuple[int, int]]]] = {}
 _copies_issued_here = 0  # bumped by every copy this process issues

@@ -81,3 +81,32 @@ def mark_read(session: Session, member_id: int, notification_id: int | None = No
     return session.execute(
         query.values(read_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount
+
+
+def notifications_of(
+    session: Session, member_id: int, *, offset: int = 0, limit: int = 20, unread_only=False
+) -> tuple[int, list[dict]]:
+    """(how many the account has, one page of them newest first)."""
+    condition = [Notification.member_id == member_id]
+    if unread_only:
+        condition.append(Notification.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(Notification).where(*condition))
+    rows = session.scalars(
+        select(Notification)
+        .where(*condition)
+        .order_by(Notification.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link,
+            "created_at": n.created_at,
+            "read": n.read_at is not None,
+        }
+        for n in rows
+    ]

@@ -188,11 +188,14 @@ def set_published(session: Session, material_id: int, published: bool) -> Materi
     from wenxing.live import events
     from wenxing.search.sync import note_change
 
+    from wenxing.live import announce
+
     material = get_material(session, material_id)
     if published and material.status != "published":
         material.status = "published"
         material.published_at = utcnow()
         note_change(session, material.id)
+        announce.material_published(session, material)
         # In this transaction: what the publication causes (robots' announcements) is
         # stored exactly when it is.
         events.emit(

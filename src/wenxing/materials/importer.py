@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
+from wenxing.live import announce
 from wenxing.materials import keywords, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
@@ -263,6 +264,8 @@ def store(
     session.add(material)
     session.flush()
     _add_version(session, material, item, 1)
+    if material.status == "published":
+        announce.material_published(session, material)
     return {"id": material.id, "title": material.title, "path": item.path, "version": 1}
 
 
@@ -291,10 +294,15 @@ def _new_version(
         material.tags = ",".join(
             dict.fromkeys([*filter(None, material.tags.split(",")), *options.tags])
         )
-    if options.publish and material.status != "published":
+    was_published = material.status == "published"
+    if options.publish and not was_published:
         material.status = "published"
         material.published_at = utcnow()
     _add_version(session, material, item, number)
+    if was_published:
+        announce.new_version(session, material, number)
+    elif material.status == "published":
+        announce.material_published(session, material)
     return {"id": material.id, "title": material.title, "path": item.path, "version": number}
 
 

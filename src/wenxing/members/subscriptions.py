@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit
@@ -72,9 +72,13 @@ def grant(
     now: datetime,
     ip: str | None = None,
 ) -> Subscription:
-    """Give a member a plan's length of membership (rewards, goodwill), audited."""
+    """Give a member a plan's length of membership (rewards, goodwill), audited and
+    announced to the member (``live.announce``)."""
+    from wenxing.live import announce
+
     member = lock_member(session, member_id)
     period = extend(session, member, plan.months, plan.code, f"grant:{actor}"[:40], now)
+    announce.subscription_granted(session, member.id, plan.code, plan.name, period.ends_at)
     audit.record(
         session,
         audit.SUBSCRIPTION_GRANT,
@@ -104,3 +108,43 @@ def membership_end(session: Session, member_id: int, now: datetime) -> datetime 
         .order_by(Subscription.ends_at.desc())
         .limit(1)
     )
+
+
+def subscribed_now(now: datetime) -> Select:
+    """The ids of active, non-staff accounts with a subscription running at ``now`` (the
+    accounts ``entitlement.role_now`` calls members)."""
+    running = exists().where(
+        Subscription.member_id == Member.id,
+        Subscription.starts_at <= now,
+        Subscription.ends_at > now,
+    )
+    return select(Member.id).where(Member.role == "user", Member.status == "active", running)
+
+
+def ending_between(session: Session, start: datetime, end: datetime) -> dict[int, datetime]:
+    """Active members whose membership (their current run of back-to-back subscriptions)
+    ends in ``(start, end]``, with that end."""
+    from wenxing.members.entitlement import current_run
+
+    candidates = select(Subscription.member_id).where(
+        Subscription.ends_at > start, Subscription.ends_at <= end
+    )
+    rows = session.execute(
+        select(
+            Subscription.member_id, Subscription.plan, Subscription.starts_at, Subscription.ends_at
+        )
+        .join(Member, Member.id == Subscription.member_id)
+        .where(Subscription.member_id.in_(candidates), Member.status == "active")
+    ).all()
+    periods: dict[int, list[Period]] = {}
+    for member_id, plan, starts_at, ends_at in rows:
+        periods.setdefault(member_id, []).append(Period(plan, starts_at, ends_at))
+    ending = {}
+    for member_id, theirs in periods.items():
+        run = current_run(theirs, start)
+        if run is None:
+            continue
+        run_end = max(p.ends_at for p in run)
+        if start < run_end <= end:
+            ending[member_id] = run_end
+    return ending

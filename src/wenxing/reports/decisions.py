@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.config import PublisherSettings
+from wenxing.live import announce
 from wenxing.members import roster
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.redemption import format_code, gift_code
@@ -179,6 +180,14 @@ def confirm(
         reason=reason,
     )
     session.flush()
+    announce.report_decided(
+        session,
+        report_id=report.id,
+        receipt=receipt,
+        state="confirmed",
+        reporter_id=report.reporter_id,
+        sanctioned=[(m, sanction) for m in dict.fromkeys(a.member_id for a in accusations)],
+    )
     return Outcome(report, sanctioned, report.reward, code, ends_at)
 
 
@@ -206,6 +215,13 @@ def reject(
         ip=ip,
         at=now,
         reason=reason,
+    )
+    announce.report_decided(
+        session,
+        report_id=report.id,
+        receipt=format_receipt(report.receipt),
+        state="rejected",
+        reporter_id=report.reporter_id,
     )
     return report
 

@@ -40,7 +40,7 @@ from wenxing.members.subscriptions import account_view, plans
 from wenxing.reports.receipts import promise_line
 from wenxing.runtime import Runtime
 from wenxing.web import api as api_v1
-from wenxing.web import auth, logs
+from wenxing.web import auth, live, logs
 from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
@@ -48,6 +48,7 @@ from wenxing.web.console_reports import console_report_routes
 from wenxing.web.console_robots import console_robot_routes
 from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
+from wenxing.web.live_api import live_api_routes
 from wenxing.web.report_api import report_api_routes
 from wenxing.web.report_pages import report_routes
 from wenxing.web.settings_page import settings_routes
@@ -96,9 +97,13 @@ def _lifespan(runtime: Runtime):
             runner.start()
             sender = bot_sender.Sender(runtime)  # group robots' announcements
             sender.start()
+        hub, give_signals_back = live.start_hub(runtime)  # SSE streams (web/live.py)
+        _app.state.hub = hub
         try:
             yield
         finally:
+            give_signals_back()
+            await to_thread.run_sync(hub.stop)
             if runner is not None:
                 await to_thread.run_sync(runner.stop)
             if sender is not None:
@@ -126,6 +131,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             "brand": publisher["brand"],
             "promise": promise_line(publisher["masthead"]),  # the footer's link to /report
             "csrf": auth.csrf_token(request),
+            "bell": live.bell_count(runtime, request, context),
             **context,
         }
         response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
@@ -299,6 +305,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(console_report_routes(runtime, page))
     app.include_router(console_robot_routes(runtime, page))
     app.include_router(report_api_routes(runtime))
+    app.include_router(live.live_routes(runtime, page))
+    app.include_router(live_api_routes(runtime))
     api_v1.include(app, runtime, deliver=_deliver, published=_published)
 
     @app.exception_handler(NotStaff)

@@ -37,7 +37,10 @@ def current_member(session: Session, request: Request) -> Member | None:
     token = request_token(request)
     if not token:
         return None
-    return member_for_token(session, token, utcnow())
+    member = member_for_token(session, token, utcnow())
+    # The page around the answer shows this account's bell (app.py's ``page``).
+    request.state.member_id = member.id if member is not None else None
+    return member
 
 
 def client_ip(request: Request) -> str | None:

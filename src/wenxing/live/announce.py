@@ -1,0 +1,214 @@
+"""What the other domains announce, in the transaction of their change: the event and the
+notifications it causes. Payloads carry titles, kinds, dates, links and counts, never a
+material's body text (they go to browsers over SSE and to visitors for public events).
+
+The notification texts are written here, in the site's language (``_``), when they are
+added.
+
+Publishing a material notifies every account with a subscription active now (all of them
+may read a material published now) in one ``INSERT … SELECT``, with one ``notification``
+event for the ``members`` audience rather than one per account: publishing stays one
+short transaction for thousands of members.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, cast, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from wenxing.db.base import utcnow
+from wenxing.db.engine import is_sqlite
+from wenxing.i18n import _
+from wenxing.live import events
+from wenxing.live.models import Notification
+from wenxing.live.notify import notify
+
+NEW_MATERIAL = "material"
+NEW_VERSION = "version"
+REPORT = "report"
+SANCTION = "sanction"
+SUBSCRIPTION = "subscription"
+EXPIRY = "expiry"
+
+
+def material_link(material_id: int) -> str:
+    return f"/materials/{material_id}"
+
+
+def material_published(session: Session, material) -> None:
+    """A material became public: an event for every open page, a notification for every
+    account with a subscription now."""
+    link = material_link(material.id)
+    published = material.published_at or utcnow()
+    event = events.emit(
+        session,
+        events.MATERIAL_PUBLISHED,
+        "public",
+        material=material.id,
+        title=material.title,
+        kind=material.kind,
+        date=published.date().isoformat(),
+        link=link,
+    )
+    title = _("新材料：%(title)s") % {"title": material.title}
+    added = _notify_subscribers(session, title, link, event.id, f"published:{material.id}")
+    if added:
+        events.emit(
+            session,
+            events.NOTIFICATION,
+            "members",
+            kind=NEW_MATERIAL,
+            title=title[:200],
+            link=link,
+        )
+    _version_notices(session, material, event_id=event.id)
+
+
+def _notify_subscribers(session: Session, title: str, link: str, event_id: int, dedupe: str) -> int:
+    from wenxing.members.subscriptions import subscribed_now
+
+    now = utcnow()
+    members = subscribed_now(now).subquery()
+    rows = select(
+        members.c.id,
+        literal(NEW_MATERIAL),
+        literal(title[:200]),
+        literal(link),
+        literal(event_id),
+        literal(f"{dedupe}:") + cast(members.c.id, String),
+        literal(now),
+    ).where(literal(True))  # (SQLite's parser needs a WHERE before ON CONFLICT)
+    insert = sqlite_insert if is_sqlite(session.get_bind()) else pg_insert
+    statement = (
+        insert(Notification)
+        .from_select(
+            ["member_id", "kind", "title", "link", "event_id", "dedupe", "created_at"], rows
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe"])
+    )
+    return session.execute(statement).rowcount or 0
+
+
+def new_version(session: Session, material, number: int) -> None:
+    """A published material has a new version: an event for every open page and a notice
+    to each account that took a copy of an older version."""
+    event = events.emit(
+        session,
+        events.MATERIAL_NEW_VERSION,
+        "public",
+        material=material.id,
+        title=material.title,
+        kind=material.kind,
+        version=number,
+        link=material_link(material.id),
+    )
+    _version_notices(session, material, event_id=event.id)
+
+
+def _version_notices(session: Session, material, *, event_id: int) -> int:
+    """Notify the holders of older versions' copies, once per version (a republished
+    material with a version they already heard of adds nothing)."""
+    from wenxing.delivery.issue import holders_of_older_versions
+
+    holders = holders_of_older_versions(session, material.id)
+    if not holders:
+        return 0
+    number = material.current_version
+    return notify(
+        session,
+        holders,
+        NEW_VERSION,
+        _("《%(title)s》有新版本（第 %(n)s 版），请重新下载")
+        % {"title": material.title, "n": number},
+        link=material_link(material.id),
+        event_id=event_id,
+        dedupe=f"version:{material.id}:{number}",
+    )
+
+
+def report_decided(
+    session: Session,
+    *,
+    report_id: int,
+    receipt: str,
+    state: str,
+    reporter_id: int | None,
+    sanctioned: list[tuple[int, str]] = (),
+) -> None:
+    """A report was confirmed or rejected: the staff's pages, the reporter's account, and
+    each sanctioned member (``(member id, "warn" | "suspend")``)."""
+    event = events.emit(
+        session, events.REPORT_DECIDED, "staff", report=report_id, receipt=receipt, state=state
+    )
+    if reporter_id is not None:
+        title = (
+            _("你的举报 %(receipt)s 已确认，感谢支持")
+            if state == "confirmed"
+            else _("你的举报 %(receipt)s 未被确认")
+        ) % {"receipt": receipt}
+        notify(
+            session,
+            [reporter_id],
+            REPORT,
+            title,
+            link=f"/report/{receipt}",
+            event_id=event.id,
+            dedupe=f"report:{report_id}",
+        )
+    for member_id, sanction in sanctioned:
+        title = (
+            _("你的账号因外传材料已被暂停")
+            if sanction == "suspend"
+            else _("警告：你领取的材料被发现外传")
+        )
+        notify(
+            session,
+            [member_id],
+            SANCTION,
+            title,
+            link="/account",
+            event_id=event.id,
+            dedupe=f"sanction:{report_id}",
+        )
+
+
+def subscription_granted(
+    session: Session, member_id: int, plan: str, plan_name: str, ends_at: datetime
+) -> None:
+    """A membership was granted or a code redeemed."""
+    event = events.emit(
+        session,
+        events.SUBSCRIPTION_GRANTED,
+        f"member:{member_id}",
+        plan=plan,
+        ends_at=ends_at.isoformat(),
+        link="/account",
+    )
+    notify(
+        session,
+        [member_id],
+        SUBSCRIPTION,
+        _("会员已开通：%(plan)s，有效期至 %(date)s")
+        % {
+            "plan": plan_name,
+            "date": local_date(ends_at, publisher_timezone(session)),
+        },
+        link="/account",
+        event_id=event.id,
+    )
+
+
+def local_date(moment: datetime, timezone: str) -> str:
+    """A UTC moment as the publisher's calendar date (2026-12-01)."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def publisher_timezone(session: Session) -> str:
+    from wenxing.config import PublisherSettings
+
+    return PublisherSettings.load(session)["timezone"]

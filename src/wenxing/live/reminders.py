@@ -1,0 +1,72 @@
+"""Expiry reminders: a member is told 7 days and 1 day before their membership ends (the
+end of their current run of back-to-back subscriptions).
+
+``remind_expiring`` is run every few minutes by each app process's hub (and may be run by
+anything with a clock to pass in); the notification's once-only key names the reminder,
+the member and the end date, so several workers checking at once, or a check every few
+minutes for a week, tell a member once per reminder. A membership extended to a new end
+gets its reminders again for that end.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from wenxing.db.engine import Database
+from wenxing.i18n import _
+from wenxing.live import announce, events
+from wenxing.live.notify import notify
+
+REMINDERS = (7, 1)  # days before the end, the latest first in time
+
+
+def remind_expiring(db: Database, now: datetime) -> int:
+    """Send the reminders due at ``now``; returns how many notifications were added."""
+    with db.transaction() as session:
+        return remind_expiring_in(session, now)
+
+
+def remind_expiring_in(session: Session, now: datetime) -> int:
+    from wenxing.members.subscriptions import ending_between
+
+    ending = ending_between(session, now, now + timedelta(days=max(REMINDERS)))
+    if not ending:
+        return 0
+    timezone = announce.publisher_timezone(session)
+    added = 0
+    for member_id, ends_at in sorted(ending.items()):
+        days = _reminder_due(ends_at - now)
+        date = announce.local_date(ends_at, timezone)
+        if days == 1:
+            title = _("会员将于 %(date)s 到期（不到 1 天），请及时续费") % {"date": date}
+        else:
+            left = math.ceil((ends_at - now) / timedelta(days=1))
+            title = _("会员将于 %(days)s 天后（%(date)s）到期") % {"days": left, "date": date}
+        count = notify(
+            session,
+            [member_id],
+            announce.EXPIRY,
+            title,
+            link="/account",
+            dedupe=f"expiry:{days}:{member_id}:{ends_at.date().isoformat()}",
+        )
+        if count:
+            events.emit(
+                session,
+                events.SUBSCRIPTION_EXPIRING,
+                f"member:{member_id}",
+                days=days,
+                ends_at=ends_at.isoformat(),
+                link="/account",
+            )
+        added += count
+    return added
+
+
+def _reminder_due(left: timedelta) -> int:
+    """Which reminder a membership ending after ``left`` is due: the 1-day one within a
+    day, the 7-day one otherwise (a member who joins 3 days before an end is told then)."""
+    return 1 if left <= timedelta(days=1) else 7
