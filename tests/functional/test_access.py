@@ -81,6 +81,11 @@ TABLE = {
     ("POST", "/account/devices/" + "0" * 64 + "/signout", "/account/devices/{device}/signout"): row(
         303, 404, 404, 404, 404, 404, 404
     ),
+    (
+        "POST",
+        "/console/materials/1/versions/new",
+        "/console/materials/{material_id}/versions/new",
+    ): row(303, 403, 403, 403, 403, 400, 400),
     ("POST", "/console/materials/upload", "/console/materials/upload"): row(
         303, 403, 403, 403, 403, 400, 400
     ),

@@ -154,3 +154,46 @@ def test_an_extended_membership_is_reminded_for_its_new_end(runtime):
         later = membership_end(session, member, utcnow())
     assert later > ends
     assert remind_expiring(runtime.db, later - timedelta(days=3)) == 1
+
+
+def test_the_console_uploads_a_new_version_of_a_material(runtime, tmp_path):
+    from wenxing.web.auth import CSRF_COOKIE
+
+    source = tmp_path / "讲话.txt"
+    text = SAMPLE.read_text("utf-8")
+    source.write_text(text, "utf-8")
+    MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings()).run(
+        [source], ImportOptions(publish=True)
+    )
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        reader = account(session, publisher, "读者", subscribed=True, username="reader").id
+        account(session, publisher, "编辑", subscribed=False, username="writer").role = "editor"
+    app = create_app(runtime)
+    assert signed_in(app, "reader").get("/materials/1/download/txt").status_code == 200
+    editor = signed_in(app, "writer")
+    revised = (text + "\n同志们，让我们再接再厉！\n").encode()
+    answer = editor.post(
+        "/console/materials/1/versions/new",
+        data={"csrf_token": editor.cookies[CSRF_COOKIE], "publish": "1"},
+        files={"file": ("修订稿.txt", revised, "text/plain")},
+    )
+    assert answer.status_code == 200 and "第 2 版" in answer.text
+    (notice,) = notices(runtime, reader, "version")
+    assert notice.link == "/materials/1"
+    again = editor.post(
+        "/console/materials/1/versions/new",
+        data={"csrf_token": editor.cookies[CSRF_COOKIE]},
+        files={"file": ("修订稿.txt", revised, "text/plain")},
+    )
+    assert again.status_code == 200 and "已跳过" in again.text
+    missing = editor.post(
+        "/console/materials/999/versions/new",
+        data={"csrf_token": editor.cookies[CSRF_COOKIE]},
+        files={"file": ("x.txt", revised, "text/plain")},
+    )
+    assert missing.status_code == 404
+    with runtime.db.reading() as session:
+        from wenxing.materials.models import Material
+
+        assert session.get(Material, 1).current_version == 2

@@ -133,6 +133,22 @@ class MaterialImporter:
                 on_progress(prepared.path)
         return report
 
+    def run_version(self, material_id: int, path: Path, options: ImportOptions) -> ImportReport:
+        """Import one file as the next version of an existing material (the console's
+        new-version upload), whatever the file is called."""
+        report = ImportReport()
+        item = _prepare_guarded(path, self.limits, self.cleaner)
+        if isinstance(item, Failure):
+            report.failed.append({"path": item.path, "error": item.error})
+            return report
+        with self.db.transaction() as session:
+            material = session.get(Material, material_id)
+            if material is None:
+                raise LookupError(material_id)
+            outcome = store_version(session, material, item, options)
+        (report.skipped if "reason" in outcome else report.imported).append(outcome)
+        return report
+
     def _prepare_all(self, files: list[Path], workers: int | None) -> Iterator[Prepared | Failure]:
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if len(files) >= _PARALLEL_FROM else 1
@@ -267,6 +283,22 @@ def store(
     if material.status == "published":
         announce.material_published(session, material)
     return {"id": material.id, "title": material.title, "path": item.path, "version": 1}
+
+
+def store_version(
+    session: Session, material: Material, item: Prepared, options: ImportOptions
+) -> dict[str, Any]:
+    """Write a prepared file as the material's next version (unless it is a file already
+    imported, or the same text as the current version)."""
+    same_bytes = session.scalars(
+        select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
+    ).first()
+    if same_bytes is not None:
+        return _skip(
+            item,
+            f"already imported as material {same_bytes.material_id} version {same_bytes.number}",
+        )
+    return _new_version(session, material, item, options)
 
 
 def _skip(item: Prepared, reason: str) -> dict[str, Any]:

@@ -158,6 +158,41 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         }
         return view(request, "uploaded.html", context)
 
+    @router.post("/materials/{material_id}/versions/new", response_class=HTMLResponse)
+    def upload_version(
+        request: Request,
+        who: StaffDep,
+        material_id: int,
+        file: Annotated[UploadFile, File()],
+        publish: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        """The next version of a material from one file; a published material's new version
+        is live at once (and its earlier readers are told, live/announce.py)."""
+        checked(request, csrf_token)
+        folder = Path(tempfile.mkdtemp(prefix="wenxing-upload-"))
+        try:
+            name = Path((file.filename or "file").replace("\\", "/")).name
+            target = folder / f"0000-{name}"
+            with target.open("wb") as out:
+                shutil.copyfileobj(file.file, out, 1024 * 1024)
+            importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+            try:
+                report = importer.run_version(
+                    material_id, target, ImportOptions(publish=bool(publish))
+                )
+            except LookupError:
+                return view(request, "message.html", {"message": _("没有这份材料")}, 404)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        runtime.search_index().catch_up()
+        context = {
+            "who": who.__dict__,
+            "report": translated_report(report.as_dict()),
+            "prefix": len("0000-"),
+        }
+        return view(request, "uploaded.html", context)
+
     @router.get("/materials/{material_id}", response_class=HTMLResponse)
     def material(request: Request, material_id: int, who: StaffDep) -> HTMLResponse:
         with runtime.db.reading() as session:
