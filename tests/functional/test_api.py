@@ -302,12 +302,16 @@ API_OPERATIONS = {
     ("get", "/api/v1/search"): ("200", "SearchOut"),
     ("post", "/api/v1/reports"): ("201", "ReportCreatedOut"),
     ("post", "/api/v1/reports/{receipt}/status"): ("200", "ReportStatusOut"),
+    ("get", "/api/v1/notifications"): ("200", "NotificationsOut"),
+    ("post", "/api/v1/notifications/read"): ("200", "MarkReadOut"),
 }
 SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
     ("delete", "/api/v1/session"),
     ("get", "/api/v1/account"),
     ("post", "/api/v1/account/redeem"),
     ("get", "/api/v1/materials/{material_id}/copy"),
+    ("get", "/api/v1/notifications"),
+    ("post", "/api/v1/notifications/read"),
 }
 
 
