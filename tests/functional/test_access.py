@@ -131,6 +131,34 @@ TABLE = {
     ("GET", "/feeds/" + "A" * 43 + ".atom", "/feeds/{token}.atom"): dict.fromkeys(ROLES, 404),
     ("POST", "/account/feed", "/account/feed"): SIGNED_IN,
     ("POST", "/account/feed/stop", "/account/feed/stop"): dict.fromkeys(ROLES, 303),
+    # The requests board: anyone reads it; members, editors and admins post and support
+    # (request 999 does not exist: 404 once past the gate); editors answer in the console.
+    ("GET", "/requests?tab=newest", "/requests"): ALL,
+    ("POST", "/requests", "/requests"): row(303, 403, 400, 403, 403, 400, 400),
+    ("POST", "/requests/999/support", "/requests/{request_id}/support"): row(
+        303, 403, 404, 403, 403, 404, 404
+    ),
+    ("POST", "/requests/999/unsupport", "/requests/{request_id}/unsupport"): row(
+        303, 403, 404, 403, 403, 404, 404
+    ),
+    ("GET", "/console/requests", "/console/requests"): STAFF,
+    ("GET", "/console/requests/999", "/console/requests/{request_id}"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
+    ("POST", "/console/requests/999/fulfil", "/console/requests/{request_id}/fulfil"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
+    ("POST", "/console/requests/999/decline", "/console/requests/{request_id}/decline"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
+    ("GET", "/api/v1/requests", "/api/v1/requests"): ALL,
+    ("POST", "/api/v1/requests", "/api/v1/requests"): row(401, 400, 400, 400, 400, 400, 400),
+    ("POST", "/api/v1/requests/999/support", "/api/v1/requests/{request_id}/support"): row(
+        401, 403, 404, 403, 403, 404, 404
+    ),
+    ("DELETE", "/api/v1/requests/999/support", "/api/v1/requests/{request_id}/support"): row(
+        401, 403, 404, 403, 403, 404, 404
+    ),
     ("GET", "/console/reports", "/console/reports"): STAFF,
     ("GET", "/console/reports/1", "/console/reports/{report_id}"): STAFF,
     (

@@ -24,7 +24,7 @@ from wenxing import jobs
 from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
 from wenxing.live.feeds import token_hash
-from wenxing.live.models import FeedToken
+from wenxing.live.models import FeedToken, MaterialRequest
 from wenxing.materials import catalog
 from wenxing.materials.identify import reduce_text
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -71,6 +71,8 @@ PARAMETERS = {
     "state": ["", "pending", "nope"],
     "robot_id": ["1", "999"],  # no robot exists in the walk: both are 404
     "token": [WALK_FEED, "A" * 43, "x"],  # the member's feed, none, malformed
+    "request_id": ["1", "999"],  # the member's request (open), none
+    "tab": ["popular", "fulfilled", "nope"],
     "last": ["0", "x", ""],  # /events: from the first event, malformed, none
     "notification_id": ["1", "999"],
     "offset": ["0", "-1"],
@@ -117,6 +119,7 @@ def site(runtime, tmp_path):
             numbers[role] = (member.number, f"user{n}")
             if role == "member":  # the member's personal feed, walked by everyone
                 session.add(FeedToken(member_id=member.id, token_hash=token_hash(WALK_FEED)))
+                session.add(MaterialRequest(member_id=member.id, topic="乡村振兴讲话稿"))
     app = create_app(runtime)
     clients = {"visitor": TestClient(app)}
     for role, (_number, username) in numbers.items():

@@ -45,12 +45,15 @@ from wenxing.web.account import account_routes
 from wenxing.web.browse import browse_routes
 from wenxing.web.console import NotStaff, console_routes
 from wenxing.web.console_reports import console_report_routes
+from wenxing.web.console_requests import console_request_routes
 from wenxing.web.console_robots import console_robot_routes
 from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
 from wenxing.web.live_api import live_api_routes
 from wenxing.web.report_api import report_api_routes
 from wenxing.web.report_pages import report_routes
+from wenxing.web.requests_api import requests_api_routes
+from wenxing.web.requests_page import requests_routes
 from wenxing.web.settings_page import settings_routes
 
 
@@ -302,6 +305,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(browse_routes(runtime, page))
     app.include_router(report_routes(runtime, page))
     app.include_router(feed_routes(runtime, page))
+    app.include_router(requests_routes(runtime, page))
+    app.include_router(console_request_routes(runtime, page))
+    app.include_router(requests_api_routes(runtime))
     app.include_router(console_report_routes(runtime, page))
     app.include_router(console_robot_routes(runtime, page))
     app.include_router(report_api_routes(runtime))

@@ -1,0 +1,423 @@
+"""The requests board (需求): members ask for materials, others add their support, editors
+fulfil a request with a published material or decline it with a reason.
+
+Who takes part: accounts that may read member materials now (an active subscription) and
+editors and admins; free users, lapsed members and suspended accounts read the board only.
+A request's text is the member's own words and untrusted: the pages escape it.
+
+Services run in the caller's transaction and never commit. Posting raises a
+``request.created`` event for the staff (their pages update live); fulfilling or
+declining raises ``request.fulfilled`` / ``request.declined``, notifies the requester and
+every supporter, and writes an audit event, all in the same transaction. Refusals are
+``RequestRefused`` with a ``reason`` code the web layer words (``web/requests_page.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from wenxing import audit
+from wenxing.db.engine import is_sqlite
+from wenxing.live import events
+from wenxing.live.models import MaterialRequest, RequestSupport
+from wenxing.live.notify import notify
+from wenxing.materials import catalog
+from wenxing.materials.models import KINDS
+from wenxing.members.entitlement import role_now
+from wenxing.members.models import Member
+from wenxing.members.subscriptions import account_view
+
+TOPIC_CHARS = 200
+OCCASION_CHARS = 200
+ANSWER_CHARS = 500
+POSTS_PER_DAY = 5  # per account, in any 24 hours
+TABS = ("popular", "newest", "fulfilled", "declined")
+STATES = ("open", "fulfilled", "declined")
+TAKING_PART = ("member", "editor", "admin")
+
+
+class RequestRefused(Exception):
+    """Why a request, a support or an answer was refused: ``reason`` is one of not_member,
+    topic_missing, topic_long, kind, occasion_long, deadline_past, too_many, not_found,
+    own, closed, material, answer_missing, answer_long."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: int
+    topic: str
+    kind: str | None
+    occasion: str | None
+    deadline: date | None
+    state: str
+    supporters: int
+    created_at: datetime
+    material_id: int | None
+    material_title: str | None  # None when the linked material is no longer published
+    answer: str | None
+    answered_at: datetime | None
+    mine: bool
+    supported: bool  # by the account looking
+    requester: str | None = None  # member number, for the console only
+
+
+def may_take_part(session: Session, member: Member | None, now: datetime) -> bool:
+    if member is None or member.status != "active":
+        return False
+    return role_now(account_view(session, member), now) in TAKING_PART
+
+
+def _participant(session: Session, member: Member | None, now: datetime) -> Member:
+    if not may_take_part(session, member, now):
+        raise RequestRefused("not_member")
+    assert member is not None
+    return member
+
+
+def post_request(
+    session: Session,
+    member: Member | None,
+    *,
+    topic: str,
+    kind: str = "",
+    occasion: str = "",
+    deadline: date | None = None,
+    today: date,
+    now: datetime,
+) -> MaterialRequest:
+    """Add an open request; ``today`` is the publisher's date, for the deadline."""
+    member = _participant(session, member, now)
+    topic, kind, occasion = topic.strip(), kind.strip(), occasion.strip()
+    if not topic:
+        raise RequestRefused("topic_missing")
+    if len(topic) > TOPIC_CHARS:
+        raise RequestRefused("topic_long")
+    if kind and kind not in KINDS:
+        raise RequestRefused("kind")
+    if len(occasion) > OCCASION_CHARS:
+        raise RequestRefused("occasion_long")
+    if deadline is not None and deadline < today:
+        raise RequestRefused("deadline_past")
+    posted = session.scalar(
+        select(func.count())
+        .select_from(MaterialRequest)
+        .where(
+            MaterialRequest.member_id == member.id,
+            MaterialRequest.created_at > now - timedelta(days=1),
+        )
+    )
+    if posted >= POSTS_PER_DAY:
+        raise RequestRefused("too_many")
+    row = MaterialRequest(
+        member_id=member.id,
+        topic=topic,
+        kind=kind or None,
+        occasion=occasion or None,
+        deadline=deadline,
+        state="open",
+        supporters=0,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    events.emit(
+        session,
+        events.REQUEST_CREATED,
+        "staff",
+        request=row.id,
+        topic=row.topic,
+        kind=row.kind,
+        deadline=row.deadline,
+        member=member.number,
+    )
+    return row
+
+
+def _open_request(session: Session, request_id: int, *, lock: bool = False) -> MaterialRequest:
+    query = select(MaterialRequest).where(MaterialRequest.id == request_id)
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise RequestRefused("not_found")
+    if row.state != "open":
+        raise RequestRefused("closed")
+    return row
+
+
+def support(session: Session, member: Member | None, request_id: int, now: datetime) -> int:
+    """Add the account's support (+1) to an open request of someone else's; supporting
+    twice changes nothing. Returns the request's supporters."""
+    member = _participant(session, member, now)
+    row = _open_request(session, request_id)
+    if row.member_id == member.id:
+        raise RequestRefused("own")
+    insert = sqlite_insert if is_sqlite(session.get_bind()) else pg_insert
+    added = session.execute(
+        insert(RequestSupport)
+        .values(request_id=row.id, member_id=member.id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["request_id", "member_id"])
+        .returning(RequestSupport.id)
+    ).scalar()
+    if added is not None:
+        _count_supporters(session, row.id)
+    return _supporters(session, row.id)
+
+
+def withdraw_support(
+    session: Session, member: Member | None, request_id: int, now: datetime
+) -> int:
+    """Take the account's support back from an open request; returns its supporters."""
+    member = _participant(session, member, now)
+    row = _open_request(session, request_id)
+    removed = session.execute(
+        delete(RequestSupport).where(
+            RequestSupport.request_id == row.id, RequestSupport.member_id == member.id
+        )
+    ).rowcount
+    if removed:
+        _count_supporters(session, row.id)
+    return _supporters(session, row.id)
+
+
+def _count_supporters(session: Session, request_id: int) -> None:
+    """Recount from the support rows (one statement: concurrent supports cannot lose one)."""
+    counted = (
+        select(func.count())
+        .select_from(RequestSupport)
+        .where(RequestSupport.request_id == request_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(MaterialRequest)
+        .where(MaterialRequest.id == request_id)
+        .values(supporters=counted)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _supporters(session: Session, request_id: int) -> int:
+    return session.scalar(
+        select(MaterialRequest.supporters).where(MaterialRequest.id == request_id)
+    )
+
+
+def _audience(session: Session, row: MaterialRequest) -> list[int]:
+    """The requester and every supporter."""
+    supporters = session.scalars(
+        select(RequestSupport.member_id)
+        .where(RequestSupport.request_id == row.id)
+        .order_by(RequestSupport.id)
+    )
+    return [row.member_id, *supporters]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the notifications say, in the site's language (the web layer words them)."""
+
+    title: str
+    body: str | None
+    link: str
+
+
+def fulfil(
+    session: Session,
+    request_id: int,
+    material_id: int,
+    *,
+    editor: str,
+    answer: str = "",
+    wording: Wording,
+    now: datetime,
+    ip: str | None = None,
+) -> MaterialRequest:
+    """Link a published material to an open request and tell its requester and supporters
+    (``wording.link`` is the material's page)."""
+    row = _open_request(session, request_id, lock=True)
+    answer = answer.strip()
+    if len(answer) > ANSWER_CHARS:
+        raise RequestRefused("answer_long")
+    try:
+        material = catalog.get_material(session, material_id)
+    except catalog.MaterialNotFound:
+        raise RequestRefused("material") from None
+    if material.status != "published":
+        raise RequestRefused("material")
+    row.material_id = material.id
+    _close(
+        session,
+        row,
+        "fulfilled",
+        answer or None,
+        (events.REQUEST_FULFILLED, {"material": material.id, "title": material.title}),
+        (audit.REQUEST_FULFIL, {"material": material.id, "supporters": row.supporters}),
+        editor=editor,
+        wording=wording,
+        now=now,
+        ip=ip,
+    )
+    return row
+
+
+def decline(
+    session: Session,
+    request_id: int,
+    *,
+    editor: str,
+    reason: str,
+    wording: Wording,
+    now: datetime,
+    ip: str | None = None,
+) -> MaterialRequest:
+    """Close an open request with a reason, told to its requester and supporters."""
+    row = _open_request(session, request_id, lock=True)
+    reason = reason.strip()
+    if not reason:
+        raise RequestRefused("answer_missing")
+    if len(reason) > ANSWER_CHARS:
+        raise RequestRefused("answer_long")
+    _close(
+        session,
+        row,
+        "declined",
+        reason,
+        (events.REQUEST_DECLINED, {}),
+        (audit.REQUEST_DECLINE, {"reason": reason}),
+        editor=editor,
+        wording=wording,
+        now=now,
+        ip=ip,
+    )
+    return row
+
+
+def _close(
+    session: Session,
+    row: MaterialRequest,
+    state: str,
+    answer: str | None,
+    event: tuple[str, dict],
+    audited: tuple[str, dict],
+    *,
+    editor: str,
+    wording: Wording,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    """Answer a request: its new state, the event, the notifications to its requester and
+    supporters, and the audit event, all in the caller's transaction."""
+    row.state, row.answer, row.answered_by, row.answered_at = state, answer, editor, now
+    event_type, payload = event
+    raised = events.emit(session, event_type, "members", request=row.id, topic=row.topic, **payload)
+    notify(
+        session,
+        _audience(session, row),
+        event_type,
+        wording.title,
+        body=wording.body,
+        link=wording.link,
+        event_id=raised.id,
+        dedupe=f"request-answered:{row.id}",
+    )
+    audit_type, details = audited
+    audit.record(session, audit_type, actor=editor, subject=f"request:{row.id}", ip=ip, **details)
+
+
+def get_request(session: Session, request_id: int) -> MaterialRequest:
+    row = session.get(MaterialRequest, request_id)
+    if row is None:
+        raise RequestRefused("not_found")
+    return row
+
+
+def board(
+    session: Session,
+    tab: str,
+    viewer_id: int | None,
+    *,
+    limit: int = 100,
+    with_requester: bool = False,
+) -> list[RequestRow]:
+    """One tab of the board: open requests most supported first (popular) or newest first,
+    or the fulfilled or declined ones, most recently answered first."""
+    query = select(MaterialRequest).limit(limit)
+    if tab == "popular":
+        query = query.where(MaterialRequest.state == "open").order_by(
+            MaterialRequest.supporters.desc(), MaterialRequest.id.desc()
+        )
+    elif tab == "newest":
+        query = query.where(MaterialRequest.state == "open").order_by(MaterialRequest.id.desc())
+    elif tab in ("fulfilled", "declined"):
+        query = query.where(MaterialRequest.state == tab).order_by(
+            MaterialRequest.answered_at.desc(), MaterialRequest.id.desc()
+        )
+    else:
+        raise ValueError(f"unknown tab {tab!r}")
+    return rows_of(session, list(session.scalars(query)), viewer_id, with_requester)
+
+
+def rows_of(
+    session: Session,
+    requests: list[MaterialRequest],
+    viewer_id: int | None,
+    with_requester: bool = False,
+) -> list[RequestRow]:
+    ids = [r.id for r in requests]
+    supported: set[int] = set()
+    if viewer_id is not None and ids:
+        supported = set(
+            session.scalars(
+                select(RequestSupport.request_id).where(
+                    RequestSupport.member_id == viewer_id, RequestSupport.request_id.in_(ids)
+                )
+            )
+        )
+    titles = catalog.titles(session, [r.material_id for r in requests if r.material_id])
+    numbers: dict[int, str] = {}
+    if with_requester and requests:
+        numbers = dict(
+            session.execute(
+                select(Member.id, Member.number).where(
+                    Member.id.in_({r.member_id for r in requests})
+                )
+            ).all()
+        )
+    return [
+        RequestRow(
+            id=r.id,
+            topic=r.topic,
+            kind=r.kind,
+            occasion=r.occasion,
+            deadline=r.deadline,
+            state=r.state,
+            supporters=r.supporters,
+            created_at=r.created_at,
+            material_id=r.material_id,
+            material_title=titles.get(r.material_id) if r.material_id else None,
+            answer=r.answer,
+            answered_at=r.answered_at,
+            mine=viewer_id is not None and r.member_id == viewer_id,
+            supported=r.id in supported,
+            requester=numbers.get(r.member_id),
+        )
+        for r in requests
+    ]
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Requests per state."""
+    found = dict(
+        session.execute(
+            select(MaterialRequest.state, func.count()).group_by(MaterialRequest.state)
+        ).all()
+    )
+    return {state: found.get(state, 0) for state in STATES}

@@ -1,0 +1,150 @@
+"""The console's requests: the list by state and one request's answer page, where an
+editor fulfils it with a published material (by its number, or picked from a search) or
+declines it with a reason. Editors and admins only, through the console's one gate
+(``console.staff``); both answers are POST forms with the CSRF token, audited, and tell the
+requester and every supporter (``live/requests.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing.db.base import utcnow
+from wenxing.i18n import _
+from wenxing.live import requests as board
+from wenxing.materials import catalog
+from wenxing.runtime import Runtime
+from wenxing.search.query import QueryError
+from wenxing.search.service import search
+from wenxing.web import auth
+from wenxing.web.console import NotStaff, StaffDep, staff
+from wenxing.web.requests_page import (
+    STATE_NAMES,
+    declined_wording,
+    fulfilled_wording,
+    refusal,
+)
+
+
+def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
+
+    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+        return page(request, f"console/{name}", {"console": True, **context}, status)
+
+    def checked(request: Request, token: str) -> None:
+        if not auth.csrf_ok(request, token):
+            raise NotStaff(signed_in=True)
+
+    def refused_page(request: Request, who, refused: board.RequestRefused) -> HTMLResponse:
+        status, message = refusal(refused)
+        return view(request, "message.html", {"who": who.__dict__, "message": message}, status)
+
+    @router.get("/requests", response_class=HTMLResponse)
+    def request_list(request: Request, who: StaffDep, state: str = "open") -> HTMLResponse:
+        state = state if state in board.STATES else "open"
+        tab = "popular" if state == "open" else state
+        with runtime.db.reading() as session:
+            rows = board.board(session, tab, who.member_id, limit=200, with_requester=True)
+            counts = board.counts(session)
+        context = {
+            "who": who.__dict__,
+            "rows": rows,
+            "state": state,
+            "states": [(code, _(name), counts[code]) for code, name in STATE_NAMES.items()],
+        }
+        return view(request, "requests.html", context)
+
+    @router.get("/requests/{request_id}", response_class=HTMLResponse)
+    def answer_page(request: Request, who: StaffDep, request_id: int, q: str = "") -> Response:
+        with runtime.db.reading() as session:
+            try:
+                row = board.get_request(session, request_id)
+            except board.RequestRefused as refused:
+                return refused_page(request, who, refused)
+            [shown] = board.rows_of(session, [row], who.member_id, with_requester=True)
+        hits, search_error = [], None
+        if q.strip():
+            try:
+                found = search(runtime.search_index(), q, limit=20, member=True)
+                hits = [(m.material_id, m.title) for m in found.materials]
+            except QueryError as refused:
+                search_error = refused.user_message
+        context = {
+            "who": who.__dict__,
+            "r": shown,
+            "state_name": _(STATE_NAMES[shown.state]),
+            "find": q,  # not "q": the header's search box shows that
+            "hits": hits,
+            "search_error": search_error,
+            "answer_chars": board.ANSWER_CHARS,
+        }
+        return view(request, "request.html", context)
+
+    def answered(
+        request: Request, who, request_id: int, csrf_token: str, state: str, answer
+    ) -> Response:
+        """Run ``answer(session, row)`` on the request in one transaction; then its list."""
+        checked(request, csrf_token)
+        try:
+            with runtime.db.transaction() as session:
+                answer(session, board.get_request(session, request_id))
+        except board.RequestRefused as refused:
+            return refused_page(request, who, refused)
+        return RedirectResponse(f"/console/requests?state={state}", status_code=303)
+
+    @router.post("/requests/{request_id}/fulfil")
+    def fulfil(
+        request: Request,
+        who: StaffDep,
+        request_id: int,
+        material_id: str = Form(""),
+        answer: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        def with_material(session, row) -> None:
+            number = material_id.strip().lstrip("#")
+            if not number.isdigit() or len(number) > 9:
+                raise board.RequestRefused("material")
+            try:
+                title = catalog.get_material(session, int(number)).title
+            except catalog.MaterialNotFound:
+                raise board.RequestRefused("material") from None
+            board.fulfil(
+                session,
+                row.id,
+                int(number),
+                editor=who.number,
+                answer=answer,
+                wording=fulfilled_wording(row.topic, int(number), title, answer.strip()),
+                now=utcnow(),
+                ip=auth.client_ip(request),
+            )
+
+        return answered(request, who, request_id, csrf_token, "fulfilled", with_material)
+
+    @router.post("/requests/{request_id}/decline")
+    def decline(
+        request: Request,
+        who: StaffDep,
+        request_id: int,
+        reason: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        def with_reason(session, row) -> None:
+            board.decline(
+                session,
+                row.id,
+                editor=who.number,
+                reason=reason,
+                wording=declined_wording(row.id, row.topic, reason.strip()),
+                now=utcnow(),
+                ip=auth.client_ip(request),
+            )
+
+        return answered(request, who, request_id, csrf_token, "declined", with_reason)
+
+    return router

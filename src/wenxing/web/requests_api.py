@@ -1,0 +1,192 @@
+"""The requests board in the JSON API: read the board, post a request, support one.
+
+Signed in as the rest of the API is (``web/api.py``: a bearer token, or the site's cookie
+with the ``X-CSRF-Token`` header for calls that change something); the board is readable
+without signing in, as ``/requests`` is. Refusals are ``{"error": …}`` with the site's
+words (``requests_page.REFUSALS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from wenxing.db.base import utcnow
+from wenxing.i18n import N_
+from wenxing.live import requests as board
+from wenxing.materials import catalog
+from wenxing.materials.models import KINDS
+from wenxing.members.models import Member
+from wenxing.runtime import Runtime
+from wenxing.web.api import ApiError, CallerDep, OptionalCallerDep, _errors
+from wenxing.web.requests_page import local_today, refusal
+
+
+class RequestIn(BaseModel):
+    topic: str = Field(
+        max_length=1000,
+        description=f"what material is needed (required, at most {board.TOPIC_CHARS} characters)",
+        examples=[N_("乡镇党委书记在河湖长制工作会议上的讲话")],
+    )
+    kind: str = Field(
+        "", max_length=40, description="one of " + ", ".join(KINDS) + "; empty: any kind"
+    )
+    occasion: str = Field(
+        "", max_length=1000, description=f"where it will be used (at most {board.OCCASION_CHARS})"
+    )
+    deadline: date | None = Field(
+        None, description="needed by (ISO date); not before today in the publisher's time zone"
+    )
+
+
+class RequestOut(BaseModel):
+    id: int
+    topic: str
+    kind: str | None
+    occasion: str | None
+    deadline: date | None
+    state: Literal["open", "fulfilled", "declined"]
+    supporters: int = Field(description="members who added their support (the requester aside)")
+    created_at: str = Field(description="UTC, ISO 8601")
+    material_id: int | None = Field(description="the material that fulfilled it")
+    material_title: str | None = Field(description="its title, while it is published")
+    answer: str | None = Field(description="the editor's note, or the reason for declining")
+    answered_at: str | None = Field(description="UTC, ISO 8601")
+    mine: bool = Field(description="posted by the calling account")
+    supported: bool = Field(description="supported by the calling account")
+
+
+class RequestsOut(BaseModel):
+    requests: list[RequestOut] = Field(description="the tab's first 100")
+
+
+class SupportOut(BaseModel):
+    request: int
+    supported: bool = Field(description="whether the calling account supports it now")
+    supporters: int
+
+
+def _out(row: board.RequestRow) -> RequestOut:
+    fields = asdict(row)
+    fields |= {
+        "created_at": catalog.iso(row.created_at),
+        "answered_at": catalog.iso(row.answered_at),
+    }
+    return RequestOut.model_validate(fields)  # the requester's number is left out
+
+
+def _refused(refused: board.RequestRefused) -> ApiError:
+    status, message = refusal(refused)
+    return ApiError(status, message)
+
+
+def requests_api_routes(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["api"])
+
+    @router.get(
+        "/requests",
+        response_model=RequestsOut,
+        summary="The requests board",
+        responses=_errors(400),
+        openapi_extra={"security": [{}]},
+    )
+    def list_requests(
+        who: OptionalCallerDep,
+        tab: Annotated[
+            Literal["popular", "newest", "fulfilled", "declined"],
+            Query(
+                description="open requests most supported first or newest first; or the "
+                "fulfilled or declined ones, most recently answered first"
+            ),
+        ] = "popular",
+    ) -> RequestsOut:
+        """The board as ``/requests`` shows it; anyone may read it (never who asked)."""
+        with runtime.db.reading() as session:
+            rows = board.board(session, tab, who.member_id if who else None)
+        return RequestsOut(requests=[_out(r) for r in rows])
+
+    @router.post(
+        "/requests",
+        response_model=RequestOut,
+        status_code=201,
+        summary="Post a request",
+        responses=_errors(
+            400,
+            401,
+            403,
+            429,
+            notes={
+                403: "not a member now (members, editors and admins post), or a cookie call "
+                "without the X-CSRF-Token header",
+                429: f"{board.POSTS_PER_DAY} requests in the last 24 hours already",
+            },
+        ),
+    )
+    def post_request(request: Request, body: RequestIn, who: CallerDep) -> RequestOut:
+        """Posts a request as the board's form does: the same checks and messages."""
+        timezone = runtime.publisher_settings()["timezone"]
+        try:
+            with runtime.db.transaction() as session:
+                row = board.post_request(
+                    session,
+                    session.get(Member, who.member_id),
+                    topic=body.topic,
+                    kind=body.kind,
+                    occasion=body.occasion,
+                    deadline=body.deadline,
+                    today=local_today(timezone),
+                    now=utcnow(),
+                )
+                [shown] = board.rows_of(session, [row], who.member_id)
+        except board.RequestRefused as refused:
+            raise _refused(refused) from None
+        return _out(shown)
+
+    def change(request_id: int, who, add: bool) -> SupportOut:
+        try:
+            with runtime.db.transaction() as session:
+                member = session.get(Member, who.member_id)
+                act = board.support if add else board.withdraw_support
+                supporters = act(session, member, request_id, utcnow())
+        except board.RequestRefused as refused:
+            raise _refused(refused) from None
+        return SupportOut(request=request_id, supported=add, supporters=supporters)
+
+    support_errors = _errors(
+        400,
+        401,
+        403,
+        404,
+        notes={
+            400: "one's own request, or one already fulfilled or declined",
+            403: "not a member now, or a cookie call without the X-CSRF-Token header",
+            404: "no request has that id",
+        },
+    )
+
+    @router.post(
+        "/requests/{request_id}/support",
+        response_model=SupportOut,
+        summary="Support a request (+1)",
+        responses=support_errors,
+    )
+    def support(request_id: int, who: CallerDep) -> SupportOut:
+        """Adds the calling account's support to someone else's open request; supporting
+        it again changes nothing."""
+        return change(request_id, who, add=True)
+
+    @router.delete(
+        "/requests/{request_id}/support",
+        response_model=SupportOut,
+        summary="Take a support back",
+        responses=support_errors,
+    )
+    def withdraw(request_id: int, who: CallerDep) -> SupportOut:
+        """Takes the calling account's support back from an open request."""
+        return change(request_id, who, add=False)
+
+    return router

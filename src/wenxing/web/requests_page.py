@@ -1,0 +1,213 @@
+"""The requests board on the site: ``/requests`` (the tabs, the form) and supporting.
+
+Anyone may read the board, visitors included: it shows what members asked for, never
+who asked, and no material text. Posting and supporting are for accounts that may read
+member materials now, editors and admins (``requests.may_take_part``): a visitor is sent
+to sign in, a free user, lapsed member or suspended account gets 403 with the reason.
+Every form carries the CSRF token. The words for the service's refusals live here, for the
+pages, the console and the API alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing.db.base import utcnow
+from wenxing.i18n import N_, _
+from wenxing.live import requests as board
+from wenxing.materials.models import KINDS
+from wenxing.runtime import Runtime
+from wenxing.web import auth
+
+TAB_NAMES = {
+    "popular": N_("支持最多"),
+    "newest": N_("最新"),
+    "fulfilled": N_("已满足"),
+    "declined": N_("未采纳"),
+}
+STATE_NAMES = {"open": N_("征集中"), "fulfilled": N_("已满足"), "declined": N_("未采纳")}
+REFUSALS = {
+    "not_member": (403, N_("开通会员后才能发布需求和支持需求")),
+    "topic_missing": (400, N_("请填写需要什么材料")),
+    "topic_long": (400, N_("需求不能超过 %(topic)s 字")),
+    "kind": (400, N_("请从列表中选择材料类型")),
+    "occasion_long": (400, N_("使用场合不能超过 %(occasion)s 字")),
+    "deadline_past": (400, N_("截止日期不能早于今天")),
+    "deadline_bad": (400, N_("截止日期格式不正确，请按 2026-01-31 填写")),
+    "too_many": (429, N_("每人每天最多发布 %(per_day)s 条需求，请明天再来")),
+    "not_found": (404, N_("没有这条需求")),
+    "own": (400, N_("不能支持自己发布的需求")),
+    "closed": (400, N_("这条需求已经处理过了")),
+    "material": (400, N_("请填写一份已发布材料的编号")),
+    "answer_missing": (400, N_("请填写不采纳的理由")),
+    "answer_long": (400, N_("答复不能超过 %(answer)s 字")),
+}
+
+
+_LIMITS = {
+    "topic": board.TOPIC_CHARS,
+    "occasion": board.OCCASION_CHARS,
+    "per_day": board.POSTS_PER_DAY,
+    "answer": board.ANSWER_CHARS,
+}
+
+
+def refusal(refused: board.RequestRefused) -> tuple[int, str]:
+    """The status and the message (in the site's language) for a refusal."""
+    status, message = REFUSALS[refused.reason]
+    return status, _(message) % _LIMITS
+
+
+def local_today(timezone: str) -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def parse_deadline(text: str) -> date | None:
+    """A form's deadline (empty: none); ``RequestRefused("deadline_bad")`` when unreadable."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise board.RequestRefused("deadline_bad") from None
+
+
+def fulfilled_wording(topic: str, material_id: int, title: str, answer: str) -> board.Wording:
+    return board.Wording(
+        title=_("您关注的需求有材料了：%(topic)s") % {"topic": topic},
+        body=answer or _("已发布《%(title)s》") % {"title": title},
+        link=f"/materials/{material_id}",
+    )
+
+
+def declined_wording(request_id: int, topic: str, reason: str) -> board.Wording:
+    return board.Wording(
+        title=_("您关注的需求未被采纳：%(topic)s") % {"topic": topic},
+        body=_("理由：%(reason)s") % {"reason": reason},
+        link=f"/requests?tab=declined#request-{request_id}",
+    )
+
+
+def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def board_page(
+        request: Request,
+        tab: str,
+        *,
+        form: dict | None = None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        tab = tab if tab in board.TABS else "popular"
+        now = utcnow()
+        with runtime.db.reading() as session:
+            member = auth.current_member(session, request)
+            rows = board.board(session, tab, member.id if member else None)
+            can_post = board.may_take_part(session, member, now)
+            counts = board.counts(session)
+            who = (
+                {"number": member.number, "name": member.name, "role": member.role}
+                if member
+                else None
+            )
+        context = {
+            "who": who,
+            "tab": tab,
+            "tabs": [(code, _(name)) for code, name in TAB_NAMES.items()],
+            "rows": rows,
+            "states": {code: _(name) for code, name in STATE_NAMES.items()},
+            "counts": counts,
+            "can_post": can_post,
+            "kinds": KINDS,
+            "form": form or {},
+            "error": error,
+            "today": local_today(runtime.publisher_settings()["timezone"]).isoformat(),
+            "limits": {
+                "topic": board.TOPIC_CHARS,
+                "occasion": board.OCCASION_CHARS,
+                "per_day": board.POSTS_PER_DAY,
+            },
+        }
+        return page(request, "requests.html", context, status)
+
+    def refused_page(request: Request, refused: board.RequestRefused) -> Response:
+        status, message = refusal(refused)
+        return page(request, "error.html", {"message": message}, status)
+
+    @router.get("/requests", response_class=HTMLResponse)
+    def requests_board(request: Request, tab: str = "popular") -> HTMLResponse:
+        return board_page(request, tab)
+
+    @router.post("/requests", response_class=HTMLResponse)
+    def post(
+        request: Request,
+        topic: str = Form(""),
+        kind: str = Form(""),
+        occasion: str = Form(""),
+        deadline: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
+        form = {
+            "topic": topic[:400],
+            "kind": kind,
+            "occasion": occasion[:400],
+            "deadline": deadline[:20],
+        }
+        timezone = runtime.publisher_settings()["timezone"]
+        try:
+            with runtime.db.transaction() as session:
+                member = auth.current_member(session, request)
+                if member is None:
+                    return RedirectResponse("/signin?next=/requests", status_code=303)
+                row = board.post_request(
+                    session,
+                    member,
+                    topic=topic,
+                    kind=kind,
+                    occasion=occasion,
+                    deadline=parse_deadline(deadline),
+                    today=local_today(timezone),
+                    now=utcnow(),
+                )
+                posted = row.id
+        except board.RequestRefused as refused:
+            if refused.reason == "not_member":
+                return refused_page(request, refused)
+            status, message = refusal(refused)
+            return board_page(request, "newest", form=form, error=message, status=status)
+        return RedirectResponse(f"/requests?tab=newest#request-{posted}", status_code=303)
+
+    def change_support(request: Request, request_id: int, csrf_token: str, add: bool) -> Response:
+        if not auth.csrf_ok(request, csrf_token):
+            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
+        try:
+            with runtime.db.transaction() as session:
+                member = auth.current_member(session, request)
+                if member is None:
+                    return RedirectResponse("/signin?next=/requests", status_code=303)
+                change = board.support if add else board.withdraw_support
+                change(session, member, request_id, utcnow())
+        except board.RequestRefused as refused:
+            return refused_page(request, refused)
+        tab = request.query_params.get("tab", "popular")
+        tab = tab if tab in board.TABS else "popular"
+        return RedirectResponse(f"/requests?tab={tab}#request-{request_id}", status_code=303)
+
+    @router.post("/requests/{request_id}/support")
+    def add_support(request: Request, request_id: int, csrf_token: str = Form("")) -> Response:
+        return change_support(request, request_id, csrf_token, add=True)
+
+    @router.post("/requests/{request_id}/unsupport")
+    def remove_support(request: Request, request_id: int, csrf_token: str = Form("")) -> Response:
+        return change_support(request, request_id, csrf_token, add=False)
+
+    return router

@@ -1,0 +1,252 @@
+"""The requests board: members post and support, editors fulfil or decline, requesters and
+supporters are told; refusals in Chinese; the JSON API does the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.helpers import PASSWORD, account, import_sample, signed_in
+from wenxing.audit import AuditEvent
+from wenxing.live.models import LiveEvent, MaterialRequest, Notification
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+HOSTILE = '<script>alert("需求")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def site(runtime):
+    import_sample(runtime)
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        for name in ("asker", "backer", "third"):
+            account(session, publisher, name, subscribed=True, username=name)
+        account(session, publisher, "free", subscribed=False, username="free")
+        account(session, publisher, "editor", subscribed=False, username="editor").role = "editor"
+    return create_app(runtime)
+
+
+def _post(client, **fields):
+    client.get("/requests")
+    data = {"topic": "", "kind": "", "occasion": "", "deadline": "", **fields}
+    return client.post(
+        "/requests",
+        data={**data, "csrf_token": client.cookies[CSRF_COOKIE]},
+        follow_redirects=False,
+    )
+
+
+def _form(client, path: str, **fields):
+    client.get("/requests")
+    return client.post(
+        path, data={**fields, "csrf_token": client.cookies[CSRF_COOKIE]}, follow_redirects=False
+    )
+
+
+def _requests(runtime) -> list[MaterialRequest]:
+    with runtime.db.reading() as session:
+        return list(session.scalars(select(MaterialRequest).order_by(MaterialRequest.id)))
+
+
+def _notifications(runtime, username: str) -> list[Notification]:
+    from wenxing.members.models import Member
+
+    with runtime.db.reading() as session:
+        member = session.scalar(select(Member).where(Member.username == username))
+        return list(  # the requests board's, not the others an account gets (memberships)
+            session.scalars(
+                select(Notification).where(
+                    Notification.member_id == member.id, Notification.kind.like("request.%")
+                )
+            )
+        )
+
+
+def test_a_member_posts_a_request_and_the_staff_hear_of_it(runtime, site):
+    asker = signed_in(site, "asker")
+    deadline = (date.today() + timedelta(days=3)).isoformat()
+    posted = _post(asker, topic=HOSTILE, kind="讲话", occasion="年终总结会", deadline=deadline)
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith("/requests?tab=newest#request-1")
+    [row] = _requests(runtime)
+    assert (row.topic, row.kind, row.occasion, row.deadline.isoformat(), row.state) == (
+        HOSTILE,
+        "讲话",
+        "年终总结会",
+        deadline,
+        "open",
+    )
+    board = TestClient(site).get("/requests?tab=newest")  # visitors read the board
+    assert board.status_code == 200
+    assert HOSTILE not in board.text and "&lt;script&gt;alert(" in board.text
+    assert "年终总结会" in board.text and "会员登录后可以发布需求" in board.text
+    assert "asker" not in board.text  # never who asked
+    with runtime.db.reading() as session:
+        [event] = session.scalars(select(LiveEvent).where(LiveEvent.type == "request.created"))
+        assert event.audience == "staff" and json.loads(event.payload)["topic"] == HOSTILE
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"topic": "   "}, 400, "请填写需要什么材料"),
+        ({"topic": "讲" * 201}, 400, "需求不能超过 200 字"),
+        ({"topic": "讲话稿", "kind": "小说"}, 400, "请从列表中选择材料类型"),
+        ({"topic": "讲话稿", "occasion": "会" * 201}, 400, "使用场合不能超过 200 字"),
+        ({"topic": "讲话稿", "deadline": "2020-01-01"}, 400, "截止日期不能早于今天"),
+        ({"topic": "讲话稿", "deadline": "明天"}, 400, "截止日期格式不正确"),
+    ],
+)
+def test_a_refused_request_says_why_in_chinese_and_keeps_the_form(
+    runtime, site, fields, status, message
+):
+    asker = signed_in(site, "asker")
+    refused = _post(asker, **fields)
+    assert refused.status_code == status and message in refused.text
+    if "occasion" in fields:
+        assert 'value="' + fields["occasion"][:20] in refused.text  # what was typed stays
+    assert _requests(runtime) == []
+
+
+def test_five_requests_a_day_then_429(runtime, site):
+    asker = signed_in(site, "asker")
+    for n in range(5):
+        assert _post(asker, topic=f"需求 {n}").status_code == 303
+    refused = _post(asker, topic="第六条")
+    assert refused.status_code == 429 and "每人每天最多发布 5 条需求" in refused.text
+    assert len(_requests(runtime)) == 5
+    assert _post(signed_in(site, "backer"), topic="别人的").status_code == 303
+
+
+def test_who_may_post_and_the_csrf_token(runtime, site):
+    visitor = TestClient(site)
+    assert _post(visitor, topic="x").headers["location"] == "/signin?next=/requests"
+    free = signed_in(site, "free")
+    refused = _post(free, topic="x")
+    assert refused.status_code == 403 and "开通会员后才能发布需求" in refused.text
+    assert "开通会员后可以发布需求" in free.get("/requests").text  # no form, a hint
+    editor = signed_in(site, "editor")
+    assert _post(editor, topic="编辑也可以").status_code == 303
+    asker = signed_in(site, "asker")
+    forged = asker.post("/requests", data={"topic": "x", "csrf_token": "nope"})
+    assert forged.status_code == 403
+    assert [r.topic for r in _requests(runtime)] == ["编辑也可以"]
+
+
+def test_support_once_not_ones_own_and_withdraw(runtime, site):
+    asker, backer, third = (signed_in(site, n) for n in ("asker", "backer", "third"))
+    _post(asker, topic="河湖长制讲话")
+    _post(backer, topic="营商环境汇报")
+    for _ in range(2):  # supporting twice counts once
+        assert _form(backer, "/requests/1/support").status_code == 303
+    assert _form(third, "/requests/1/support").status_code == 303
+    own = _form(asker, "/requests/1/support")
+    assert own.status_code == 400 and "不能支持自己发布的需求" in own.text
+    assert [r.supporters for r in _requests(runtime)] == [2, 0]
+    page = backer.get("/requests?tab=popular").text
+    assert page.index("河湖长制讲话") < page.index("营商环境汇报")  # most supported first
+    assert "取消支持" in page and "2 人支持" in page
+    assert _form(third, "/requests/1/unsupport").status_code == 303
+    assert _requests(runtime)[0].supporters == 1
+    free = signed_in(site, "free")
+    assert _form(free, "/requests/1/support").status_code == 403
+    assert _form(backer, "/requests/99/support").status_code == 404
+    assert backer.post("/requests/1/support", data={"csrf_token": "x"}).status_code == 403
+    assert TestClient(site).post("/requests/1/support").status_code == 403  # no CSRF cookie
+
+
+def test_an_editor_fulfils_and_requester_and_supporters_are_told(runtime, site):
+    asker, backer, third = (signed_in(site, n) for n in ("asker", "backer", "third"))
+    _post(asker, topic="全区重点工作推进会讲话")
+    _form(backer, "/requests/1/support")
+    _form(third, "/requests/1/support")
+    _form(third, "/requests/1/unsupport")  # took it back: not told
+    editor = signed_in(site, "editor")
+    listed = editor.get("/console/requests")
+    assert listed.status_code == 200 and "全区重点工作推进会讲话" in listed.text
+    found = editor.get("/console/requests/1?q=推进会")
+    assert 'value="1"' in found.text and "在全区重点工作推进会上的讲话" in found.text
+    assert _form(editor, "/console/requests/1/fulfil", material_id="999").status_code == 400
+    assert _form(editor, "/console/requests/1/fulfil", material_id="").status_code == 400
+    assert _form(asker, "/console/requests/1/fulfil", material_id="1").status_code == 403
+    done = _form(editor, "/console/requests/1/fulfil", material_id="1", answer="请查收")
+    assert done.status_code == 303
+    [row] = _requests(runtime)
+    assert (row.state, row.material_id, row.answer) == ("fulfilled", 1, "请查收")
+    for username in ("asker", "backer"):
+        [note] = _notifications(runtime, username)
+        assert note.kind == "request.fulfilled" and note.link == "/materials/1"
+        assert "全区重点工作推进会讲话" in note.title and note.body == "请查收"
+    assert _notifications(runtime, "third") == []
+    board = asker.get("/requests?tab=fulfilled").text
+    assert 'href="/materials/1"' in board and "在全区重点工作推进会上的讲话" in board
+    assert _form(editor, "/console/requests/1/fulfil", material_id="1").status_code == 400
+    assert _form(backer, "/requests/1/support").status_code == 400  # answered: closed
+    with runtime.db.reading() as session:
+        [audit] = session.scalars(select(AuditEvent).where(AuditEvent.type == "request:fulfil"))
+        assert audit.subject == "request:1"
+        assert session.scalar(select(LiveEvent).where(LiveEvent.type == "request.fulfilled"))
+
+
+def test_an_editor_declines_with_a_reason(runtime, site):
+    asker, backer = signed_in(site, "asker"), signed_in(site, "backer")
+    _post(asker, topic="某某公司年会主持词")
+    _form(backer, "/requests/1/support")
+    editor = signed_in(site, "editor")
+    refused = _form(editor, "/console/requests/1/decline", reason="  ")
+    assert refused.status_code == 400 and "请填写不采纳的理由" in refused.text
+    assert _form(editor, "/console/requests/1/decline", reason="不属于公文材料").status_code == 303
+    for username in ("asker", "backer"):
+        [note] = _notifications(runtime, username)
+        assert note.kind == "request.declined" and "不属于公文材料" in note.body
+        assert note.link == "/requests?tab=declined#request-1"
+    assert "不属于公文材料" in TestClient(site).get("/requests?tab=declined").text
+    with runtime.db.reading() as session:
+        assert session.scalar(select(AuditEvent).where(AuditEvent.type == "request:decline"))
+
+
+def _token(site, username: str) -> dict[str, str]:
+    opened = TestClient(site).post(
+        "/api/v1/session", json={"identifier": username, "password": PASSWORD}
+    )
+    return {"Authorization": f"Bearer {opened.json()['token']}"}
+
+
+def test_the_api_posts_lists_and_supports(runtime, site):
+    api = TestClient(site)
+    asker, backer, free = (_token(site, n) for n in ("asker", "backer", "free"))
+    made = api.post(
+        "/api/v1/requests", json={"topic": "乡村振兴调研报告", "kind": "调研报告"}, headers=asker
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["mine"] is True and made.json()["state"] == "open"
+    past = api.post(
+        "/api/v1/requests", json={"topic": "x", "deadline": "2020-01-01"}, headers=asker
+    )
+    assert past.status_code == 400 and past.json() == {"error": "截止日期不能早于今天"}
+    refused = api.post("/api/v1/requests", json={"topic": "x"}, headers=free)
+    assert refused.status_code == 403 and "开通会员" in refused.json()["error"]
+    assert api.post("/api/v1/requests", json={"topic": "x"}).status_code == 401
+    supported = api.post("/api/v1/requests/1/support", headers=backer)
+    assert supported.json() == {"request": 1, "supported": True, "supporters": 1}
+    assert api.post("/api/v1/requests/1/support", headers=backer).json()["supporters"] == 1
+    assert api.post("/api/v1/requests/1/support", headers=asker).status_code == 400
+    assert api.post("/api/v1/requests/9/support", headers=backer).status_code == 404
+    listed = api.get("/api/v1/requests", headers=backer).json()["requests"]
+    assert [(r["topic"], r["supported"], r["mine"]) for r in listed] == [
+        ("乡村振兴调研报告", True, False)
+    ]
+    assert api.get("/api/v1/requests?tab=fulfilled").json() == {"requests": []}
+    assert api.get("/api/v1/requests?tab=nope").status_code == 400
+    withdrawn = api.delete("/api/v1/requests/1/support", headers=backer)
+    assert withdrawn.json() == {"request": 1, "supported": False, "supporters": 0}
+    # The site's cookie needs the CSRF header on calls that change something.
+    cookie = signed_in(site, "backer")
+    assert cookie.post("/api/v1/requests/1/support").status_code == 403
+    headers = {"X-CSRF-Token": cookie.cookies[CSRF_COOKIE]}
+    assert cookie.post("/api/v1/requests/1/support", headers=headers).status_code == 200
