@@ -240,14 +240,9 @@ def store(
     session: Session, item: Prepared, options: ImportOptions, threshold: float
 ) -> dict[str, Any]:
     """Write one prepared file (the caller's transaction commits); returns its outcome."""
-    same_bytes = session.scalars(
-        select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
-    ).first()
-    if same_bytes is not None:
-        return _skip(
-            item,
-            f"already imported as material {same_bytes.material_id} version {same_bytes.number}",
-        )
+    imported = _same_file_imported(session, item)
+    if imported is not None:
+        return imported
     existing = session.scalars(
         select(Material).where(Material.source_path == item.path).limit(1)
     ).first()
@@ -290,15 +285,22 @@ def store_version(
 ) -> dict[str, Any]:
     """Write a prepared file as the material's next version (unless it is a file already
     imported, or the same text as the current version)."""
+    imported = _same_file_imported(session, item)
+    if imported is not None:
+        return imported
+    return _new_version(session, material, item, options)
+
+
+def _same_file_imported(session: Session, item: Prepared) -> dict[str, Any] | None:
+    """The skip of a file whose bytes were imported before (None when they were not)."""
     same_bytes = session.scalars(
         select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
     ).first()
-    if same_bytes is not None:
-        return _skip(
-            item,
-            f"already imported as material {same_bytes.material_id} version {same_bytes.number}",
-        )
-    return _new_version(session, material, item, options)
+    if same_bytes is None:
+        return None
+    return _skip(
+        item, f"already imported as material {same_bytes.material_id} version {same_bytes.number}"
+    )
 
 
 def _skip(item: Prepared, reason: str) -> dict[str, Any]:
