@@ -116,13 +116,13 @@ def web_link(link: str | None) -> str | None:
     return link.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def console_report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
+def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(
         prefix="/console/reports", dependencies=[Depends(staff)], include_in_schema=False
     )
 
     def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-        return page(request, f"console/{name}", {"console": True, **context}, status)
+        return render(request, f"console/{name}", {"console": True, **context}, status)
 
     def checked(request: Request, token: str) -> None:
         if not auth.csrf_ok(request, token):

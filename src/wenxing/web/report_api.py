@@ -120,11 +120,7 @@ def status_out(view: ReceiptView, timezone: str) -> ReportStatusOut:
 
 
 def _too_large(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    message = _("提交的内容太大了：每个文件不超过 %(mb)s MB，最多 %(n)s 个文件") % {
-        "mb": reporting.file_mb(runtime.publisher_settings()),
-        "n": intake.MAX_FILES,
-    }
+    message = reporting.too_large_message(request.app.state.runtime.publisher_settings())
     return JSONResponse({"error": message}, status_code=413)
 
 

@@ -67,11 +67,7 @@ def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
         return page(request, "report.html", context, status)
 
     def too_large(request: Request) -> Response:
-        publisher = runtime.publisher_settings()
-        message = _("提交的内容太大了：每个文件不超过 %(mb)s MB，最多 %(n)s 个文件") % {
-            "mb": reporting.file_mb(publisher),
-            "n": intake.MAX_FILES,
-        }
+        message = reporting.too_large_message(runtime.publisher_settings())
         return form_page(request, error=message, status=413)
 
     router = APIRouter(

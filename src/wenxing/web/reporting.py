@@ -221,6 +221,14 @@ def file_mb(publisher: PublisherSettings) -> str:
     return f"{float(publisher['report_file_mb']):g}"
 
 
+def too_large_message(publisher: PublisherSettings) -> str:
+    """Why a request over ``largest_body`` is refused."""
+    return _("提交的内容太大了：每个文件不超过 %(mb)s MB，最多 %(n)s 个文件") % {
+        "mb": file_mb(publisher),
+        "n": MAX_FILES,
+    }
+
+
 def read_uploads(files: list[UploadFile] | None, max_bytes: int) -> list[EvidenceFile]:
     """The files of a report form. A file over the limit is read one byte past it, enough
     for intake to refuse it without reading the rest."""
