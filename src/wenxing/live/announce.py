@@ -189,15 +189,13 @@ def subscription_granted(
         ends_at=ends_at.isoformat(),
         link="/account",
     )
+    # The title names the plan only: the end date in the publisher's time zone would cost
+    # a settings read on every redemption; the account page shows it.
     notify(
         session,
         [member_id],
         SUBSCRIPTION,
-        _("会员已开通：%(plan)s，有效期至 %(date)s")
-        % {
-            "plan": plan_name,
-            "date": local_date(ends_at, publisher_timezone(session)),
-        },
+        _("会员已开通：%(plan)s") % {"plan": plan_name},
         link="/account",
         event_id=event.id,
     )
