@@ -185,10 +185,8 @@ def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def set_published(session: Session, material_id: int, published: bool) -> Material:
-    from wenxing.live import events
-    from wenxing.search.sync import note_change
-
     from wenxing.live import announce
+    from wenxing.search.sync import note_change
 
     material = get_material(session, material_id)
     if published and material.status != "published":
@@ -196,18 +194,6 @@ def set_published(session: Session, material_id: int, published: bool) -> Materi
         material.published_at = utcnow()
         note_change(session, material.id)
         announce.material_published(session, material)
-        # In this transaction: what the publication causes (robots' announcements) is
-        # stored exactly when it is.
-        events.emit(
-            session,
-            events.MATERIAL_PUBLISHED,
-            "public",
-            material=material.id,
-            title=material.title,
-            kind=material.kind,
-            published_at=iso(material.published_at),
-            link=f"/materials/{material.id}",
-        )
     elif not published and material.status == "published":
         material.status = "draft"
         note_change(session, material.id)
