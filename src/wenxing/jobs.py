@@ -58,16 +58,22 @@ class Job(Base):
 
 # A handler gets the runtime (database, secret, settings) and the job's payload.
 Handler = Callable[[Any, dict[str, Any]], None]
+GiveUp = Callable[[Any, dict[str, Any], str], None]
 _HANDLERS: dict[str, Handler] = {}
+_GIVE_UP: dict[str, GiveUp] = {}
 _added = threading.Condition()  # notified when this process adds a job
 _added_count = 0
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of ``kind`` (it opens its own transactions)."""
+def handler(kind: str, on_give_up: GiveUp | None = None) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind`` (it opens its own transactions), and
+    what to do when a job of that kind has failed for the last time
+    (``on_give_up(runtime, payload, error)``: say so where people look)."""
 
     def register(function: Handler) -> Handler:
         _HANDLERS[kind] = function
+        if on_give_up is not None:
+            _GIVE_UP[kind] = on_give_up
         return function
 
     return register
@@ -138,26 +144,34 @@ def run_one(runtime, worker: str) -> bool:
         function(runtime, job.payload)
     except Exception as exc:  # (a job's failure is recorded, never raised)
         log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
-        _finish(db, job, error=f"{exc.__class__.__name__}: {exc}"[:2000])
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        if _finish(db, job, error=error) and job.kind in _GIVE_UP:
+            try:
+                _GIVE_UP[job.kind](runtime, job.payload, error)
+            except Exception:  # (the job stays failed; the log says why)
+                log.exception("job %s (%s): recording the failure failed", job.id, job.kind)
     else:
         _finish(db, job, error=None)
     return True
 
 
-def _finish(db: Database, job: Claimed, error: str | None) -> None:
+def _finish(db: Database, job: Claimed, error: str | None) -> bool:
+    """Record the outcome; True when the job has now failed for good."""
     now = utcnow()
     with db.transaction() as session:
         row = session.get(Job, job.id)
         if row is None:
-            return
+            return False
         row.error = error
         if error is None:
             row.state, row.finished_at = "done", now
         elif job.attempts >= MAX_ATTEMPTS:
             row.state, row.finished_at = "failed", now
+            return True
         else:
             row.state = "queued"
             row.run_after = now + timedelta(seconds=5 * 4 ** (job.attempts - 1))
+    return False
 
 
 def run_pending(runtime, worker: str | None = None, limit: int = 1000) -> int:

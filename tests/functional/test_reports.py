@@ -447,7 +447,7 @@ def test_reports_and_jobs_on_the_command_line(library, cli):
     [item] = listed.json()["reports"]
     assert item["state"] == "received" and item["accused"] == 0
     ran = cli("jobs", "run", "--once", "--json")
-    assert ran.code == 0 and ran.json() == {"ran": 1}
+    assert ran.code == 0 and ran.json() == {"ran": 1, "announcements": 0}
     shown = cli("reports", "show", item["receipt"].lower(), "--json")
     assert shown.code == 0, shown
     case = shown.json()
@@ -459,3 +459,31 @@ def test_reports_and_jobs_on_the_command_line(library, cli):
     missing = cli("reports", "show", "JB-2222-2222-22", "--json")
     assert missing.code == 1 and missing.stdout == "" and "no report" in missing.stderr
     assert report_id
+
+
+def test_a_report_whose_tracing_keeps_failing_goes_to_the_editors(library, monkeypatch):
+    """Tracing that fails for good (three attempts) leaves the report decidable, each piece
+    of evidence marked trace_failed and an audit event saying why, not stuck 'received'."""
+    from wenxing.reports import cases
+
+    runtime = library
+    monkeypatch.setattr(cases, "identify_version", lambda *_a: 1 / 0)
+    report_id = submit(runtime, Submission(platform="other", contact="13900000004", text="证据"))
+    for _ in range(jobs.MAX_ATTEMPTS):
+        jobs.run_pending(runtime)
+        with runtime.db.transaction() as session:
+            for job in session.scalars(select(jobs.Job).where(jobs.Job.state == "queued")):
+                job.run_after = utcnow() - timedelta(seconds=1)
+    with runtime.db.reading() as session:
+        report = session.get(Report, report_id)
+        [evidence] = session.scalars(
+            select(ReportEvidence).where(ReportEvidence.report_id == report_id)
+        ).all()
+        failed = session.scalar(
+            select(audit.AuditEvent).where(audit.AuditEvent.type == audit.REPORT_TRACE_FAILED)
+        )
+    assert report.state == "traced"
+    assert evidence.error == "trace_failed" and "ZeroDivisionError" in evidence.error_detail
+    assert failed is not None and "ZeroDivisionError" in failed.details
+    with runtime.db.transaction() as session:
+        decisions.reject(session, report_id, editor="WX-admin", reason="证据不足", now=utcnow())

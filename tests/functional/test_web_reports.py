@@ -167,7 +167,8 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
         case = editor.get(f"/console/reports/{number}")
         assert case.status_code == 200
         accused = case.text[case.text.index("被举报的会员") :]
-        assert f'/console/members/{numbers[leaker]}"' in accused
+        assert numbers[leaker] in accused
+        assert "/console/members/" not in accused  # member pages are admins' only
         assert numbers[other] not in accused
         assert "指纹标记" in accused and "误判概率上限" in accused
     case = editor.get(f"/console/reports/{one}").text
@@ -268,7 +269,8 @@ def test_a_png_screenshot_of_a_pdf_page_names_its_member(runtime, site, tmp_path
     number = report_id(runtime, receipt)
     case = signed_in(app, "editor").get(f"/console/reports/{number}").text
     accused = case[case.index("被举报的会员") :]
-    assert f'/console/members/{numbers["leaker3"]}"' in accused
+    assert f"<p>{numbers['leaker3']} · leaker3</p>" in accused
+    assert numbers["leaker1"] not in accused and numbers["leaker2"] not in accused
     assert "页面上印的会员号" in accused and "png" in case
     seen = reporter.get(receipt).text
     assert "已读取，找到了对应的资料" in seen and numbers["leaker3"] not in seen
@@ -484,6 +486,15 @@ def test_hostile_input_is_escaped_and_evidence_is_downloaded_never_rendered(runt
     assert download.headers["content-disposition"].startswith("attachment;")
     assert 'filename="evidence-' in download.headers["content-disposition"]
     assert "sandbox" in download.headers["content-security-policy"]
+    from sqlalchemy import select
+
+    from wenxing import audit
+
+    with runtime.db.reading() as session:
+        looked = session.scalars(
+            select(audit.AuditEvent).where(audit.AuditEvent.type == audit.REPORT_EVIDENCE_DOWNLOAD)
+        ).all()
+    assert len(looked) == 1 and looked[0].actor != "system"  # who looked is on record
     member = signed_in(app, "leaker1")
     assert member.get(evidence, follow_redirects=False).status_code == 403
     assert visitor(app, "203.0.113.102").get(evidence, follow_redirects=False).status_code == 303

@@ -161,22 +161,31 @@ def jobs_group() -> None:
 @click.pass_context
 @guarded
 def run_jobs(ctx: click.Context, once: bool, as_json: bool) -> None:
-    """Run background jobs: what is waiting (--once) or until stopped (Ctrl+C, SIGTERM).
+    """Run background jobs (tracing reports) and group robots' announcements: what is due
+    now (--once) or until stopped (Ctrl+C, SIGTERM).
 
-    Each `wenxing serve` worker runs jobs itself unless WENXING_JOBS=false; run this
-    where they should not (a separate worker machine with PostgreSQL)."""
+    Each `wenxing serve` worker does both itself unless WENXING_JOBS=false; run this where
+    they should not (a separate worker machine with PostgreSQL)."""
     import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
+    from wenxing.live import bot_sender
 
     with runtime_for(ctx) as runtime:
         if once:
             done = jobs.run_pending(runtime)
-            emit(as_json, {"ran": done}, lambda: click.echo(f"ran {done} job(s)"))
+            sent = bot_sender.send_due(runtime)
+            emit(
+                as_json,
+                {"ran": done, "announcements": sent},
+                lambda: click.echo(f"ran {done} job(s), {sent} announcement(s)"),
+            )
             return
         stopped = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopped.set())
-        runner = jobs.Runner(runtime)
-        runner.start()
-        click.echo("running jobs; Ctrl+C stops", err=True)
+        workers = [jobs.Runner(runtime), bot_sender.Sender(runtime)]
+        for worker in workers:
+            worker.start()
+        click.echo("running jobs and announcements; Ctrl+C stops", err=True)
         stopped.wait()
-        runner.stop()
+        for worker in workers:
+            worker.stop()

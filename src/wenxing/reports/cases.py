@@ -45,7 +45,29 @@ class _Read:
     detail: str | None = None
 
 
-@jobs.handler(TRACE_JOB)
+def _tracing_failed(runtime, payload: dict, error: str) -> None:
+    """Tracing failed for good: the report goes to the editors as it is, each piece of
+    evidence not yet explained marked ``trace_failed``, so it is decided, not forgotten."""
+    with runtime.db.transaction() as session:
+        report = session.get(Report, int(payload["report_id"]), with_for_update=True)
+        if report is None or report.state != "received":
+            return
+        for row in session.scalars(
+            select(ReportEvidence).where(ReportEvidence.report_id == report.id)
+        ):
+            if row.error is None:
+                row.error, row.error_detail = "trace_failed", error[:300]
+        report.state, report.traced_at = "traced", utcnow()
+        audit.record(
+            session,
+            audit.REPORT_TRACE_FAILED,
+            actor="system",
+            subject=format_receipt(report.receipt),
+            error=error[:500],
+        )
+
+
+@jobs.handler(TRACE_JOB, on_give_up=_tracing_failed)
 def trace_report_job(runtime, payload: dict) -> None:
     trace_report(runtime, int(payload["report_id"]))
 

@@ -165,12 +165,23 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
 
     @router.get("/{report_id}/evidence/{evidence_id}")
     def evidence_file(request: Request, who: StaffDep, report_id: int, evidence_id: int):
-        with runtime.db.reading() as session:
+        with runtime.db.transaction() as session:
             row = session.get(ReportEvidence, evidence_id)
             if row is None or row.report_id != report_id:
                 message = _("没有这份证据")
                 return view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
             data, name = row.data, row.filename or f"pasted-{row.id}.txt"
+            report = session.get(Report, report_id)
+            # Who looked at which evidence is on record: it may hold a member's whole copy.
+            audit.record(
+                session,
+                audit.REPORT_EVIDENCE_DOWNLOAD,
+                actor=who.number,
+                subject=format_receipt(report.receipt),
+                ip=auth.client_ip(request),
+                evidence=evidence_id,
+                sha256=row.sha256,
+            )
         suffix = PurePath(name).suffix.lower()
         suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
         headers = {

@@ -82,6 +82,7 @@ _UNREADABLE = {
     "image_too_large": N_("图片尺寸太大"),
     "ocr_failed": N_("图片中的文字没能识别出来"),
     "no_text": N_("没有读到文字"),
+    "trace_failed": N_("自动核对没能完成，编辑会人工核对"),
 }
 RECEIPT_COOKIE = "wx_reports"
 _RECEIPTS_KEPT = 20  # receipts one browser's cookie opens (the newest)
