@@ -304,6 +304,10 @@ API_OPERATIONS = {
     ("post", "/api/v1/reports/{receipt}/status"): ("200", "ReportStatusOut"),
     ("get", "/api/v1/notifications"): ("200", "NotificationsOut"),
     ("post", "/api/v1/notifications/read"): ("200", "MarkReadOut"),
+    ("get", "/api/v1/requests"): ("200", "RequestsOut"),
+    ("post", "/api/v1/requests"): ("201", "RequestOut"),
+    ("post", "/api/v1/requests/{request_id}/support"): ("200", "SupportOut"),
+    ("delete", "/api/v1/requests/{request_id}/support"): ("200", "SupportOut"),
 }
 SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
     ("delete", "/api/v1/session"),
@@ -312,6 +316,9 @@ SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
     ("get", "/api/v1/materials/{material_id}/copy"),
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/notifications/read"),
+    ("post", "/api/v1/requests"),
+    ("post", "/api/v1/requests/{request_id}/support"),
+    ("delete", "/api/v1/requests/{request_id}/support"),
 }
 
 
