@@ -59,6 +59,7 @@ def _t2s():
 
 # Full-width forms that official text is full of: NFKC maps them to ASCII one for one.
 _WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_NARROW = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 # What is not part of a word: anything but letters, digits and the signs jieba keeps inside
 # a block (3.5%, c++, a-b), so replacing it with a space changes no word's segmentation.
 _NOT_WORD = re.compile(r"[^\w+#&.%\-]+")
@@ -67,9 +68,14 @@ _SIGN = re.compile(r"[+#&.%\-_]")
 _SIGN_TOKEN = re.compile(r"(?<![^ ])[+#&.%\-_]+(?![^ ])")
 
 
-def _narrow(match: re.Match) -> str:
-    char = match.group()
-    return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
+def _narrowed(text: str) -> str:
+    """Full-width forms replaced by their ASCII forms. A text uses a handful of them (，：；
+    （）…): one ``str.replace`` each is about twice as fast as a substitution that calls
+    back into Python for every one of the dozens of occurrences, and ``str.translate``
+    (a table lookup per character) slower still."""
+    for wide in set(_WIDE.findall(text)):
+        text = text.replace(wide, _NARROW[wide])
+    return text
 
 
 def normalise(text: str) -> str:
@@ -78,7 +84,7 @@ def normalise(text: str) -> str:
     ASCII: done by one substitution, and the library's NFKC only when something else is
     left, which gives the same text at a fraction of the cost.)"""
     if not unicodedata.is_normalized("NFKC", text):
-        text = _WIDE.sub(_narrow, text)
+        text = _narrowed(text)
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
     return _t2s().convert(text).lower()
@@ -91,7 +97,7 @@ def same_length_form(text: str) -> str:
     lower case. Offsets in it are offsets in ``text`` (snippets find terms in it and
     normalise only the piece they show)."""
     if _WIDE.search(text) is not None:
-        text = _WIDE.sub(_narrow, text)  # one character for one
+        text = _narrowed(text)  # one character for one
     simplified = _t2s().convert(text)
     if len(simplified) == len(text):
         text = simplified
