@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 import tantivy
@@ -309,14 +310,16 @@ def _by_sections(searcher, query: Query, limit: int) -> list[MaterialHit]:
 def _collect(searcher, found, query: Query, hits: dict[int, MaterialHit], *, create: bool) -> None:
     """Sections from ``found`` (best first) into their materials' hits, three at most each."""
     phrases = [normalise(p).replace(" ", "") for p in query.phrases]
-    for score, address in found:
-        doc = searcher.doc(address)
-        material = doc.get_first("material")
+    # The material of each section from its fast field: the stored document (with the
+    # section's text) is read only for sections that can still be taken.
+    materials = searcher.fast_field_values("material", [address for _score, address in found])
+    for (score, address), material in zip(found, materials, strict=True):
         hit = hits.get(material)
         if hit is not None and len(hit.sections) >= SECTIONS_PER_MATERIAL:
             continue
         if hit is None and not create:
             continue
+        doc = searcher.doc(address)
         heading = bytes(doc.get_first("heading")).decode("utf-8")
         text = bytes(doc.get_first("text")).decode("utf-8")
         title = doc.get_first("title")
@@ -341,16 +344,7 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     needles = [(number, t.replace(" ", "")) for number, t in enumerate(terms)]
     needles = [(number, needle) for number, needle in needles if needle]
     spans = _found(same_length_form(text), needles)
-    if not spans:
-        start = 0
-    else:
-        best, start = (-1, -1), 0
-        for first, _end, _n in spans:
-            begin = max(0, first - width // 4)
-            inside = {n for s, e, n in spans if s >= begin and e <= begin + width}
-            score = (len(inside), -first)
-            if score > best:
-                best, start = score, begin
+    start = _window(spans, width)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))
     piece = text[start:end]
@@ -368,6 +362,24 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     suffix = "…" if end < len(text) else ""
     shift = len(prefix)
     return prefix + piece + suffix, [(s + shift, e + shift) for s, e in merged]
+
+
+def _window(spans: list[tuple[int, int, int]], width: int) -> int:
+    """Where a snippet of ``width`` characters starts: a quarter of the width before the
+    first match whose window holds the most different terms (0 when nothing matched)."""
+    present = len({n for _s, _e, n in spans})
+    starts = [s for s, _e, _n in spans]
+    best, start = -1, 0
+    for first, _end, _n in spans:
+        begin = max(0, first - width // 4)
+        stop = begin + width
+        held = spans[bisect_left(starts, begin) : bisect_right(starts, stop)]
+        inside = len({n for _s, e, n in held if e <= stop})
+        if inside > best:  # a later window must hold more terms to win
+            best, start = inside, begin
+            if best == present:
+                break
+    return start
 
 
 def _found(haystack: str, needles: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
