@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from wenxing.db import migrate
 from wenxing.db.engine import Database
 
 SETTINGS_SECONDS = 1.0  # how stale another process's setting change may be
+_ALLOWANCE_MADE = threading.Lock()
 
 
 class NotReady(RuntimeError):
@@ -25,6 +27,7 @@ class Runtime:
     db: Database
     secret: bytes
     _search: object = field(default=None, repr=False)
+    _allowance: object = field(default=None, repr=False)
     _settings: tuple | None = field(default=None, repr=False)
 
     def publisher_settings(self) -> PublisherSettings:
@@ -51,8 +54,23 @@ class Runtime:
                     self._search = NodeIndex(self.db, self.settings.search_path())
         return self._search
 
+    def search_allowance(self):
+        """This process's search counts against ``search_per_minute`` (one per runtime)."""
+        if self._allowance is None:
+            from wenxing.search.allowance import SearchAllowance
+
+            with _ALLOWANCE_MADE:
+                if self._allowance is None:
+                    self._allowance = SearchAllowance(self.db)
+        return self._allowance
+
     def close(self) -> None:
-        self.db.dispose()
+        """Write what is kept in memory for the database, then close its connections."""
+        try:
+            if self._allowance is not None:
+                self._allowance.flush()
+        finally:
+            self.db.dispose()
 
 
 def _connect(settings: Settings) -> Database:

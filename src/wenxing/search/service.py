@@ -45,40 +45,78 @@ def search(node: NodeIndex, text: str, *, limit: int = 10, member: bool = False)
     return run(node.index, query, limit=max(1, min(limit, cap)), snippet_chars=SNIPPET_CHARS)
 
 
-def count_search(session: Session, subject: str, per_minute: int, now: datetime) -> None:
-    """Count one search for ``subject`` (an account number or an address); RateLimited when
-    the minute's allowance is used up. Old minutes are cleared as they go.
+def count_search(session: Session, subject: str, per_minute: int, now: datetime) -> int:
+    """Count one search for ``subject`` (an account number or an address) and return the
+    minute's count; RateLimited when the minute's allowance is used up. Old minutes are
+    cleared as they go.
 
     The count is raised in the database (``count = count + 1`` while under the allowance,
     the new count returned), so parallel searches in several workers each take one of the
     minute's searches; the minute's first search inserts the row, and the loser of that
     insert counts on the winner's row."""
-    minute = calendar.timegm(now.timetuple()) // 60  # ``now`` is naive UTC
-    if _count_one(session, subject, minute, per_minute):
-        return
+    minute = minute_of(now)
+    counted = _count_one(session, subject, minute, per_minute)
+    if counted is not None:
+        return counted
     if session.execute(select(_USAGE.c.count).where(*_row(subject, minute))).first() is None:
         try:
             with session.begin_nested():
                 session.execute(insert(_USAGE).values(subject=subject, minute=minute, count=1))
         except IntegrityError:  # another worker counted this minute's first search
-            if _count_one(session, subject, minute, per_minute):
-                return
+            counted = _count_one(session, subject, minute, per_minute)
+            if counted is not None:
+                return counted
         else:
             session.execute(delete(_USAGE).where(_USAGE.c.minute < minute - 60))
-            return
-    raise RateLimited(60 - now.second)
+            return 1
+    raise RateLimited(retry_after(now))
+
+
+def add_searches(session: Session, subject: str, minute: int, searches: int) -> int:
+    """Add ``searches`` already allowed (``allowance.SearchAllowance`` lets a process allow
+    some before writing them) to the subject's minute, whatever the allowance; the new
+    count."""
+    added = session.execute(_adding(subject, minute, searches)).scalar()
+    if added is not None:
+        return added
+    try:
+        with session.begin_nested():
+            session.execute(insert(_USAGE).values(subject=subject, minute=minute, count=searches))
+    except IntegrityError:  # another worker wrote this minute's first count
+        return session.execute(_adding(subject, minute, searches)).scalar_one()
+    session.execute(delete(_USAGE).where(_USAGE.c.minute < minute - 60))
+    return searches
+
+
+def minute_of(now: datetime) -> int:
+    """The rate limit's minute of ``now`` (naive UTC)."""
+    return calendar.timegm(now.timetuple()) // 60
+
+
+def retry_after(now: datetime) -> int:
+    """Seconds until the next minute's allowance."""
+    return 60 - now.second
 
 
 def _row(subject: str, minute: int) -> tuple:
     return (_USAGE.c.subject == subject, _USAGE.c.minute == minute)
 
 
-def _count_one(session: Session, subject: str, minute: int, per_minute: int) -> bool:
-    """One more search in the subject's minute if the row exists and is under the allowance."""
-    counted = session.execute(
+def _count_one(session: Session, subject: str, minute: int, per_minute: int) -> int | None:
+    """One more search in the subject's minute if the row exists and is under the allowance
+    (the new count), else None."""
+    return session.execute(
         update(_USAGE)
         .where(*_row(subject, minute), _USAGE.c.count < per_minute)
         .values(count=_USAGE.c.count + 1)
         .returning(_USAGE.c.count)
-    ).first()
-    return counted is not None
+    ).scalar()
+
+
+def _adding(subject: str, minute: int, searches: int):
+    return (
+        update(_USAGE)
+        .where(*_row(subject, minute))
+        .values(count=_USAGE.c.count + searches)
+        .returning(_USAGE.c.count)
+    )

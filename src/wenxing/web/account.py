@@ -26,7 +26,7 @@ from wenxing.members.subscriptions import account_view, membership_end, plans
 from wenxing.reports import receipts
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
-from wenxing.search.service import RateLimited, count_search, search
+from wenxing.search.service import RateLimited, search
 from wenxing.web import auth
 from wenxing.web.reporting import report_rows
 
@@ -245,14 +245,14 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             return page(request, "search.html", context)
         status = 200
         publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
+        with runtime.db.reading() as session:
             member = auth.current_member(session, request)
             subject = member.number if member else f"ip:{auth.client_ip(request)}"
             role = role_now(account_view(session, member) if member else None, utcnow())
-            try:
-                count_search(session, subject, publisher["search_per_minute"], utcnow())
-            except RateLimited as limited:
-                context["error"], status = limited.user_message, 429
+        try:
+            runtime.search_allowance().take(subject, publisher["search_per_minute"], utcnow())
+        except RateLimited as limited:
+            context["error"], status = limited.user_message, 429
         if status == 200:
             try:
                 context["results"] = search(

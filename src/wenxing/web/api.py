@@ -35,7 +35,7 @@ from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, membership_end, plans
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
-from wenxing.search.service import RateLimited, count_search, search
+from wenxing.search.service import RateLimited, search
 from wenxing.web import auth
 from wenxing.web.account import redeem_message, redeemed_message, role_name
 
@@ -621,19 +621,19 @@ def api_routes(
         for up to 50 materials, others 20. Searches per minute are limited per account, or
         per address when not signed in (``search_per_minute``)."""
         publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
+        with runtime.db.reading() as session:
             member = auth.current_member(session, request)
             subject = member.number if member else f"ip:{auth.client_ip(request)}"
             role = role_now(account_view(session, member) if member else None, utcnow())
             full = role in ("member", "editor", "admin")
-            try:
-                count_search(session, subject, publisher["search_per_minute"], utcnow())
-            except RateLimited as limited:
-                return JSONResponse(
-                    {"error": limited.user_message},
-                    status_code=429,
-                    headers={"Retry-After": str(limited.retry_after)},
-                )
+        try:
+            runtime.search_allowance().take(subject, publisher["search_per_minute"], utcnow())
+        except RateLimited as limited:
+            return JSONResponse(
+                {"error": limited.user_message},
+                status_code=429,
+                headers={"Retry-After": str(limited.retry_after)},
+            )
         try:
             results = search(runtime.search_index(), q, limit=max(1, min(limit, 50)), member=full)
         except QueryError as refused:

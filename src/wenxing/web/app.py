@@ -87,7 +87,8 @@ def _lifespan(runtime: Runtime):
     """At start-up: the number of requests a worker works on at once (its thread pool;
     the rest wait their turn, which keeps tail latency down on a busy worker), and the
     background job runner (tracing reports) and the group robots' sender, unless
-    ``WENXING_JOBS`` turns them off."""
+    ``WENXING_JOBS`` turns them off. At shutdown the searches counted in memory are
+    written."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -105,12 +106,15 @@ def _lifespan(runtime: Runtime):
         try:
             yield
         finally:
-            give_signals_back()
-            await to_thread.run_sync(hub.stop)
-            if runner is not None:
-                await to_thread.run_sync(runner.stop)
-            if sender is not None:
-                await to_thread.run_sync(sender.stop)
+            try:
+                give_signals_back()
+                await to_thread.run_sync(hub.stop)
+                if runner is not None:
+                    await to_thread.run_sync(runner.stop)
+                if sender is not None:
+                    await to_thread.run_sync(sender.stop)
+            finally:
+                await to_thread.run_sync(runtime.search_allowance().flush)
 
     return lifespan
 
