@@ -213,6 +213,11 @@ _most_read_memo: dict[tuple, tuple[float, int, list[tuple[int, int]]]] = {}
 _copies_issued_here = 0  # bumped by every copy this process issues
 
 
+def copies_issued_here() -> int:
+    """Copies this process has issued (a most-read list kept in memory is then stale)."""
+    return _copies_issued_here
+
+
 def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[int, int]]:
     """(material id, copies) of the materials members took most copies of since ``since``.
 

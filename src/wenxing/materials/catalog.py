@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, false, func, literal, select
+from sqlalchemy.orm import Session, object_session
 
 from wenxing.db.base import utcnow
 from wenxing.materials.models import Material, MaterialVersion
 
 PREVIEW_CHARS = 300
+_CHANGED = "wenxing_catalog_changed"
+_changed_here = 0  # transactions of this process that changed materials (caches go stale)
 
 
 class MaterialNotFound(LookupError):
@@ -42,6 +44,35 @@ class MaterialSummary:
             "chars": self.chars,
             "published_at": iso(self.published_at),
         }
+
+
+def changes_here() -> int:
+    """How many committed transactions of this process have written materials or their
+    versions: a list kept in memory is stale when this has moved."""
+    return _changed_here
+
+
+def _written(_mapper, _connection, target) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info[_CHANGED] = True
+
+
+for _model in (Material, MaterialVersion):
+    for _when in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _when, _written)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    global _changed_here
+    if session.info.pop(_CHANGED, False):
+        _changed_here += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import re
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenxing import __version__, i18n, jobs
 from wenxing.db.base import utcnow
-from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy, most_read
+from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy
 from wenxing.i18n import N_, _
 from wenxing.live import bot_sender
 from wenxing.materials import catalog
@@ -49,6 +48,7 @@ from wenxing.web.console_requests import console_request_routes
 from wenxing.web.console_robots import console_robot_routes
 from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
+from wenxing.web.home import HomeCache
 from wenxing.web.live_api import live_api_routes
 from wenxing.web.report_api import report_api_routes
 from wenxing.web.report_pages import report_routes
@@ -145,30 +145,22 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth.remember_csrf(request, response)
         return response
 
+    home_lists = HomeCache(runtime.db)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
         publisher = runtime.publisher_settings()  # before the transaction: one connection each
+        lists = home_lists.lists()  # the same for everyone, kept a second
         with runtime.db.reading() as session:
             member = auth.current_member(session, request)
-            newest = catalog.list_materials(
-                session, published_only=True, newest_first=True, limit=30
-            )
-            titles = {m.id: m for m in newest}
-            popular = []
-            for material_id, copies in most_read(session, utcnow() - timedelta(days=30)):
-                found = titles.get(material_id) or _summary(session, material_id)
-                if found is not None:
-                    popular.append((found, copies))
             role = role_now(account_view(session, member) if member else None, utcnow())
             who = _who(member)
-            groups = _groups(publisher, role)
-            shelves = catalog.categories(session)
         context = {
-            "materials": newest,
-            "popular": popular,
+            "materials": lists.newest,
+            "popular": lists.popular,
             "who": who,
-            "groups": groups,
-            "categories": shelves,
+            "groups": _groups(publisher, role),
+            "categories": lists.categories,
         }
         return page(request, "home.html", context)
 
@@ -383,14 +375,6 @@ def _groups(publisher, role: str) -> list[tuple[str, str]]:
     if publisher["free_group"].strip():
         shown.append((_("免费QQ群"), publisher["free_group"].strip()))
     return shown
-
-
-def _summary(session, material_id: int):
-    try:
-        material = catalog.get_material(session, material_id)
-    except catalog.MaterialNotFound:
-        return None
-    return material if material.status == "published" else None
 
 
 def _chinese(text: str) -> bool:
