@@ -169,3 +169,19 @@ def test_snippet_finds_traditional_and_full_width_forms():
     piece, spans = snippet(text, [normalise("乡村振兴"), normalise("PPP")], 60)
     marked = [piece[s:e] for s, e in spans]
     assert "鄉村振興" in marked and "ＰＰＰ" in marked
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=300), _TERMS)
+def test_the_snippet_form_finds_terms_where_the_full_form_does(text, terms):
+    """Snippets narrow only the full-width forms a term can hold (none for terms in
+    Chinese): the terms are found at the same offsets as in the fully narrowed form."""
+    from wenxing.search.engine import _found
+    from wenxing.search.tokenize import same_length_form
+
+    needles = [normalise(t).replace(" ", "") for t in terms]
+    needles = [(n, needle) for n, needle in enumerate(needles) if needle]
+    full = same_length_form(text)
+    partial = same_length_form(text, [needle for _n, needle in needles])
+    assert len(partial) == len(full)
+    assert _found(partial, needles) == _found(full, needles)

@@ -343,7 +343,7 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     text = text.replace("\n", " ")
     needles = [(number, t.replace(" ", "")) for number, t in enumerate(terms)]
     needles = [(number, needle) for number, needle in needles if needle]
-    spans = _found(same_length_form(text), needles)
+    spans = _found(same_length_form(text, [needle for _n, needle in needles]), needles)
     start = _window(spans, width)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))

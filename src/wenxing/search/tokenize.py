@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import rjieba
@@ -60,6 +61,10 @@ def _t2s():
 # Full-width forms that official text is full of: NFKC maps them to ASCII one for one.
 _WIDE = re.compile("[\uff01-\uff5e\u3000]")
 _NARROW = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+# The full-width forms that become each character once narrowed and lower-cased.
+_WIDE_FORMS: dict[str, list[str]] = {}
+for _wide, _narrow in _NARROW.items():
+    _WIDE_FORMS.setdefault(_narrow.lower(), []).append(_wide)
 # What is not part of a word: anything but letters, digits and the signs jieba keeps inside
 # a block (3.5%, c++, a-b), so replacing it with a space changes no word's segmentation.
 _NOT_WORD = re.compile(r"[^\w+#&.%\-]+")
@@ -90,14 +95,25 @@ def normalise(text: str) -> str:
     return _t2s().convert(text).lower()
 
 
-def same_length_form(text: str) -> str:
+def same_length_form(text: str, finding: Iterable[str] | None = None) -> str:
     """``text`` as ``normalise`` would make it, character for character, without NFKC's
     rarer mappings (ligatures, circled numbers and the like) and without any step that
     would change its length: full-width forms narrowed, traditional characters simplified,
     lower case. Offsets in it are offsets in ``text`` (snippets find terms in it and
-    normalise only the piece they show)."""
-    if _WIDE.search(text) is not None:
-        text = _narrowed(text)  # one character for one
+    normalise only the piece they show).
+
+    ``finding``: the normalised terms that will be looked for in it. Then only the
+    full-width forms whose narrow form is in a term are narrowed (none for terms in
+    Chinese): a term holds no full-width form, and the others would become characters no
+    term holds, so every term is found at the same offsets as in the full form."""
+    if finding is None:
+        if _WIDE.search(text) is not None:
+            text = _narrowed(text)  # one character for one
+    else:
+        for char in {char for term in finding for char in term if char in _WIDE_FORMS}:
+            for wide in _WIDE_FORMS[char]:
+                if wide in text:
+                    text = text.replace(wide, _NARROW[wide])
     simplified = _t2s().convert(text)
     if len(simplified) == len(text):
         text = simplified
