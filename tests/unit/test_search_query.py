@@ -185,3 +185,13 @@ def test_the_snippet_form_finds_terms_where_the_full_form_does(text, terms):
     partial = same_length_form(text, [needle for _n, needle in needles])
     assert len(partial) == len(full)
     assert _found(partial, needles) == _found(full, needles)
+
+
+def test_lower_casing_makes_no_character_without_case():
+    """What ``same_length_form`` relies on to skip lower-casing for terms without case:
+    no character lower-cases to another that case mapping leaves alone."""
+    for code in range(0x110000):
+        char = chr(code)
+        lowered = char.lower()
+        if len(lowered) == 1 and lowered != char:
+            assert lowered.upper() != lowered, hex(code)

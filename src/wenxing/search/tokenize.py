@@ -105,18 +105,26 @@ def same_length_form(text: str, finding: Iterable[str] | None = None) -> str:
     ``finding``: the normalised terms that will be looked for in it. Then only the
     full-width forms whose narrow form is in a term are narrowed (none for terms in
     Chinese): a term holds no full-width form, and the others would become characters no
-    term holds, so every term is found at the same offsets as in the full form."""
+    term holds. And the text is lower-cased only when a term holds a character with case:
+    lower-casing leaves a character without case as it is and makes no character one
+    without case (``tests/unit/test_search_query.py`` checks every code point). Either way
+    every term is found at the same offsets as in the full form."""
     if finding is None:
         if _WIDE.search(text) is not None:
             text = _narrowed(text)  # one character for one
+        cased = True
     else:
-        for char in {char for term in finding for char in term if char in _WIDE_FORMS}:
+        chars = {char for term in finding for char in term}
+        for char in chars & _WIDE_FORMS.keys():
             for wide in _WIDE_FORMS[char]:
                 if wide in text:
                     text = text.replace(wide, _NARROW[wide])
+        cased = any(char.lower() != char or char.upper() != char for char in chars)
     simplified = _t2s().convert(text)
     if len(simplified) == len(text):
         text = simplified
+    if not cased:
+        return text
     lowered = text.lower()
     return lowered if len(lowered) == len(text) else text
 
