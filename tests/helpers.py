@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -148,3 +149,23 @@ def signed_in(app, username: str, password: str = PASSWORD):
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def in_threads(count: int, work) -> list[BaseException]:
+    """``work(number)`` in ``count`` threads started together; what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            barrier.wait()
+            work(number)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -3,7 +3,6 @@ its documented tolerance across processes, never lost at shutdown or on a failed
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import pytest
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from tests.helpers import SAMPLE
+from tests.helpers import SAMPLE, in_threads
 from wenxing.config import set_publisher_setting
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.search import allowance as allowance_module
@@ -49,6 +48,18 @@ def take_until_refused(allowance: SearchAllowance, per_minute: int, limit: int) 
     return allowed
 
 
+def count_allowed(allowance: SearchAllowance, per_minute: int, attempts: int, now=NOW) -> int:
+    """How many of ``attempts`` searches are allowed (the refused ones are tried on)."""
+    allowed = 0
+    for _ in range(attempts):
+        try:
+            allowance.take("ip:10.0.0.1", per_minute, now)
+        except RateLimited:
+            continue
+        allowed += 1
+    return allowed
+
+
 def test_searches_allowed_in_memory_are_written_at_the_next_flush(runtime):
     clock = Clock()
     allowance = SearchAllowance(runtime.db, clock=clock)
@@ -77,13 +88,7 @@ def test_one_process_allows_exactly_the_allowance(runtime):
     for minute, per_minute in enumerate((3, 25, 40)):
         allowance = SearchAllowance(runtime.db, clock=Clock())
         now = datetime(2026, 3, 1, 12, minute, 30)
-        allowed = 0
-        for _ in range(per_minute + 5):
-            try:
-                allowance.take("ip:10.0.0.1", per_minute, now)
-            except RateLimited:
-                continue
-            allowed += 1
+        allowed = count_allowed(allowance, per_minute, per_minute + 5, now)
         allowance.flush()
         assert allowed == per_minute
     assert counted(runtime) == 3 + 25 + 40
@@ -93,31 +98,14 @@ def test_threads_of_one_process_allow_exactly_the_allowance(runtime):
     allowance = SearchAllowance(runtime.db, clock=Clock())
     per_minute, threads = 40, 8
     allowed: list[int] = []
-    refused: list[int] = []
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
 
     def work(number: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(10):
-                try:
-                    allowance.take("ip:10.0.0.1", per_minute, NOW)
-                except RateLimited:
-                    refused.append(number)
-                else:
-                    allowed.append(number)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
+        allowed.extend([number] * count_allowed(allowance, per_minute, 10))
 
-    running = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for thread in running:
-        thread.start()
-    for thread in running:
-        thread.join()
+    errors = in_threads(threads, work)
     assert not errors, errors[:3]
     allowance.flush()
-    assert len(allowed) == per_minute and len(refused) == threads * 10 - per_minute
+    assert len(allowed) == per_minute
     assert counted(runtime) == per_minute
 
 
@@ -129,12 +117,8 @@ def test_two_processes_stay_within_the_documented_tolerance(runtime):
     second = SearchAllowance(runtime.db, clock=Clock())
     allowed = 0
     for _ in range(3 * per_minute):
-        for allowance in (first, second):
-            try:
-                allowance.take("ip:10.0.0.1", per_minute, NOW)
-            except RateLimited:
-                continue
-            allowed += 1
+        for allowance in (first, second):  # in turn, one search each
+            allowed += count_allowed(allowance, per_minute, 1)
     first.flush()
     second.flush()
     assert per_minute <= allowed <= per_minute + 2 * local_share(per_minute)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 import sys
-import threading
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import SAMPLE
+from tests.helpers import SAMPLE, in_threads
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.search import index as index_module
 from wenxing.search.index import SCHEMA_VERSION, SearchIndex
@@ -30,25 +29,6 @@ def node(runtime):
     node = runtime.search_index()
     assert search(node, "乡村振兴").materials
     return node
-
-
-def _in_threads(count: int, work) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait()
-            work(number)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 _OPENER = """
@@ -83,7 +63,7 @@ def test_opening_the_index_at_once_from_threads_and_processes_deletes_nothing(ru
         for _ in range(ROUNDS):
             seen.append(SearchIndex(path).searcher().num_docs)
 
-    errors = _in_threads(THREADS, open_many)
+    errors = in_threads(THREADS, open_many)
     for other in others:
         _out, err = other.communicate(timeout=300)
         assert other.returncode == 0, err.decode()
@@ -98,7 +78,7 @@ def test_opening_the_index_at_once_from_threads_and_processes_deletes_nothing(ru
 def test_runtime_opens_one_node_index_for_all_threads(runtime, node):
     runtime._search = None  # as a freshly started server worker
     opened: list[object] = []
-    errors = _in_threads(THREADS, lambda _n: opened.append(runtime.search_index()))
+    errors = in_threads(THREADS, lambda _n: opened.append(runtime.search_index()))
     assert not errors, errors[:3]
     assert len({id(n) for n in opened}) == 1
     assert search(opened[0], "乡村振兴").materials
@@ -139,7 +119,7 @@ def test_parallel_searches_are_each_counted(runtime):
             else:
                 allowed.append(number)
 
-    errors = _in_threads(THREADS, one)
+    errors = in_threads(THREADS, one)
     assert not errors, errors[:3]
     assert len(allowed) == per_minute
     assert len(refused) == THREADS * 6 - per_minute
@@ -175,7 +155,7 @@ def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):
     monkeypatch.setattr(tokenize, "_SEGMENTER", None)
     monkeypatch.setattr(tokenize.rjieba, "Jieba", counting)
     found: list[object] = []
-    errors = _in_threads(8, lambda _n: found.append(tokenize._segmenter()))
+    errors = in_threads(8, lambda _n: found.append(tokenize._segmenter()))
     assert not errors, errors[:3]
     assert len(built) == 1 and len({id(s) for s in found}) == 1
     assert tokenize.words("推行河湖长制") == ["推行", "河湖长制"]
