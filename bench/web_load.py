@@ -930,26 +930,36 @@ def profile(args: argparse.Namespace) -> int:
             return _profile_app(env, tokens, args, cProfile, pstats)
 
 
-def _profile_app(env, tokens, args, cProfile, pstats) -> int:
+def open_app(env: dict[str, str], *, inline: bool = False) -> tuple[Any, Any]:
+    """The runtime and the app of a run's environment, in this process. ``inline``: the
+    endpoints run on the event loop's thread instead of the thread pool, so that cProfile
+    sees them."""
     import fastapi.routing
-    import httpx2
 
     from wenxing.config import Settings
     from wenxing.runtime import open_runtime
     from wenxing.web.app import create_app
 
-    async def inline(func, *a, **kw):  # the endpoint on this thread, so cProfile sees it
-        return func(*a, **kw)
+    if inline:
 
-    fastapi.routing.run_in_threadpool = inline
+        async def on_this_thread(func, *a, **kw):
+            return func(*a, **kw)
+
+        fastapi.routing.run_in_threadpool = on_this_thread
     settings = Settings(
         database_url=env["WENXING_DATABASE_URL"],
         secret=env["WENXING_SECRET"],
         search_dir=Path(env["WENXING_SEARCH_DIR"]),
     )
     runtime = open_runtime(settings)
+    return runtime, create_app(runtime)
+
+
+def _profile_app(env, tokens, args, cProfile, pstats) -> int:
+    import httpx2
+
+    runtime, app = open_app(env, inline=True)
     statements = _watch_statements(runtime.db.engine)
-    app = create_app(runtime)
 
     async def run(route: Route, n: int, offset: int) -> list[float]:
         headers = {"user-agent": "bench/web_load"}
