@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
+from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
 from wenxing.materials import catalog
 from wenxing.members import accounts
@@ -126,6 +127,27 @@ def test_quota_refusal_names_the_reset_time_and_issues_nothing(runtime, site):
     assert re.search(r"今日下载次数已用完，\d{4}年\d\d月\d\d日 00:00 恢复", refused.text)
     with runtime.db.reading() as session:
         assert len(session.scalars(select(IssuedCopy)).all()) == 1
+
+
+def test_a_copy_that_fails_to_render_is_not_left_in_the_log(runtime, site, monkeypatch):
+    """The web renders a copy after committing its log row; if rendering fails, the row is
+    taken back, so the issuance log never lists a copy nobody received."""
+    client, _numbers = site
+    sign_in(client, "13800138000")
+
+    def broken(_prepared, _content):
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr(FORMATS["docx"], "render", broken)
+    failing = TestClient(client.app, raise_server_exceptions=False, cookies=client.cookies)
+    response = failing.get("/materials/1/download/docx")
+    assert response.status_code == 500
+    assert "Traceback" not in response.text and "renderer broke" not in response.text
+    with runtime.db.reading() as session:
+        assert session.scalars(select(IssuedCopy)).all() == []
+    assert client.get("/materials/1/download/txt").status_code == 200
+    with runtime.db.reading() as session:
+        assert [r.format for r in session.scalars(select(IssuedCopy))] == ["txt"]
 
 
 def test_api_copy_with_a_bearer_token(runtime, site):

@@ -7,6 +7,9 @@ instead of failing half-way with "database is locked" when a read lock is upgrad
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -17,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+LOCK_SUFFIX = "-writers.lock"
 _WRITE_OPTION = "wenxing_write"
 _LATER = "wenxing_write_later"
 
@@ -83,6 +87,82 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+log = logging.getLogger(__name__)
+
+
+class WriteTurn:
+    """Writers of one SQLite database taking turns, in this process and across processes.
+
+    Threads of one process wait on a re-entrant Python lock; the thread holding it then
+    waits on an exclusive ``flock`` of a file beside the database, which the kernel hands
+    to the next process the moment the holder lets go. Without the file lock, two worker
+    processes met only at SQLite's own lock, whose busy handler polls with sleeps growing
+    to 100 ms: under load an unlucky request waited most of a second. SQLite's lock and
+    busy timeout still guard against writers that do not take this turn (a second copy
+    of the command line, ``sqlite3`` by hand).
+
+    The file is opened per process (after a fork the parent's descriptor would share its
+    lock); where it cannot be made (a read-only folder) the turn is per process only."""
+
+    def __init__(self, lock_path: Path | None):
+        self._path = lock_path
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def _file(self) -> int | None:
+        if self._path is None:
+            return None
+        if self._fd is not None and self._fd_pid == os.getpid():
+            return self._fd
+        try:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            log.warning(
+                "cannot open %s (%s); SQLite writers queue per process only",
+                self._path,
+                exc.strerror,
+            )
+            self._path = None
+            return None
+        self._fd_pid = os.getpid()
+        return self._fd
+
+    def __enter__(self) -> WriteTurn:
+        self._threads.acquire()
+        if self._depth == 0:
+            fd = self._file()
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    self._threads.release()
+                    raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None and self._fd_pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        if self._fd is not None and self._fd_pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+def _sqlite_lock_path(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().resolve().with_name(Path(database).name + LOCK_SUFFIX)
+
+
 def write_later(session: Session, write: Callable[[Session], None]) -> None:
     """Run ``write(session)`` now in a write transaction, or, in a read-only unit of work,
     in a short write transaction of its own once the read is over."""
@@ -103,7 +183,9 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
-        self._write_turn = threading.RLock() if is_sqlite(self.engine) else nullcontext()
+        self._write_turn = (
+            WriteTurn(_sqlite_lock_path(self.engine)) if is_sqlite(self.engine) else nullcontext()
+        )
 
     @property
     def backend(self) -> str:
@@ -113,10 +195,10 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back on any error.
 
-        On SQLite the threads of one process take turns here before asking SQLite for its
-        write lock: they wait in line on a Python lock instead of all polling SQLite's
-        lock with growing sleeps (which gave the unlucky ones seconds under load). The
-        lock is re-entrant, as a nested write transaction on one thread already was."""
+        On SQLite writers take turns here (:class:`WriteTurn`) before asking SQLite for its
+        write lock: they wait in line instead of all polling SQLite's lock with growing
+        sleeps (which gave the unlucky ones seconds under load). The turn is re-entrant,
+        as a nested write transaction on one thread already was."""
         with self._write_turn, self._writer() as session, session.begin():
             yield session
 
@@ -145,3 +227,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if isinstance(self._write_turn, WriteTurn):
+            self._write_turn.close()

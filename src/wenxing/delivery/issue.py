@@ -3,7 +3,9 @@
 ``issue_copy`` checks that the member may have the copy (entitlement and the daily quota,
 unless the publisher is the one asking), finds the version's marking plan, writes the
 issuance-log row, marks the body for the recipient and renders the format from the
-version's prepared base. Web pages, downloads, the API and the CLI all come through here.
+version's prepared base. Web pages, downloads, the API and the CLI all come through here;
+the web takes the two halves apart (``record_copy`` in a short write transaction, then
+``PendingCopy.render`` after the commit).
 """
 
 from __future__ import annotations
@@ -102,7 +104,58 @@ class IssuedFile:
     media_type: str
 
 
-def issue_copy(
+@dataclass(frozen=True)
+class PendingCopy:
+    """A copy whose issuance is recorded (the log row has its id) but not yet rendered.
+
+    Rendering needs no database: the web issues copies by recording one in a short write
+    transaction and rendering it after the commit, so that marking and building the file
+    do not hold the write lock (SQLite's is one per database) while others wait."""
+
+    copy_id: int
+    member_number: str
+    form: Format
+    version_id: int
+    title: str
+    body: str
+    plan: fingerprint.Plan
+    key: bytes
+    layout: Layout
+    masthead: tuple[str, ...]
+    issued_on: str
+    links: tuple[tuple[str, str], ...]
+
+    def render(self) -> IssuedFile:
+        pieces = fingerprint.mark_spans(
+            self.body, self.plan, self.key, self.member_number, self.layout.cuts
+        )
+        content = CopyContent(
+            title=self.title,
+            blocks=fill(self.layout, pieces),
+            toc=self.layout.toc,
+            masthead=self.masthead,
+            recipient_line=recipient_line(self.member_number, self.issued_on),
+            member_number=self.member_number,
+            issued_on=self.issued_on,
+            copy_tag=fingerprint.make_copy_tag(self.key, self.copy_id),
+            copy_id=self.copy_id,
+            links=self.links,
+        )
+        prepared = PREPARED.get(self.form, self.version_id, self.layout, self.masthead)
+        data = self.form.render(prepared, content)
+        filename = f"{_safe(self.title)}-{self.member_number}.{self.form.name}"
+        return IssuedFile(
+            self.copy_id, self.member_number, self.form.name, data, filename, self.form.media_type
+        )
+
+
+def issue_copy(*args, **kwargs) -> IssuedFile:
+    """Issue one logged, fingerprinted copy: :func:`record_copy` (same arguments) and then
+    its rendering, both inside the caller's transaction."""
+    return record_copy(*args, **kwargs).render()
+
+
+def record_copy(
     session: Session,
     secret: bytes,
     publisher: PublisherSettings,
@@ -114,13 +167,15 @@ def issue_copy(
     ip: str | None = None,
     user_agent: str | None = None,
     links: tuple[tuple[str, str], ...] = (),
-) -> IssuedFile:
-    """Issue one logged, fingerprinted copy of ``material`` to ``member`` in format ``fmt``.
+) -> PendingCopy:
+    """Check that ``member`` may have a copy of ``material`` in ``fmt``, find the version's
+    marking plan and write the issuance-log row; the copy is rendered by
+    :meth:`PendingCopy.render`, which needs no session.
 
     ``actor`` is ``"publisher"`` (or ``"publisher:…"``) when the publisher hands the copy
     out, which skips the member's entitlement and quota; any other actor is the member
     asking for themselves. Raises ``NotEntitled``/``DeliveryError`` before anything is
-    written; the caller's transaction commits the log row with the copy.
+    written; the caller's transaction commits the log row.
     """
     form = FORMATS.get(fmt)
     if form is None:
@@ -145,27 +200,27 @@ def issue_copy(
     )
     session.add(log)
     session.flush()
-    key = material_key(secret, version.id)
-    layout = version_layout(version)
-    masthead = tuple(publisher.masthead_lines())
-    issued_on = _local_date(utcnow(), publisher["timezone"])
-    pieces = fingerprint.mark_spans(version.body, plan, key, member.number, layout.cuts)
-    content = CopyContent(
-        title=version.title,
-        blocks=fill(layout, pieces),
-        toc=layout.toc,
-        masthead=masthead,
-        recipient_line=recipient_line(member.number, issued_on),
-        member_number=member.number,
-        issued_on=issued_on,
-        copy_tag=fingerprint.make_copy_tag(key, log.id),
+    return PendingCopy(
         copy_id=log.id,
+        member_number=member.number,
+        form=form,
+        version_id=version.id,
+        title=version.title,
+        body=version.body,
+        plan=plan,
+        key=material_key(secret, version.id),
+        layout=version_layout(version),
+        masthead=tuple(publisher.masthead_lines()),
+        issued_on=_local_date(utcnow(), publisher["timezone"]),
         links=links,
     )
-    prepared = PREPARED.get(form, version.id, layout, masthead)
-    data = form.render(prepared, content)
-    filename = f"{_safe(version.title)}-{member.number}.{fmt}"
-    return IssuedFile(log.id, member.number, fmt, data, filename, form.media_type)
+
+
+def unrecord_copy(session: Session, copy_id: int) -> None:
+    """Take back the log row of a copy that could not be rendered (it was never handed out)."""
+    row = session.get(IssuedCopy, copy_id)
+    if row is not None:
+        session.delete(row)
 
 
 def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:

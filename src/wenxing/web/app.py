@@ -4,7 +4,8 @@ Pages are left out of the OpenAPI document (``include_in_schema=False``), which 
 the JSON API in ``web/api.py`` only.
 
 Rule 1 of the architecture holds in every route: visitors and free users see the outline
-and the public preview; anything longer comes from ``delivery.issue_copy``, marked for the
+and the public preview; anything longer comes from ``delivery.record_copy`` (rendered by its
+``PendingCopy``), marked for the
 requesting account and logged. ``tests/functional/test_route_walk.py`` walks every route
 with every role and fails if a response carries material text some other way.
 """
@@ -28,7 +29,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenxing import __version__, i18n, jobs
 from wenxing.db.base import utcnow
-from wenxing.delivery.issue import FORMATS, DeliveryError, NotEntitled, issue_copy
+from wenxing.delivery.issue import (
+    FORMATS,
+    DeliveryError,
+    NotEntitled,
+    record_copy,
+    unrecord_copy,
+)
 from wenxing.i18n import N_, _
 from wenxing.live import bot_sender
 from wenxing.materials import catalog
@@ -219,7 +226,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                 return RedirectResponse(f"/signin?next={target}", status_code=303)
             material = _published(session, material_id)
             try:
-                issued = issue_copy(
+                pending = record_copy(
                     session,
                     runtime.secret,
                     publisher,
@@ -233,6 +240,13 @@ def create_app(runtime: Runtime) -> FastAPI:
                 )
             except DeliveryError as refused:
                 raise PageError(403, refused.user_message) from None
+        # Marked and rendered after the commit: the write lock is not held meanwhile.
+        try:
+            issued = pending.render()
+        except Exception:
+            with runtime.db.transaction() as session:
+                unrecord_copy(session, pending.copy_id)
+            raise
         headers = {"Cache-Control": "no-store", "X-Wenxing-Copy": str(issued.copy_id)}
         if not inline:
             headers["Content-Disposition"] = (
