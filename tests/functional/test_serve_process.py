@@ -1,4 +1,4 @@
-"""`wenxing serve --workers 2` as a real process: both workers answer, SIGTERM ends it cleanly."""
+"""`wenxing serve` as a real process, with one worker and two: it answers, SIGTERM ends it cleanly."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TEST_SECRET
 
 
@@ -20,7 +22,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_two_workers_serve_and_stop_cleanly_on_sigterm(runtime, settings, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_and_exits_0_on_sigterm(runtime, settings, tmp_path, workers):
+    """Exit status 0 after a graceful stop, one worker or several (a one-worker server
+    used to die of the SIGTERM uvicorn raises again once it has stopped)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -30,7 +35,7 @@ def test_two_workers_serve_and_stop_cleanly_on_sigterm(runtime, settings, tmp_pa
     }
     wenxing = Path(sys.executable).with_name("wenxing")
     server = subprocess.Popen(
-        [str(wenxing), "serve", "--workers", "2", "--port", str(port)],
+        [str(wenxing), "serve", "--workers", str(workers), "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

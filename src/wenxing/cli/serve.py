@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -47,6 +49,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from wenxing.web.app import create_app
 
     click.echo(f"wenxing serving on http://{host}:{port}  (Ctrl+C stops)", err=True)
+    # uvicorn ends a graceful shutdown by raising the signal that asked for it again with
+    # the handler it found in place; with Python's default the process would die of
+    # SIGTERM (exit 143) before the runtime is closed. This handler turns that last SIGTERM
+    # (or one that comes before uvicorn listens) into a normal exit through `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             create_app(runtime),
@@ -58,6 +65,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         )
     finally:
         runtime.close()
+
+
+def _exit_on_sigterm(_signum, _frame) -> None:
+    sys.exit(0)
 
 
 @click.command()
