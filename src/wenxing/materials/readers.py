@@ -413,8 +413,8 @@ def pdf_text(data: bytes) -> tuple[str, str]:
     (title, subject, keywords: where a copy tag may be)."""
     if b"%PDF-" not in data[:1024]:
         raise ReadError("not a valid PDF file")
-    pages, info = _pdf_pages(data)
-    text = "\n".join(_pdf_paragraphs(pages))
+    pages, info = pdf_pages(data)
+    text = "\n".join(pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", text)) < 20:
         raise ReadError(
             "PDF has no text layer (scanned pages need OCR, which is not available yet)"
@@ -422,7 +422,9 @@ def pdf_text(data: bytes) -> tuple[str, str]:
     return text, info
 
 
-def _pdf_pages(data: bytes) -> tuple[list[str], str]:
+def pdf_pages(data: bytes) -> tuple[list[str], str]:
+    """The text layer of each page and the document's title, subject and keywords, or
+    ``ReadError`` (encrypted, damaged). Evidence reading (reports) uses it too."""
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         # pypdf already tried the empty user password; an owner-only PDF is open now.
@@ -448,7 +450,7 @@ def _width(line: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in line)
 
 
-def _pdf_paragraphs(pages: list[str]) -> list[str]:
+def pdf_paragraphs(pages: list[str]) -> list[str]:
     """Rejoin visual lines into paragraphs, across page breaks too."""
     paragraphs: list[str] = []
     current = ""

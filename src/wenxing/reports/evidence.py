@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from wenxing.materials.readers import ReadError, _pdf_pages, _pdf_paragraphs, decode_text
+from wenxing.materials.readers import ReadError, decode_text, pdf_pages, pdf_paragraphs
 from wenxing.reports import ocr
 
 EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf", ".png", ".jpg", ".jpeg")
@@ -231,14 +231,14 @@ def _text(data: bytes, suffix: str) -> Evidence:
 
 def _pdf(data: bytes) -> Evidence:
     try:
-        pages, info = _pdf_pages(data)
+        pages, info = pdf_pages(data)
     except ReadError as exc:
         reason = "encrypted" if "encrypted" in str(exc) else "corrupt"
         raise EvidenceError(str(exc), reason) from None
     if not pages:
         raise EvidenceError("damaged PDF file: no pages", "corrupt")
     tags = tuple(_TAG.findall(info))
-    layer = "\n".join(_pdf_paragraphs(pages))
+    layer = "\n".join(pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", layer)) >= SCANNED_PDF_CHARS_PER_PAGE * len(pages):
         return Evidence(layer, tags, "pdf")
     read = ocr.read_pdf_pages(data, len(pages))
@@ -258,7 +258,7 @@ def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
 
 def _paragraphs(pages: list[str]) -> str:
     """OCR'd lines rejoined into paragraphs as a PDF's text layer is (folios dropped)."""
-    return "\n".join(_pdf_paragraphs(pages))
+    return "\n".join(pdf_paragraphs(pages))
 
 
 def _docx(data: bytes) -> Evidence:
