@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from wenxing.background import PollingThread
 from wenxing.db.base import Base, utcnow
 from wenxing.db.engine import Database, is_sqlite
 
@@ -187,37 +188,35 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:80]
 
 
-class Runner:
-    """A thread that runs this process's share of jobs until stopped."""
+class Runner(PollingThread):
+    """A thread that runs this process's share of jobs until stopped: woken when this
+    process adds a job, and every ``poll_seconds`` for other processes'."""
+
+    thread_name = "wenxing-jobs"
+    stop_seconds = 10.0
+    log = log
+    failed = "job runner: claiming failed; trying again"
 
     def __init__(self, runtime, poll_seconds: float = POLL_SECONDS):
+        super().__init__(poll_seconds)
         self.runtime = runtime
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="wenxing-jobs", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        with _added:
-            _added.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _loop(self) -> None:
-        worker = _worker_name()
-        while not self._stop.is_set():
-            with _added:
-                seen = _added_count
-            try:
-                run_pending(self.runtime, worker)
-            except Exception:  # (the database may be briefly unreachable)
-                log.exception("job runner: claiming failed; trying again")
-            with _added:
-                if _added_count == seen and not self._stop.is_set():
-                    _added.wait(self.poll_seconds)
+        self._worker = _worker_name()  # (the thread's own)
+        super()._loop()
+
+    def _mark(self) -> int:
+        with _added:
+            return _added_count
+
+    def _round(self) -> None:
+        run_pending(self.runtime, self._worker)
+
+    def _wait(self, seen: int) -> None:
+        with _added:
+            if _added_count == seen and not self._stop.is_set():
+                _added.wait(self.poll_seconds)
+
+    def _wake(self) -> None:
+        with _added:
+            _added.notify_all()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from datetime import datetime, timedelta
 import httpx2
 from sqlalchemy import select, update
 
+from wenxing.background import PollingThread
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite
 from wenxing.live import events
@@ -190,38 +190,33 @@ def send_due(runtime, client: httpx2.Client | None = None, limit: int = 1000) ->
             client.close()
 
 
-class Sender:
+class Sender(PollingThread):
     """A thread that sends this process's share of robot deliveries until stopped: woken
     when this process commits events, and every ``poll_seconds`` for other processes'."""
 
+    thread_name = "wenxing-bots"
+    stop_seconds = 15.0
+    log = log
+    failed = "robot sender: claiming failed; trying again"
+
     def __init__(self, runtime, poll_seconds: float = POLL_SECONDS):
+        super().__init__(poll_seconds)
         self.runtime = runtime
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="wenxing-bots", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _loop(self) -> None:
-        poll = min(self.poll_seconds, self.runtime.settings.bot_retry_seconds)
-        with http_client() as client:
-            while not self._stop.is_set():
-                seen = events.committed_count()
-                try:
-                    send_due(self.runtime, client, limit=100)
-                except Exception:  # (the database may be briefly unreachable)
-                    log.exception("robot sender: claiming failed; trying again")
-                # Short waits: stopping takes at most one of them.
-                deadline = time.monotonic() + poll
-                while not self._stop.is_set() and time.monotonic() < deadline:
-                    if events.wait_for_commit(seen, min(0.5, poll)) != seen:
-                        break
+        self._poll = min(self.poll_seconds, self.runtime.settings.bot_retry_seconds)
+        with http_client() as self._client:
+            super()._loop()
+
+    def _mark(self) -> int:
+        return events.committed_count()
+
+    def _round(self) -> None:
+        send_due(self.runtime, self._client, limit=100)
+
+    def _wait(self, seen: int) -> None:
+        # Short waits: stopping takes at most one of them.
+        deadline = time.monotonic() + self._poll
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            if events.wait_for_commit(seen, min(0.5, self._poll)) != seen:
+                break
