@@ -88,6 +88,21 @@ def test_phrases_exclusions_and_filters(library):
     assert search(library, "乡村振兴 since:2000-01-01").materials
 
 
+def test_materials_published_in_the_same_second_come_newest_id_first(runtime, library):
+    """A folder imported with --publish publishes many materials within one second: filters
+    alone list them by publication time and then by id, the same on every rebuild."""
+    with runtime.db.transaction() as session:
+        moment = session.scalars(select(Material.published_at)).first()
+        for material in session.scalars(select(Material)):
+            material.published_at = moment
+    assert library.reindex().applied == len(LIBRARY)
+    expected = sorted(ids(search(library, "since:2000-01-01", limit=50)), reverse=True)
+    assert len(expected) == len(LIBRARY)
+    for _ in range(3):
+        assert ids(search(library, "since:2000-01-01", limit=50)) == expected
+        assert library.reindex(jobs=1).applied == len(LIBRARY)
+
+
 def test_results_are_grouped_with_the_best_sections_and_short_snippets(library):
     results = search(library, "乡村振兴", limit=3)
     assert len(results.materials) <= 3

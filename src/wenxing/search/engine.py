@@ -262,10 +262,20 @@ def _by_materials(searcher, query: Query, limit: int) -> list[MaterialHit]:
         hits = {m: h for m, h in hits.items() if h.sections}
     ranked = list(hits.values())
     if newest_first:
-        ranked.sort(key=lambda m: -m.published)
+        ranked.sort(key=_newest_first)
     else:
-        ranked.sort(key=lambda m: (-round(m.score, 4), -m.published))
+        ranked.sort(key=_best_first)
     return ranked
+
+
+def _newest_first(hit: MaterialHit) -> tuple[int, int]:
+    # Materials published in the same second (a folder imported with --publish) by id, so
+    # that the order does not depend on the segments the index happens to be in.
+    return (-hit.published, -hit.material_id)
+
+
+def _best_first(hit: MaterialHit) -> tuple[float, int, int]:
+    return (-round(hit.score, 4), -hit.published, -hit.material_id)
 
 
 def _add_sections(searcher, query: Query, hits: dict[int, MaterialHit]) -> None:
@@ -304,7 +314,7 @@ def _by_sections(searcher, query: Query, limit: int) -> list[MaterialHit]:
         if len(hits) > limit or len(found) < wanted or wanted >= 1000:
             break
         wanted *= 4
-    return sorted(hits.values(), key=lambda m: (-round(m.score, 4), -m.published))
+    return sorted(hits.values(), key=_best_first)
 
 
 def _collect(searcher, found, query: Query, hits: dict[int, MaterialHit], *, create: bool) -> None:
