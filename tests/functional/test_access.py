@@ -24,6 +24,7 @@ from wenxing.members.subscriptions import grant, plans
 from wenxing.reports import intake
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
+from wenxing.web.console import admin
 
 ROLES = ("visitor", "free", "member", "expired", "suspended", "editor", "admin")
 ALL = dict.fromkeys(ROLES, 200)
@@ -290,3 +291,28 @@ def test_every_route_answers_every_role_as_documented(clients):
             if response.status_code != expected[role]:
                 wrong.append((method, path, role, response.status_code, expected[role]))
     assert not wrong, wrong
+
+
+def _gates(dependant) -> set:
+    """Every dependency a route's handler waits for, those of its dependencies too."""
+    found = set()
+    for inner in dependant.dependencies if dependant is not None else ():
+        found |= {inner.call, *_gates(inner)}
+    return found
+
+
+def test_admin_pages_have_the_one_admin_gate(runtime):
+    """A route the table keeps from editors (and lets admins past) depends on
+    ``console.admin``, the one check of the role; no other route does."""
+    admin_only = {
+        (method, template)
+        for (method, _path, template), expected in TABLE.items()
+        if expected["editor"] == 403 and expected["admin"] != 403
+    }
+    gated = {
+        (method, prefix + route.path)
+        for prefix, route in _routes(create_app(runtime).routes)
+        for method in getattr(route, "methods", {"GET"}) - {"HEAD"}
+        if admin in _gates(getattr(route, "dependant", None))
+    }
+    assert admin_only and gated == admin_only, (gated - admin_only, admin_only - gated)

@@ -2,7 +2,8 @@
 
 Who may enter is decided in one place, ``staff``, a dependency of the whole router:
 visitors are sent to sign in, accounts that are not editors or admins get 403, and pages
-for admins only (codes) check ``admin`` on top. Every change is a POST with a CSRF token.
+for admins only (codes, members, audit) are on a router whose dependency is ``admin``, on
+top. Every change is a POST with a CSRF token.
 """
 
 from __future__ import annotations
@@ -88,10 +89,7 @@ AdminDep = Annotated[Staff, Depends(admin)]
 
 def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
-
-    def admin_only(who: Staff) -> None:
-        if who.role != "admin":
-            raise NotStaff(signed_in=True)
+    admins = APIRouter(dependencies=[Depends(admin)])  # included below, after the rest
 
     def checked(request: Request, token: str) -> None:
         if not auth.csrf_ok(request, token):
@@ -258,26 +256,24 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         runtime.search_index().catch_up()
         return RedirectResponse("/console/materials", status_code=303)
 
-    @router.get("/codes", response_class=HTMLResponse)
-    def codes(request: Request, who: StaffDep) -> HTMLResponse:
-        admin_only(who)
+    @admins.get("/codes", response_class=HTMLResponse)
+    def codes(request: Request, who: AdminDep) -> HTMLResponse:
         with runtime.db.reading() as session:
             batches = _batches(session)
         known = plans(runtime.publisher_settings())
         context = {"who": who.__dict__, "batches": batches, "plans": known, "fresh": None}
         return view(request, "codes.html", context)
 
-    @router.post("/codes", response_class=HTMLResponse)
+    @admins.post("/codes", response_class=HTMLResponse)
     def generate(
         request: Request,
-        who: StaffDep,
+        who: AdminDep,
         plan: str = Form(""),
         count: str = Form(""),
         label: str = Form(""),
         channel: str = Form(""),
         csrf_token: str = Form(""),
     ) -> Response:
-        admin_only(who)
         checked(request, csrf_token)
         known = plans(runtime.publisher_settings())
         problem = None
@@ -314,9 +310,8 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         }
         return view(request, "codes.html", context, 400 if problem else 200)
 
-    @router.get("/codes/{label}.csv")
-    def export(request: Request, label: str, who: StaffDep) -> Response:
-        admin_only(who)
+    @admins.get("/codes/{label}.csv")
+    def export(request: Request, label: str, who: AdminDep) -> Response:
         with runtime.db.transaction() as session:
             try:
                 text = export_batch(session, label, utcnow())
@@ -332,17 +327,15 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             },
         )
 
-    @router.get("/members", response_class=HTMLResponse)
-    def members(request: Request, who: StaffDep, q: str = "") -> HTMLResponse:
-        admin_only(who)
+    @admins.get("/members", response_class=HTMLResponse)
+    def members(request: Request, who: AdminDep, q: str = "") -> HTMLResponse:
         with runtime.db.reading() as session:
             found = _find_members(session, q.strip())
             session.expunge_all()  # the rows stay readable after the session closes
         return view(request, "members.html", {"who": who.__dict__, "q": q, "found": found})
 
-    @router.get("/members/{number}", response_class=HTMLResponse)
-    def member_page(request: Request, who: StaffDep, number: str) -> HTMLResponse:
-        admin_only(who)
+    @admins.get("/members/{number}", response_class=HTMLResponse)
+    def member_page(request: Request, who: AdminDep, number: str) -> HTMLResponse:
         now = utcnow()
         known = plans(runtime.publisher_settings())
         with runtime.db.reading() as session:
@@ -366,17 +359,16 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             session.expunge_all()  # the rows stay readable after the session closes
         return view(request, "member.html", context)
 
-    @router.post("/members/{number}/{action}")
+    @admins.post("/members/{number}/{action}")
     def member_action(
         request: Request,
-        who: StaffDep,
+        who: AdminDep,
         number: str,
         action: str,
         plan: str = Form(""),
         reason: str = Form(""),
         csrf_token: str = Form(""),
     ) -> Response:
-        admin_only(who)
         checked(request, csrf_token)
         if action not in ("grant", "suspend", "reinstate"):
             return view(request, "message.html", {"message": _("不支持这个操作")}, 404)
@@ -414,11 +406,10 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             return view(request, "message.html", {"message": message}, 400)
         return RedirectResponse(f"/console/members/{quote(number)}", status_code=303)
 
-    @router.get("/audit", response_class=HTMLResponse)
+    @admins.get("/audit", response_class=HTMLResponse)
     def audit_log(
-        request: Request, who: StaffDep, type: str = "", subject: str = "", actor: str = ""
+        request: Request, who: AdminDep, type: str = "", subject: str = "", actor: str = ""
     ) -> HTMLResponse:
-        admin_only(who)
         query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)
         if type:
             query = query.where(AuditEvent.type == type)
@@ -436,6 +427,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             session.expunge_all()
         return view(request, "audit.html", context)
 
+    router.include_router(admins)
     return router
 
 

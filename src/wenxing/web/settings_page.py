@@ -29,7 +29,7 @@ from wenxing.config import (
 from wenxing.i18n import N_, _
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.console import NotStaff, StaffDep, staff
+from wenxing.web.console import AdminDep, NotStaff, admin
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
 _MULTILINE_TEXT = frozenset({"wording_variants"})  # text settings edited in a textarea
@@ -101,6 +101,10 @@ _SHOWN = {
     "reports_per_day_contact": (
         N_("每天举报次数（按联系方式）"),
         N_("同一个联系方式（手机号或微信号）每天可以提交的举报数。"),
+    ),
+    "requests_per_day": (
+        N_("每天发布需求条数"),
+        N_("每个账户 24 小时内在需求板上最多可以发布的需求条数（至少 1）。"),
     ),
     "timezone": (
         N_("时区"),
@@ -202,11 +206,7 @@ def _field(spec: SettingSpec) -> str:
 
 
 def settings_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
-
-    def admin_only(who) -> None:
-        if who.role != "admin":
-            raise NotStaff(signed_in=True)
+    router = APIRouter(prefix="/console", dependencies=[Depends(admin)], include_in_schema=False)
 
     def show(
         request: Request,
@@ -243,19 +243,17 @@ def settings_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
         return page(request, "console/settings.html", {"console": True, **context}, status)
 
     @router.get("/settings", response_class=HTMLResponse)
-    def settings_page(request: Request, who: StaffDep, saved: str = "") -> HTMLResponse:
-        admin_only(who)
+    def settings_page(request: Request, who: AdminDep, saved: str = "") -> HTMLResponse:
         return show(request, who, saved=saved)
 
     @router.post("/settings/{name}", response_class=HTMLResponse)
     def change(
         request: Request,
-        who: StaffDep,
+        who: AdminDep,
         name: str,
         value: str = Form(""),
         csrf_token: str = Form(""),
     ) -> Response:
-        admin_only(who)
         if not auth.csrf_ok(request, csrf_token):
             raise NotStaff(signed_in=True)
         if name not in _SPECS:
