@@ -12,8 +12,10 @@ confirmed, the reward withheld with the reason, and a flag raised for the publis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -82,6 +84,7 @@ def confirm(
         raise DecisionError("reason", "a decision needs a reason")
     report = _locked_report(session, report_id)
     receipt = format_receipt(report.receipt)
+    record = _recorder(session, editor, receipt, now, ip)
     accusations = list(
         session.scalars(
             select(Accusation).where(Accusation.report_id == report.id).order_by(Accusation.id)
@@ -106,13 +109,8 @@ def confirm(
         if accusation.flag:
             withheld += 1
             notes.append(f"{member.number}: {accusation.flag_detail}")
-            audit.record(
-                session,
+            record(
                 audit.REPORT_FLAG,
-                actor=editor,
-                subject=receipt,
-                ip=ip,
-                at=now,
                 accused=member.number,
                 flag=accusation.flag,
                 detail=accusation.flag_detail,
@@ -145,40 +143,12 @@ def confirm(
             )
             report.reward = "gift_code"
         report.reward_code, report.reward_ends_at = code, ends_at
-        audit.record(
-            session,
-            audit.REPORT_REWARD,
-            actor=editor,
-            subject=receipt,
-            ip=ip,
-            at=now,
-            reward=report.reward,
-            plan=plan.code,
-            ends_at=ends_at,
-        )
+        record(audit.REPORT_REWARD, reward=report.reward, plan=plan.code, ends_at=ends_at)
     else:
         report.reward = "withheld" if withheld else "none"
-        audit.record(
-            session,
-            audit.REPORT_REWARD_WITHHELD,
-            actor=editor,
-            subject=receipt,
-            ip=ip,
-            at=now,
-            why=notes,
-        )
+        record(audit.REPORT_REWARD_WITHHELD, why=notes)
     report.reward_note = "\n".join(notes) or None
-    audit.record(
-        session,
-        audit.REPORT_CONFIRM,
-        actor=editor,
-        subject=receipt,
-        ip=ip,
-        at=now,
-        sanction=sanction,
-        accused=sanctioned,
-        reason=reason,
-    )
+    record(audit.REPORT_CONFIRM, sanction=sanction, accused=sanctioned, reason=reason)
     session.flush()
     announce.report_decided(
         session,
@@ -205,25 +175,26 @@ def reject(
     if not reason:
         raise DecisionError("reason", "a rejection needs a reason the reporter can read")
     report = _locked_report(session, report_id)
+    receipt = format_receipt(report.receipt)
     report.state, report.decided_at, report.decided_by = "rejected", now, editor
     report.decision_reason = reason
-    audit.record(
-        session,
-        audit.REPORT_REJECT,
-        actor=editor,
-        subject=format_receipt(report.receipt),
-        ip=ip,
-        at=now,
-        reason=reason,
-    )
+    _recorder(session, editor, receipt, now, ip)(audit.REPORT_REJECT, reason=reason)
     announce.report_decided(
         session,
         report_id=report.id,
-        receipt=format_receipt(report.receipt),
+        receipt=receipt,
         state="rejected",
         reporter_id=report.reporter_id,
     )
     return report
+
+
+def _recorder(
+    session: Session, editor: str, subject: str, now: datetime, ip: str | None
+) -> Callable[..., audit.AuditEvent]:
+    """``audit.record`` for a decision's events about ``subject`` (a report's receipt, a
+    member's number): each by the editor, from their address, at the decision's moment."""
+    return partial(audit.record, session, actor=editor, subject=subject, ip=ip, at=now)
 
 
 def _reward_plan(publisher: PublisherSettings):
@@ -248,36 +219,19 @@ def _sanction(
     ip: str | None,
 ) -> None:
     """Suspend or warn the member and end every signed-in device of theirs."""
+    record = _recorder(session, editor, member.number, now, ip)
     if sanction == "suspend":
         if member.status != "suspended":
             roster.suspend(session, member, reason, actor=editor, now=now)
     else:
-        audit.record(
-            session,
-            audit.MEMBER_WARN,
-            actor=editor,
-            subject=member.number,
-            ip=ip,
-            at=now,
-            report=receipt,
-            reason=reason,
-        )
+        record(audit.MEMBER_WARN, report=receipt, reason=reason)
     ended = session.execute(
         update(AccountSession)
         .where(AccountSession.member_id == member.id, AccountSession.ended_at.is_(None))
         .values(ended_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    audit.record(
-        session,
-        audit.MEMBER_SIGN_OUT_ALL,
-        actor=editor,
-        subject=member.number,
-        ip=ip,
-        at=now,
-        sessions=ended,
-        report=receipt,
-    )
+    record(audit.MEMBER_SIGN_OUT_ALL, sessions=ended, report=receipt)
 
 
 def _record_leak(session: Session, accusation: Accusation, report: Report) -> bool:

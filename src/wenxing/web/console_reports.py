@@ -193,6 +193,26 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
         }
         return Response(data, media_type="application/octet-stream", headers=headers)
 
+    def decided(request: Request, who, report_id: int, decide: Callable, **choices) -> Response:
+        """Make one decision (``decisions.confirm`` or ``reject``) in its own transaction,
+        by the editor from their address now: back to the report, or its page again with
+        why the decision was refused."""
+        try:
+            with runtime.db.transaction() as session:
+                decide(
+                    session,
+                    report_id,
+                    editor=who.number,
+                    now=utcnow(),
+                    ip=auth.client_ip(request),
+                    **choices,
+                )
+        except decisions.DecisionError as refused:
+            status = {"not_found": 404, "decided": 409}.get(refused.code, 400)
+            error = decision_message(refused)
+            return detail(request, who.__dict__, report_id, error=error, status=status)
+        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
+
     @router.post("/{report_id}/confirm", response_class=HTMLResponse)
     def confirm(
         request: Request,
@@ -205,22 +225,16 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
     ) -> Response:
         checked(request, csrf_token)
         publisher = runtime.publisher_settings()
-        try:
-            with runtime.db.transaction() as session:
-                decisions.confirm(
-                    session,
-                    report_id,
-                    editor=who.number,
-                    reason=reason,
-                    sanction=sanction,
-                    publisher=publisher,
-                    now=utcnow(),
-                    ip=auth.client_ip(request),
-                    members=members or [],  # none ticked is nobody, not everyone
-                )
-        except decisions.DecisionError as refused:
-            return refused_decision(request, who, report_id, refused)
-        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
+        return decided(
+            request,
+            who,
+            report_id,
+            decisions.confirm,
+            reason=reason,
+            sanction=sanction,
+            publisher=publisher,
+            members=members or [],  # none ticked is nobody, not everyone
+        )
 
     @router.post("/{report_id}/reject", response_class=HTMLResponse)
     def reject(
@@ -231,25 +245,7 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
         csrf_token: str = Form(""),
     ) -> Response:
         checked(request, csrf_token)
-        try:
-            with runtime.db.transaction() as session:
-                decisions.reject(
-                    session,
-                    report_id,
-                    editor=who.number,
-                    reason=reason,
-                    now=utcnow(),
-                    ip=auth.client_ip(request),
-                )
-        except decisions.DecisionError as refused:
-            return refused_decision(request, who, report_id, refused)
-        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
-
-    def refused_decision(request, who, report_id: int, refused) -> HTMLResponse:
-        status = {"not_found": 404, "decided": 409}.get(refused.code, 400)
-        return detail(
-            request, who.__dict__, report_id, error=decision_message(refused), status=status
-        )
+        return decided(request, who, report_id, decisions.reject, reason=reason)
 
     return router
 
