@@ -309,6 +309,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             count = catalog.count_materials(session)
         return JSONResponse({"status": "ok", "materials": count})
 
+    # The API first among the routers: routes are tried in order, and a search (the
+    # busiest JSON route) then skips the pages' patterns.
+    api_v1.include(app, runtime, deliver=_deliver, published=_published)
     app.include_router(account_routes(runtime, page))
     app.include_router(console_routes(runtime, page))
     app.include_router(settings_routes(runtime, page))
@@ -323,7 +326,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(report_api_routes(runtime))
     app.include_router(live.live_routes(runtime, page))
     app.include_router(live_api_routes(runtime))
-    api_v1.include(app, runtime, deliver=_deliver, published=_published)
 
     @app.exception_handler(NotStaff)
     async def not_staff(request: Request, exc: NotStaff) -> Response:

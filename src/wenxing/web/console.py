@@ -89,7 +89,9 @@ AdminDep = Annotated[Staff, Depends(admin)]
 
 def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
-    admins = APIRouter(dependencies=[Depends(admin)])  # included below, after the rest
+    admins = APIRouter(
+        dependencies=[Depends(admin)], include_in_schema=False
+    )  # included below, after the rest
 
     def checked(request: Request, token: str) -> None:
         if not auth.csrf_ok(request, token):
