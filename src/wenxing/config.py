@@ -221,6 +221,11 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "resale reports accepted per contact (phone or WeChat id) in a day",
     ),
     SettingSpec(
+        "requests_per_day",
+        5,
+        "requests an account may post on the requests board (/requests) in any 24 hours",
+    ),
+    SettingSpec(
         "timezone", "Asia/Shanghai", "the publisher's time zone: daily quotas reset at its midnight"
     ),
     SettingSpec(
@@ -310,6 +315,7 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
             "search_per_minute",
             "reports_per_hour",
             "reports_per_day_contact",
+            "requests_per_day",
         )
         and value < 1
     ):

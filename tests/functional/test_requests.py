@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import PASSWORD, account, import_sample, signed_in
+from tests.helpers import PASSWORD, account, import_sample, in_threads, signed_in
 from wenxing.audit import AuditEvent
+from wenxing.config import set_publisher_setting
 from wenxing.live.models import LiveEvent, MaterialRequest, Notification
+from wenxing.members.models import Member
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -54,8 +56,6 @@ def _requests(runtime) -> list[MaterialRequest]:
 
 
 def _notifications(runtime, username: str) -> list[Notification]:
-    from wenxing.members.models import Member
-
     with runtime.db.reading() as session:
         member = session.scalar(select(Member).where(Member.username == username))
         return list(  # the requests board's, not the others an account gets (memberships)
@@ -250,3 +250,65 @@ def test_the_api_posts_lists_and_supports(runtime, site):
     assert cookie.post("/api/v1/requests/1/support").status_code == 403
     headers = {"X-CSRF-Token": cookie.cookies[CSRF_COOKIE]}
     assert cookie.post("/api/v1/requests/1/support", headers=headers).status_code == 200
+
+
+def test_the_daily_limit_is_a_publisher_setting(runtime, site):
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "requests_per_day", 2)
+        for bad in (0, -3, 2.5, "2"):
+            with pytest.raises(ValueError):
+                set_publisher_setting(session, "requests_per_day", bad)
+    asker = signed_in(site, "asker")
+    assert "每人每天最多发布 2 条。" in asker.get("/requests").text
+    for n in range(2):
+        assert _post(asker, topic=f"需求 {n}").status_code == 303
+    refused = _post(asker, topic="第三条")
+    assert refused.status_code == 429 and "每人每天最多发布 2 条需求" in refused.text
+    api = TestClient(site).post(
+        "/api/v1/requests", json={"topic": "第三条"}, headers=_token(site, "asker")
+    )
+    assert api.status_code == 429 and api.json() == {
+        "error": "每人每天最多发布 2 条需求，请明天再来"
+    }
+    assert len(_requests(runtime)) == 2
+
+
+def test_the_console_settings_page_shows_and_checks_the_daily_limit(runtime, site):
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        account(session, publisher, "boss", subscribed=False, username="boss").role = "admin"
+    admin = signed_in(site, "boss")
+    page = admin.get("/console/settings").text
+    assert 'id="setting-requests_per_day"' in page and "每天发布需求条数" in page
+    token = admin.cookies[CSRF_COOKIE]
+    refused = admin.post(
+        "/console/settings/requests_per_day", data={"value": "0", "csrf_token": token}
+    )
+    assert refused.status_code == 400 and "至少为 1。" in refused.text
+    saved = admin.post(
+        "/console/settings/requests_per_day",
+        data={"value": "8", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and runtime.publisher_settings()["requests_per_day"] == 8
+
+
+def test_posts_at_the_same_instant_cannot_pass_the_daily_limit(runtime, site):
+    """Threads post for one account at once, each through the API in its own transaction:
+    exactly the limit are accepted, on SQLite and on PostgreSQL alike."""
+    limit, threads = 3, 10
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "requests_per_day", limit)
+    headers = _token(site, "asker")
+    answers: list[int] = []
+
+    def post(number: int) -> None:
+        made = TestClient(site).post(
+            "/api/v1/requests", json={"topic": f"同时 {number}"}, headers=headers
+        )
+        answers.append(made.status_code)
+
+    errors = in_threads(threads, post)
+    assert not errors, errors[:3]
+    assert sorted(answers) == [201] * limit + [429] * (threads - limit)
+    assert len(_requests(runtime)) == limit

@@ -1,6 +1,11 @@
 """The requests board (需求): members ask for materials, others add their support, editors
 fulfil a request with a published material or decline it with a reason.
 
+Posting is limited per account in any 24 hours (the publisher's ``requests_per_day``, passed
+in by the caller). The count and the new row are one step: the poster's member row is
+locked first (PostgreSQL; SQLite's write transactions are serialised already), so two posts
+at the same instant cannot both see room for one more.
+
 Who takes part: accounts that may read member materials now (an active subscription) and
 editors and admins; free users, lapsed members and suspended accounts read the board only.
 A request's text is the member's own words and untrusted: the pages escape it.
@@ -31,12 +36,11 @@ from wenxing.materials import catalog
 from wenxing.materials.models import KINDS
 from wenxing.members.entitlement import role_now
 from wenxing.members.models import Member
-from wenxing.members.subscriptions import account_view
+from wenxing.members.subscriptions import account_view, lock_member
 
 TOPIC_CHARS = 200
 OCCASION_CHARS = 200
 ANSWER_CHARS = 500
-POSTS_PER_DAY = 5  # per account, in any 24 hours
 TABS = ("popular", "newest", "fulfilled", "declined")
 STATES = ("open", "fulfilled", "declined")
 TAKING_PART = ("member", "editor", "admin")
@@ -45,11 +49,13 @@ TAKING_PART = ("member", "editor", "admin")
 class RequestRefused(Exception):
     """Why a request, a support or an answer was refused: ``reason`` is one of not_member,
     topic_missing, topic_long, kind, occasion_long, deadline_past, too_many, not_found,
-    own, closed, material, answer_missing, answer_long."""
+    own, closed, material, answer_missing, answer_long; ``values`` fill its wording (too_many:
+    ``per_day``)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, **values: int):
         super().__init__(reason)
         self.reason = reason
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,12 @@ def post_request(
     kind: str = "",
     occasion: str = "",
     deadline: date | None = None,
+    per_day: int,
     today: date,
     now: datetime,
 ) -> MaterialRequest:
-    """Add an open request; ``today`` is the publisher's date, for the deadline."""
+    """Add an open request, the account's at most ``per_day`` in any 24 hours; ``today`` is
+    the publisher's date, for the deadline."""
     member = _participant(session, member, now)
     topic, kind, occasion = topic.strip(), kind.strip(), occasion.strip()
     if not topic:
@@ -108,6 +116,7 @@ def post_request(
         raise RequestRefused("occasion_long")
     if deadline is not None and deadline < today:
         raise RequestRefused("deadline_past")
+    lock_member(session, member.id)  # held to the commit: the next post counts this one
     posted = session.scalar(
         select(func.count())
         .select_from(MaterialRequest)
@@ -116,8 +125,8 @@ def post_request(
             MaterialRequest.created_at > now - timedelta(days=1),
         )
     )
-    if posted >= POSTS_PER_DAY:
-        raise RequestRefused("too_many")
+    if posted >= per_day:
+        raise RequestRefused("too_many", per_day=per_day)
     row = MaterialRequest(
         member_id=member.id,
         topic=topic,

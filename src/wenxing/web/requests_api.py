@@ -23,7 +23,7 @@ from wenxing.materials.models import KINDS
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
 from wenxing.web.api import ApiError, CallerDep, OptionalCallerDep, _errors
-from wenxing.web.requests_page import local_today, refusal
+from wenxing.web.requests_page import local_today, per_day, refusal
 
 
 class RequestIn(BaseModel):
@@ -122,7 +122,8 @@ def requests_api_routes(runtime: Runtime) -> APIRouter:
             notes={
                 403: "not a member now (members, editors and admins post), or a cookie call "
                 "without the X-CSRF-Token header",
-                429: f"{board.POSTS_PER_DAY} requests in the last 24 hours already",
+                429: "the publisher's requests_per_day (5 by default) in the last 24 hours "
+                "already",
             },
         ),
     )
@@ -138,6 +139,7 @@ def requests_api_routes(runtime: Runtime) -> APIRouter:
                     kind=body.kind,
                     occasion=body.occasion,
                     deadline=body.deadline,
+                    per_day=per_day(runtime),
                     today=local_today(timezone),
                     now=utcnow(),
                 )

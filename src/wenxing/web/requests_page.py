@@ -52,7 +52,6 @@ REFUSALS = {
 _LIMITS = {
     "topic": board.TOPIC_CHARS,
     "occasion": board.OCCASION_CHARS,
-    "per_day": board.POSTS_PER_DAY,
     "answer": board.ANSWER_CHARS,
 }
 
@@ -60,7 +59,12 @@ _LIMITS = {
 def refusal(refused: board.RequestRefused) -> tuple[int, str]:
     """The status and the message (in the site's language) for a refusal."""
     status, message = REFUSALS[refused.reason]
-    return status, _(message) % _LIMITS
+    return status, _(message) % (_LIMITS | refused.values)
+
+
+def per_day(runtime: Runtime) -> int:
+    """Requests an account may post in any 24 hours (the publisher's setting)."""
+    return int(runtime.publisher_settings()["requests_per_day"])
 
 
 def local_today(timezone: str) -> date:
@@ -132,7 +136,7 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
             "limits": {
                 "topic": board.TOPIC_CHARS,
                 "occasion": board.OCCASION_CHARS,
-                "per_day": board.POSTS_PER_DAY,
+                "per_day": per_day(runtime),
             },
         }
         return page(request, "requests.html", context, status)
@@ -175,6 +179,7 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
                     kind=kind,
                     occasion=occasion,
                     deadline=parse_deadline(deadline),
+                    per_day=per_day(runtime),
                     today=local_today(timezone),
                     now=utcnow(),
                 )
