@@ -1,6 +1,7 @@
 """The requests board in Debian's Chromium: a member posts a request, a second member
 supports it, an editor fulfils it with a material in the console, and the requester finds
-the material linked on the board (and a notification waiting for them).
+the material linked on the board (and a notification waiting for them); a long board is
+turned page by page on a phone.
 
 Runs on both databases against the app served by uvicorn. Every page on the way is saved
 at 390×844 and 1366×768 in ``build/artifacts/site/``.
@@ -8,13 +9,13 @@ at 390×844 and 1366×768 in ``build/artifacts/site/``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from tests.e2e.test_site_paths import _backend, shoot
 from tests.helpers import PASSWORD, account, import_sample
-from wenxing.live.models import Notification
+from wenxing.live.models import MaterialRequest, Notification
 from wenxing.members.models import Member
 
 TOPIC = "全区重点工作推进会上的讲话稿"
@@ -95,3 +96,40 @@ def test_a_request_is_posted_supported_and_fulfilled(runtime, serve, browser):
     assert sorted(told) == ["asker", "backer"]
     other.close()
     phone.close()
+
+
+def test_a_long_board_is_turned_page_by_page_on_a_phone(runtime, serve, browser):
+    with runtime.db.transaction() as session:
+        asker = account(
+            session, runtime.publisher_settings(), "发起人", subscribed=True, username="asker"
+        )
+        posted = datetime(2026, 1, 1)
+        session.add_all(
+            MaterialRequest(
+                member_id=asker.id,
+                topic=f"第{n:02d}号需求：年终工作总结",
+                state="open",
+                supporters=0,
+                created_at=posted + timedelta(minutes=n),
+            )
+            for n in range(45)
+        )
+    base = serve()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/requests?tab=newest")
+    pager = page.get_by_role("navigation", name="翻页")
+    assert "第 1 页，共 3 页" in pager.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    pager.scroll_into_view_if_needed()
+    shoot(page, _backend(runtime), "47-requests-paged")
+    pager.get_by_role("link", name="下一页").click()
+    page.wait_for_url("**page=2")
+    assert page.locator("strong.topic").first.inner_text() == "第24号需求：年终工作总结"
+    page.get_by_role("navigation", name="翻页").get_by_role("link", name="3", exact=True).click()
+    page.wait_for_url("**page=3")
+    assert page.locator("strong.topic").count() == 5
+    assert (
+        page.get_by_role("navigation", name="翻页").get_by_role("link", name="下一页").count() == 0
+    )
+    context.close()

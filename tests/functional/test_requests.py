@@ -4,6 +4,7 @@ supporters are told; refusals in Chinese; the JSON API does the same."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from tests.helpers import PASSWORD, account, import_sample, in_threads, signed_in
 from wenxing.audit import AuditEvent
 from wenxing.config import set_publisher_setting
+from wenxing.db.base import utcnow
 from wenxing.live.models import LiveEvent, MaterialRequest, Notification
 from wenxing.members.models import Member
 from wenxing.web.app import create_app
@@ -241,7 +243,13 @@ def test_the_api_posts_lists_and_supports(runtime, site):
     assert [(r["topic"], r["supported"], r["mine"]) for r in listed] == [
         ("乡村振兴调研报告", True, False)
     ]
-    assert api.get("/api/v1/requests?tab=fulfilled").json() == {"requests": []}
+    assert api.get("/api/v1/requests?tab=fulfilled").json() == {
+        "requests": [],
+        "page": 1,
+        "per_page": 20,
+        "pages": 1,
+        "total": 0,
+    }
     assert api.get("/api/v1/requests?tab=nope").status_code == 400
     withdrawn = api.delete("/api/v1/requests/1/support", headers=backer)
     assert withdrawn.json() == {"request": 1, "supported": False, "supporters": 0}
@@ -250,6 +258,117 @@ def test_the_api_posts_lists_and_supports(runtime, site):
     assert cookie.post("/api/v1/requests/1/support").status_code == 403
     headers = {"X-CSRF-Token": cookie.cookies[CSRF_COOKIE]}
     assert cookie.post("/api/v1/requests/1/support", headers=headers).status_code == 200
+
+
+def _many(runtime, count: int, state: str = "open") -> list[int]:
+    """``count`` requests of asker's posted two days ago (outside the daily limit), the
+    first with the most supporters and the oldest answer; their ids in order of posting."""
+    long_ago = utcnow() - timedelta(days=2)
+    with runtime.db.transaction() as session:
+        asker = session.scalar(select(Member).where(Member.username == "asker"))
+        rows = [
+            MaterialRequest(
+                member_id=asker.id,
+                topic=f"第{n:03d}号需求",
+                state=state,
+                supporters=count - n,
+                created_at=long_ago + timedelta(minutes=n),
+                answer="答复" if state != "open" else None,
+                answered_at=long_ago + timedelta(hours=1, minutes=n) if state != "open" else None,
+            )
+            for n in range(count)
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [r.id for r in rows]
+
+
+def _topics(text: str) -> list[str]:
+    return re.findall(r'<strong class="topic">(第\d{3}号需求)</strong>', text)
+
+
+def test_every_tab_is_paged_with_links_and_a_page_count(runtime, site):
+    _many(runtime, 45)
+    _many(runtime, 3, state="declined")
+    board = TestClient(site)
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        shown = board.get(f"/requests?tab=newest&page={number}")
+        assert shown.status_code == 200
+        assert f"第 {number} 页，共 3 页" in shown.text
+        seen += _topics(shown.text)
+        if number < 3:
+            assert f'href="/requests?tab=newest&amp;page={number + 1}"' in shown.text
+        else:
+            assert "page=4" not in shown.text
+    assert seen == [f"第{n:03d}号需求" for n in range(44, -1, -1)]  # each once, newest first
+    first = board.get("/requests?tab=newest").text
+    assert _topics(first) == seen[:20] and 'rel="next"' in first and 'rel="prev"' not in first
+    popular = [
+        t for n in (1, 2, 3) for t in _topics(board.get(f"/requests?tab=popular&page={n}").text)
+    ]
+    assert popular == [f"第{n:03d}号需求" for n in range(45)]  # most supported first
+    declined = board.get("/requests?tab=declined").text
+    assert len(_topics(declined)) == 3 and "共 1 页" not in declined  # one page: no pager
+    past = board.get("/requests?tab=newest&page=4")
+    assert past.status_code == 404 and "没有这一页" in past.text
+    for bad in ("0", "-1", "x", "1000000"):
+        refused = board.get(f"/requests?tab=newest&page={bad}")
+        assert refused.status_code == 400 and "请求参数有误" in refused.text
+    assert board.get("/requests?tab=fulfilled").status_code == 200  # empty: page 1 of 1
+
+
+def test_many_pages_link_the_first_the_last_and_the_pages_around(runtime, site):
+    _many(runtime, 20 * 12)
+    middle = TestClient(site).get("/requests?tab=newest&page=6").text
+    links = re.findall(r'href="/requests\?tab=newest&amp;page=(\d+)"', middle)
+    assert {"1", "4", "5", "7", "8", "12"} <= set(links) and "10" not in links
+    assert 'aria-current="page">6<' in middle and "第 6 页，共 12 页" in middle
+
+
+def test_supporting_on_a_later_page_comes_back_to_it(runtime, site):
+    ids = _many(runtime, 25)
+    backer = signed_in(site, "backer")
+    page = backer.get("/requests?tab=newest&page=2").text
+    assert f'action="/requests/{ids[0]}/support?tab=newest&amp;page=2"' in page
+    done = _form(backer, f"/requests/{ids[0]}/support?tab=newest&page=2")
+    assert done.headers["location"] == f"/requests?tab=newest&page=2#request-{ids[0]}"
+
+
+def test_the_console_list_is_paged(runtime, site):
+    _many(runtime, 35)
+    editor = signed_in(site, "editor")
+    first = editor.get("/console/requests?state=open").text
+    assert "第 1 页，共 2 页" in first and "第000号需求" in first and "第034号需求" not in first
+    second = editor.get("/console/requests?state=open&page=2").text
+    assert "第034号需求" in second and "第000号需求" not in second
+    assert editor.get("/console/requests?state=open&page=3").status_code == 404
+
+
+def test_the_api_pages_the_board(runtime, site):
+    _many(runtime, 45)
+    api = TestClient(site)
+    first = api.get("/api/v1/requests?tab=newest").json()
+    assert (first["page"], first["per_page"], first["pages"], first["total"]) == (1, 20, 3, 45)
+    assert [r["topic"] for r in first["requests"]] == [
+        f"第{n:03d}号需求" for n in range(44, 24, -1)
+    ]
+    third = api.get("/api/v1/requests", params={"tab": "newest", "page": 3, "per_page": 20}).json()
+    assert [r["topic"] for r in third["requests"]] == [f"第{n:03d}号需求" for n in range(4, -1, -1)]
+    whole = api.get("/api/v1/requests", params={"tab": "popular", "per_page": 100}).json()
+    assert (whole["pages"], len(whole["requests"])) == (1, 45)
+    past = api.get("/api/v1/requests", params={"page": 9}).json()
+    assert past["requests"] == [] and past["pages"] == 3 and past["total"] == 45
+    for bad in ({"per_page": 0}, {"per_page": 101}, {"page": 0}, {"page": "x"}):
+        refused = api.get("/api/v1/requests", params=bad)
+        assert refused.status_code == 400 and refused.json() == {"error": "请求参数有误"}
+    document = api.get("/api/v1/openapi.json").json()
+    listing = document["paths"]["/api/v1/requests"]["get"]
+    named = {p["name"]: p for p in listing["parameters"]}
+    assert named["page"]["schema"]["minimum"] == 1 and named["page"].get("description")
+    assert named["per_page"]["schema"]["maximum"] == 100 and named["per_page"].get("description")
+    shape = document["components"]["schemas"]["RequestsOut"]["properties"]
+    assert {"requests", "page", "per_page", "pages", "total"} <= set(shape)
 
 
 def test_the_daily_limit_is_a_publisher_setting(runtime, site):

@@ -64,6 +64,7 @@ PARAMETERS = {
     "device": ["0" * 64],
     "name": ["讲话", "两会", "max_sessions", "nope"],  # a category, a tag, a setting, none
     "page": ["1", "2", "0", "x"],
+    "per_page": ["20", "0", "many"],
     "saved": ["brand", ""],
     "receipt": ["JB-2345-6789-AB", "JB-2222-2222-22", "nope"],  # the member's report, none
     "report_id": ["1", "999"],

@@ -42,6 +42,7 @@ TOPIC_CHARS = 200
 OCCASION_CHARS = 200
 ANSWER_CHARS = 500
 TABS = ("popular", "newest", "fulfilled", "declined")
+TAB_STATES = {"popular": "open", "newest": "open", "fulfilled": "fulfilled", "declined": "declined"}
 STATES = ("open", "fulfilled", "declined")
 TAKING_PART = ("member", "editor", "admin")
 
@@ -353,12 +354,15 @@ def board(
     tab: str,
     viewer_id: int | None,
     *,
-    limit: int = 100,
+    limit: int,
+    offset: int = 0,
     with_requester: bool = False,
 ) -> list[RequestRow]:
-    """One tab of the board: open requests most supported first (popular) or newest first,
-    or the fulfilled or declined ones, most recently answered first."""
-    query = select(MaterialRequest).limit(limit)
+    """One page of a tab of the board (``limit`` rows from ``offset``; ``counts`` tells how
+    many the tab holds, ``TAB_STATES``): open requests most supported first (popular) or
+    newest first, or the fulfilled or declined ones, most recently answered first. The id
+    breaks ties, so pages neither repeat nor skip a request while the board stands still."""
+    query = select(MaterialRequest).limit(limit).offset(offset)
     if tab == "popular":
         query = query.where(MaterialRequest.state == "open").order_by(
             MaterialRequest.supporters.desc(), MaterialRequest.id.desc()

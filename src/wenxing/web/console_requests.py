@@ -8,8 +8,9 @@ requester and every supporter (``live/requests.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
@@ -21,12 +22,15 @@ from wenxing.search.query import QueryError
 from wenxing.search.service import search
 from wenxing.web import auth
 from wenxing.web.console import NotStaff, StaffDep, staff
+from wenxing.web.paging import MAX_PAGE, Page
 from wenxing.web.requests_page import (
     STATE_NAMES,
     declined_wording,
     fulfilled_wording,
     refusal,
 )
+
+PER_PAGE = 30  # requests a page of the console's list
 
 
 def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
@@ -44,15 +48,32 @@ def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) 
         return view(request, "message.html", {"who": who.__dict__, "message": message}, status)
 
     @router.get("/requests", response_class=HTMLResponse)
-    def request_list(request: Request, who: StaffDep, state: str = "open") -> HTMLResponse:
+    def request_list(
+        request: Request,
+        who: StaffDep,
+        state: str = "open",
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    ) -> HTMLResponse:
         state = state if state in board.STATES else "open"
         tab = "popular" if state == "open" else state
         with runtime.db.reading() as session:
-            rows = board.board(session, tab, who.member_id, limit=200, with_requester=True)
             counts = board.counts(session)
+            shown = Page(page, PER_PAGE, counts[state])
+            rows = board.board(
+                session,
+                tab,
+                who.member_id,
+                limit=PER_PAGE,
+                offset=shown.offset,
+                with_requester=True,
+            )
+        if shown.past_the_end:
+            message = {"who": who.__dict__, "message": _("没有这一页")}
+            return view(request, "message.html", message, 404)
         context = {
             "who": who.__dict__,
             "rows": rows,
+            "shown": shown,
             "state": state,
             "states": [(code, _(name), counts[code]) for code, name in STATE_NAMES.items()],
         }

@@ -23,7 +23,10 @@ from wenxing.materials.models import KINDS
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
 from wenxing.web.api import ApiError, CallerDep, OptionalCallerDep, _errors
-from wenxing.web.requests_page import local_today, per_day, refusal
+from wenxing.web.paging import MAX_PAGE, Page
+from wenxing.web.requests_page import PER_PAGE, local_today, per_day, refusal
+
+MAX_PER_PAGE = 100
 
 
 class RequestIn(BaseModel):
@@ -61,7 +64,11 @@ class RequestOut(BaseModel):
 
 
 class RequestsOut(BaseModel):
-    requests: list[RequestOut] = Field(description="the tab's first 100")
+    requests: list[RequestOut] = Field(description="one page of the tab (empty past the last)")
+    page: int = Field(description="the page shown, from 1")
+    per_page: int = Field(description="requests to a page")
+    pages: int = Field(description="pages of per_page in the tab, at least 1")
+    total: int = Field(description="requests in the tab, over all pages")
 
 
 class SupportOut(BaseModel):
@@ -103,11 +110,35 @@ def requests_api_routes(runtime: Runtime) -> APIRouter:
                 "fulfilled or declined ones, most recently answered first"
             ),
         ] = "popular",
+        page: Annotated[
+            int, Query(ge=1, le=MAX_PAGE, description="which page of the tab, from 1")
+        ] = 1,
+        per_page: Annotated[
+            int,
+            Query(
+                ge=1,
+                le=MAX_PER_PAGE,
+                description=f"requests to a page: 1 to {MAX_PER_PAGE} ({PER_PAGE}, as on "
+                "the site, when omitted)",
+            ),
+        ] = PER_PAGE,
     ) -> RequestsOut:
-        """The board as ``/requests`` shows it; anyone may read it (never who asked)."""
+        """The board as ``/requests`` shows it, a page at a time; anyone may read it (never
+        who asked). ``pages`` and ``total`` tell how far the tab goes; a page past the last
+        is an empty list."""
         with runtime.db.reading() as session:
-            rows = board.board(session, tab, who.member_id if who else None)
-        return RequestsOut(requests=[_out(r) for r in rows])
+            shown = Page(page, per_page, board.counts(session)[board.TAB_STATES[tab]])
+            rows = []
+            if not shown.past_the_end:
+                viewer = who.member_id if who else None
+                rows = board.board(session, tab, viewer, limit=per_page, offset=shown.offset)
+        return RequestsOut(
+            requests=[_out(r) for r in rows],
+            page=page,
+            per_page=per_page,
+            pages=shown.count,
+            total=shown.total,
+        )
 
     @router.post(
         "/requests",
@@ -122,8 +153,7 @@ def requests_api_routes(runtime: Runtime) -> APIRouter:
             notes={
                 403: "not a member now (members, editors and admins post), or a cookie call "
                 "without the X-CSRF-Token header",
-                429: "the publisher's requests_per_day (5 by default) in the last 24 hours "
-                "already",
+                429: "the publisher's requests_per_day (5 by default) in the last 24 hours already",
             },
         ),
     )

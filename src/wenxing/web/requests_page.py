@@ -4,17 +4,19 @@ Anyone may read the board, visitors included: it shows what members asked for, n
 who asked, and no material text. Posting and supporting are for accounts that may read
 member materials now, editors and admins (``requests.may_take_part``): a visitor is sent
 to sign in, a free user, lapsed member or suspended account gets 403 with the reason.
-Every form carries the CSRF token. The words for the service's refusals live here, for the
-pages, the console and the API alike.
+Every form carries the CSRF token. A tab shows ``PER_PAGE`` requests a page (``?page=N``,
+``web/paging.py``; a page past the last is 404). The words for the service's refusals live
+here, for the pages, the console and the API alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
@@ -23,7 +25,9 @@ from wenxing.live import requests as board
 from wenxing.materials.models import KINDS
 from wenxing.runtime import Runtime
 from wenxing.web import auth
+from wenxing.web.paging import MAX_PAGE, Page
 
+PER_PAGE = 20  # requests a page of a tab, on the site and by default in the API
 TAB_NAMES = {
     "popular": N_("支持最多"),
     "newest": N_("最新"),
@@ -104,6 +108,7 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
     def board_page(
         request: Request,
         tab: str,
+        number: int = 1,
         *,
         form: dict | None = None,
         error: str | None = None,
@@ -113,19 +118,26 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
         now = utcnow()
         with runtime.db.reading() as session:
             member = auth.current_member(session, request)
-            rows = board.board(session, tab, member.id if member else None)
-            can_post = board.may_take_part(session, member, now)
             counts = board.counts(session)
+            shown = Page(number, PER_PAGE, counts[board.TAB_STATES[tab]])
+            rows = []
+            if not shown.past_the_end:
+                viewer = member.id if member else None
+                rows = board.board(session, tab, viewer, limit=PER_PAGE, offset=shown.offset)
+            can_post = board.may_take_part(session, member, now)
             who = (
                 {"number": member.number, "name": member.name, "role": member.role}
                 if member
                 else None
             )
+        if shown.past_the_end:
+            return page(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
         context = {
             "who": who,
             "tab": tab,
             "tabs": [(code, _(name)) for code, name in TAB_NAMES.items()],
             "rows": rows,
+            "shown": shown,
             "states": {code: _(name) for code, name in STATE_NAMES.items()},
             "counts": counts,
             "can_post": can_post,
@@ -146,8 +158,12 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
         return page(request, "error.html", {"message": message}, status)
 
     @router.get("/requests", response_class=HTMLResponse)
-    def requests_board(request: Request, tab: str = "popular") -> HTMLResponse:
-        return board_page(request, tab)
+    def requests_board(
+        request: Request,
+        tab: str = "popular",
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    ) -> HTMLResponse:
+        return board_page(request, tab, page)
 
     @router.post("/requests", response_class=HTMLResponse)
     def post(
@@ -205,7 +221,10 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
             return refused_page(request, refused)
         tab = request.query_params.get("tab", "popular")
         tab = tab if tab in board.TABS else "popular"
-        return RedirectResponse(f"/requests?tab={tab}#request-{request_id}", status_code=303)
+        number = request.query_params.get("page", "")
+        number = int(number) if number.isascii() and number.isdigit() and len(number) < 7 else 1
+        back = f"&page={number}" if 1 < number <= MAX_PAGE else ""
+        return RedirectResponse(f"/requests?tab={tab}{back}#request-{request_id}", status_code=303)
 
     @router.post("/requests/{request_id}/support")
     def add_support(request: Request, request_id: int, csrf_token: str = Form("")) -> Response:
