@@ -135,6 +135,7 @@ TABLE = {
     # The requests board: anyone reads it; members, editors and admins post and support
     # (request 999 does not exist: 404 once past the gate); editors answer in the console.
     ("GET", "/requests?tab=newest", "/requests"): ALL,
+    ("GET", "/requests/999", "/requests/{request_id}"): row(404, 404, 404, 404, 404, 404, 404),
     ("POST", "/requests", "/requests"): row(303, 403, 400, 403, 403, 400, 400),
     ("POST", "/requests/999/support", "/requests/{request_id}/support"): row(
         303, 403, 404, 403, 403, 404, 404

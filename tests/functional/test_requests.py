@@ -206,7 +206,9 @@ def test_an_editor_declines_with_a_reason(runtime, site):
     for username in ("asker", "backer"):
         [note] = _notifications(runtime, username)
         assert note.kind == "request.declined" and "不属于公文材料" in note.body
-        assert note.link == "/requests?tab=declined#request-1"
+        assert note.link == "/requests/1"
+    where = TestClient(site).get("/requests/1", follow_redirects=False)
+    assert where.headers["location"] == "/requests?tab=declined&page=1#request-1"
     assert "不属于公文材料" in TestClient(site).get("/requests?tab=declined").text
     with runtime.db.reading() as session:
         assert session.scalar(select(AuditEvent).where(AuditEvent.type == "request:decline"))
@@ -333,6 +335,30 @@ def test_supporting_on_a_later_page_comes_back_to_it(runtime, site):
     assert f'action="/requests/{ids[0]}/support?tab=newest&amp;page=2"' in page
     done = _form(backer, f"/requests/{ids[0]}/support?tab=newest&page=2")
     assert done.headers["location"] == f"/requests?tab=newest&page=2#request-{ids[0]}"
+
+
+def test_a_requests_address_leads_to_the_tab_and_page_that_show_it(runtime, site):
+    """Notifications link to /requests/N, which stays right as the board grows."""
+    declined = _many(runtime, 45, state="declined")
+    opened = _many(runtime, 30)
+    board = TestClient(site)
+    for request_id in (declined[0], declined[-1], opened[0], opened[-1]):
+        moved = board.get(f"/requests/{request_id}", follow_redirects=False)
+        assert moved.status_code == 303
+        target = moved.headers["location"]
+        assert target.endswith(f"#request-{request_id}")
+        assert f'id="request-{request_id}"' in board.get(target).text, target
+    # The oldest answer is on the last page of its tab; the newest open request on page 1.
+    assert (
+        board.get(f"/requests/{declined[0]}", follow_redirects=False).headers["location"]
+        == f"/requests?tab=declined&page=3#request-{declined[0]}"
+    )
+    assert (
+        board.get(f"/requests/{opened[-1]}", follow_redirects=False).headers["location"]
+        == f"/requests?tab=newest&page=1#request-{opened[-1]}"
+    )
+    missing = board.get("/requests/99999")
+    assert missing.status_code == 404 and "没有这条需求" in missing.text
 
 
 def test_the_console_list_is_paged(runtime, site):

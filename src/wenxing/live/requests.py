@@ -426,6 +426,23 @@ def rows_of(
     ]
 
 
+def place_of(session: Session, request_id: int) -> tuple[str, int]:
+    """The tab that shows a request and how many requests come before it there (open
+    requests are placed in the newest tab, which does not move as supporters come)."""
+    row = get_request(session, request_id)
+    if row.state == "open":
+        tab = "newest"
+        before = (MaterialRequest.state == "open") & (MaterialRequest.id > row.id)
+    else:
+        tab = row.state
+        before = (MaterialRequest.state == row.state) & (
+            (MaterialRequest.answered_at > row.answered_at)
+            | ((MaterialRequest.answered_at == row.answered_at) & (MaterialRequest.id > row.id))
+        )
+    ahead = session.scalar(select(func.count()).select_from(MaterialRequest).where(before))
+    return tab, ahead or 0
+
+
 def counts(session: Session) -> dict[str, int]:
     """Requests per state."""
     found = dict(

@@ -98,7 +98,7 @@ def declined_wording(request_id: int, topic: str, reason: str) -> board.Wording:
     return board.Wording(
         title=_("您关注的需求未被采纳：%(topic)s") % {"topic": topic},
         body=_("理由：%(reason)s") % {"reason": reason},
-        link=f"/requests?tab=declined#request-{request_id}",
+        link=f"/requests/{request_id}",
     )
 
 
@@ -164,6 +164,20 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> HTMLResponse:
         return board_page(request, tab, page)
+
+    @router.get("/requests/{request_id}")
+    def one_request(request: Request, request_id: int) -> Response:
+        """A request's lasting address (notifications link here): the tab and the page
+        that show it now."""
+        try:
+            with runtime.db.reading() as session:
+                tab, ahead = board.place_of(session, request_id)
+        except board.RequestRefused as refused:
+            return refused_page(request, refused)
+        number = ahead // PER_PAGE + 1
+        return RedirectResponse(
+            f"/requests?tab={tab}&page={number}#request-{request_id}", status_code=303
+        )
 
     @router.post("/requests", response_class=HTMLResponse)
     def post(
