@@ -51,6 +51,7 @@ ROBOT_ENABLE = "robot:enable"
 ROBOT_DISABLE = "robot:disable"
 ROBOT_DELETE = "robot:delete"
 ROBOT_TEST = "robot:test"
+ROBOT_WEBHOOK = "robot:webhook"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

@@ -12,6 +12,7 @@ from wenxing import serverkey
 from wenxing.config import PublisherSettings, Settings, settings_changes_here
 from wenxing.db import migrate
 from wenxing.db.engine import Database
+from wenxing.live import bot_credentials
 
 SETTINGS_SECONDS = 1.0  # how stale another process's setting change may be
 _ALLOWANCE_MADE = threading.Lock()
@@ -85,12 +86,14 @@ def _connect(settings: Settings) -> Database:
 
 
 def initialise(settings: Settings) -> tuple[Runtime, str]:
-    """Create or migrate the database and establish the server secret (``wenxing init``)."""
+    """Create or migrate the database and establish the server secret (``wenxing init``);
+    then seal what a migration could not, for want of the secret (robots' webhooks)."""
     db = _connect(settings)
     try:
         revision = migrate.upgrade(db.engine)
         with db.transaction() as session:
             secret = serverkey.establish_secret(session, settings)
+            bot_credentials.seal_plain_rows(session, secret)
     except serverkey.SecretError as exc:
         db.dispose()
         raise NotReady(str(exc)) from exc

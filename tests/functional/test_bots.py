@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from tests.helpers import account, import_sample
 from wenxing.db.base import utcnow
-from wenxing.live import bot_sender, events
+from wenxing.live import bot_credentials, bot_sender, events
 from wenxing.live.models import BotDelivery, Robot
 from wenxing.materials import catalog
 from wenxing.materials.identify import reduce_text
@@ -138,6 +138,10 @@ class Receiver:
 
 @pytest.fixture
 def robots_runtime(runtime, settings):
+    return robots_installation(runtime, settings)
+
+
+def robots_installation(runtime, settings):
     """The installation with fast retries and a public address, the sample as a draft, and
     an admin account."""
     runtime.settings = settings.model_copy(
@@ -303,14 +307,11 @@ def _publish(runtime) -> None:
 def _robot(runtime, platform, url, secret=None, audience="member") -> int:
     with runtime.db.transaction() as session:
         robot = Robot(
-            name=f"{platform}-{url[-6:]}",
-            platform=platform,
-            audience=audience,
-            webhook_url=url,
-            secret=secret,
+            name=f"{platform}-{url[-6:]}", platform=platform, audience=audience, webhook_url=""
         )
         session.add(robot)
         session.flush()
+        bot_credentials.write(runtime.secret, robot, url, secret)
         return robot.id
 
 

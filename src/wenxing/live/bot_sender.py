@@ -17,6 +17,11 @@ a ``Sender`` that claims due rows one at a time:
 
 A receiver that is down for ten minutes is caught up within the longest delay (5 minutes
 with the default) of its return.
+
+A robot's webhook URL and secret are opened (``bot_credentials``) just before each send. A
+robot whose values do not open with this server secret sends nothing: its deliveries wait
+as after a failure that may pass (a warning in the log each time), and go out when its
+webhook is re-entered in the console, unless a day has passed.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sqlalchemy import select, update
 from wenxing.background import PollingThread
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite
-from wenxing.live import events
+from wenxing.live import bot_credentials, events
 from wenxing.live.bot_formats import Message, Outcome, build_request, read_reply
 from wenxing.live.bots import announcement
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
@@ -45,6 +50,7 @@ GIVE_UP_SECONDS = 24 * 3600
 TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 2.0
 MAX_DELAY_FACTOR = 60  # the longest delay, in first delays
+UNREADABLE = "cannot decrypt the robot's webhook and secret with this server secret: re-enter them"
 
 
 @dataclass(frozen=True)
@@ -121,20 +127,30 @@ def deliver_one(runtime, client: httpx2.Client) -> bool:
     with db.reading() as session:
         robot = session.get(Robot, job.robot_id)
         event = session.get(LiveEvent, job.event_id)
+        if robot is None:
+            return True  # the robot was deleted with its deliveries meanwhile
         message = None
-        if robot is not None and event is not None:
+        if event is not None:
             message = announcement(
                 session, event, robot.audience, runtime.settings.public_url, publisher["timezone"]
             )
-        target = robot and (robot.platform, robot.webhook_url, robot.secret)
-    if target is None:
-        return True  # the robot was deleted with its deliveries meanwhile
+        platform = robot.platform
+        opened = bot_credentials.read_or_none(runtime.secret, robot)
     if (utcnow() - job.created_at).total_seconds() > GIVE_UP_SECONDS:
         _finish(db, job, None, Outcome(False, error="not sent within 24 hours; given up"), 0)
     elif message is None:
         _finish(db, job, None, Outcome(False, error="the material is no longer published"), 0)
+    elif opened is None:
+        log.warning(
+            "robot %s delivery %s not sent: its webhook and secret cannot be decrypted with "
+            "this server secret (re-enter them in the console)",
+            job.robot_id,
+            job.id,
+        )
+        outcome = Outcome(False, retry=True, error=UNREADABLE)
+        _finish(db, job, None, outcome, runtime.settings.bot_retry_seconds)
     else:
-        status, outcome = post(client, *target, message)
+        status, outcome = post(client, platform, opened.url, opened.secret, message)
         if not outcome.ok:
             log.warning("robot %s delivery %s: %s", job.robot_id, job.id, outcome.error)
         _finish(db, job, status, outcome, runtime.settings.bot_retry_seconds)
@@ -205,8 +221,21 @@ class Sender(PollingThread):
 
     def _loop(self) -> None:
         self._poll = min(self.poll_seconds, self.runtime.settings.bot_retry_seconds)
+        self._seal_plain()
         with http_client() as self._client:
             super()._loop()
+
+    def _seal_plain(self) -> None:
+        """Seal robots' values still plain from before sealing (``wenxing init`` does it
+        too; this covers a schema migrated with ``alembic upgrade``)."""
+        try:
+            with self.runtime.db.transaction() as session:
+                sealed = bot_credentials.seal_plain_rows(session, self.runtime.secret)
+        except Exception:  # (they are read as plain meanwhile; the next start tries again)
+            log.exception("robot sender: sealing plain webhooks failed")
+            return
+        if sealed:
+            log.info("robot sender: sealed the plain webhooks and secrets of %d robots", sealed)
 
     def _mark(self) -> int:
         return events.committed_count()

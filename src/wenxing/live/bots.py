@@ -8,7 +8,10 @@ the publication does, and one row per (robot, event) means it is never announced
 date, its first section headings and a link — never its text: the member group's link
 opens the reader (sign-in, a fingerprinted copy), the free group's the public page.
 
-Every change to a robot is an audit event; the signing secret is never shown again.
+Every change to a robot is an audit event; the signing secret is never shown again. The
+webhook URL and the secret are stored sealed (``bot_credentials``): a robot whose values do
+not open with this server secret is shown as needing its webhook re-entered
+(``replace_credentials``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
-from wenxing.live import events
+from wenxing.live import bot_credentials, events
 from wenxing.live.bot_formats import PLATFORMS, SIGNED, Message, mask_secret, mask_url
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
 
@@ -79,7 +82,17 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
-def add_robot(session: Session, form: RobotForm, *, actor: str, ip: str | None) -> Robot:
+def check_secret(platform: str, secret: str) -> str:
+    """The signing secret as stored ("" for a platform that does not sign), or RobotError."""
+    secret = secret.strip() if platform in SIGNED else ""
+    if len(secret) > 200 or re.search(r"\s", secret):
+        raise RobotError("secret", _("密钥不能超过 200 个字符，也不能含空格"))
+    return secret
+
+
+def add_robot(
+    session: Session, form: RobotForm, *, server_secret: bytes, actor: str, ip: str | None
+) -> Robot:
     name = " ".join(form.name.split())
     if not name or len(name) > 60:
         raise RobotError("name", _("名称不能为空，也不能超过 %(n)s 字") % {"n": 60})
@@ -88,26 +101,21 @@ def add_robot(session: Session, form: RobotForm, *, actor: str, ip: str | None) 
     if form.audience not in GROUP_NAMES:
         raise RobotError("audience", _("请选择群"))
     url = check_webhook_url(form.webhook_url)
-    secret = form.secret.strip() if form.platform in SIGNED else ""
-    if len(secret) > 200 or re.search(r"\s", secret):
-        raise RobotError("secret", _("密钥不能超过 200 个字符，也不能含空格"))
+    secret = check_secret(form.platform, form.secret)
+    # Inserted first without its credentials: they are sealed for the robot's id.
     robot = Robot(
-        name=name,
-        platform=form.platform,
-        audience=form.audience,
-        webhook_url=url,
-        secret=secret or None,
-        enabled=True,
+        name=name, platform=form.platform, audience=form.audience, webhook_url="", enabled=True
     )
     session.add(robot)
     session.flush()
-    audit.record(
+    bot_credentials.write(server_secret, robot, url, secret or None)
+    session.flush()
+    _audit(
         session,
         audit.ROBOT_ADD,
+        robot,
         actor=actor,
-        subject=f"robot:{robot.id}",
         ip=ip,
-        name=name,
         platform=robot.platform,
         audience=robot.audience,
         webhook=mask_url(url),
@@ -116,10 +124,54 @@ def add_robot(session: Session, form: RobotForm, *, actor: str, ip: str | None) 
     return robot
 
 
+def _audit(
+    session: Session, kind: str, robot: Robot, *, actor: str, ip: str | None, **details: Any
+) -> None:
+    """A robot's audit event: the robot as subject, its name first among the details."""
+    audit.record(
+        session, kind, actor=actor, subject=f"robot:{robot.id}", ip=ip, name=robot.name, **details
+    )
+
+
 def _robot(session: Session, robot_id: int) -> Robot:
     robot = session.get(Robot, robot_id)
     if robot is None:
         raise RobotNotFound(robot_id)
+    return robot
+
+
+def replace_credentials(
+    session: Session,
+    robot_id: int,
+    webhook_url: str,
+    secret: str,
+    *,
+    server_secret: bytes,
+    actor: str,
+    ip: str | None,
+) -> Robot:
+    """Store a robot's webhook URL and signing secret anew (sealed): how a robot whose
+    stored values no longer open (the server secret changed) is put back to work. Its
+    waiting announcements are due at once."""
+    robot = _robot(session, robot_id)
+    url = check_webhook_url(webhook_url)
+    secret = check_secret(robot.platform, secret)
+    bot_credentials.write(server_secret, robot, url, secret or None)
+    session.execute(
+        update(BotDelivery)
+        .where(BotDelivery.robot_id == robot.id, BotDelivery.state == "pending")
+        .values(next_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    _audit(
+        session,
+        audit.ROBOT_WEBHOOK,
+        robot,
+        actor=actor,
+        ip=ip,
+        webhook=mask_url(url),
+        signed=bool(secret),
+    )
     return robot
 
 
@@ -132,9 +184,7 @@ def set_enabled(
     if robot.enabled != enabled:
         robot.enabled = enabled
         kind = audit.ROBOT_ENABLE if enabled else audit.ROBOT_DISABLE
-        audit.record(
-            session, kind, actor=actor, subject=f"robot:{robot.id}", ip=ip, name=robot.name
-        )
+        _audit(session, kind, robot, actor=actor, ip=ip)
     return robot
 
 
@@ -142,15 +192,7 @@ def delete_robot(session: Session, robot_id: int, *, actor: str, ip: str | None)
     """Remove a robot with its deliveries (the audit log keeps that it existed)."""
     robot = _robot(session, robot_id)
     session.execute(delete(BotDelivery).where(BotDelivery.robot_id == robot.id))
-    audit.record(
-        session,
-        audit.ROBOT_DELETE,
-        actor=actor,
-        subject=f"robot:{robot.id}",
-        ip=ip,
-        name=robot.name,
-        platform=robot.platform,
-    )
+    _audit(session, audit.ROBOT_DELETE, robot, actor=actor, ip=ip, platform=robot.platform)
     session.delete(robot)
 
 
@@ -219,9 +261,10 @@ def trial_message(robot_name: str, brand: str) -> Message:
     )
 
 
-def overview(session: Session, deliveries: int = 10) -> list[dict[str, Any]]:
-    """Every robot (credentials masked) with its delivery counts by state and its most
-    recent deliveries, for the console."""
+def overview(session: Session, server_secret: bytes, deliveries: int = 10) -> list[dict[str, Any]]:
+    """Every robot (credentials masked; ``unreadable`` when they do not open with this
+    server secret) with its delivery counts by state and its most recent deliveries, for
+    the console."""
     robots = session.scalars(select(Robot).order_by(Robot.id)).all()
     counts: dict[int, dict[str, int]] = {}
     for robot_id, state, count in session.execute(
@@ -239,14 +282,16 @@ def overview(session: Session, deliveries: int = 10) -> list[dict[str, Any]]:
             .order_by(BotDelivery.id.desc())
             .limit(deliveries)
         ).all()
+        opened = bot_credentials.read_or_none(server_secret, robot)
         shown.append(
             {
                 "id": robot.id,
                 "name": robot.name,
                 "platform": _(PLATFORM_NAMES.get(robot.platform, robot.platform)),
                 "group": _(GROUP_NAMES.get(robot.audience, robot.audience)),
-                "webhook": mask_url(robot.webhook_url),
-                "secret": mask_secret(robot.secret),
+                "webhook": mask_url(opened.url) if opened else "",
+                "secret": mask_secret(opened.secret) if opened else "",
+                "unreadable": opened is None,
                 "signed": robot.platform in SIGNED,
                 "enabled": robot.enabled,
                 "created_at": robot.created_at,

@@ -76,8 +76,9 @@ class Robot(Base):
     name: Mapped[str] = mapped_column(String(60))
     platform: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu
     audience: Mapped[str] = mapped_column(String(16))  # member | free (which group)
-    webhook_url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str | None] = mapped_column(String(200))  # signing secret (钉钉, 飞书)
+    # Both sealed (bot_credentials): "v1:" + base64 of an AES-GCM nonce and ciphertext.
+    webhook_url: Mapped[str] = mapped_column(Text)  # its key is in the URL
+    secret: Mapped[str | None] = mapped_column(Text)  # signing secret (钉钉, 飞书)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

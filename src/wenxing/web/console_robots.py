@@ -2,8 +2,10 @@
 and each robot's recent deliveries with their state.
 
 The page never shows a robot's signing secret or its webhook's key again after saving (both
-masked). A test message is sent at once, from the request, and its result is shown; every
-change and test is an audit event (``robot:*``).
+masked; stored sealed, ``live.bot_credentials``). A robot whose stored values do not open
+with this server secret is shown as needing its webhook re-entered, with a form for it. A
+test message is sent at once, from the request, and its result is shown; every change and
+test is an audit event (``robot:*``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing import audit
 from wenxing.i18n import N_, _
-from wenxing.live import bot_sender, bots
+from wenxing.live import bot_credentials, bot_sender, bots
 from wenxing.live.bot_formats import PLATFORMS, SIGNED, mask_url
 from wenxing.live.models import Robot
 from wenxing.runtime import Runtime
@@ -27,14 +29,19 @@ NOTICES = {
     "enabled": N_("机器人已启用。"),
     "disabled": N_("机器人已停用：不再收到新的公告，待发的暂停发送。"),
     "deleted": N_("机器人已删除。"),
+    "webhook": N_("机器人的 Webhook 地址和加签密钥已重新保存。"),
 }
+UNREADABLE = N_(
+    "无法解密这个机器人保存的 Webhook 地址和加签密钥（服务器密钥可能已更换），"
+    "不会发送任何消息。请重新填写 Webhook 地址和加签密钥。"
+)
 STATES = {
     "pending": N_("待发送"),
     "sending": N_("发送中"),
     "sent": N_("已发送"),
     "failed": N_("失败"),
 }
-ACTIONS = ("enable", "disable", "delete", "test")
+ACTIONS = ("enable", "disable", "delete", "test", "webhook")
 
 
 def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
@@ -49,7 +56,7 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
     def show(request: Request, who, *, status: int = 200, **context) -> HTMLResponse:
         timezone = runtime.publisher_settings()["timezone"]
         with runtime.db.reading() as session:
-            robots = bots.overview(session)
+            robots = bots.overview(session, runtime.secret)
         for robot in robots:
             for row in robot["deliveries"]:
                 row["state_name"] = _(STATES.get(row["state"], row["state"]))
@@ -66,6 +73,8 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
             "errors": {},
             "notice": None,
             "tested": None,
+            "unreadable": _(UNREADABLE),
+            "rekey": {},  # the re-entry form's errors, with the robot's id
             **context,
         }
         return page(request, "console/robots.html", context, status)
@@ -90,7 +99,13 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
         form = bots.RobotForm(name, platform, audience, webhook_url, secret)
         try:
             with runtime.db.transaction() as session:
-                bots.add_robot(session, form, actor=who.number, ip=auth.client_ip(request))
+                bots.add_robot(
+                    session,
+                    form,
+                    server_secret=runtime.secret,
+                    actor=who.number,
+                    ip=auth.client_ip(request),
+                )
         except bots.RobotError as refused:
             # The secret is not put back into the page: it is typed again.
             typed = {"name": name, "platform": platform, "audience": audience, "url": webhook_url}
@@ -105,12 +120,16 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
         robot_id: int,
         action: str,
         csrf_token: str = Form(""),
+        webhook_url: str = Form(""),  # (webhook: re-entered)
+        secret: str = Form(""),
     ) -> Response:
         checked(request, csrf_token)
         if action not in ACTIONS:
             return _missing(request, who, _("不支持这个操作"))
         if action == "test":
             return _test(request, who, robot_id)
+        if action == "webhook":
+            return _rekey(request, who, robot_id, webhook_url, secret)
         return _change(request, who, robot_id, action)
 
     def _missing(request: Request, who, message: str) -> HTMLResponse:
@@ -131,13 +150,36 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
         done = {"enable": "enabled", "disable": "disabled", "delete": "deleted"}[action]
         return RedirectResponse(f"/console/robots?notice={done}", status_code=303)
 
+    def _rekey(request: Request, who, robot_id: int, url: str, secret: str) -> Response:
+        try:
+            with runtime.db.transaction() as session:
+                bots.replace_credentials(
+                    session,
+                    robot_id,
+                    url,
+                    secret,
+                    server_secret=runtime.secret,
+                    actor=who.number,
+                    ip=auth.client_ip(request),
+                )
+        except bots.RobotNotFound:
+            return _missing(request, who, _("没有这个机器人"))
+        except bots.RobotError as refused:
+            errors = {"robot": robot_id, refused.field: str(refused)}
+            return show(request, who, status=400, rekey=errors)
+        return RedirectResponse("/console/robots?notice=webhook", status_code=303)
+
     def _test(request: Request, who, robot_id: int) -> Response:
         with runtime.db.reading() as session:
             robot = session.get(Robot, robot_id)
-            target = robot and (robot.name, robot.platform, robot.webhook_url, robot.secret)
-        if target is None:
-            return _missing(request, who, _("没有这个机器人"))
-        name, platform, url, secret = target
+            if robot is None:
+                return _missing(request, who, _("没有这个机器人"))
+            name, platform = robot.name, robot.platform
+            opened = bot_credentials.read_or_none(runtime.secret, robot)
+        if opened is None:  # nothing is sent
+            tested = {"name": name, "ok": False, "status": None, "error": _(UNREADABLE)}
+            return show(request, who, tested=tested)
+        url, secret = opened.url, opened.secret
         message = bots.trial_message(name, runtime.publisher_settings()["brand"])
         with bot_sender.http_client() as client:
             status, outcome = bot_sender.post(client, platform, url, secret, message)
