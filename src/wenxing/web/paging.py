@@ -4,12 +4,14 @@ A list counts its rows, makes the :class:`Page` asked for (``?page=N``, from 1)
 and reads ``limit``/``offset`` rows; a page past the last is the caller's to refuse (the
 site's pages answer 404, the API an empty list). ``templates/pager.html``'s ``pager``
 macro shows the links: previous, the first and last pages and two on each side of this
-one, next, and "第 N 页，共 M 页"; nothing when the list fits on one page.
+one, next, and "第 N 页，共 M 页"; nothing when the list fits on one page. A list with a
+search or filters gives the macro :func:`link`'s prefix, so every page keeps them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 MAX_PAGE = 100_000  # the highest ?page= the routes accept (Query(le=...))
 AROUND = 2  # pages linked on each side of the one shown
@@ -46,3 +48,10 @@ class Page:
                 numbers.append(None)
             numbers.append(number)
         return numbers
+
+
+def link(path: str, **query: str) -> str:
+    """The pager's link prefix for the list at ``path`` searched or filtered by ``query``:
+    the values given (empty ones left out) URL-encoded, then ``page=`` for the number."""
+    kept = urlencode({name: value for name, value in query.items() if value})
+    return f"{path}?{kept}&page=" if kept else f"{path}?page="
