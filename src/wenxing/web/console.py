@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
@@ -42,8 +42,12 @@ from wenxing.search.sync import note_change
 from wenxing.web import auth
 from wenxing.web.account import role_name
 from wenxing.web.import_messages import translated_report
+from wenxing.web.paging import MAX_PAGE, Page, link
 
 MAX_UPLOAD_FILES = 500
+MEMBERS_PER_PAGE = 50  # accounts a page of the console's members list
+AUDIT_PER_PAGE = 100  # events a page of the audit log
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 @dataclass(frozen=True)
@@ -329,12 +333,35 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             },
         )
 
+    def no_such_page(request: Request, who: Staff) -> HTMLResponse:
+        message = {"who": who.__dict__, "message": _("没有这一页")}
+        return view(request, "message.html", message, 404)
+
     @admins.get("/members", response_class=HTMLResponse)
-    def members(request: Request, who: AdminDep, q: str = "") -> HTMLResponse:
+    def members(request: Request, who: AdminDep, q: str = "", page: PageNumber = 1) -> HTMLResponse:
+        q = q.strip()
+        where = _members_where(q)
         with runtime.db.reading() as session:
-            found = _find_members(session, q.strip())
+            total = session.scalar(select(func.count()).select_from(Member).where(*where))
+            shown = Page(page, MEMBERS_PER_PAGE, total)
+            if shown.past_the_end:
+                return no_such_page(request, who)
+            found = session.scalars(
+                select(Member)
+                .where(*where)
+                .order_by(Member.id.desc())
+                .limit(shown.size)
+                .offset(shown.offset)
+            ).all()
             session.expunge_all()  # the rows stay readable after the session closes
-        return view(request, "members.html", {"who": who.__dict__, "q": q, "found": found})
+        context = {
+            "who": who.__dict__,
+            "q": q,
+            "found": found,
+            "shown": shown,
+            "link": link("/console/members", q=q),
+        }
+        return view(request, "members.html", context)
 
     @admins.get("/members/{number}", response_class=HTMLResponse)
     def member_page(request: Request, who: AdminDep, number: str) -> HTMLResponse:
@@ -410,21 +437,34 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
 
     @admins.get("/audit", response_class=HTMLResponse)
     def audit_log(
-        request: Request, who: AdminDep, type: str = "", subject: str = "", actor: str = ""
+        request: Request,
+        who: AdminDep,
+        type: str = "",
+        subject: str = "",
+        actor: str = "",
+        page: PageNumber = 1,
     ) -> HTMLResponse:
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)
-        if type:
-            query = query.where(AuditEvent.type == type)
-        if subject:
-            query = query.where(AuditEvent.subject == subject.strip())
-        if actor:
-            query = query.where(AuditEvent.actor == actor.strip())
+        filters = {"type": type, "subject": subject.strip(), "actor": actor.strip()}
+        where = [getattr(AuditEvent, name) == value for name, value in filters.items() if value]
         with runtime.db.reading() as session:
+            total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
+            shown = Page(page, AUDIT_PER_PAGE, total)
+            if shown.past_the_end:
+                return no_such_page(request, who)
+            # Newest first by id: one order across pages, however many events share a moment.
             context = {
                 "who": who.__dict__,
-                "events": session.scalars(query).all(),
+                "events": session.scalars(
+                    select(AuditEvent)
+                    .where(*where)
+                    .order_by(AuditEvent.id.desc())
+                    .limit(shown.size)
+                    .offset(shown.offset)
+                ).all(),
                 "types": sorted(audit.EVENT_TYPES),
-                "filters": {"type": type, "subject": subject, "actor": actor},
+                "filters": filters,
+                "shown": shown,
+                "link": link("/console/audit", **filters),
             }
             session.expunge_all()
         return view(request, "audit.html", context)
@@ -433,19 +473,20 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     return router
 
 
-def _find_members(session, q: str) -> list[Member]:
-    query = select(Member).order_by(Member.id.desc()).limit(50)
-    if q:
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        query = query.where(
-            or_(
-                Member.number == q.upper(),
-                Member.name.like(like),
-                Member.username.like(like),
-                Member.phone.like(like),
-            )
+def _members_where(q: str) -> list:
+    """The members list's search: the number exactly, or part of the name, username or
+    phone; everyone when ``q`` is empty."""
+    if not q:
+        return []
+    like = f"%{q.replace('%', '').replace('_', '')}%"
+    return [
+        or_(
+            Member.number == q.upper(),
+            Member.name.like(like),
+            Member.username.like(like),
+            Member.phone.like(like),
         )
-    return list(session.scalars(query))
+    ]
 
 
 def _batches(session) -> list[dict]:
