@@ -73,6 +73,7 @@ PARAMETERS = {
     "robot_id": ["1", "999"],  # no robot exists in the walk: both are 404
     "token": [WALK_FEED, "A" * 43, "x"],  # the member's feed, none, malformed
     "request_id": ["1", "999"],  # the member's request (open), none
+    "digest_id": ["1", "999"],  # the walk's import runs publish one file: no digest, none
     "tab": ["popular", "fulfilled", "nope"],
     "last": ["0", "x", ""],  # /events: from the first event, malformed, none
     "notification_id": ["1", "999"],

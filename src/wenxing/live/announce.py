@@ -9,6 +9,12 @@ Publishing a material notifies every account with a subscription active now (all
 may read a material published now) in one ``INSERT … SELECT``, with one ``notification``
 event for the ``members`` audience rather than one per account: publishing stays one
 short transaction for thousands of members.
+
+An import run of several files with ``--publish`` announces once (``live/digests.py``):
+each material's ``material.published`` event is raised in its file's transaction marked
+``held`` (open pages hear of it; no notification, no robot), and when the run ends its
+materials are announced together by ``materials_published``: one ``material.digest``
+event, one notification per account, one announcement per robot.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from wenxing.db.base import utcnow
 from wenxing.db.engine import is_sqlite
 from wenxing.i18n import _
 from wenxing.live import events
-from wenxing.live.models import Notification
+from wenxing.live.models import DigestItem, Notification
 from wenxing.live.notify import notify
 
 NEW_MATERIAL = "material"
@@ -36,15 +42,26 @@ SUBSCRIPTION = "subscription"
 EXPIRY = "expiry"
 
 
+DIGEST_TITLES = 5  # materials a digest's event names (its page lists them all)
+DIGEST_TITLE_CHARS = 60  # of the first material's title in the digest's notification
+
+
 def material_link(material_id: int) -> str:
     return f"/materials/{material_id}"
 
 
-def material_published(session: Session, material) -> None:
+def digest_link(digest_id: int) -> str:
+    return f"/published/{digest_id}"
+
+
+def material_published(session: Session, material, *, run: str | None = None) -> None:
     """A material became public: an event for every open page, a notification for every
-    account with a subscription now."""
+    account with a subscription now. With ``run`` (an import run of several files), the
+    event is marked ``held`` and the material waits for the run's digest instead of
+    being notified and announced by the robots on its own."""
     link = material_link(material.id)
     published = material.published_at or utcnow()
+    held = {"held": True} if run else {}
     event = events.emit(
         session,
         events.MATERIAL_PUBLISHED,
@@ -54,22 +71,54 @@ def material_published(session: Session, material) -> None:
         kind=material.kind,
         date=published.date().isoformat(),
         link=link,
+        **held,
     )
+    if run:
+        session.add(DigestItem(run=run, material_id=material.id, event_id=event.id))
+        session.flush()
+        _version_notices(session, material, event_id=event.id)
+        return
     title = _("新材料：%(title)s") % {"title": material.title}
-    added = _notify_subscribers(session, title, link, event.id, f"published:{material.id}")
-    if added:
-        events.emit(
-            session,
-            events.NOTIFICATION,
-            "members",
-            kind=NEW_MATERIAL,
-            title=title[:200],
-            link=link,
-        )
+    _notify_subscribers(session, title, link, event.id, f"published:{material.id}")
     _version_notices(session, material, event_id=event.id)
 
 
+def materials_published(session: Session, digest_id: int, materials: list) -> None:
+    """Several materials published by one import run, announced together: one
+    ``material.digest`` event (its count, the first materials' titles, kinds, dates and
+    links, and the link to the digest's page), one notification for every account with a
+    subscription now, and (a listener in live/bots.py) one announcement per robot."""
+    link = digest_link(digest_id)
+    first = materials[0].title
+    if len(first) > DIGEST_TITLE_CHARS:
+        first = first[:DIGEST_TITLE_CHARS] + "…"
+    title = _("新材料 %(n)s 份：《%(title)s》等") % {"n": len(materials), "title": first}
+    event = events.emit(
+        session,
+        events.MATERIAL_DIGEST,
+        "public",
+        digest=digest_id,
+        count=len(materials),
+        title=title[:200],
+        link=link,
+        materials=[
+            {
+                "material": m.id,
+                "title": m.title,
+                "kind": m.kind,
+                "date": (m.published_at or utcnow()).date().isoformat(),
+                "link": material_link(m.id),
+            }
+            for m in materials[:DIGEST_TITLES]
+        ],
+    )
+    _notify_subscribers(session, title, link, event.id, f"digest:{digest_id}")
+
+
 def _notify_subscribers(session: Session, title: str, link: str, event_id: int, dedupe: str) -> int:
+    """A new-material notification for every account with a subscription now (once per
+    ``dedupe`` key), and one ``notification`` event for the ``members`` audience when any
+    was added; how many were added."""
     from wenxing.members.subscriptions import subscribed_now
 
     now = utcnow()
@@ -91,7 +140,12 @@ def _notify_subscribers(session: Session, title: str, link: str, event_id: int, 
         )
         .on_conflict_do_nothing(index_elements=["dedupe"])
     )
-    return session.execute(statement).rowcount or 0
+    added = session.execute(statement).rowcount or 0
+    if added:
+        events.emit(
+            session, events.NOTIFICATION, "members", kind=NEW_MATERIAL, title=title[:200], link=link
+        )
+    return added
 
 
 def new_version(session: Session, material, number: int) -> None:

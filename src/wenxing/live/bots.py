@@ -197,9 +197,10 @@ def delete_robot(session: Session, robot_id: int, *, actor: str, ip: str | None)
 
 
 @events.on_event(events.MATERIAL_PUBLISHED)
+@events.on_event(events.MATERIAL_DIGEST)
 def _queue_announcements(session: Session, event: LiveEvent, payload: dict[str, Any]) -> None:
     groups = GROUPS_FOR_AUDIENCE.get(event.audience, ())
-    if not groups:
+    if not groups or payload.get("held"):  # held: announced with its import run's digest
         return
     robots = session.scalars(
         select(Robot.id).where(Robot.enabled.is_(True), Robot.audience.in_(groups))
@@ -215,9 +216,14 @@ def announcement(
     session: Session, event: LiveEvent, audience: str, base_url: str, timezone: str
 ) -> Message | None:
     """What a robot of ``audience``'s group says about a published material, from the
-    material as it is now; None when it is no longer published (nothing to announce)."""
+    material as it is now; None when it is no longer published (nothing to announce).
+    A digest's announcement is ``digests.announcement``."""
     from wenxing.materials import catalog
 
+    if event.type == events.MATERIAL_DIGEST:
+        from wenxing.live import digests
+
+        return digests.announcement(session, event, base_url, timezone)
     material_id = json.loads(event.payload).get("material")
     try:
         material = catalog.get_material(session, int(material_id))

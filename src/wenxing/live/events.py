@@ -27,6 +27,7 @@ from wenxing.live.models import LiveEvent
 CHANNEL = "wenxing_events"
 
 MATERIAL_PUBLISHED = "material.published"
+MATERIAL_DIGEST = "material.digest"  # several materials published by one import run
 MATERIAL_NEW_VERSION = "material.new_version"
 REQUEST_CREATED = "request.created"
 REQUEST_FULFILLED = "request.fulfilled"

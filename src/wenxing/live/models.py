@@ -1,5 +1,5 @@
 """Tables of the live domain: the event outbox, notifications, feed secrets, group robots and
-their deliveries, and the requests board."""
+their deliveries, imports' held publications, and the requests board."""
 
 from __future__ import annotations
 
@@ -101,6 +101,24 @@ class BotDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DigestItem(Base):
+    """A material published by an import run of several files, held for the run's one
+    announcement (live/announce.py: a digest). ``run`` names the import run; the item is
+    pending until ``announced_at``, when it is announced with the other pending items of its
+    run, as a digest named ``digest`` (the first of those items' id)."""
+
+    __tablename__ = "live_digest_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[str] = mapped_column(String(32), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"))
+    # the material's own (held) material.published event
+    event_id: Mapped[int] = mapped_column(ForeignKey("live_events.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    digest: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class MaterialRequest(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,8 +89,11 @@ def current_version(session: Session, material: Material) -> MaterialVersion:
     ).one()
 
 
-def _shelved(query, category: str | None, tag: str | None):
-    """Only materials in ``category`` and carrying ``tag`` (each when given)."""
+def _shelved(query, category: str | None, tag: str | None, ids: Collection[int] | None = None):
+    """Only materials in ``category``, carrying ``tag`` and among ``ids`` (each when
+    given)."""
+    if ids is not None:
+        query = query.where(Material.id.in_(list(ids)))
     if category is not None:
         query = query.where(Material.category == category)
     if tag is not None:
@@ -109,6 +113,7 @@ def list_materials(
     offset: int = 0,
     category: str | None = None,
     tag: str | None = None,
+    ids: Collection[int] | None = None,
 ) -> list[MaterialSummary]:
     query = (
         select(Material, MaterialVersion.chars)
@@ -129,7 +134,7 @@ def list_materials(
     )
     if published_only:
         query = query.where(Material.status == "published")
-    query = _shelved(query, category, tag)
+    query = _shelved(query, category, tag, ids)
     return [
         MaterialSummary(
             m.id, m.title, m.kind, m.category, m.status, m.current_version, chars, m.published_at
@@ -144,11 +149,12 @@ def count_materials(
     published_only: bool = False,
     category: str | None = None,
     tag: str | None = None,
+    ids: Collection[int] | None = None,
 ) -> int:
     query = select(func.count()).select_from(Material)
     if published_only:
         query = query.where(Material.status == "published")
-    return session.scalar(_shelved(query, category, tag)) or 0
+    return session.scalar(_shelved(query, category, tag, ids)) or 0
 
 
 def get_material(session: Session, material_id: int) -> Material:

@@ -6,6 +6,10 @@ Order of decisions for a prepared file:
   3. the same clean text exists                         → skipped
   4. a material's shingles are ≥ threshold similar      → skipped, naming the original
   5. otherwise                                          → a new material
+
+A run of several files with ``publish`` announces what it published once, when it ends
+(live/digests.py): its materials are held as they are published, and announced together
+after the last file, or after an error stops the run.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
-from wenxing.live import announce
+from wenxing.live import announce, digests
 from wenxing.materials import keywords, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
@@ -49,6 +53,8 @@ class ImportOptions:
     category: str | None = None
     tags: tuple[str, ...] = ()
     publish: bool = False
+    # The import run whose publications are held for one announcement (set by ``run``).
+    run: str | None = None
 
 
 @dataclass
@@ -127,11 +133,33 @@ class MaterialImporter:
                 report.skipped.append({"path": item.path, "reason": item.reason})
             elif isinstance(item, Failure):
                 report.failed.append({"path": item.path, "error": item.error})
-        for prepared in self._prepare_all(files, workers):
-            self._record(report, prepared, options)
-            if on_progress:
-                on_progress(prepared.path)
+        if options.publish and len(files) > 1:
+            options = replace(options, run=digests.new_run())
+        try:
+            for prepared in self._prepare_all(files, workers):
+                self._record(report, prepared, options)
+                if on_progress:
+                    on_progress(prepared.path)
+        finally:
+            if options.run is not None:
+                self._announce(options.run)
         return report
+
+    def _announce(self, run: str) -> None:
+        """Announce what the run published (a failure here is logged: the hub announces
+        the run later, see live/digests.py)."""
+        try:
+            with self.db.transaction() as session:
+                count = digests.announce_run(session, run)
+        except Exception:  # (must not hide the run's own error, nor lose its report)
+            log.exception(
+                "announcing the import run's publications failed; a server process "
+                "announces them when the run has been idle for %d minutes",
+                digests.ABANDONED_SECONDS // 60,
+            )
+            return
+        if count:
+            log.info("announced %d published materials", count)
 
     def run_version(self, material_id: int, path: Path, options: ImportOptions) -> ImportReport:
         """Import one file as the next version of an existing material (the console's
@@ -276,7 +304,7 @@ def store(
     session.flush()
     _add_version(session, material, item, 1)
     if material.status == "published":
-        announce.material_published(session, material)
+        announce.material_published(session, material, run=options.run)
     return {"id": material.id, "title": material.title, "path": item.path, "version": 1}
 
 
@@ -336,7 +364,7 @@ def _new_version(
     if was_published:
         announce.new_version(session, material, number)
     elif material.status == "published":
-        announce.material_published(session, material)
+        announce.material_published(session, material, run=options.run)
     return {"id": material.id, "title": material.title, "path": item.path, "version": number}
 
 

@@ -1,5 +1,6 @@
 """Browsing the library by category and by tag: /categories, /categories/{name},
-/tags/{name}.
+/tags/{name}; and /published/{digest}, the materials an import run published together
+(the page its one notification and robot announcement link to, live/digests.py).
 
 These pages list titles and facts of published materials (kind, length, date), newest
 first, 20 to a page; like the home page they carry no material text. A category or tag
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from wenxing.i18n import _
+from wenxing.live import digests
 from wenxing.materials import catalog
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
@@ -65,6 +67,14 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
             here=f"/tags/{name}",
         )
 
+    @router.get("/published/{digest_id}", response_class=HTMLResponse)
+    def digest(
+        request: Request, digest_id: int, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    ) -> HTMLResponse:
+        """The materials an import run published together (live/digests.py)."""
+        here, title, missing = f"/published/{digest_id}", _("一起发布的新材料"), _("没有这批材料")
+        return shelf(request, page, title=title, missing=missing, here=here, digest=digest_id)
+
     def shelf(
         request: Request,
         page: int,
@@ -74,10 +84,13 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
         here: str,
         category: str | None = None,
         tag: str | None = None,
+        digest: int | None = None,
     ) -> HTMLResponse:
         shelved = {"published_only": True, "category": category, "tag": tag}
         with runtime.db.reading() as session:
             who = _who(auth.current_member(session, request))
+            if digest is not None:
+                shelved["ids"] = digests.material_ids(session, digest)
             total = catalog.count_materials(session, **shelved)
             pages = max(1, -(-total // PER_PAGE))
             rows = []
@@ -101,6 +114,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
             "page": page,
             "pages": pages,
             "here": here,
+            "digest": digest is not None,
         }
         return render(request, "shelf.html", context)
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
 from wenxing.live import hub as live_hub
+from wenxing.live.digests import announce_abandoned
 from wenxing.live.hub import Frame, Hub, Stream
 from wenxing.live.models import LiveEvent
 from wenxing.live.notify import mark_read
@@ -64,9 +65,16 @@ def start_hub(runtime: Runtime) -> tuple[Hub, Callable[[], None]]:
     thread, before ``hub.stop``) that gives the signals back. While it runs, SIGTERM and
     SIGINT first end the open streams, so a graceful stop is not kept waiting by
     connections that never finish on their own."""
-    hub = Hub(runtime.db, role_of=_role_of, remind=remind_expiring)
+    hub = Hub(runtime.db, role_of=_role_of, remind=_every_few_minutes)
     hub.start()
     return hub, _close_streams_on_signals(hub)
+
+
+def _every_few_minutes(db, now) -> None:
+    """The hub's periodic chores: import runs that died before announcing what they
+    published (live/digests.py), and the expiry reminders."""
+    announce_abandoned(db, now)
+    remind_expiring(db, now)
 
 
 def _close_streams_on_signals(hub: Hub) -> Callable[[], None]:

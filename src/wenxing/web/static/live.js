@@ -51,7 +51,12 @@
     if (data.kind !== "material") { toast(root.getAttribute("data-notice"), data); }
   });
   source.addEventListener("material.published", function (event) {
-    toast(root.getAttribute("data-new"), read(event));
+    var data = read(event);
+    // held: one of several materials an import publishes; its digest brings one notice
+    if (!data.held) { toast(root.getAttribute("data-new"), data); }
+  });
+  source.addEventListener("material.digest", function (event) {
+    toast("", read(event));  // its title says how many, and the first one's title
   });
   window.addEventListener("pagehide", function () { source.close(); });
 }());
