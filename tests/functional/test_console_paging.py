@@ -142,3 +142,12 @@ def test_a_later_page_is_for_admins_only(site, path):
     app, _admin = site
     assert TestClient(app).get(path, follow_redirects=False).status_code == 303
     assert signed_in(app, "writer").get(path).status_code == 403
+
+
+def test_the_members_search_ignores_case_on_both_databases(runtime, site):
+    _app, boss = site
+    with runtime.db.transaction() as session:
+        session.add(Member(number="WX-900", name="Zhang Wei", username="zhangwei88"))
+    for q in ("ZHANGWEI", "zhang wei", "Wei"):
+        found = boss.get("/console/members", params={"q": q})
+        assert _numbers(found.text) == ["WX-900"], q

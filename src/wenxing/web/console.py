@@ -91,15 +91,17 @@ def admin(who: StaffDep) -> Staff:
 AdminDep = Annotated[Staff, Depends(admin)]
 
 
+def checked(request: Request, token: str) -> None:
+    """A console form's CSRF token, checked before anything it asks is done (a form
+    without the right token is answered as a page this account may not use)."""
+    if not auth.csrf_ok(request, token):
+        raise NotStaff(signed_in=True)
+
+
 def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
-    admins = APIRouter(
-        dependencies=[Depends(admin)], include_in_schema=False
-    )  # included below, after the rest
-
-    def checked(request: Request, token: str) -> None:
-        if not auth.csrf_ok(request, token):
-            raise NotStaff(signed_in=True)
+    # Admins' pages: included below, after the rest.
+    admins = APIRouter(dependencies=[Depends(admin)], include_in_schema=False)
 
     def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
         return page(request, f"console/{name}", {"console": True, **context}, status)
@@ -482,8 +484,8 @@ def _members_where(q: str) -> list:
     return [
         or_(
             Member.number == q.upper(),
-            Member.name.like(like),
-            Member.username.like(like),
+            Member.name.ilike(like),
+            Member.username.ilike(like),
             Member.phone.like(like),
         )
     ]

@@ -33,7 +33,7 @@ from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, R
 from wenxing.reports.receipts import PENDING_STATES, evidence_outcome
 from wenxing.runtime import Runtime
 from wenxing.web import auth, reporting
-from wenxing.web.console import NotStaff, StaffDep, staff
+from wenxing.web.console import StaffDep, checked, staff
 
 PAGE_SIZE = 30
 PREVIEW_CHARS = 1000
@@ -123,10 +123,6 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
 
     def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
         return render(request, f"console/{name}", {"console": True, **context}, status)
-
-    def checked(request: Request, token: str) -> None:
-        if not auth.csrf_ok(request, token):
-            raise NotStaff(signed_in=True)
 
     @router.get("", response_class=HTMLResponse)
     def reports(

@@ -21,7 +21,7 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import search
 from wenxing.web import auth
-from wenxing.web.console import NotStaff, StaffDep, staff
+from wenxing.web.console import StaffDep, checked, staff
 from wenxing.web.paging import MAX_PAGE, Page
 from wenxing.web.requests_page import (
     STATE_NAMES,
@@ -38,10 +38,6 @@ def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) 
 
     def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
         return page(request, f"console/{name}", {"console": True, **context}, status)
-
-    def checked(request: Request, token: str) -> None:
-        if not auth.csrf_ok(request, token):
-            raise NotStaff(signed_in=True)
 
     def refused_page(request: Request, who, refused: board.RequestRefused) -> HTMLResponse:
         status, message = refusal(refused)

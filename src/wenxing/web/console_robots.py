@@ -22,7 +22,7 @@ from wenxing.live.bot_formats import PLATFORMS, SIGNED, mask_url
 from wenxing.live.models import Robot
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.console import AdminDep, NotStaff, admin
+from wenxing.web.console import AdminDep, admin, checked
 
 NOTICES = {
     "added": N_("机器人已添加。"),
@@ -48,10 +48,6 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
     router = APIRouter(
         prefix="/console/robots", dependencies=[Depends(admin)], include_in_schema=False
     )
-
-    def checked(request: Request, token: str) -> None:
-        if not auth.csrf_ok(request, token):
-            raise NotStaff(signed_in=True)
 
     def show(request: Request, who, *, status: int = 200, **context) -> HTMLResponse:
         timezone = runtime.publisher_settings()["timezone"]

@@ -29,7 +29,7 @@ from wenxing.config import (
 from wenxing.i18n import N_, _
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.console import AdminDep, NotStaff, admin
+from wenxing.web.console import AdminDep, admin, checked
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
 _MULTILINE_TEXT = frozenset({"wording_variants"})  # text settings edited in a textarea
@@ -254,8 +254,7 @@ def settings_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
         value: str = Form(""),
         csrf_token: str = Form(""),
     ) -> Response:
-        if not auth.csrf_ok(request, csrf_token):
-            raise NotStaff(signed_in=True)
+        checked(request, csrf_token)
         if name not in _SPECS:
             message = {"message": _("没有这个设置")}
             return page(request, "console/message.html", {"console": True, **message}, 404)
