@@ -7,6 +7,10 @@ the publication does, and one row per (robot, event) means it is never announced
 ``bot_sender`` sends the rows. An announcement says what the material is — title, kind,
 date, its first section headings and a link — never its text: the member group's link
 opens the reader (sign-in, a fingerprinted copy), the free group's the public page.
+An import run that publishes several materials is announced once, by the run's
+``material.digest`` event (``live/digests.py``): its materials' own events are ``held``
+and add no row here; the digest's message gives the count, the first titles with kind and
+date, and a link to the page listing the run's materials.
 
 Every change to a robot is an audit event; the signing secret is never shown again. The
 webhook URL and the secret are stored sealed (``bot_credentials``): a robot whose values do
