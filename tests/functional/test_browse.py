@@ -81,16 +81,18 @@ def test_a_category_page_lists_newest_first_twenty_to_a_page(runtime, site):
     assert first.status_code == 200
     assert titles(first.text) == [f"讲话稿{n:02d}" for n in range(20)]
     assert "共 25 份" in first.text and "第 1 页，共 2 页" in first.text
-    assert 'href="/categories/%E8%AE%B2%E8%AF%9D?page=2"' in first.text
+    assert 'rel="next" href="/categories/%E8%AE%B2%E8%AF%9D?page=2"' in first.text
+    assert '<span class="button" aria-current="page">1</span>' in first.text
     assert 'rel="prev"' not in first.text
     second = site.get("/categories/讲话", params={"page": 2})
     assert titles(second.text) == [f"讲话稿{n:02d}" for n in range(20, 24)] + [
         "在全区重点工作推进会上的讲话"
     ]
-    assert 'rel="next"' not in second.text and "?page=1" in second.text
+    assert 'rel="next"' not in second.text
+    assert 'rel="prev" href="/categories/%E8%AE%B2%E8%AF%9D?page=1"' in second.text
     beyond = site.get("/categories/讲话", params={"page": 3})
     assert beyond.status_code == 404 and "没有这一页" in beyond.text
-    for bad in ("0", "x"):
+    for bad in ("0", "x", "1000000"):
         refused = site.get("/categories/讲话", params={"page": bad})
         assert refused.status_code == 400 and "请求参数有误" in refused.text
     unknown = site.get("/categories/没有的分类")

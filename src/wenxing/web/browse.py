@@ -3,14 +3,16 @@
 (the page its one notification and robot announcement link to, live/digests.py).
 
 These pages list titles and facts of published materials (kind, length, date), newest
-first, 20 to a page; like the home page they carry no material text. A category or tag
-that no published material carries is a 404, as is a page past the last.
+first, 20 to a page (``?page=N``, web/paging.py and its pager); like the home page they
+carry no material text. A category or tag that no published material carries is a 404, as
+is a page past the last; a bad page value is a 400.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -21,8 +23,10 @@ from wenxing.materials import catalog
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
 from wenxing.web import auth
+from wenxing.web.paging import MAX_PAGE, Page, link
 
 PER_PAGE = 20
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 def _who(member: Member | None) -> dict | None:
@@ -42,9 +46,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
         return render(request, "categories.html", {"who": who, "categories": shelves})
 
     @router.get("/categories/{name:path}", response_class=HTMLResponse)
-    def category(
-        request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-    ) -> HTMLResponse:
+    def category(request: Request, name: str, page: PageNumber = 1) -> HTMLResponse:
         return shelf(
             request,
             page,
@@ -55,9 +57,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
         )
 
     @router.get("/tags/{name:path}", response_class=HTMLResponse)
-    def tag(
-        request: Request, name: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-    ) -> HTMLResponse:
+    def tag(request: Request, name: str, page: PageNumber = 1) -> HTMLResponse:
         return shelf(
             request,
             page,
@@ -68,9 +68,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
         )
 
     @router.get("/published/{digest_id}", response_class=HTMLResponse)
-    def digest(
-        request: Request, digest_id: int, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-    ) -> HTMLResponse:
+    def digest(request: Request, digest_id: int, page: PageNumber = 1) -> HTMLResponse:
         """The materials an import run published together (live/digests.py)."""
         here, title, missing = f"/published/{digest_id}", _("一起发布的新材料"), _("没有这批材料")
         return shelf(request, page, title=title, missing=missing, here=here, digest=digest_id)
@@ -91,29 +89,26 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
             who = _who(auth.current_member(session, request))
             if digest is not None:
                 shelved["ids"] = digests.material_ids(session, digest)
-            total = catalog.count_materials(session, **shelved)
-            pages = max(1, -(-total // PER_PAGE))
+            shown = Page(page, PER_PAGE, catalog.count_materials(session, **shelved))
             rows = []
-            if total and page <= pages:
+            if shown.total and not shown.past_the_end:
                 rows = catalog.list_materials(
                     session,
                     newest_first=True,
-                    limit=PER_PAGE,
-                    offset=(page - 1) * PER_PAGE,
+                    limit=shown.size,
+                    offset=shown.offset,
                     **shelved,
                 )
-        if not total:
+        if not shown.total:
             return render(request, "error.html", {"who": who, "message": missing}, 404)
-        if page > pages:
+        if shown.past_the_end:
             return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
         context = {
             "who": who,
             "title": title,
             "materials": rows,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "here": here,
+            "shown": shown,
+            "link": link(quote(here)),  # a category's or tag's name may need escaping
             "digest": digest is not None,
         }
         return render(request, "shelf.html", context)
