@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.helpers import account, import_sample, signed_in
 from wenxing.live import events
 from wenxing.live import hub as live_hub
 from wenxing.live.hub import Hub
 from wenxing.live.models import Notification
+from wenxing.live.notify import notify
 from wenxing.materials import catalog
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
+from wenxing.web.live import PAGE_SIZE
 
 
 def parse_sse(text: str) -> list[dict]:
@@ -191,6 +194,36 @@ def test_a_live_stream_gets_published_materials_and_heartbeats(runtime, people, 
     assert message["event"] == "material.published"
     assert message["data"]["link"] == "/materials/1" and message["data"]["material"] == 1
     assert set(message["data"]) == {"material", "title", "kind", "date", "link"}
+
+
+def test_the_notifications_page_is_paged_like_the_other_lists(runtime, people):
+    with runtime.db.transaction() as session:
+        for n in range(PAGE_SIZE + 5):
+            notify(session, [people["member"]], "material", f"通知{n:02d}", link="/materials/1")
+    with runtime.db.reading() as session:
+        mine = Notification.member_id == people["member"]
+        total = session.scalar(select(func.count()).select_from(Notification).where(mine))
+    assert PAGE_SIZE < total <= 2 * PAGE_SIZE
+    member = signed_in(create_app(runtime), "member")
+
+    def ids(text: str) -> list[int]:
+        return [int(n) for n in re.findall(r'<li class="(?:un)?read" id="n(\d+)">', text)]
+
+    first = member.get("/account/notifications")
+    assert first.status_code == 200 and "第 1 页，共 2 页" in first.text
+    assert 'rel="next" href="/account/notifications?page=2"' in first.text
+    assert '<span class="button" aria-current="page">1</span>' in first.text
+    second = member.get("/account/notifications", params={"page": 2})
+    assert second.status_code == 200 and "第 2 页，共 2 页" in second.text
+    assert 'rel="prev" href="/account/notifications?page=1"' in second.text
+    assert 'rel="next"' not in second.text
+    seen = ids(first.text) + ids(second.text)
+    assert len(seen) == total and seen == sorted(set(seen), reverse=True)  # newest first
+    past = member.get("/account/notifications", params={"page": 3})
+    assert past.status_code == 404 and "没有这一页" in past.text
+    for bad in ("0", "x", "1000000"):
+        refused = member.get("/account/notifications", params={"page": bad})
+        assert refused.status_code == 400 and "请求参数有误" in refused.text, bad
 
 
 def test_the_bell_counts_and_notifications_are_marked_read(runtime, people):

@@ -1,5 +1,6 @@
 """Live pages: the event stream (``GET /events``, Server-Sent Events) and the account's
-notifications (the bell's page, marking read).
+notifications (the bell's page, ``PAGE_SIZE`` a page with the shared pager, web/paging.py:
+a page past the last is 404, a bad page value 400; marking read).
 
 ``/events`` is an async route: an open stream holds no worker thread, only a queue on the
 event loop fed by the process's hub (``live.hub``). A client that reconnects with
@@ -10,13 +11,13 @@ its lifespan, as in tests that never start it) the stream sends the backlog and 
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
@@ -33,6 +34,7 @@ from wenxing.members.entitlement import role_now
 from wenxing.members.subscriptions import account_view
 from wenxing.runtime import Runtime
 from wenxing.web import auth
+from wenxing.web.paging import MAX_PAGE, Page
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000
@@ -196,7 +198,9 @@ def live_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRou
         )
 
     @router.get("/account/notifications", response_class=HTMLResponse)
-    def notifications_page(request: Request, page: int = 1) -> Response:
+    def notifications_page(
+        request: Request, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1
+    ) -> Response:
         return _notifications(request, page)
 
     def _notifications(request: Request, number: int) -> Response:
@@ -206,12 +210,13 @@ def live_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRou
             member = auth.current_member(session, request)
             if member is None:
                 return RedirectResponse("/signin?next=/account/notifications", status_code=303)
-            total, rows = notifications_of(
-                session, member.id, offset=(max(number, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE
-            )
+            offset = (number - 1) * PAGE_SIZE
+            total, rows = notifications_of(session, member.id, offset=offset, limit=PAGE_SIZE)
             unread = unread_count(session, member.id)
             who = {"number": member.number, "name": member.name, "role": member.role}
-        pages = max(1, math.ceil(total / PAGE_SIZE))
+        shown = Page(number, PAGE_SIZE, total)
+        if shown.past_the_end:
+            return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
         items = [
             {**row, "kind_name": _(KIND_NAMES[row["kind"]]) if row["kind"] in KIND_NAMES else ""}
             for row in rows
@@ -220,8 +225,7 @@ def live_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRou
             "who": who,
             "items": items,
             "unread": unread,
-            "page_number": min(max(number, 1), pages),
-            "pages": pages,
+            "shown": shown,
         }
         return render(request, "notifications.html", context)
 
