@@ -1,6 +1,6 @@
-"""The console's members list and audit log are paged (``?page=N``): every row on exactly
-one page, newest first, the search and the filters kept in the pager's links; a page past
-the last is 404, a bad page value 400."""
+"""The console's members list, audit log and reports list are paged (``?page=N``): every
+row on exactly one page, in the list's order, the search and the filters kept in the
+pager's links; a page past the last is 404, a bad page value 400."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from wenxing import audit
 from wenxing.audit import AuditEvent
 from wenxing.db.base import utcnow
 from wenxing.members.models import Member
+from wenxing.reports.models import Report
 from wenxing.web.app import create_app
 from wenxing.web.console import AUDIT_PER_PAGE, MEMBERS_PER_PAGE
+from wenxing.web.console_reports import PAGE_SIZE as REPORTS_PER_PAGE
 from wenxing.web.paging import link
 
 
@@ -128,7 +130,46 @@ def test_the_audit_log_pages_through_every_event_and_keeps_the_filters(runtime, 
     assert admin.get("/console/audit", params={"actor": "WX-99999", "page": 2}).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/console/members", "/console/audit"])
+def test_the_reports_list_pages_waiting_ones_first_and_keeps_the_state(runtime, site):
+    app, _admin = site
+    editor = signed_in(app, "writer")  # editors page through reports too
+    start = utcnow() - timedelta(days=1)
+    with runtime.db.transaction() as session:
+        made = [
+            Report(
+                receipt=f"JB{n:010d}",
+                state="received" if n % 3 else "rejected",
+                platform="xianyu",
+                created_at=start + timedelta(minutes=n),
+            )
+            for n in range(REPORTS_PER_PAGE * 2 + 5)
+        ]
+        session.add_all(made)
+        session.flush()
+        waiting = [r.id for r in reversed(made) if r.state == "received"]
+        done = [r.id for r in reversed(made) if r.state == "rejected"]
+
+    def ids(text: str) -> list[int]:
+        return [int(n) for n in re.findall(r'<td><a href="/console/reports/(\d+)">', text)]
+
+    # Waiting ones first, each group newest first, over three pages.
+    assert _pages(editor, "/console/reports", {}, 3, ids) == waiting + done
+    # A state is kept across its pages.
+    assert len(waiting) > REPORTS_PER_PAGE
+    assert _pages(editor, "/console/reports", {"state": "received"}, 2, ids) == waiting
+    second = editor.get("/console/reports", params={"state": "received", "page": 2}).text
+    assert 'rel="prev" href="/console/reports?state=received&amp;page=1"' in second
+    # A state that fits on one page has no pager; none at all is one empty page.
+    few = editor.get("/console/reports", params={"state": "rejected"}).text
+    assert len(ids(few)) == len(done) and "共 1 页" not in few
+    none = editor.get("/console/reports", params={"state": "confirmed"})
+    assert none.status_code == 200 and "没有举报。" in none.text
+    assert (
+        editor.get("/console/reports", params={"state": "confirmed", "page": 2}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("path", ["/console/members", "/console/audit", "/console/reports"])
 def test_a_bad_page_value_is_400_in_chinese(site, path):
     _app, admin = site
     for bad in ("0", "-1", "x", "1000000", ""):

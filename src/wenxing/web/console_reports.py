@@ -1,5 +1,6 @@
-"""The console's resale reports: the list (pending first), one report with its evidence and
-case, and the decision (confirm with a sanction, or reject).
+"""The console's resale reports: the list (pending first, ``PAGE_SIZE`` a page with the
+shared pager, web/paging.py: a page past the last is 404, a bad page value 400), one report
+with its evidence and case, and the decision (confirm with a sanction, or reject).
 
 Editors and admins only, through the console's one gate (``console.staff``). Everything a
 reporter sent is untrusted: the note, the link (a link only when it is http or https) and
@@ -34,6 +35,7 @@ from wenxing.reports.receipts import PENDING_STATES, evidence_outcome
 from wenxing.runtime import Runtime
 from wenxing.web import auth, reporting
 from wenxing.web.console import StaffDep, checked, staff
+from wenxing.web.paging import MAX_PAGE, Page, link
 
 PAGE_SIZE = 30
 PREVIEW_CHARS = 1000
@@ -129,20 +131,22 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
         request: Request,
         who: StaffDep,
         state: str = "",
-        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> HTMLResponse:
         state = state if state in ("pending", *STATES) else ""
         with runtime.db.reading() as session:
-            rows, total = _listing(session, state, page)
+            shown, rows = _listing(session, state, page)
+        if shown.past_the_end:
+            message = {"who": who.__dict__, "message": _("没有这一页")}
+            return view(request, "message.html", message, 404)
         context = {
             "who": who.__dict__,
             "rows": rows,
             "state": state,
             "states": [("", _("全部")), ("pending", _("待处理"))]
             + [(s, reporting.state_name(s)) for s in STATES],
-            "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
-            "total": total,
+            "shown": shown,
+            "link": link("/console/reports", state=state),
         }
         return view(request, "reports.html", context)
 
@@ -246,18 +250,23 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
     return router
 
 
-def _listing(session, state: str, page: int) -> tuple[list[dict], int]:
+def _listing(session, state: str, page: int) -> tuple[Page, list[dict]]:
+    """The page of the list asked for and its rows (none for a page past the last)."""
     query = select(Report)
     if state == "pending":
         query = query.where(Report.state.in_(PENDING_STATES))
     elif state:
         query = query.where(Report.state == state)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    shown = Page(
+        page, PAGE_SIZE, session.scalar(select(func.count()).select_from(query.subquery()))
+    )
+    if shown.past_the_end:
+        return shown, []
     waiting = case((Report.state == "traced", 0), (Report.state == "received", 1), else_=2)
     reports = session.scalars(
         query.order_by(waiting, Report.created_at.desc(), Report.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .offset(shown.offset)
+        .limit(shown.size)
     ).all()
     ids = [r.id for r in reports]
     evidence, accused = (
@@ -278,7 +287,7 @@ def _listing(session, state: str, page: int) -> tuple[list[dict], int]:
         }
         for r in reports
     ]
-    return rows, total
+    return shown, rows
 
 
 def _per_report(session, model, ids: list[int]) -> dict[int, int]:
