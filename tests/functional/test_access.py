@@ -13,11 +13,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.functional.test_route_walk import _routes
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing.db.base import utcnow
+from wenxing.live.models import DigestItem, LiveEvent
 from wenxing.materials.models import Material
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import grant, plans
@@ -61,6 +62,7 @@ TABLE = {
     ("GET", "/categories", "/categories"): ALL,
     ("GET", "/categories/讲话?page=1", "/categories/{name:path}"): ALL,
     ("GET", "/tags/两会", "/tags/{name:path}"): ALL,
+    ("GET", "/published/1", "/published/{digest_id}"): ALL,
     ("GET", "/console/settings", "/console/settings"): ADMIN,
     ("GET", "/console", "/console"): STAFF,
     ("GET", "/console/materials", "/console/materials"): STAFF,
@@ -202,6 +204,15 @@ def clients(runtime):
     with runtime.db.transaction() as session:
         sample = session.get(Material, 1)
         sample.category, sample.tags = "讲话", "两会"
+        # An import run's digest holding the sample (its page, /published/1, is public).
+        published = session.scalars(
+            select(LiveEvent.id).where(LiveEvent.type == "material.published")
+        ).first()
+        session.add(
+            DigestItem(run="access", material_id=1, event_id=published, announced_at=utcnow())
+        )
+        session.flush()
+        session.execute(update(DigestItem).values(digest=DigestItem.id))
     publisher = runtime.publisher_settings()
     month = plans(publisher)["month"]
     with runtime.db.transaction() as session:
