@@ -1,5 +1,5 @@
 """Evidence that needs OCR, traced through the CLI on both databases: a phone screenshot of
-one page of a member's .pdf copy and a scanned PDF; and whom the visible recipient line
+one page of a member's .pdf copy, a two-page TIFF scan and a scanned PDF; and whom the visible recipient line
 names. Tesseract takes a few seconds a page, so these stay few."""
 
 from __future__ import annotations
@@ -44,6 +44,20 @@ def screenshot(pdf: Path, page: int, out: Path, width: int = 1080) -> Path:
     return out.with_suffix(".png")
 
 
+def traced_to(cli, evidence: Path, member: str, issued: int) -> dict:
+    """``wenxing trace --json`` of ``evidence``: material 1, its visible line naming
+    ``member`` (issued ``issued`` copies of it), and nobody else accused."""
+    traced = cli("trace", str(evidence), "--json")
+    assert traced.code == 0, traced
+    result = traced.json()
+    assert result["material"]["id"] == 1 and result["coverage"] > 0.05
+    assert result["visible_recipients"] == [
+        {"member": member, "exists": True, "issued_copies": issued}
+    ]
+    assert {a["member"] for a in result["accused"]} <= {member}
+    return result
+
+
 def test_the_visible_line_names_members_and_their_copies(library, tmp_path):
     own = issue(library, "WX-10002", "txt", tmp_path / "a.txt")
     issue(library, "WX-10002", "html", tmp_path / "b.html")
@@ -75,18 +89,29 @@ def test_a_screenshot_of_one_pdf_page_names_its_member(library, tmp_path):
     with Image.open(shot) as image:
         assert image.width == 1080
     started = time.perf_counter()
-    traced = library("trace", str(shot), "--json")
-    took = time.perf_counter() - started
-    assert traced.code == 0, traced
-    result = traced.json()
-    assert result["material"]["id"] == 1 and result["coverage"] > 0.05
-    assert result["visible_recipients"] == [
-        {"member": "WX-10002", "exists": True, "issued_copies": 2}
-    ]
     # One page carries few wording variants: whether they alone accuse anyone is measured,
     # not required; they never accuse anyone else.
-    assert {a["member"] for a in result["accused"]} <= {"WX-10002"}
+    traced_to(library, shot, "WX-10002", 2)
+    took = time.perf_counter() - started
     assert took < 60  # about 3 s here; far more means OCR went wrong (threads, scaling)
+
+
+@pytest.mark.ocr
+def test_a_two_page_tiff_scan_of_a_pdf_copy_names_its_member(library, tmp_path):
+    copy = issue(library, "WX-10001", "pdf", tmp_path / "copy.pdf")
+    issue(library, "WX-10003", "pdf", tmp_path / "other.pdf")
+    command = ["pdftoppm", "-f", "2", "-l", "3", "-r", "150", "-gray", "-png"]
+    subprocess.run([*command, str(copy), str(tmp_path / "page")], check=True)
+    pages = [Image.open(path) for path in sorted(tmp_path.glob("page-*.png"))]
+    assert len(pages) == 2
+    scan = tmp_path / "scan.tif"
+    pages[0].save(scan, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    for page in pages:
+        page.close()
+    evidence = read_evidence_file(scan, 1 << 24)
+    assert evidence.detected == "tiff" and evidence.ocr_pages == 2
+    assert "WX-10001" in evidence.text and "  " not in evidence.text
+    traced_to(library, scan, "WX-10001", 1)
 
 
 @pytest.fixture(scope="module")

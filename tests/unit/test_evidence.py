@@ -234,6 +234,7 @@ def test_a_200_megapixel_image_is_refused_from_its_header_at_once():
 MAGIC = [b"", b"%PDF-1.7\n", b"PK\x03\x04", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a"]
 MAGIC += [b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"BM" + b"\x00" * 12 + b"\x28\x00\x00\x00"]
 MAGIC += [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"<!doctype html>", b"\xef\xbb\xbf", b"\xff\xfe"]
+MAGIC += [b"II*\x00", b"MM\x00*", b"II*\x00\x08\x00\x00\x00", b"MM\x00*\x00\x00\x00\x08"]
 NAMES = ["", "x.txt", "x.html", "x.docx", "x.pdf", "x.png", "x.jpg", "x.zip", "x.PDF"]
 
 
@@ -304,6 +305,131 @@ def test_a_small_screenshot_is_read_in_chinese_without_spaces():
     assert evidence.detected == "png" and evidence.ocr_pages == 1
     assert "WX-10001" in evidence.text
     assert "扩大有效投资" in evidence.text and "科学谋划" in evidence.text
+
+
+# --- TIFF scans: every page's size from the header, then each page read by OCR ------------
+
+
+def tiff_bytes(sizes: list[tuple[int, int]], order: str = "<", strip: bytes = b"") -> bytes:
+    """A TIFF written by hand: one 8-bit grayscale page of each size, every page's single
+    strip holding ``strip`` (far less than the size declares, unless given in full)."""
+    head = (b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8)
+    out = bytearray(head)
+    for number, (width, height) in enumerate(sizes):
+        entries = [
+            (256, 4, width),  # ImageWidth
+            (257, 4, height),  # ImageLength
+            (258, 3, 8),  # BitsPerSample
+            (259, 3, 1),  # Compression: none
+            (262, 3, 1),  # PhotometricInterpretation: black is zero
+            (273, 4, 0),  # StripOffsets (filled in below)
+            (277, 3, 1),  # SamplesPerPixel
+            (278, 4, height),  # RowsPerStrip
+            (279, 4, len(strip)),  # StripByteCounts
+        ]
+        at = len(out)
+        data_at = at + 2 + 12 * len(entries) + 4
+        out += struct.pack(order + "H", len(entries))
+        for tag, kind, value in entries:
+            value = data_at if tag == 273 else value
+            # A SHORT fills the first two of the four value bytes, a LONG all four.
+            packed = (
+                struct.pack(order + "HH", value, 0)
+                if kind == 3
+                else struct.pack(order + "I", value)
+            )
+            out += struct.pack(order + "HHI", tag, kind, 1) + packed
+        last = number == len(sizes) - 1
+        out += struct.pack(order + "I", 0 if last else data_at + len(strip))
+        out += strip
+    return bytes(out)
+
+
+def saved_tiff(pages: list[Image.Image], **options) -> bytes:
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_tiffs_are_known_by_their_first_bytes_and_every_page_size(order):
+    data = tiff_bytes([(120, 40), (33, 77), (5, 6)], order, strip=b"\xff" * 30)
+    assert data[:4] == (b"II*\x00" if order == "<" else b"MM\x00*")
+    assert detect_format(data) == "tiff"
+    assert ocr.tiff_sizes(data) == [(120, 40), (33, 77), (5, 6)]
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.n_frames == 3 and image.size == (120, 40)
+        image.seek(1)
+        assert image.size == (33, 77)
+    saved = saved_tiff([Image.new("L", (90, 30), 255), Image.new("1", (20, 10), 1)])
+    assert detect_format(saved) == "tiff" and ocr.tiff_sizes(saved) == [(90, 30), (20, 10)]
+    assert detect_format(b"II* is how the memo began") is None
+
+
+def test_an_oversized_tiff_page_is_refused_from_its_header_before_decoding(monkeypatch):
+    # The second page claims 20000×10000 8-bit pixels: 200 MB once Pillow decoded it.
+    data = tiff_bytes([(100, 100), (20_000, 10_000)], strip=b"\xff" * 64)
+    assert len(data) < 1000
+
+    def no_decoding(*_args, **_kwargs):
+        raise AssertionError("a refused TIFF must not reach Pillow")
+
+    monkeypatch.setattr(ocr.Image, "open", no_decoding)
+    started = time.perf_counter()
+    error = refusal(data, "scan.tif")
+    assert time.perf_counter() - started < 1.0
+    assert error.reason == "image_too_large" and error.detected == "tiff"
+    assert "page 2" in str(error) and "20000×10000" in str(error)
+    assert "more than the 40 megapixel limit" in str(error)
+
+
+def test_a_tiff_with_too_many_pages_or_pixels_in_all_is_refused(monkeypatch):
+    monkeypatch.setattr(ocr.Image, "open", None)  # refused before anything is decoded
+    many = tiff_bytes([(10, 10)] * (ocr.TIFF_MAX_PAGES + 1))
+    error = refusal(many, "scan.tiff")
+    assert error.reason == "too_many_pages" and error.detected == "tiff"
+    assert f"more pages than the {ocr.TIFF_MAX_PAGES}-page limit" in str(error)
+    # Each page under the per-page limit, together over the limit for the whole file.
+    pages = ocr.TIFF_MAX_PIXELS // 39_000_000 + 1
+    heavy = tiff_bytes([(6_000, 6_500)] * pages)
+    error = refusal(heavy, "scan.tiff")
+    assert error.reason == "image_too_large" and "in all" in str(error)
+    # A page chain that loops back on itself is damaged, not endless.
+    looped = bytearray(tiff_bytes([(10, 10), (10, 10)]))
+    looped[-4:] = struct.pack("<I", 8)
+    assert refusal(bytes(looped), "scan.tif").reason == "corrupt"
+
+
+def test_a_damaged_tiff_is_corrupt_and_says_it_is_a_tiff():
+    good = saved_tiff([page_image(LINES, 20), page_image(LINES[:1], 20)])
+    cases = [
+        b"II*\x00" + b"\x00" * 4,  # no first page
+        b"MM\x00*" + struct.pack(">I", 1 << 30),  # the first page past the end
+        good[: len(good) // 2],  # cut in the first page's pixels
+        tiff_bytes([(0, 40)]),  # a page with no width
+        tiff_bytes([(200, 100)], strip=b"\x00" * 10),  # far fewer pixels than declared
+    ]
+    for number, data in enumerate(cases):
+        error = refusal(data, "scan.tif")
+        assert error.reason == "corrupt", (number, str(error))
+        assert error.detected == "tiff" and "TIFF" in str(error), number
+
+
+def test_heic_photos_are_still_refused_as_unsupported():
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+    error = refusal(heic, "photo.jpg")
+    assert error.reason == "unsupported" and error.detected == "heic"
+    assert "HEIC" in str(error)
+
+
+@pytest.mark.ocr
+def test_a_renamed_two_page_tiff_is_read_page_by_page():
+    pages = [page_image(LINES[:2], 20), page_image(LINES[2:], 20)]
+    data = saved_tiff(pages, compression="tiff_lzw")
+    evidence = read_evidence(data, "scan.jpg")  # the name is wrong on purpose
+    assert evidence.detected == "tiff" and evidence.ocr_pages == 2
+    assert "WX-10001" in evidence.text and "科学谋划" in evidence.text
+    assert evidence.text.index("扩大有效投资") < evidence.text.index("科学谋划")
 
 
 @pytest.mark.ocr

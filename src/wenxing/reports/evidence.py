@@ -1,9 +1,11 @@
 """Getting text (and any exact copy tag) out of an evidence file.
 
 What a file is comes from its content, never its name: a PDF, an image (PNG, JPEG, GIF,
-WebP, BMP), a Word .docx (a zip holding word/document.xml), an HTML page, or text in any
+WebP, BMP, or a TIFF of one or more scanned pages), a Word .docx (a zip holding word/document.xml), an HTML page, or text in any
 encoding ``decode_text`` knows. The name only tells HTML from text when both would fit.
-Images, and PDFs whose text layer is empty or nearly so, are read by OCR (``ocr.py``).
+Images, TIFF pages, and PDFs whose text layer is empty or nearly so, are read by OCR
+(``ocr.py``). HEIC/HEIF photos are recognised and refused (reading them would take a
+library wenxing does not carry).
 
 Every failure is an :class:`EvidenceError`: an English message for logs and the CLI, and a
 ``reason`` from this fixed set (``REASONS``) for pages to say in Chinese:
@@ -12,10 +14,12 @@ Every failure is an :class:`EvidenceError`: an English message for logs and the 
     too_large        more bytes than the caller allows
     unreadable       the file could not be opened (missing, not a regular file, permissions)
     unsupported      no format evidence is read from (binary data, a zip that is no .docx,
-                     an old .doc)
+                     an old .doc, a HEIC photo)
     corrupt          a PDF, image or .docx too damaged to read
     encrypted        a PDF that needs a password
-    image_too_large  an image with more pixels than the limit (refused before decoding)
+    image_too_large  an image, or a TIFF page or all its pages, with more pixels than the
+                     limit (refused before decoding)
+    too_many_pages   a TIFF with more pages than the limit (refused before decoding)
     no_text          readable, but there is no text in it (nor any that OCR could find)
     ocr_failed       Tesseract failed, timed out or is not installed
 """
@@ -34,7 +38,18 @@ from pathlib import Path
 from wenxing.materials.readers import ReadError, decode_text, pdf_pages, pdf_paragraphs
 from wenxing.reports import ocr
 
-EVIDENCE_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf", ".png", ".jpg", ".jpeg")
+EVIDENCE_SUFFIXES = (
+    ".txt",
+    ".html",
+    ".htm",
+    ".docx",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+)
 REASONS = frozenset(
     {
         "empty",
@@ -44,6 +59,7 @@ REASONS = frozenset(
         "corrupt",
         "encrypted",
         "image_too_large",
+        "too_many_pages",
         "no_text",
         "ocr_failed",
     }
@@ -55,6 +71,8 @@ SCANNED_PDF_CHARS_PER_PAGE = 50
 
 _TAG = re.compile(r"WX1-[A-Z2-7]{20,40}")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An ISO media file's major brand (bytes 8-12, after "ftyp") naming a HEIC/HEIF image.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 _HTML_START = re.compile(
     r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
     re.IGNORECASE | re.DOTALL,
@@ -76,8 +94,8 @@ class EvidenceError(ReadError):
 class Evidence:
     text: str
     copy_tags: tuple[str, ...] = ()
-    detected: str = "txt"  # what the content is: txt html docx pdf png jpeg gif webp bmp
-    ocr_pages: int = 0  # images and PDF pages whose text came from OCR
+    detected: str = "txt"  # what the content is: txt html docx pdf png jpeg gif webp bmp tiff
+    ocr_pages: int = 0  # images, TIFF pages and PDF pages whose text came from OCR
 
 
 class _TextOfPage(HTMLParser):
@@ -171,8 +189,10 @@ def read_evidence(
             return _pdf(data)
         if kind == "docx":
             return _docx(data)
-        if kind in ("zip", "ole"):
+        if kind in _UNSUPPORTED:
             raise EvidenceError(_UNSUPPORTED[kind], "unsupported")
+        if kind == "tiff":
+            return _tiff(data, max_pixels)
         if kind is not None:
             return _image(data, kind, max_pixels)
         return _text(data, Path(filename).suffix.lower())
@@ -186,19 +206,22 @@ def read_evidence(
 _UNSUPPORTED = {
     "zip": "a zip archive that is not a Word .docx file",
     "ole": "old Word .doc (or another old Office) format; save it as .docx",
+    "heic": "a HEIC/HEIF photo, which is not read; save it as JPEG or PNG",
 }
 
 
 def detect_format(data: bytes) -> str | None:
-    """The format the bytes' signature names: pdf, docx, png, jpeg, gif, webp, bmp, or
-    zip / ole for archives evidence is not read from; None when no signature matches (the
-    content may still be text or HTML)."""
+    """The format the bytes' signature names: pdf, docx, png, jpeg, gif, webp, bmp, tiff,
+    or zip / ole / heic for formats evidence is not read from; None when no signature
+    matches (the content may still be text or HTML)."""
     if b"%PDF-" in data[:1024]:  # as readers.pdf_text: some writers put junk first
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         return "docx" if _zip_holds(data, "word/document.xml") else "zip"
     if data.startswith(_OLE_MAGIC):
         return "ole"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "heic"
     return ocr.image_kind(data)
 
 
@@ -254,6 +277,15 @@ def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
     if not text.strip():
         raise EvidenceError(f"OCR found no text in the {kind.upper()} image", "no_text")
     return Evidence(text, tuple(_TAG.findall(text)), kind, ocr_pages=1)
+
+
+def _tiff(data: bytes, max_pixels: int) -> Evidence:
+    """A TIFF's pages read by OCR one by one, as a scanned PDF's are."""
+    read = ocr.read_tiff_pages(data, max_pixels=max_pixels)
+    text = _paragraphs(read)
+    if not text.strip():
+        raise EvidenceError("OCR found no text in the TIFF image", "no_text")
+    return Evidence(text, tuple(_TAG.findall(text)), "tiff", ocr_pages=len(read))
 
 
 def _paragraphs(pages: list[str]) -> str:

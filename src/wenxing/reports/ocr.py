@@ -2,12 +2,14 @@
 
 Everything runs on this machine: Tesseract and poppler's pdftoppm as subprocesses with
 timeouts, never a network call. An image's pixel size is read from its header before any
-decoding, so an image that would decompress to gigabytes is refused at once. Each
-recognition runs one Tesseract thread (OpenMP threads spinning on two cores made a page
-three times slower), and at most one recognition per core runs in this process at a time.
+decoding (for a TIFF, every page's), so an image that would decompress to gigabytes is
+refused at once. Each recognition runs one Tesseract thread (OpenMP threads spinning on two
+cores made a page three times slower), and at most one recognition per core runs in this
+process at a time. A scanned PDF's pages and a TIFF's are read alike (``_read_pages``).
 
-Failures raise :class:`OcrError` with a ``reason`` from ``image_too_large``, ``corrupt``,
-``no_text`` and ``ocr_failed`` (see ``wenxing.reports.evidence`` for the full set).
+Failures raise :class:`OcrError` with a ``reason`` from ``image_too_large``,
+``too_many_pages``, ``corrupt``, ``no_text`` and ``ocr_failed`` (see
+``wenxing.reports.evidence`` for the full set).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,16 +31,28 @@ from PIL import Image, ImageOps
 
 MAX_PIXELS = 40_000_000  # an image with more pixels is refused before it is decoded
 PDF_MAX_PAGES = 30  # pages of a PDF without a text layer that are read
+TIFF_MAX_PAGES = 30  # a TIFF with more pages is refused (each page at most MAX_PIXELS)
+TIFF_MAX_PIXELS = 300_000_000  # and one with more pixels in all: 30 A4 pages at 300 dpi fit
 PDF_PAGE_PIXELS = 2339  # long side of a rendered page: A4 at 200 dpi
 TESSERACT_TIMEOUT = 60.0  # seconds for one image or page
-PDF_TIMEOUT = 300.0  # seconds for all the pages of one PDF
+PDF_TIMEOUT = 300.0  # seconds for all the pages of one PDF or TIFF
 TEXT_HEIGHT = 34  # pixels: the height of a line of Chinese text Tesseract reads best
 LANGUAGE = "chi_sim"
 
 _SMALLEST_SIDE = 8  # pixels; Tesseract refuses anything smaller than a character
 _MAX_UPSCALE = 4.0
 _MAX_SCALED_PIXELS = 30_000_000  # upscaling stops here whatever the text height
-_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP"}
+_FORMATS = {
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "gif": "GIF",
+    "webp": "WEBP",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+}
+_TIFF_MAGIC = {b"II*\x00": "<", b"MM\x00*": ">"}  # byte order: Intel, Motorola
+_TIFF_WIDTH, _TIFF_LENGTH = 256, 257
+_TIFF_VALUE = {3: "H", 4: "I"}  # SHORT and LONG: the types a page's width and length take
 _BMP_HEADERS = frozenset({12, 40, 52, 56, 64, 108, 124})  # DIB header sizes
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn (not DHT, JPG, DAC)
 
@@ -65,7 +80,7 @@ _ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 def image_kind(data: bytes) -> str | None:
-    """The image format the bytes start with (png, jpeg, gif, webp, bmp), or None."""
+    """The image format the bytes start with (png, jpeg, gif, webp, bmp, tiff), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
@@ -81,6 +96,8 @@ def image_kind(data: bytes) -> str | None:
         and struct.unpack("<I", data[14:18])[0] in _BMP_HEADERS
     ):
         return "bmp"
+    if data[:4] in _TIFF_MAGIC:
+        return "tiff"
     return None
 
 
@@ -153,6 +170,41 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return largest
 
 
+def tiff_sizes(data: bytes, *, max_pages: int = TIFF_MAX_PAGES) -> list[tuple[int, int]]:
+    """(width, height) of each page of a TIFF as its directories declare them, without
+    decoding any pixels; at most ``max_pages + 1`` pages are looked at (one more than
+    that is enough to refuse)."""
+    order = _TIFF_MAGIC.get(data[:4])
+    if order is None:
+        raise OcrError("not a TIFF image", "corrupt")
+    sizes: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    try:
+        (at,) = struct.unpack(order + "I", data[4:8])
+        while at and len(sizes) <= max_pages:
+            if at in seen or at + 2 > len(data):
+                raise OcrError("damaged TIFF image (its pages do not chain up)", "corrupt")
+            seen.add(at)
+            (count,) = struct.unpack(order + "H", data[at : at + 2])
+            fields: dict[int, int] = {}
+            for entry in range(at + 2, at + 2 + 12 * count, 12):
+                tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+                if tag in (_TIFF_WIDTH, _TIFF_LENGTH) and kind in _TIFF_VALUE:
+                    code = order + _TIFF_VALUE[kind]
+                    (fields[tag],) = struct.unpack_from(code, data[entry + 8 : entry + 12])
+            size = (fields.get(_TIFF_WIDTH, 0), fields.get(_TIFF_LENGTH, 0))
+            if min(size) <= 0:
+                raise OcrError(f"damaged TIFF image (page {len(sizes) + 1} has no size)", "corrupt")
+            sizes.append(size)
+            next_at = at + 2 + 12 * count
+            (at,) = struct.unpack(order + "I", data[next_at : next_at + 4])
+    except struct.error:
+        raise OcrError("damaged TIFF image (its header is cut short)", "corrupt") from None
+    if not sizes:
+        raise OcrError("damaged TIFF image (no pages)", "corrupt")
+    return sizes
+
+
 _HEADER_SIZE = {
     "png": _png_size,
     "jpeg": _jpeg_size,
@@ -170,11 +222,10 @@ def read_image(
 ) -> str:
     """The text of an image (PNG, JPEG, GIF, WebP or BMP); OcrError when it has none."""
     kind = image_kind(data)
-    if kind is None:
+    if kind is None or kind == "tiff":  # a TIFF's pages: read_tiff_pages
         raise OcrError("not an image this reader knows (PNG, JPEG, GIF, WebP, BMP)", "corrupt")
     width, height = image_size(data, kind)
-    # Pillow warns above its own limit (89 M pixels) and refuses above twice that.
-    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    limit = _pixel_limit(max_pixels)
     if width * height > limit:
         raise OcrError(
             f"image is {width}×{height} pixels, more than the {limit / 1e6:g} megapixel limit",
@@ -186,19 +237,33 @@ def read_image(
         return _recognise(prepare(image), deadline)
 
 
-def _decoded(data: bytes, kind: str, limit: int) -> Image.Image:
+def _pixel_limit(max_pixels: int) -> int:
+    # Pillow warns above its own limit (89 M pixels) and refuses above twice that.
+    return min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+
+
+def _decoded(data: bytes, kind: str, limit: int, page: int | None = None) -> Image.Image:
+    """The image decoded; ``page`` (from 1) picks one page of a multi-page TIFF, each page
+    from its own reader (pages are read on several threads)."""
+    where = "" if page is None else f"page {page}: "
     try:
         # Only the plugin the header named: no guessing among Pillow's other formats.
         image = Image.open(io.BytesIO(data), formats=[_FORMATS[kind]])
+        if page is not None:
+            image.seek(page - 1)
         if image.width * image.height > limit:
-            raise OcrError(f"image is {image.width}×{image.height} pixels", "image_too_large")
+            raise OcrError(
+                f"image {where}is {image.width}×{image.height} pixels", "image_too_large"
+            )
         image.load()
     except Image.DecompressionBombError:
-        raise OcrError("image has too many pixels to decode", "image_too_large") from None
+        raise OcrError(f"image {where}has too many pixels to decode", "image_too_large") from None
     except OcrError:
         raise
     except Exception as exc:  # Pillow raises many types on damaged input
-        raise OcrError(f"damaged {kind.upper()} image ({type(exc).__name__})", "corrupt") from None
+        raise OcrError(
+            f"damaged {kind.upper()} image ({where}{type(exc).__name__})", "corrupt"
+        ) from None
     try:
         # A phone photo stores its rotation aside; damaged rotation data leaves it as it is.
         return ImageOps.exif_transpose(image)
@@ -312,7 +377,30 @@ class _slot:
         _SLOTS.release()
 
 
-# --- scanned PDFs -------------------------------------------------------------------------
+# --- pages: scanned PDFs and multi-page TIFFs ----------------------------------------------
+
+
+def _read_pages(
+    count: int, page_image: Callable[[int, float], Image.Image], timeout: float
+) -> list[str]:
+    """The text of pages 1 to ``count``, each given by ``page_image(number, deadline)`` and
+    read by OCR, one page per core at a time, all of them within ``timeout`` seconds."""
+    if count <= 0:
+        return []
+    deadline = time.monotonic() + timeout
+
+    def read(number: int) -> str:
+        with _slot(deadline):
+            return _recognise(prepare(page_image(number, deadline)), deadline)
+
+    with ThreadPoolExecutor(max_workers=min(_cores(), count)) as pool:
+        jobs = [pool.submit(read, number) for number in range(1, count + 1)]
+        try:
+            return [job.result() for job in jobs]
+        except BaseException:
+            for job in jobs:
+                job.cancel()
+            raise
 
 
 def read_pdf_pages(
@@ -323,47 +411,71 @@ def read_pdf_pages(
     count = min(pages, max_pages)
     if count <= 0:
         return []
-    deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="wenxing-ocr-") as folder:
         path = Path(folder) / "evidence.pdf"
         path.write_bytes(data)
-        with ThreadPoolExecutor(max_workers=min(_cores(), count)) as pool:
-            jobs = [
-                pool.submit(_pdf_page, path, number, deadline) for number in range(1, count + 1)
-            ]
-            try:
-                texts = [job.result() for job in jobs]
-            except BaseException:
-                for job in jobs:
-                    job.cancel()
-                raise
-    return texts
+        return _read_pages(
+            count, lambda number, deadline: _pdf_page(path, number, deadline), timeout
+        )
 
 
-def _pdf_page(path: Path, number: int, deadline: float) -> str:
-    with _slot(deadline):
-        page = str(number)
-        # -scale-to bounds every page whatever size its box claims; PGM on stdout.
-        command = [
-            "pdftoppm",
-            "-f",
-            page,
-            "-l",
-            page,
-            "-gray",
-            "-scale-to",
-            str(PDF_PAGE_PIXELS),
-            str(path),
-        ]
-        rendered = _run(command, None, deadline, "pdftoppm")
-        try:
-            image = Image.open(io.BytesIO(rendered), formats=["PPM"])
-            image.load()
-        except Exception as exc:
+def read_tiff_pages(
+    data: bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_pages: int = TIFF_MAX_PAGES,
+    max_total_pixels: int = TIFF_MAX_PIXELS,
+    timeout: float = PDF_TIMEOUT,
+) -> list[str]:
+    """The text of each page of a TIFF (a scan, often several pages), read by OCR as a
+    scanned PDF's pages are. Every page's size is checked from the header first: a page
+    over ``max_pixels``, more than ``max_pages`` pages or more than ``max_total_pixels``
+    in all is refused before any page is decoded."""
+    sizes = tiff_sizes(data, max_pages=max_pages)
+    if len(sizes) > max_pages:
+        raise OcrError(f"TIFF has more pages than the {max_pages}-page limit", "too_many_pages")
+    limit = _pixel_limit(max_pixels)
+    for number, (width, height) in enumerate(sizes, start=1):
+        if width * height > limit:
             raise OcrError(
-                f"page {number} did not render ({type(exc).__name__})", "corrupt"
-            ) from None
-        return _recognise(prepare(image), deadline)
+                f"TIFF page {number} is {width}×{height} pixels, "
+                f"more than the {limit / 1e6:g} megapixel limit",
+                "image_too_large",
+            )
+    total = sum(width * height for width, height in sizes)
+    if total > max_total_pixels:
+        raise OcrError(
+            f"TIFF pages hold {total / 1e6:.0f} megapixels in all, "
+            f"more than the {max_total_pixels / 1e6:g} megapixel limit",
+            "image_too_large",
+        )
+    return _read_pages(
+        len(sizes), lambda number, _deadline: _decoded(data, "tiff", limit, number), timeout
+    )
+
+
+def _pdf_page(path: Path, number: int, deadline: float) -> Image.Image:
+    """Page ``number`` of the PDF at ``path``, rendered in grayscale by pdftoppm."""
+    page = str(number)
+    # -scale-to bounds every page whatever size its box claims; PGM on stdout.
+    command = [
+        "pdftoppm",
+        "-f",
+        page,
+        "-l",
+        page,
+        "-gray",
+        "-scale-to",
+        str(PDF_PAGE_PIXELS),
+        str(path),
+    ]
+    rendered = _run(command, None, deadline, "pdftoppm")
+    try:
+        image = Image.open(io.BytesIO(rendered), formats=["PPM"])
+        image.load()
+    except Exception as exc:
+        raise OcrError(f"page {number} did not render ({type(exc).__name__})", "corrupt") from None
+    return image
 
 
 # --- Tesseract's output -------------------------------------------------------------------
