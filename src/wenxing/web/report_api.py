@@ -42,7 +42,7 @@ class EvidenceOutcomeOut(BaseModel):
     )
     reason: str | None = Field(
         description="why it was unreadable: empty, too_large, unsupported, corrupt, "
-        "image_too_large, ocr_failed, no_text, unreadable"
+        "image_too_large, too_many_pages, ocr_failed, no_text, unreadable"
     )
     message: str = Field(description="the outcome in the site's language")
 
@@ -175,7 +175,7 @@ def report_api_routes(runtime: Runtime) -> APIRouter:
         text: Annotated[str, Form(description="pasted text of the copy (evidence)")] = "",
         files: Annotated[
             list[UploadFile] | None,
-            File(description="evidence files: .txt .docx .pdf .html .png .jpg"),
+            File(description="evidence files: .txt .docx .pdf .html .png .jpg .tif"),
         ] = None,
     ) -> ReportCreatedOut:
         """Files a resale report (multipart/form-data) exactly as the site's report page

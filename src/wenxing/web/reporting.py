@@ -51,7 +51,7 @@ STATE_NAMES = {
     "confirmed": N_("举报成立"),
     "rejected": N_("未予采纳"),
 }
-EVIDENCE_SUFFIXES = ".txt,.docx,.pdf,.html,.htm,.png,.jpg,.jpeg"
+EVIDENCE_SUFFIXES = ".txt,.docx,.pdf,.html,.htm,.png,.jpg,.jpeg,.tif,.tiff"
 _REFUSALS = {
     "platform": N_("请选择在哪里发现的"),
     "contact_invalid": N_("联系方式请填写手机号或微信号"),
@@ -75,11 +75,12 @@ _REFUSAL_NUMBERS = {
 _UNREADABLE = {
     "empty": N_("文件是空的"),
     "too_large": N_("文件太大"),
-    "unsupported": N_("不支持这种文件格式（可用 .txt .docx .pdf .html .png .jpg）"),
+    "unsupported": N_("不支持这种文件格式（可用 .txt .docx .pdf .html .png .jpg .tif）"),
     "unreadable": N_("文件打不开"),
     "corrupt": N_("文件已损坏"),
     "encrypted": N_("PDF 设有密码"),
     "image_too_large": N_("图片尺寸太大"),
+    "too_many_pages": N_("页数太多"),
     "ocr_failed": N_("图片中的文字没能识别出来"),
     "no_text": N_("没有读到文字"),
     "trace_failed": N_("自动核对没能完成，编辑会人工核对"),
