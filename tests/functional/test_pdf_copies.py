@@ -19,6 +19,7 @@ from wenxing.delivery.layout import CopyContent, Layout
 from wenxing.fingerprint.copytag import read_copy_tag
 from wenxing.fingerprint.plan import VS_MARKS, ZW_MARKS
 from wenxing.reports.evidence import read_evidence_bytes
+from wenxing.reports.trace import visible_numbers
 
 RECIPIENTS = [f"WX-{10000 + n}" for n in range(1, 301)]
 MEMBER, OTHER = "WX-10001", "WX-10002"
@@ -133,6 +134,21 @@ def test_extracted_text_names_the_recipient(copies, member):
     # So does the text the project's own evidence reader (pypdf) gets out of the file.
     evidence = read_evidence_bytes(path.read_bytes(), ".pdf")
     assert trace_sample_text(evidence.text, RECIPIENTS) == [member]
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("member", [MEMBER, OTHER])
+def test_a_narrow_phone_screenshot_of_page_2_names_the_recipient(copies, member, tmp_path):
+    """A page as a phone shows it, 720 pixels wide: the recipient line alone names the
+    member (one page carries too few marks). In the Song's thin Latin at 9 pt the number
+    was read as YX-…, MX-… or not at all in 4 of 10 such screenshots."""
+    _content, path = copies[member]
+    command = ["pdftoppm", "-f", "2", "-l", "2", "-singlefile", "-png"]
+    command += ["-scale-to-x", "720", "-scale-to-y", "-1", str(path), str(tmp_path / "shot")]
+    subprocess.run(command, check=True)
+    evidence = read_evidence_bytes((tmp_path / "shot.png").read_bytes(), ".png")
+    assert evidence.ocr_pages == 1
+    assert visible_numbers(evidence.text) == [member]
 
 
 def test_a_copy_rendered_again_is_the_same_file(copies):

@@ -66,6 +66,7 @@ TYPE_W = PAGE_W - LEFT - RIGHT  # 156 mm
 CELL = TYPE_W / CELLS  # 5.57 mm: 16 pt glyphs set 1.3 % narrower, as Word's grid does
 LINE_PITCH = (PAGE_H - TOP - BOTTOM) / LINES  # 10.23 mm
 BODY_PT, TITLE_PT, HEADER_PT, FOLIO_PT = 16.0, 22.0, 9.0, 14.0
+RECIPIENT_PT = 10.0  # the recipient line: a point over the masthead, in Hei (see compose)
 INDENT = 2  # cells before a body paragraph's first line
 
 # --- Line breaking on a character grid ----------------------------------------------------
@@ -289,9 +290,11 @@ def title_lines(title: str) -> tuple[Line, ...]:
     return tuple(break_lines(clusters_of([(title, SONG)]), _cells(TITLE_PT), justify=False))
 
 
-def header_lines(texts: Sequence[str]) -> tuple[Line, ...]:
+def header_lines(
+    texts: Sequence[str], size: float = HEADER_PT, style: str = SONG
+) -> tuple[Line, ...]:
     """Header texts in rows of small type, whole texts side by side where they fit."""
-    cells = _cells(HEADER_PT)
+    cells = _cells(size)
     rows: list[str] = []
     for text in (t.strip() for t in texts):
         if not text:
@@ -302,7 +305,7 @@ def header_lines(texts: Sequence[str]) -> tuple[Line, ...]:
         else:
             rows.append(text)
     return tuple(
-        line for row in rows for line in break_lines(clusters_of([(row, SONG)]), cells, 0, False)
+        line for row in rows for line in break_lines(clusters_of([(row, style)]), cells, 0, False)
     )
 
 
@@ -363,7 +366,14 @@ def compose(prepared: PreparedPdf, content: CopyContent) -> list[Page]:
                 at = LINES  # the next line starts a page
             place(line, BODY_PT, align)
 
-    recipient = header_lines([content.recipient_line])
+    # The recipient line in Hei at its own widths: in the Song's thin fixed-pitch Latin a
+    # phone screenshot (a page 720 px wide) read the member number wrong in most trials
+    # (W as M or Y), and a one-page screenshot is traced by this line alone.
+    advances = FONTS.face(HEI).advance
+    recipient = tuple(
+        _proportional(line, advances)
+        for line in header_lines([content.recipient_line], RECIPIENT_PT, HEI)
+    )
     return [
         Page(
             number,
@@ -377,13 +387,24 @@ def compose(prepared: PreparedPdf, content: CopyContent) -> list[Page]:
 
 def _header_rows(masthead: tuple[Line, ...], recipient: tuple[Line, ...]) -> tuple[Row, ...]:
     """Header lines stacked up from just above the type area: masthead grey, recipient black."""
-    lines = [(line, 110) for line in masthead] + [(line, 0) for line in recipient]
+    lines = [(line, 110, HEADER_PT) for line in masthead]
+    lines += [(line, 0, RECIPIENT_PT) for line in recipient]
     bottom = TOP - 6.0
     leading = min(4.2, (bottom - 8.0) / max(len(lines) - 1, 1))  # a long masthead packs closer
     return tuple(
-        Row(line, LEFT, bottom - (len(lines) - 1 - i) * leading, HEADER_PT * PT, HEADER_PT, gray)
-        for i, (line, gray) in enumerate(lines)
+        Row(line, LEFT, bottom - (len(lines) - 1 - i) * leading, size * PT, size, gray)
+        for i, (line, gray, size) in enumerate(lines)
     )
+
+
+def _proportional(line: Line, advances: dict[int, float]) -> Line:
+    """The line with each glyph where the one before it ends (in ems), off the grid: Hei's
+    Latin is proportional, and glyphs on half cells would stand apart."""
+    xs, at = [], 0.0
+    for cluster in line.clusters:
+        xs.append(at)
+        at += advances.get(ord(cluster.char), cluster.cells / 2) if cluster.cells else 0.0
+    return Line(line.clusters, tuple(xs), at)
 
 
 def _folio(number: int) -> Row:
