@@ -217,6 +217,19 @@ def test_single_publications_are_announced_one_by_one_as_before(runtime, site, t
     assert all(t == "material.published" for t, _p in published_events(runtime))
 
 
+def test_a_material_of_a_digest_republished_is_not_notified_again(runtime, site, tmp_path):
+    """Members heard of it in the digest; a republication adds no notice of its own, as a
+    material published on its own is notified once however often it is republished."""
+    cli = site["cli"]
+    titles = list(documents(tmp_path / "library", range(3)))
+    assert cli("import", str(tmp_path / "library"), "--publish", "--json").code == 0
+    assert cli("materials", "unpublish", "2", "--json").code == 0
+    assert cli("materials", "publish", "2", "--json").code == 0
+    for member in site["members"]:
+        (notice,) = notices(runtime, member)
+        assert notice.title == f"新材料 3 份：《{titles[0]}》等"
+
+
 def test_a_run_stopped_by_an_error_announces_what_it_published(
     runtime, site, tmp_path, monkeypatch
 ):

@@ -78,9 +78,22 @@ def material_published(session: Session, material, *, run: str | None = None) ->
         session.flush()
         _version_notices(session, material, event_id=event.id)
         return
-    title = _("新材料：%(title)s") % {"title": material.title}
-    _notify_subscribers(session, title, link, event.id, f"published:{material.id}")
+    if not _in_announced_digest(session, material.id):  # members heard of it there
+        title = _("新材料：%(title)s") % {"title": material.title}
+        _notify_subscribers(session, title, link, event.id, f"published:{material.id}")
     _version_notices(session, material, event_id=event.id)
+
+
+def _in_announced_digest(session: Session, material_id: int) -> bool:
+    """Whether members were told of the material in a digest (live/digests.py)."""
+    return (
+        session.scalar(
+            select(DigestItem.id)
+            .where(DigestItem.material_id == material_id, DigestItem.digest.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def materials_published(session: Session, digest_id: int, materials: list) -> None:

@@ -63,17 +63,22 @@ def announce_run(session: Session, run: str, now: datetime | None = None) -> int
     if not claimed:
         return 0
     claimed.sort()
-    digest_id = claimed[0][0]
-    session.execute(
-        update(DigestItem)
-        .where(DigestItem.id.in_([item_id for item_id, _material in claimed]))
-        .values(digest=digest_id)
-        .execution_options(synchronize_session=False)
-    )
     materials = _published(session, [material_id for _item, material_id in claimed])
     if len(materials) == 1:
         announce.material_published(session, materials[0])
     elif materials:
+        # The digest is named by its first item; only the items announced in it carry its
+        # name (a material unpublished meanwhile is not in it, and members never heard
+        # of it: its republication is notified on its own).
+        included = {m.id for m in materials}
+        items = [item for item, material in claimed if material in included]
+        digest_id = items[0]
+        session.execute(
+            update(DigestItem)
+            .where(DigestItem.id.in_(items))
+            .values(digest=digest_id)
+            .execution_options(synchronize_session=False)
+        )
         announce.materials_published(session, digest_id, materials)
     return len(materials)
 

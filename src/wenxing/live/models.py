@@ -107,7 +107,9 @@ class DigestItem(Base):
     """A material published by an import run of several files, held for the run's one
     announcement (live/announce.py: a digest). ``run`` names the import run; the item is
     pending until ``announced_at``, when it is announced with the other pending items of its
-    run, as a digest named ``digest`` (the first of those items' id)."""
+    run, as a digest named ``digest`` (the first of those items' id). ``digest`` stays empty
+    for a material announced on its own (the run published only it) or unpublished by
+    then."""
 
     __tablename__ = "live_digest_items"
 
