@@ -11,10 +11,9 @@ is a page past the last; a bad page value is a 400.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from wenxing.i18n import _
@@ -23,10 +22,9 @@ from wenxing.materials import catalog
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.paging import MAX_PAGE, Page, link
+from wenxing.web.paging import Page, PageNumber, link
 
 PER_PAGE = 20
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 def _who(member: Member | None) -> dict | None:

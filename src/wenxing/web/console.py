@@ -13,11 +13,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
@@ -42,12 +43,11 @@ from wenxing.search.sync import note_change
 from wenxing.web import auth
 from wenxing.web.account import role_name
 from wenxing.web.import_messages import translated_report
-from wenxing.web.paging import MAX_PAGE, Page, link
+from wenxing.web.paging import Page, PageNumber, link
 
 MAX_UPLOAD_FILES = 500
 MEMBERS_PER_PAGE = 50  # accounts a page of the console's members list
 AUDIT_PER_PAGE = 100  # events a page of the audit log
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,19 @@ def admin(who: StaffDep) -> Staff:
 AdminDep = Annotated[Staff, Depends(admin)]
 
 
+def console_page(
+    render: Callable[..., HTMLResponse], request: Request, name: str, context: dict, status=200
+) -> HTMLResponse:
+    """A console template (``console/<name>``) rendered with the console's navigation."""
+    return render(request, f"console/{name}", {"console": True, **context}, status)
+
+
+def no_such_page(view: Callable[..., HTMLResponse], request: Request, who: Staff) -> HTMLResponse:
+    """A paged console list asked for a page past its last (``view``: a console page)."""
+    message = {"who": who.__dict__, "message": _("没有这一页")}
+    return view(request, "message.html", message, 404)
+
+
 def checked(request: Request, token: str) -> None:
     """A console form's CSRF token, checked before anything it asks is done (a form
     without the right token is answered as a page this account may not use)."""
@@ -103,8 +116,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
     # Admins' pages: included below, after the rest.
     admins = APIRouter(dependencies=[Depends(admin)], include_in_schema=False)
 
-    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-        return page(request, f"console/{name}", {"console": True, **context}, status)
+    view = partial(console_page, page)
 
     @router.get("", response_class=HTMLResponse)
     def dashboard(request: Request, who: StaffDep) -> HTMLResponse:
@@ -335,10 +347,6 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             },
         )
 
-    def no_such_page(request: Request, who: Staff) -> HTMLResponse:
-        message = {"who": who.__dict__, "message": _("没有这一页")}
-        return view(request, "message.html", message, 404)
-
     @admins.get("/members", response_class=HTMLResponse)
     def members(request: Request, who: AdminDep, q: str = "", page: PageNumber = 1) -> HTMLResponse:
         q = q.strip()
@@ -347,7 +355,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             total = session.scalar(select(func.count()).select_from(Member).where(*where))
             shown = Page(page, MEMBERS_PER_PAGE, total)
             if shown.past_the_end:
-                return no_such_page(request, who)
+                return no_such_page(view, request, who)
             found = session.scalars(
                 select(Member)
                 .where(*where)
@@ -452,7 +460,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
             shown = Page(page, AUDIT_PER_PAGE, total)
             if shown.past_the_end:
-                return no_such_page(request, who)
+                return no_such_page(view, request, who)
             # Newest first by id: one order across pages, however many events share a moment.
             context = {
                 "who": who.__dict__,

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import PurePath
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import case, func, select
 
@@ -34,8 +35,8 @@ from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, R
 from wenxing.reports.receipts import PENDING_STATES, evidence_outcome
 from wenxing.runtime import Runtime
 from wenxing.web import auth, reporting
-from wenxing.web.console import StaffDep, checked, staff
-from wenxing.web.paging import MAX_PAGE, Page, link
+from wenxing.web.console import StaffDep, checked, console_page, no_such_page, staff
+from wenxing.web.paging import Page, PageNumber, link
 
 PAGE_SIZE = 30
 PREVIEW_CHARS = 1000
@@ -123,22 +124,20 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
         prefix="/console/reports", dependencies=[Depends(staff)], include_in_schema=False
     )
 
-    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-        return render(request, f"console/{name}", {"console": True, **context}, status)
+    view = partial(console_page, render)
 
     @router.get("", response_class=HTMLResponse)
     def reports(
         request: Request,
         who: StaffDep,
         state: str = "",
-        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page: PageNumber = 1,
     ) -> HTMLResponse:
         state = state if state in ("pending", *STATES) else ""
         with runtime.db.reading() as session:
             shown, rows = _listing(session, state, page)
         if shown.past_the_end:
-            message = {"who": who.__dict__, "message": _("没有这一页")}
-            return view(request, "message.html", message, 404)
+            return no_such_page(view, request, who)
         context = {
             "who": who.__dict__,
             "rows": rows,

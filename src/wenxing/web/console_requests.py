@@ -8,9 +8,9 @@ requester and every supporter (``live/requests.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from functools import partial
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
@@ -21,8 +21,8 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import search
 from wenxing.web import auth
-from wenxing.web.console import StaffDep, checked, staff
-from wenxing.web.paging import MAX_PAGE, Page
+from wenxing.web.console import StaffDep, checked, console_page, no_such_page, staff
+from wenxing.web.paging import Page, PageNumber
 from wenxing.web.requests_page import (
     STATE_NAMES,
     declined_wording,
@@ -36,8 +36,7 @@ PER_PAGE = 30  # requests a page of the console's list
 def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
 
-    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-        return page(request, f"console/{name}", {"console": True, **context}, status)
+    view = partial(console_page, page)
 
     def refused_page(request: Request, who, refused: board.RequestRefused) -> HTMLResponse:
         status, message = refusal(refused)
@@ -48,7 +47,7 @@ def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) 
         request: Request,
         who: StaffDep,
         state: str = "open",
-        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page: PageNumber = 1,
     ) -> HTMLResponse:
         state = state if state in board.STATES else "open"
         tab = "popular" if state == "open" else state
@@ -64,8 +63,7 @@ def console_request_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) 
                 with_requester=True,
             )
         if shown.past_the_end:
-            message = {"who": who.__dict__, "message": _("没有这一页")}
-            return view(request, "message.html", message, 404)
+            return no_such_page(view, request, who)
         context = {
             "who": who.__dict__,
             "rows": rows,

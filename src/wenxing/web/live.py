@@ -14,10 +14,9 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
@@ -34,7 +33,7 @@ from wenxing.members.entitlement import role_now
 from wenxing.members.subscriptions import account_view
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.paging import MAX_PAGE, Page
+from wenxing.web.paging import Page, PageNumber
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000
@@ -198,9 +197,7 @@ def live_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRou
         )
 
     @router.get("/account/notifications", response_class=HTMLResponse)
-    def notifications_page(
-        request: Request, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1
-    ) -> Response:
+    def notifications_page(request: Request, page: PageNumber = 1) -> Response:
         return _notifications(request, page)
 
     def _notifications(request: Request, number: int) -> Response:

@@ -11,9 +11,13 @@ search or filters gives the macro :func:`link`'s prefix, so every page keeps the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode
 
-MAX_PAGE = 100_000  # the highest ?page= the routes accept (Query(le=...))
+from fastapi import Query
+
+MAX_PAGE = 100_000  # the highest ?page= the routes accept
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]  # a route's ?page= (else 400)
 AROUND = 2  # pages linked on each side of the one shown
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
@@ -25,7 +24,7 @@ from wenxing.live import requests as board
 from wenxing.materials.models import KINDS
 from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.paging import MAX_PAGE, Page
+from wenxing.web.paging import MAX_PAGE, Page, PageNumber
 
 PER_PAGE = 20  # requests a page of a tab, on the site and by default in the API
 TAB_NAMES = {
@@ -161,7 +160,7 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
     def requests_board(
         request: Request,
         tab: str = "popular",
-        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page: PageNumber = 1,
     ) -> HTMLResponse:
         return board_page(request, tab, page)
 
