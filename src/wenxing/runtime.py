@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from wenxing import serverkey
+from wenxing import installation, serverkey
 from wenxing.config import PublisherSettings, Settings, settings_changes_here
 from wenxing.db import migrate
 from wenxing.db.engine import Database
@@ -93,6 +93,7 @@ def initialise(settings: Settings) -> tuple[Runtime, str]:
         revision = migrate.upgrade(db.engine)
         with db.transaction() as session:
             secret = serverkey.establish_secret(session, settings)
+            installation.ensure_identity(session)
             bot_credentials.seal_plain_rows(session, secret)
     except serverkey.SecretError as exc:
         db.dispose()

@@ -52,7 +52,8 @@ def test_each_format_traces_to_its_member(library, tmp_path, fmt, database_url):
     )
     assert issued.code == 0, issued
     [copy] = issued.json()["copies"]
-    assert copy == {"member": "WX-10002", "path": str(out), "copy_id": 1}
+    assert copy["member"] == "WX-10002" and copy["path"] == str(out)
+    assert 2**32 <= copy["copy_id"] < 2**63  # random, never the next row number
     assert issued_rows(database_url) == 1
     traced = library("trace", str(out), "--json")
     assert traced.code == 0, traced
@@ -63,8 +64,10 @@ def test_each_format_traces_to_its_member(library, tmp_path, fmt, database_url):
     accused = result["accused"][0]
     assert accused["score"] > accused["threshold"] and accused["log10_bound"] < -6
     assert result["recipients_checked"] == 1 and result["total_bound"] == 1e-06
-    if fmt in ("html", "docx"):
-        assert result["copy_ids"] == [1]  # the exact copy tag in the file's metadata
+    if fmt in ("html", "docx", "pdf"):
+        assert result["copy_ids"] == [copy["copy_id"]]  # the exact copy tag in its metadata
+        [tag] = result["copy_tags"]
+        assert tag["member"] == "WX-10002" and tag["issuance"] == "agrees"
 
 
 def test_copies_for_several_members_and_excerpts(library, tmp_path):

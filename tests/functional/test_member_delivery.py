@@ -67,13 +67,13 @@ def test_free_user_is_refused_and_publisher_is_not(runtime, setup):
         _issue(runtime, setup)
     assert refused.value.reason == "preview-free"
     assert refused.value.user_message == "这份材料仅对会员开放，开通会员后即可阅读全文和下载。"
-    assert _issue(runtime, setup, actor="publisher:cli").copy_id == 1
+    assert _issue(runtime, setup, actor="publisher:cli").copy_id >= 2**32
 
 
 def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
     _subscribe(runtime, setup)
-    assert _issue(runtime, setup).copy_id == 1
-    assert _issue(runtime, setup).copy_id == 2
+    assert _issue(runtime, setup).copy_id >= 2**32
+    assert _issue(runtime, setup).copy_id >= 2**32
     with pytest.raises(NotEntitled) as refused:
         _issue(runtime, setup)
     assert refused.value.reason == "quota" and refused.value.resets_at > utcnow()
@@ -82,7 +82,30 @@ def test_member_gets_copies_up_to_the_daily_quota(runtime, setup):
     assert re.fullmatch(
         r"今日下载次数已用完，\d{4}年\d\d月\d\d日 00:00 恢复。", refused.value.user_message
     )
-    assert _issue(runtime, setup, actor="publisher:cli").copy_id == 3  # not counted
+    assert _issue(runtime, setup, actor="publisher:cli").copy_id >= 2**32  # not counted
+
+
+def test_a_copy_never_delivered_gives_its_download_back(runtime, setup):
+    """The ledger row marks delivery: a copy logged by a worker that died before sending it
+    counts while its delivery may still be under way, and not after the grace."""
+    from wenxing.delivery.issue import DELIVERY_GRACE, mark_delivered
+    from wenxing.delivery.models import IssuedCopy
+
+    _subscribe(runtime, setup)
+    delivered = _issue(runtime, setup)
+    with runtime.db.transaction() as session:
+        mark_delivered(session, [delivered.copy_id])
+    lost = _issue(runtime, setup)  # logged, never marked delivered: the worker "died"
+    with pytest.raises(NotEntitled):  # still within the grace: it may yet be delivered
+        _issue(runtime, setup)
+    with runtime.db.transaction() as session:
+        row = session.get(IssuedCopy, lost.copy_id)
+        row.created_at -= DELIVERY_GRACE + timedelta(seconds=1)
+    again = _issue(runtime, setup)  # the lost copy's download was given back
+    with runtime.db.reading() as session:
+        rows = {r.id: r.delivered_at for r in session.scalars(select(IssuedCopy))}
+    assert rows[delivered.copy_id] is not None and rows[lost.copy_id] is None
+    assert again.copy_id in rows and len(rows) == 3
 
 
 def test_material_older_than_the_archive_window(runtime, setup):

@@ -106,7 +106,7 @@ def test_member_reads_and_downloads_fingerprinted_logged_copies(runtime, site):
         assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
         assert traced(runtime, download.content, suffix) == [numbers["paid"]], fmt
     with runtime.db.reading() as session:
-        rows = session.scalars(select(IssuedCopy).order_by(IssuedCopy.id)).all()
+        rows = session.scalars(select(IssuedCopy).order_by(IssuedCopy.created_at)).all()
         assert [r.format for r in rows] == ["html", "docx", "pdf", "txt"]
         assert rows[0].user_agent == "MicroMessenger/8.0" and rows[0].ip == "testclient"
         assert {r.actor for r in rows} == {"member:web"}

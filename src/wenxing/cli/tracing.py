@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy
+from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy, mark_delivered
 from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
 from wenxing.members.service import MemberError, MemberNotFound, find_member
@@ -70,6 +70,7 @@ def copy_command(
                     for person in people
                 ]
                 written = _write(files, out, several)
+                mark_delivered(session, [f.copy_id for f in files])
         except catalog.MaterialNotFound:
             raise CommandError(f"no material with id {material_id}") from None
         except MemberNotFound as exc:
@@ -131,6 +132,26 @@ def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
     emit(as_json, result.as_dict(), lambda: _print_trace(result))
 
 
+def _tag_line(tag: dict) -> str:
+    named = f"copy {tag['copy_id']}" + (f" issued to {tag['member']}" if tag.get("member") else "")
+    if tag["issuance"] == "agrees":
+        return f"copy tag: {named}; the issuance log agrees"
+    if tag["issuance"] == "missing":
+        then = (
+            "its member is scored by the marks"
+            if tag.get("scored_by_marks")
+            else "the member cannot be traced by it"
+        )
+        return (
+            f"copy tag: {named}, but the issuance log has no such copy (lost with a restore?): "
+            f"the tag accuses no one; {then}"
+        )
+    return (
+        f"copy tag: {named}, but the issuance log says otherwise "
+        f"({tag.get('row_member')}): the tag accuses no one"
+    )
+
+
 def _print_trace(result) -> None:
     if result.material is None:
         click.echo("no material in the library matches this evidence")
@@ -144,8 +165,8 @@ def _print_trace(result) -> None:
         f"{result.positions} code positions read {result.layers}; "
         f"{result.recipients_checked} recipients checked"
     )
-    if result.copy_ids:
-        click.echo(f"exact copy id(s) in the file: {result.copy_ids}")
+    for tag in result.copy_tags:
+        click.echo(_tag_line(tag))
     if not result.accused:
         click.echo(f"no one accused (false-accusation bound {result.total_bound:g})")
     for a in result.accused:

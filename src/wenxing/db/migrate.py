@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from wenxing.db.engine import is_sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,10 +32,63 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> str:
-    """Bring the schema to the newest revision; returns that revision."""
+class MigrationError(RuntimeError):
+    """A migration would leave the database inconsistent; nothing of it was kept."""
+
+
+def upgrade(engine: Engine, target: str = "head") -> str:
+    """Bring the schema to ``target`` (the newest revision by default), all in one
+    transaction; returns the revision reached.
+
+    On SQLite, changing a table's columns means copying it into a new table that replaces
+    it; with foreign keys enforced, dropping a table that others refer to fails (or, worse,
+    cascades). SQLite's own procedure is followed: foreign keys off for the whole
+    migration (the pragma only takes effect outside a transaction), ``foreign_key_check``
+    before the commit, and the migration rolled back if any reference is left dangling."""
     config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return head_revision()
+    with engine.connect() as conn:
+        sqlite = is_sqlite(conn)
+        if sqlite:
+            _raw_pragma(conn, "PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+                if sqlite:
+                    dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if dangling:
+                        table, rowid, parent, _fk = dangling[0]
+                        raise MigrationError(
+                            f"migration left {len(dangling)} dangling reference(s), e.g. "
+                            f"{table} row {rowid} to {parent}; nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                _raw_pragma(conn, "PRAGMA foreign_keys=ON")
+    return current_revision(engine) or target
+
+
+def _raw_pragma(conn: Connection, statement: str) -> None:
+    """Run a pragma on the driver's connection itself, outside any transaction."""
+    conn.connection.driver_connection.execute(statement)
+
+
+def schema_drift(engine: Engine) -> list[str]:
+    """How the database's schema differs from the models (what ``alembic check`` reports),
+    one line per difference; empty when they agree."""
+    from alembic.autogenerate import compare_metadata
+
+    from wenxing.db.models import metadata
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return [_describe(diff) for diff in compare_metadata(context, metadata)]
+
+
+def _describe(diff) -> str:
+    if isinstance(diff, list):  # column changes come as a list of tuples
+        diff = diff[0]
+    action, *rest = diff
+    names = [getattr(item, "name", None) for item in rest]
+    named = [str(n) for n in names if n]
+    return f"{action} {' '.join(named)}".strip()

@@ -10,12 +10,13 @@ the web takes the two halves apart (``record_copy`` in a short write transaction
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wenxing import fingerprint
@@ -36,6 +37,15 @@ from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
+from wenxing.serverkey import derive_key
+
+# Copy ids are random in [2³², 2⁶³): never the next row number, which a restored database
+# would hand out again, and never one of the row numbers the first scheme used.
+_FIRST_RANDOM_ID = 2**32
+_ID_SPAN = 2**63 - _FIRST_RANDOM_ID
+# A copy logged but not marked delivered counts against the daily downloads for this long
+# (its delivery may still be under way); after it, the download is given back.
+DELIVERY_GRACE = timedelta(minutes=2)
 
 FORMATS: dict[str, Format] = {
     f.name: f for f in (HtmlFormat(), TxtFormat(), DocxFormat(), PdfFormat())
@@ -116,6 +126,7 @@ class PendingCopy:
     member_number: str
     form: Format
     version_id: int
+    tag_key: bytes
     title: str
     body: str
     plan: fingerprint.Plan
@@ -137,7 +148,9 @@ class PendingCopy:
             recipient_line=recipient_line(self.member_number, self.issued_on),
             member_number=self.member_number,
             issued_on=self.issued_on,
-            copy_tag=fingerprint.make_copy_tag(self.key, self.copy_id),
+            copy_tag=fingerprint.sign_copy(
+                self.tag_key, self.copy_id, self.member_number, self.version_id
+            ),
             copy_id=self.copy_id,
             links=self.links,
         )
@@ -189,6 +202,7 @@ def record_copy(
     global _copies_issued_here
     _copies_issued_here += 1
     log = IssuedCopy(
+        id=new_copy_id(session),
         member_id=member.id,
         material_id=material.id,
         version_id=version.id,
@@ -205,6 +219,7 @@ def record_copy(
         member_number=member.number,
         form=form,
         version_id=version.id,
+        tag_key=copy_tag_key(secret),
         title=version.title,
         body=version.body,
         plan=plan,
@@ -214,6 +229,31 @@ def record_copy(
         issued_on=_local_date(utcnow(), publisher["timezone"]),
         links=links,
     )
+
+
+def new_copy_id(session: Session) -> int:
+    """A random copy id no copy in this database has (a repeat is astronomically unlikely,
+    but checked: the id is the copy's name in its tag)."""
+    while True:
+        candidate = _FIRST_RANDOM_ID + secrets.randbelow(_ID_SPAN)
+        if session.get(IssuedCopy, candidate) is None:
+            return candidate
+
+
+def copy_tag_key(secret: bytes) -> bytes:
+    """The key every ``WX2`` copy tag is signed with (one per installation, so a tag can
+    be checked before its material is known)."""
+    return derive_key(secret, "copy-tag")
+
+
+def mark_delivered(session: Session, copy_ids: list[int]) -> None:
+    """Record that these copies reached their member (their bytes were sent or written)."""
+    if copy_ids:
+        session.execute(
+            update(IssuedCopy)
+            .where(IssuedCopy.id.in_(copy_ids), IssuedCopy.delivered_at.is_(None))
+            .values(delivered_at=utcnow())
+        )
 
 
 def unrecord_copy(session: Session, copy_id: int) -> None:
@@ -229,7 +269,7 @@ def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
         select(IssuedCopy, Material.title)
         .join(Material, Material.id == IssuedCopy.material_id)
         .where(IssuedCopy.member_id == member_id)
-        .order_by(IssuedCopy.id.desc())
+        .order_by(IssuedCopy.created_at.desc(), IssuedCopy.id.desc())
         .limit(limit)
     ).all()
     return [
@@ -334,6 +374,12 @@ def _check_member_may_have(
                 IssuedCopy.member_id == member.id,
                 IssuedCopy.created_at >= day_start,
                 ~IssuedCopy.actor.startswith("publisher"),
+                # Delivered, or still being delivered: a copy whose worker died before it
+                # was sent gives its download back once the grace has passed.
+                or_(
+                    IssuedCopy.delivered_at.is_not(None),
+                    IssuedCopy.created_at > now - DELIVERY_GRACE,
+                ),
             )
         )
         or 0

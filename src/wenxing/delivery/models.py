@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenxing.db.base import Base, utcnow
@@ -27,13 +36,20 @@ class MarkingPlan(Base):
 
 
 class IssuedCopy(Base):
-    """The issuance log: one row per copy of a material handed to a member."""
+    """The issuance log: one row per copy of a material handed to a member.
+
+    ``id`` is random (``delivery.issue.new_copy_id``), never the next row number: a restored
+    database must not hand an id out twice. ``delivered_at`` is set when the copy reached
+    the member (its bytes were sent or written); a copy logged but never delivered does not
+    count against the member's daily downloads."""
 
     __tablename__ = "issued_copies"
     # A member's copies by time: the daily quota and download history read this range.
     __table_args__ = (Index("ix_issued_copies_member_created", "member_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("material_versions.id"), index=True)
@@ -43,6 +59,7 @@ class IssuedCopy(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WordingVeto(Base):

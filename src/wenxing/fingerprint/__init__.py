@@ -10,7 +10,13 @@ it returns scores and accusations with a stated false-accusation bound.
 """
 
 from wenxing.fingerprint.accuse import DEFAULT_TOTAL_BOUND, MemberScore, Verdict, accuse
-from wenxing.fingerprint.copytag import make_copy_tag, read_copy_tag
+from wenxing.fingerprint.copytag import (
+    SignedCopy,
+    make_copy_tag,
+    read_copy_tag,
+    read_signed_copy,
+    sign_copy,
+)
 from wenxing.fingerprint.embed import mark, mark_spans, restore, slot_symbols, strip_marks
 from wenxing.fingerprint.plan import Plan, PlanError, Profile, build_plan
 from wenxing.fingerprint.read import Reading, read_evidence
@@ -23,6 +29,7 @@ __all__ = [
     "PlanError",
     "Profile",
     "Reading",
+    "SignedCopy",
     "VariantList",
     "VariantListError",
     "Verdict",
@@ -34,7 +41,9 @@ __all__ = [
     "parse_variant_list",
     "read_copy_tag",
     "read_evidence",
+    "read_signed_copy",
     "restore",
+    "sign_copy",
     "slot_symbols",
     "strip_marks",
 ]

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenxing.installation import member_number_offset
 from wenxing.members.models import FIRST_NUMBER, Member
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -47,7 +48,9 @@ def add_member(session: Session, name: str, phone: str | None = None) -> Member:
     member = Member(name=name, phone=phone, number=f"tmp-{uuid.uuid4().hex[:12]}")
     session.add(member)
     session.flush()
-    member.number = f"WX-{FIRST_NUMBER - 1 + member.id}"
+    # A restore moves numbers on (installation.member_number_offset): a number given out
+    # after the backup and lost with it is never given to someone else.
+    member.number = f"WX-{FIRST_NUMBER - 1 + member.id + member_number_offset(session)}"
     session.flush()
     return member
 

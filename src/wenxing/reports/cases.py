@@ -207,14 +207,10 @@ def _accusations(session: Session, result: dict, version_id: int) -> list[Accusa
             threshold=item["threshold"],
             log10_bound=item["log10_bound"],
         )
-    if result.get("copy_ids"):
-        rows = session.execute(
-            select(Member.number)
-            .join(IssuedCopy, IssuedCopy.member_id == Member.id)
-            .where(IssuedCopy.id.in_(result["copy_ids"]), IssuedCopy.version_id == version_id)
-        ).all()
-        for (number,) in rows:
-            found.setdefault(number, Accusation(basis="copy_tag"))
+    for tag in result.get("copy_tags", []):
+        # Only a tag whose issuance row agrees with it names a member (reports.trace).
+        if tag["issuance"] == "agrees" and tag.get("member"):
+            found.setdefault(tag["member"], Accusation(basis="copy_tag"))
     for item in result.get("visible_recipients", []):
         if item.get("issued_copies"):
             found.setdefault(item["member"], Accusation(basis="visible_line"))

@@ -69,7 +69,7 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a .docx expanding to more is refused (
 # with a stamped line or two); its pages are read by OCR.
 SCANNED_PDF_CHARS_PER_PAGE = 50
 
-_TAG = re.compile(r"WX1-[A-Z2-7]{20,40}")
+_TAG = re.compile(r"WX[12]-[A-Z2-7]{20,50}")  # copy tags of both schemes (copytag.py)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An ISO media file's major brand (bytes 8-12, after "ftyp") naming a HEIC/HEIF image.
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})

@@ -12,7 +12,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wenxing import fingerprint
+from wenxing import fingerprint, installation
+from wenxing.delivery.issue import copy_tag_key
 from wenxing.delivery.marking import material_key
 from wenxing.delivery.models import IssuedCopy, MarkingPlan
 from wenxing.fingerprint.align import align, skeleton
@@ -46,7 +47,10 @@ class TraceResult:
     positions: int = 0
     layers: dict[str, int] = field(default_factory=dict)
     total_bound: float = 1e-6
-    copy_ids: list[int] = field(default_factory=list)
+    copy_ids: list[int] = field(default_factory=list)  # ids of copy tags whose row agrees
+    # Every copy tag read in the evidence and what the issuance log says of it
+    # (``read_tags``): only a tag whose row agrees names its member.
+    copy_tags: list[dict[str, Any]] = field(default_factory=list)
     visible_numbers: list[str] = field(default_factory=list)
     # For each visible number: whether the member exists and how many copies of the traced
     # version were issued to them (None when no version was identified).
@@ -62,6 +66,7 @@ class TraceResult:
             "layers": self.layers,
             "total_bound": self.total_bound,
             "copy_ids": self.copy_ids,
+            "copy_tags": self.copy_tags,
             "visible_numbers": self.visible_numbers,
             "visible_recipients": self.visible_recipients,
         }
@@ -156,21 +161,23 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
     material = session.get(Material, version.material_id)
     assert material is not None
     key = material_key(secret, version.id)
+    tags = read_tags(session, secret, key, version.id, evidence.copy_tags)
     result = TraceResult(
         material={"id": material.id, "title": version.title, "version": version.number},
         coverage=coverage,
         total_bound=total_bound,
         visible_numbers=visible,
         visible_recipients=visible_recipients(session, visible, version.id),
-        copy_ids=sorted(
-            {
-                i
-                for tag in evidence.copy_tags
-                if (i := fingerprint.read_copy_tag(key, tag)) is not None
-            }
-        ),
+        copy_tags=tags,
     )
     groups = _recipients_by_plan(session, version.id)
+    # A tag whose issuance row is gone (lost with a restore) accuses no one; its member is
+    # scored by the marks like a recipient, which accuse only when the copy says so.
+    for tag in tags:
+        if tag["issuance"] == "missing" and tag.get("scored_by_marks"):
+            for _plan, members in groups:
+                if tag["member"] not in members:
+                    members.append(tag["member"])
     everyone = sum(len(members) for _plan, members in groups)
     result.recipients_checked = everyone
     layers: dict[str, int] = defaultdict(int)
@@ -195,7 +202,102 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
         )
     result.layers = dict(layers)
     result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
+    _settle_legacy_tags(tags, {a["member"] for a in result.accused})
+    result.copy_ids = sorted({t["copy_id"] for t in tags if t["issuance"] == "agrees"})
     return result
+
+
+def read_tags(
+    session: Session, secret: bytes, version_key: bytes, version_id: int, found: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The copy tags in the evidence that this installation made, each with what the
+    issuance log says of it (``issuance``):
+
+    * ``agrees``: the row the tag names exists and was issued to the member, for the
+      material version, that the tag names: the tag accuses that member;
+    * ``missing``: no such row (a restore took it away, or the copy came from a database
+      this one does not continue): the tag accuses no one; the member it names is scored by
+      the marks if the account existed before this epoch began (``scored_by_marks``);
+    * ``disagrees``: the row names another member or version: the tag accuses no one.
+
+    ``WX1`` tags (issued before copy ids were random) name only a row number under the
+    version's key; one agrees when that row is one of the first scheme's and is a copy of
+    this version, and is set aside when the marks name other members and not its own."""
+    tag_key = copy_tag_key(secret)
+    legacy_max = installation.legacy_copy_id_max(session)
+    ident = installation.identity(session)
+    epoch_start = _parse_time(ident.started_at) if ident else None
+    tags: dict[tuple[int, int], dict[str, Any]] = {}
+    for text in found:
+        signed = fingerprint.read_signed_copy(tag_key, text)
+        if signed is not None:
+            tags.setdefault((2, signed.copy_id), _signed_tag(session, signed, epoch_start))
+            continue
+        legacy_id = fingerprint.read_copy_tag(version_key, text)
+        if legacy_id is not None:
+            tags.setdefault(
+                (1, legacy_id), _legacy_tag(session, legacy_id, version_id, legacy_max)
+            )
+    return [tags[k] for k in sorted(tags)]
+
+
+def _signed_tag(session: Session, signed, epoch_start) -> dict[str, Any]:
+    tag = {
+        "scheme": 2,
+        "copy_id": signed.copy_id,
+        "member": signed.member,
+        "version_id": signed.version_id,
+    }
+    row = session.execute(
+        select(IssuedCopy.version_id, Member.number)
+        .join(Member, Member.id == IssuedCopy.member_id)
+        .where(IssuedCopy.id == signed.copy_id)
+    ).first()
+    if row is None:
+        member = session.scalar(select(Member).where(Member.number == signed.member))
+        existed = member is not None and (
+            epoch_start is None or member.created_at < epoch_start
+        )
+        tag.update(issuance="missing", scored_by_marks=existed)
+    elif (row.version_id, row.number) == (signed.version_id, signed.member):
+        tag["issuance"] = "agrees"
+    else:
+        tag.update(issuance="disagrees", row_member=row.number, row_version_id=row.version_id)
+    return tag
+
+
+def _legacy_tag(session: Session, copy_id: int, version_id: int, legacy_max: int) -> dict:
+    tag: dict[str, Any] = {"scheme": 1, "copy_id": copy_id, "version_id": version_id}
+    row = session.execute(
+        select(IssuedCopy.version_id, Member.number)
+        .join(Member, Member.id == IssuedCopy.member_id)
+        .where(IssuedCopy.id == copy_id)
+    ).first()
+    if row is None:
+        tag.update(issuance="missing", member=None)
+    elif row.version_id == version_id and (legacy_max == 0 or copy_id <= legacy_max):
+        tag.update(issuance="agrees", member=row.number)
+    else:
+        tag.update(issuance="disagrees", member=None, row_member=row.number)
+    return tag
+
+
+def _settle_legacy_tags(tags: list[dict[str, Any]], marked: set[str]) -> None:
+    """A first-scheme tag names a row number a restore may have handed out again: when the
+    marks accuse members and not the one its row names, the row is not trusted."""
+    for tag in tags:
+        if tag["scheme"] == 1 and tag["issuance"] == "agrees" and marked:
+            if tag["member"] not in marked:
+                tag.update(issuance="contradicted", row_member=tag["member"], member=None)
+
+
+def _parse_time(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _recipients_by_plan(session: Session, version_id: int) -> list[tuple[str, list[str]]]:

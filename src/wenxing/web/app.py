@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wenxing import __version__, i18n, jobs
@@ -33,6 +34,7 @@ from wenxing.delivery.issue import (
     FORMATS,
     DeliveryError,
     NotEntitled,
+    mark_delivered,
     record_copy,
     unrecord_copy,
 )
@@ -253,7 +255,15 @@ def create_app(runtime: Runtime) -> FastAPI:
                 f'attachment; filename="copy-{issued.copy_id}.{fmt}"; '
                 f"filename*=UTF-8''{quote(issued.filename)}"
             )
-        return Response(issued.data, media_type=issued.media_type, headers=headers)
+        # The download counts once its bytes are out: a worker that dies first gives it back.
+        delivered = BackgroundTask(_delivered, issued.copy_id)
+        return Response(
+            issued.data, media_type=issued.media_type, headers=headers, background=delivered
+        )
+
+    def _delivered(copy_id: int) -> None:
+        with runtime.db.transaction() as session:
+            mark_delivered(session, [copy_id])
 
     @app.get("/signin", response_class=HTMLResponse, include_in_schema=False)
     def signin_form(request: Request, next: str = "/") -> HTMLResponse:
