@@ -130,6 +130,21 @@ def test_states_and_messages(runtime):
         assert session.scalar(select(func.count()).select_from(Subscription)) == 1
 
 
+def test_a_retry_by_the_member_who_redeemed_answers_the_same_period(runtime):
+    """A worker that died after committing a redemption lost its answer; the member's retry
+    is told it worked, with the same period, and nothing is extended twice. Anyone else
+    still hears that the code is used."""
+    ids, [code], known = _setup(runtime, 2, 1)
+    first = redemption.redeem(runtime.db, code, ids[0], known, now=NOW, actor="test")
+    later = datetime(2026, 11, 26, 12, 5, 0)
+    retry = redemption.redeem(runtime.db, code, ids[0], known, now=later, actor="test")
+    assert retry.repeated and not first.repeated
+    assert (retry.member, retry.plan, retry.ends_at) == (first.member, first.plan, first.ends_at)
+    with pytest.raises(redemption.AlreadyRedeemed):
+        redemption.redeem(runtime.db, code, ids[1], known, now=later, actor="test")
+    assert _count(runtime, select(func.count()).select_from(Subscription)) == 1
+
+
 def test_failed_attempts_are_rate_limited(runtime):
     ids, [code], known = _setup(runtime, 1, 1)
     for _ in range(3):

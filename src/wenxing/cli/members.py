@@ -307,6 +307,11 @@ def redeem_command(ctx: click.Context, code: str, member_ref: str, as_json: bool
             )
         except CodeError as exc:
             raise CommandError(str(exc)) from None
+    if done.repeated:  # the contract: exit 0 only when this call redeemed the code
+        raise CommandError(
+            f"this code was already redeemed by {done.member} "
+            f"(member until {_iso(done.ends_at)}); nothing changed"
+        )
     result = {"member": done.member, "plan": done.plan, "ends_at": _iso(done.ends_at)}
     emit(as_json, result, lambda: click.echo(f"{done.member} member until {result['ends_at']}"))
 

@@ -22,7 +22,7 @@ from wenxing.db.engine import Database
 from wenxing.live import announce
 from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
 from wenxing.members.entitlement import Plan
-from wenxing.members.models import ActivationCode, CodeBatch, Member
+from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
 from wenxing.members.subscriptions import extend
 
 
@@ -55,6 +55,9 @@ class Redemption:
     member: str
     plan: str
     ends_at: datetime
+    # True when the member had redeemed this code before (a retry after a lost answer):
+    # the same period is returned and nothing is extended again.
+    repeated: bool = False
 
 
 def generate_batch(
@@ -189,9 +192,11 @@ def _redeem_in(
         .execution_options(synchronize_session=False)
     ).first()
     if won is None:
-        raise _why_not(
-            session.scalar(select(ActivationCode).where(ActivationCode.code == code)), now
-        )
+        row = session.scalar(select(ActivationCode).where(ActivationCode.code == code))
+        earlier = _earlier_redemption(session, row, member)
+        if earlier is not None:
+            return earlier
+        raise _why_not(row, now)
     code_id, plan_code = won
     plan = plans.get(plan_code)
     if plan is None:
@@ -210,6 +215,24 @@ def _redeem_in(
         ends_at=period.ends_at,
     )
     return Redemption(member.number, plan.code, period.ends_at)
+
+
+def _earlier_redemption(
+    session: Session, row: ActivationCode | None, member: Member
+) -> Redemption | None:
+    """The member's own earlier redemption of this code, answered again: a member whose
+    first answer was lost (the worker died after the commit) and who tries again is told
+    it worked, with the same period, not that the code is used."""
+    if row is None or row.state != "redeemed" or row.redeemed_by != member.id:
+        return None
+    period = session.scalar(
+        select(Subscription).where(
+            Subscription.member_id == member.id, Subscription.source == f"code:{row.id}"
+        )
+    )
+    if period is None:
+        return None
+    return Redemption(member.number, period.plan, period.ends_at, repeated=True)
 
 
 def _why_not(row: ActivationCode | None, now: datetime) -> RedeemError:

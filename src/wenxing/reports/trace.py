@@ -235,9 +235,7 @@ def read_tags(
             continue
         legacy_id = fingerprint.read_copy_tag(version_key, text)
         if legacy_id is not None:
-            tags.setdefault(
-                (1, legacy_id), _legacy_tag(session, legacy_id, version_id, legacy_max)
-            )
+            tags.setdefault((1, legacy_id), _legacy_tag(session, legacy_id, version_id, legacy_max))
     return [tags[k] for k in sorted(tags)]
 
 
@@ -255,9 +253,7 @@ def _signed_tag(session: Session, signed, epoch_start) -> dict[str, Any]:
     ).first()
     if row is None:
         member = session.scalar(select(Member).where(Member.number == signed.member))
-        existed = member is not None and (
-            epoch_start is None or member.created_at < epoch_start
-        )
+        existed = member is not None and (epoch_start is None or member.created_at < epoch_start)
         tag.update(issuance="missing", scored_by_marks=existed)
     elif (row.version_id, row.number) == (signed.version_id, signed.member):
         tag["issuance"] = "agrees"
@@ -286,9 +282,12 @@ def _settle_legacy_tags(tags: list[dict[str, Any]], marked: set[str]) -> None:
     """A first-scheme tag names a row number a restore may have handed out again: when the
     marks accuse members and not the one its row names, the row is not trusted."""
     for tag in tags:
-        if tag["scheme"] == 1 and tag["issuance"] == "agrees" and marked:
-            if tag["member"] not in marked:
-                tag.update(issuance="contradicted", row_member=tag["member"], member=None)
+        if (
+            tag["scheme"] == 1
+            and tag["issuance"] == "agrees"
+            and marked - {tag["member"]} == marked
+        ):
+            tag.update(issuance="contradicted", row_member=tag["member"], member=None)
 
 
 def _parse_time(text: str):
