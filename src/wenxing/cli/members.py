@@ -309,7 +309,7 @@ def redeem_command(ctx: click.Context, code: str, member_ref: str, as_json: bool
             raise CommandError(str(exc)) from None
     if done.repeated:  # the contract: exit 0 only when this call redeemed the code
         raise CommandError(
-            f"this code was already redeemed by {done.member} "
+            f"this code has already been redeemed by {done.member} "
             f"(member until {_iso(done.ends_at)}); nothing changed"
         )
     result = {"member": done.member, "plan": done.plan, "ends_at": _iso(done.ends_at)}
