@@ -68,7 +68,7 @@ def ensure_identity(session: Session, now: datetime | None = None) -> Identity:
     if _get(session, EPOCH_KEY) is None:
         _put(session, EPOCH_KEY, "1")
         _put(session, NONCE_KEY, secrets.token_hex(8))
-        _put(session, STARTED_KEY, (now or utcnow()).isoformat(timespec="seconds"))
+        _put(session, STARTED_KEY, (now or utcnow()).isoformat())
     session.flush()
     return identity(session)
 
@@ -94,7 +94,7 @@ def epoch_values(previous_epochs: list[int], now: datetime) -> dict[str, str]:
     return {
         EPOCH_KEY: str(max([0, *previous_epochs]) + 1),
         NONCE_KEY: secrets.token_hex(8),
-        STARTED_KEY: now.isoformat(timespec="seconds"),
+        STARTED_KEY: now.isoformat(),
     }
 
 

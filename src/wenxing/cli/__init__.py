@@ -16,6 +16,7 @@ from wenxing import __version__
 from wenxing.cli.base import CommandError, emit, guarded, settings_for, setup_logging
 from wenxing.cli.materials import import_command, materials
 from wenxing.cli.members import codes, members
+from wenxing.cli.operations import backup_command, restore_command
 from wenxing.cli.reports import jobs_group, reports
 from wenxing.cli.search import search_command
 from wenxing.cli.serve import demo, serve
@@ -86,6 +87,8 @@ cli.add_command(trace_command)
 cli.add_command(settings)
 cli.add_command(codes)
 cli.add_command(search_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main() -> None:
