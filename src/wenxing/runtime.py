@@ -27,6 +27,10 @@ class Runtime:
     settings: Settings
     db: Database
     secret: bytes
+    # How long a search waits for a rebuild of a damaged or stale index before answering
+    # from the database (None: until it is done, as the command line does; the server
+    # sets a few seconds).
+    search_wait: float | None = None
     _search: object = field(default=None, repr=False)
     _allowance: object = field(default=None, repr=False)
     _settings: tuple | None = field(default=None, repr=False)
@@ -52,7 +56,9 @@ class Runtime:
 
             with NODE_OPENING:  # threads of a server ask at once: one opens, all share it
                 if self._search is None:
-                    self._search = NodeIndex(self.db, self.settings.search_path())
+                    self._search = NodeIndex(
+                        self.db, self.settings.search_path(), wait=self.search_wait
+                    )
         return self._search
 
     def search_allowance(self):

@@ -172,7 +172,7 @@ def test_another_process_index_catches_up_and_a_rebuild_gives_the_same_answers(
     assert library.reindex().applied == len(LIBRARY)
     assert {q: ids(search(library, q)) for q in queries} == before
     # The same folder opened again (a restarted worker) needs no catch-up.
-    again = NodeIndex(runtime.db, library.path)
+    again = NodeIndex(runtime.db, library.root)
     assert again.catch_up().applied == 0
     assert {q: ids(search(again, q)) for q in queries} == before
 
@@ -264,7 +264,7 @@ def test_relevance_on_the_real_corpus(runtime):
 def test_a_node_whose_index_another_process_is_writing_waits_its_turn(runtime, library, tmp_path):
     """Two workers of one node share the folder: one writes, the other reads what it wrote."""
     assert search(library, "薰衣草").materials
-    other = NodeIndex(runtime.db, library.path)  # the second worker's handle on the folder
+    other = NodeIndex(runtime.db, library.root)  # the second worker's handle on the folder
     library.index.writer()  # the first worker is writing
     try:
         with runtime.db.transaction() as session:

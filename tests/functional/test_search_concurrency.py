@@ -70,7 +70,7 @@ def test_opening_the_index_at_once_from_threads_and_processes_deletes_nothing(ru
     assert not errors, errors[:3]
     assert seen and min(seen) == documents  # no opener ever found the folder emptied
     assert (path / "wenxing-schema").read_text() == str(SCHEMA_VERSION)
-    again = type(node)(runtime.db, path)
+    again = type(node)(runtime.db, node.root)
     assert again.index.searcher().num_docs == documents
     assert [hit.material_id for hit in search(again, "乡村振兴").materials] == expected
 
@@ -219,7 +219,7 @@ def test_an_error_while_rebuilding_leaves_the_previous_index(runtime, monkeypatc
     assert not multiprocessing.active_children()
     assert node.index.searcher().num_docs == documents
     assert _answers(node) == before
-    again = type(node)(runtime.db, node.path)  # the folder as another process finds it
+    again = type(node)(runtime.db, node.root)  # the folder as another process finds it
     assert _answers(again) == before
     node.index.writer()  # the writer's lock was given back
     node.index.release()

@@ -9,7 +9,7 @@ import click
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
 from wenxing.search.query import QueryError
 from wenxing.search.service import MAX_LIMIT, search
-from wenxing.search.sync import SearchBusy
+from wenxing.search.sync import IndexUnusable, SearchBusy
 
 
 @click.command("search")
@@ -87,11 +87,11 @@ def _reindex(ctx: click.Context, as_json: bool, jobs: int | None) -> None:
 
         try:
             result = node.reindex(progress, jobs=jobs)
-        except SearchBusy as exc:
+        except (SearchBusy, IndexUnusable) as exc:
             raise CommandError(str(exc)) from None
         if show:
             click.echo("", err=True)
-        size = node.index.size_bytes()
+        size = node.index.size_bytes() if node.index is not None else 0
     emit(
         as_json,
         {"materials": result.applied, "index_bytes": size, "path": str(node.path)},

@@ -59,6 +59,7 @@ class Results:
     materials: list[MaterialHit]
     more: bool  # more materials matched than were returned
     took_ms: float
+    notice: str | None = None  # said above the results (the index is being rebuilt)
 
     def as_dict(self) -> dict:
         """The contract's JSON: one hit per section, materials in rank order."""
@@ -77,6 +78,7 @@ class Results:
             ],
             "more": self.more,
             "took_ms": round(self.took_ms, 2),
+            **({"notice": self.notice} if self.notice else {}),
         }
 
 

@@ -11,17 +11,21 @@ through the library.
 from __future__ import annotations
 
 import calendar
+import logging
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from wenxing.i18n import _
+from wenxing.search import fallback
 from wenxing.search.engine import Results, run
 from wenxing.search.models import SearchUsage
 from wenxing.search.query import QueryError, parse
-from wenxing.search.sync import NodeIndex
+from wenxing.search.sync import IndexUnusable, NodeIndex, _recoverable
+
+log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 60
 FRESH_SECONDS = 0.5  # another worker's publish is searchable within this; this worker's at once
@@ -40,9 +44,20 @@ def search(node: NodeIndex, text: str, *, limit: int = 10, member: bool = False)
     """Parse and run a query on this node's index, applying pending changes first
     (``member``: a member or staff, who may see more materials a query)."""
     query = parse(text)
-    node.catch_up(fresh_for=FRESH_SECONDS)
-    cap = MAX_LIMIT if member else VISITOR_LIMIT
-    return run(node.index, query, limit=max(1, min(limit, cap)), snippet_chars=SNIPPET_CHARS)
+    cap = max(1, min(limit, MAX_LIMIT if member else VISITOR_LIMIT))
+    try:
+        node.catch_up(fresh_for=FRESH_SECONDS)
+        index = node.index
+        if index is None:
+            raise IndexUnusable(node.problem or "search index unusable")
+        return run(index, query, limit=cap, snippet_chars=SNIPPET_CHARS)
+    except IndexUnusable as exc:
+        log.warning("searching the database while the index is rebuilt: %s", exc)
+    except BaseException as exc:  # the index failed under the query: rebuilt meanwhile
+        if isinstance(exc, SQLAlchemyError) or not _recoverable(exc):
+            raise
+        node.give_up(f"query failed: {exc}")
+    return fallback.run(node.db, query, limit=cap, snippet_chars=SNIPPET_CHARS)
 
 
 def count_search(session: Session, subject: str, per_minute: int, now: datetime) -> int:

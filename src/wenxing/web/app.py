@@ -138,6 +138,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=_lifespan(runtime),
     )
     app.state.runtime = runtime
+    from wenxing.search.sync import REBUILD_WAIT
+
+    runtime.search_wait = REBUILD_WAIT  # a search never waits long for a rebuild
     i18n.set_locale(runtime.settings.locale)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
 
