@@ -295,7 +295,7 @@ class Server:
                         f"the server exited {self.proc.returncode}: {self.log_tail()}"
                     )
                 try:
-                    if client.get("/healthz").status_code == 200 and self._all_workers_up():
+                    if client.get("/readyz").status_code == 200 and self._all_workers_up():
                         return
                 except httpx2.HTTPError:
                     pass

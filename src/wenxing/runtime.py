@@ -22,6 +22,10 @@ class NotReady(RuntimeError):
     """The installation cannot be used as it is; the message says what to do."""
 
 
+class DatabaseDown(NotReady):
+    """The database cannot be reached (it may come back: a server waits for it)."""
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -87,7 +91,7 @@ def _connect(settings: Settings) -> Database:
             pass
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise NotReady(f"cannot connect to the database: {reason}") from exc
+        raise DatabaseDown(f"cannot connect to the database: {reason}") from exc
     return db
 
 

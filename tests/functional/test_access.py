@@ -43,6 +43,7 @@ SIGNED_IN = row(303, 200, 200, 200, 200, 200, 200)
 TABLE = {
     ("GET", "/", "/"): ALL,
     ("GET", "/healthz", "/healthz"): ALL,
+    ("GET", "/readyz", "/readyz"): ALL,
     ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json"): ALL,
     ("GET", "/materials/1", "/materials/{material_id}"): ALL,
     ("GET", "/materials/1/read", "/materials/{material_id}/read"): READERS,

@@ -50,12 +50,13 @@ def wait_ready(server: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + 60
     while True:
         assert server.poll() is None, server.communicate()[1][-2000:]
-        assert time.monotonic() < deadline, "the server did not answer /healthz"
+        assert time.monotonic() < deadline, "the server did not answer /readyz"
         try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return
         except httpx2.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
 
 
 def stop(server: subprocess.Popen) -> tuple[float, str]:

@@ -46,9 +46,9 @@ def test_serve_answers_and_exits_0_on_sigterm(runtime, settings, tmp_path, worke
         answered = 0
         while answered < 20:
             assert server.poll() is None, server.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "the server did not answer /healthz"
+            assert time.monotonic() < deadline, "the server did not answer /readyz"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
                     assert r.status == 200
                     answered += 1
             except OSError:

@@ -24,7 +24,10 @@ def test_home_lists_published_materials_only(runtime):
         catalog.set_published(session, 1, True)
     page = client.get("/")
     assert "在全区重点工作推进会上的讲话" in page.text
-    assert client.get("/healthz").json() == {"status": "ok", "materials": 1}
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert ready.json()["materials"] == 1 and ready.json()["checks"]["database"] == "ok"
 
 
 def test_material_page_shows_outline_and_preview_only(runtime):

@@ -15,6 +15,7 @@ import click
 
 from wenxing.config import Settings
 from wenxing.db.engine import DatabaseUrlError
+from wenxing.failures import DISK_FULL, is_disk_full
 from wenxing.runtime import NotReady, Runtime, open_runtime
 
 
@@ -100,6 +101,10 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             raise  # the reader of our output went away (| head); main() ends quietly
         except Exception as exc:
+            if is_disk_full(exc):
+                log.error("command failed: disk full")
+                click.echo(f"error: {DISK_FULL}", err=True)
+                sys.exit(1)
             if os.environ.get("WENXING_DEBUG") == "1":
                 log.exception("command failed")
             click.echo(

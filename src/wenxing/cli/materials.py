@@ -54,6 +54,9 @@ def import_command(
         if report.imported:
             refresh_search(runtime)
     emit(as_json, report.as_dict(), lambda: _print_report(report))
+    if report.stopped:
+        click.echo(f"error: import stopped: {report.stopped}", err=True)
+        sys.exit(1)
     if report.failed:
         noun = "file" if len(report.failed) == 1 else "files"
         click.echo(f"error: {len(report.failed)} {noun} failed to import", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -16,7 +17,7 @@ from wenxing.cli.base import CommandError, guarded, settings_for
 from wenxing.config import Settings
 from wenxing.db.engine import DatabaseUrlError
 from wenxing.materials.importer import ImportOptions, MaterialImporter
-from wenxing.runtime import NotReady, initialise, open_runtime
+from wenxing.runtime import DatabaseDown, NotReady, initialise, open_runtime
 
 GRACE_SECONDS = 20  # on SIGTERM: stop accepting, let running requests finish this long
 
@@ -28,9 +29,19 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     logs.configure()
 
-    if workers > 1:
+    try:  # a database that is not fit to serve is the operator's to fix: say so at once
+        runtime = open_runtime(settings)
+    except DatabaseDown as exc:  # one that is away may come back: the workers wait for it
+        runtime = None
+        logging.getLogger("wenxing.web").warning("%s; serving once it answers", exc)
+    except (NotReady, DatabaseUrlError) as exc:
+        raise CommandError(str(exc)) from exc
+    if workers > 1 or runtime is None:
+        if runtime is not None:
+            runtime.close()
         # Each worker opens the installation from the environment (SQLite in WAL mode takes
-        # several processes; their writes queue on the database's lock).
+        # several processes; their writes queue on the database's lock), waiting for the
+        # database when it cannot be reached (web/starting.py).
         os.environ["WENXING_DATABASE_URL"] = settings.database_url
         uvicorn.run(
             "wenxing.web.asgi:app",
@@ -42,10 +53,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             timeout_graceful_shutdown=GRACE_SECONDS,
         )
         return
-    try:
-        runtime = open_runtime(settings)
-    except (NotReady, DatabaseUrlError) as exc:
-        raise CommandError(str(exc)) from exc
     from wenxing.web.app import create_app
 
     click.echo(f"wenxing serving on http://{host}:{port}  (Ctrl+C stops)", err=True)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
+from wenxing.failures import DISK_FULL, die_with_parent, is_disk_full
 from wenxing.live import announce, digests
 from wenxing.materials import keywords, shingles
 from wenxing.materials.cleaning import Cleaner
@@ -62,9 +63,13 @@ class ImportReport:
     imported: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str | None = None  # why the import stopped before the end (a full disk)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+        found = {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+        if self.stopped:
+            found["stopped"] = self.stopped
+        return found
 
 
 @dataclass(frozen=True)
@@ -137,9 +142,12 @@ class MaterialImporter:
             options = replace(options, run=digests.new_run())
         try:
             for prepared in self._prepare_all(files, workers):
-                self._record(report, prepared, options)
+                full = self._record(report, prepared, options)
                 if on_progress:
                     on_progress(prepared.path)
+                if full:  # nothing more can be stored: stop, and say why for the rest
+                    report.stopped = DISK_FULL
+                    break
         finally:
             if options.run is not None:
                 self._announce(options.run)
@@ -194,7 +202,7 @@ class MaterialImporter:
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_worker_init,
-            initargs=self.cleaner_args,
+            initargs=(*self.cleaner_args, os.getpid()),
         ) as pool:
             yield from _bounded_map(pool, files, self.limits, ahead=workers * 4)
 
@@ -205,23 +213,31 @@ class MaterialImporter:
         try:
             with self.db.transaction() as session:
                 outcome = store(session, item, options, self.threshold)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
+            if is_disk_full(exc):
+                log.error("storing %s failed: disk full; import stopped", item.path)
+                report.failed.append({"path": item.path, "error": DISK_FULL})
+                return True
+            if isinstance(exc, OSError):
+                raise
             log.exception("storing %s failed", item.path)
             report.failed.append(
                 {"path": item.path, "error": f"database error: {exc.__class__.__name__}"}
             )
-            return
+            return False
         if "reason" in outcome:
             report.skipped.append(outcome)
         else:
             report.imported.append(outcome)
+        return False
 
 
 _worker_cleaner: Cleaner | None = None
 
 
-def _worker_init(masthead: list[str], promo: list[str]) -> None:
+def _worker_init(masthead: list[str], promo: list[str], parent: int) -> None:
     global _worker_cleaner
+    die_with_parent(parent)  # a killed import leaves no worker behind
     _worker_cleaner = Cleaner(masthead, promo)
 
 

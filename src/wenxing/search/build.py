@@ -30,6 +30,7 @@ import tantivy
 from sqlalchemy import and_, func, select
 
 from wenxing.db.engine import Database
+from wenxing.failures import die_with_parent
 from wenxing.materials.models import Material, MaterialVersion
 from wenxing.search import tokenize
 from wenxing.search.units import Unit, units_of
@@ -212,9 +213,11 @@ def published_batches(db: Database, size: int = READ_BATCH) -> Iterator[list[Sou
 # --- workers -------------------------------------------------------------------------------
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
     """In each worker, once: the segmenter with the jargon dictionary, and OpenCC. Ctrl+C
-    is for the main process, which stops the workers itself."""
+    is for the main process, which stops the workers itself; its death (kill -9) ends
+    them too."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tokenize.warm_up()
 
@@ -245,7 +248,9 @@ def prepared_materials(
             yield _prepare_task(task)
         return
     context = multiprocessing.get_context("spawn")  # never fork a process with threads
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start)
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
     pending: deque[Future] = deque()
     try:
         for task in tasks:

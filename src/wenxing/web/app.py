@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,6 +39,7 @@ from wenxing.delivery.issue import (
     record_copy,
     unrecord_copy,
 )
+from wenxing.failures import is_disk_full
 from wenxing.i18n import N_, _
 from wenxing.live import bot_sender
 from wenxing.materials import catalog
@@ -108,6 +110,7 @@ def _lifespan(runtime: Runtime):
 
             runner = jobs.Runner(runtime)
             runner.start()
+            _app.state.runner = runner
             sender = bot_sender.Sender(runtime)  # group robots' announcements
             sender.start()
         hub, give_signals_back = live.start_hub(runtime)  # SSE streams (web/live.py)
@@ -318,9 +321,33 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> JSONResponse:
-        with runtime.db.reading() as session:
-            count = catalog.count_materials(session)
-        return JSONResponse({"status": "ok", "materials": count})
+        """Liveness: the process answers (the database is /readyz's business: a worker whose
+        database is away must not be killed for it)."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    def ready() -> JSONResponse:
+        """Readiness for a load balancer: the database answers, the search index (or its
+        database fallback while it is rebuilt), the background job runner is alive."""
+        checks: dict[str, str] = {}
+        materials = None
+        try:
+            with runtime.db.reading() as session:
+                materials = catalog.count_materials(session)
+            checks["database"] = "ok"
+        except Exception as exc:  # (reported, not raised: this page says what is wrong)
+            checks["database"] = f"unreachable: {exc.__class__.__name__}"
+        node = runtime._search
+        if node is None or node.index is not None:
+            checks["search"] = "ok"
+        else:
+            checks["search"] = "rebuilding (answers from the database)"
+        runner = getattr(app.state, "runner", None)
+        if runner is not None:  # (None: WENXING_JOBS is off, or the app was never started)
+            checks["jobs"] = "ok" if runner.alive() else "stopped"
+        ready = checks["database"] == "ok" and checks.get("jobs", "ok") == "ok"
+        document = {"ready": ready, "checks": checks, "materials": materials}
+        return JSONResponse(document, status_code=200 if ready else 503)
 
     # The API first among the routers: routes are tried in order, and a search (the
     # busiest JSON route) then skips the pages' patterns.
@@ -370,13 +397,19 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def server_error(request: Request, exc: Exception) -> Response:
         # The request log has the traceback; the person asking gets a sentence in Chinese.
         message = _(_STATUS_MESSAGES[500])
+        status = 500
+        if is_disk_full(exc):
+            message, status = _("服务器磁盘已满，暂时无法保存，请稍后再试。"), 507
+            logs.log.error("disk full", extra={"fields": {"path": request.url.path}})
+        elif isinstance(exc, OperationalError):
+            message, status = _("数据库暂时无法连接，请稍后再试。"), 503
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, status_code=500)
+            return JSONResponse({"error": message}, status_code=status)
         try:  # the page needs the database, which may be what failed
-            return page(request, "error.html", {"message": message}, status_code=500)
+            return page(request, "error.html", {"message": message}, status_code=status)
         except Exception:
             body = f'<!doctype html><html lang="{i18n.language_tag()}"><meta charset="utf-8">'
-            return HTMLResponse(f"{body}<p>{html.escape(message)}</p></html>", status_code=500)
+            return HTMLResponse(f"{body}<p>{html.escape(message)}</p></html>", status_code=status)
 
     # The request log outermost: it sees the final status, headers included.
     app.add_middleware(SecurityHeaders)

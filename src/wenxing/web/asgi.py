@@ -1,10 +1,10 @@
-"""ASGI entry point for several workers: each opens the installation from the environment."""
+"""ASGI entry point for several workers: each opens the installation from the environment,
+waiting for the database if it is not there yet (``starting.PatientApp``)."""
 
 from wenxing.config import Settings
-from wenxing.runtime import open_runtime
 from wenxing.web import logs
-from wenxing.web.app import create_app
+from wenxing.web.starting import patient_app
 
 logs.configure()  # each worker process logs JSON lines too
 
-app = create_app(open_runtime(Settings()))
+app = patient_app(Settings())
