@@ -19,13 +19,14 @@ def test_terms_phrases_exclusions_and_filters():
     assert query.phrases == ["全过程人民民主"]
     assert query.excluded == ["旅游"]
     assert (query.kind, query.category, query.tag) == ("讲话", "党建", "两会")
-    assert query.since == 1704067200 and query.until == 1735689600  # 2024 in UTC
+    # 2024 in the publisher's zone (Asia/Shanghai by default): its midnights, not UTC's
+    assert query.since == 1704067200 - 8 * 3600 and query.until == 1735689600 - 8 * 3600
 
 
 def test_chinese_quotes_dates_and_open_quotes():
     query = parse("“一企一策” 起:2024-03-01 止：2024年6月30日 「河湖长制")
     assert query.phrases == ["一企一策", "河湖长制"]
-    assert query.since == 1709251200 and query.until == 1719792000
+    assert query.since == 1709251200 - 8 * 3600 and query.until == 1719792000 - 8 * 3600
 
 
 @pytest.mark.parametrize(

@@ -66,8 +66,16 @@ def parse_plans(raw: Iterable[dict]) -> dict[str, Plan]:
     return plans
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """Calendar months, the day clamped to the month's length (Jan 31 + 1 month = Feb 28/29)."""
+def add_months(moment: datetime, months: int, zone: str | None = None) -> datetime:
+    """Calendar months, the day clamped to the month's length (Jan 31 + 1 month = Feb 28/29).
+
+    With ``zone``, ``moment`` is naive UTC and the months are counted on that zone's
+    calendar (the publisher's): a month's membership redeemed at 02:00 on 1 March Beijing
+    time (still 28 February in UTC) ends on 1 April there, as one redeemed at 10:00."""
+    if zone is not None:
+        local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+        moved = add_months(local.replace(tzinfo=None), months)
+        return moved.replace(tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])

@@ -50,11 +50,12 @@ def extend(
         .limit(1)
     )
     starts_at = latest if latest is not None else now
+    zone = PublisherSettings.load(session)["timezone"]  # months on the publisher's calendar
     period = Subscription(
         member_id=member.id,
         plan=plan,
         starts_at=starts_at,
-        ends_at=add_months(starts_at, months),
+        ends_at=add_months(starts_at, months, zone),
         source=source,
     )
     session.add(period)

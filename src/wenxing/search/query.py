@@ -13,8 +13,10 @@ or SQL and regex metacharacters: they are text like any other.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from wenxing.i18n import _
 
@@ -73,7 +75,17 @@ class Query:
         )
 
 
-def parse(text: str) -> Query:
+def parse(text: str, zone: str | None = None) -> Query:
+    """The query in ``text``; its date filters are days of ``zone`` (the publisher's time
+    zone; Asia/Shanghai, the default setting, when not given)."""
+    token = _ZONE.set(zone or "Asia/Shanghai")
+    try:
+        return _parse(text)
+    finally:
+        _ZONE.reset(token)
+
+
+def _parse(text: str) -> Query:
     text = (text or "").replace("\u3000", " ").strip()
     if not text:
         raise QueryError("empty query", _("请输入要搜索的内容"))
@@ -138,7 +150,7 @@ def _apply_filter(query: Query, word: str) -> bool:
     if name == "since":
         query.since = _seconds(day)
     else:
-        query.until = _seconds(day) + 86400
+        query.until = _seconds(day + timedelta(days=1))
     return True
 
 
@@ -152,5 +164,11 @@ def _day(value: str) -> date | None:
         return None
 
 
+# Date filters name days of the publisher's calendar (its midnight, not UTC's): a material
+# published at 03:00 on 1 January Beijing time is of that year. ``parse`` takes the zone.
+_ZONE: ContextVar[str] = ContextVar("search_zone", default="Asia/Shanghai")
+
+
 def _seconds(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    zone = ZoneInfo(_ZONE.get())
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())

@@ -43,7 +43,7 @@ class RateLimited(QueryError):
 def search(node: NodeIndex, text: str, *, limit: int = 10, member: bool = False) -> Results:
     """Parse and run a query on this node's index, applying pending changes first
     (``member``: a member or staff, who may see more materials a query)."""
-    query = parse(text)
+    query = parse(text, node.timezone())
     cap = max(1, min(limit, MAX_LIMIT if member else VISITOR_LIMIT))
     try:
         node.catch_up(fresh_for=FRESH_SECONDS)

@@ -56,6 +56,7 @@ _SEGMENT_FILE = re.compile(r"^[0-9a-f]{32}\.")
 _FOOTER_MAGIC = 1337  # tantivy's footer ends every segment file with it
 # How long a search waits for a rebuild it started before answering from the database.
 REBUILD_WAIT = 5.0
+ZONE_SECONDS = 5.0  # how stale the publisher's time zone may be for search date filters
 
 
 def _recoverable(exc: BaseException) -> bool:
@@ -128,6 +129,7 @@ class NodeIndex:
         self._lock = threading.Lock()
         self._fresh: tuple[float, int, int] | None = None  # (when, changes noted here, last)
         self._rebuild: threading.Thread | None = None
+        self._zone: tuple[float, str] | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._open_current()
@@ -282,6 +284,17 @@ class NodeIndex:
         return CatchUp(len(pending), last)
 
     # --- rebuilding ------------------------------------------------------------------------
+
+    def timezone(self) -> str:
+        """The publisher's time zone (search date filters are its days), read at most every
+        ``ZONE_SECONDS``."""
+        now = time.monotonic()
+        if self._zone is None or now - self._zone[0] > ZONE_SECONDS:
+            from wenxing.config import PublisherSettings
+
+            with self.db.reading() as session:
+                self._zone = (now, PublisherSettings.load(session)["timezone"])
+        return self._zone[1]
 
     def give_up(self, why: str) -> None:
         """Stop using the index (it failed under a query) and rebuild it in the background."""
