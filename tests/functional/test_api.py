@@ -190,7 +190,8 @@ def test_redeeming_with_a_token_uses_the_sites_rules_and_messages(runtime, site)
     me = client.get("/api/v1/account", headers=headers).json()
     assert me["role"] == "member" and me["membership"]["ends_at"] == body["ends_at"]
     again = client.post("/api/v1/account/redeem", json={"code": fresh}, headers=headers)
-    assert again.status_code == 400 and again.json() == {"error": "这个卡密已经被使用过了"}
+    # A retry by the member who redeemed it (an answer lost to a crash): the same period.
+    assert again.status_code == 200 and again.json()["ends_at"] == body["ends_at"]
     typo = other[:-1] + next(c for c in "ABC" if c != other[-1].upper())  # no case-only change
     mistyped = client.post("/api/v1/account/redeem", json={"code": typo}, headers=headers)
     assert mistyped.json() == {"error": "卡密有误：请检查是否输错了某个字符"}

@@ -50,3 +50,16 @@ def test_year_finds_a_material_published_at_three_on_new_years_morning(runtime):
     assert search(node, "year:2026").materials == []
     assert [h.material_id for h in search(node, "since:2027-01-01").materials] == [material.id]
     assert search(node, "until:2026-12-31").materials == []
+
+
+def test_the_home_page_shows_the_publishers_date(runtime):
+    from fastapi.testclient import TestClient
+
+    from wenxing.web.app import create_app
+
+    importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+    assert not importer.run([SAMPLE], ImportOptions(publish=True)).failed
+    with runtime.db.transaction() as session:
+        session.scalar(select(Material)).published_at = datetime(2026, 12, 31, 17, 0)  # UTC
+    page = TestClient(create_app(runtime)).get("/")
+    assert "2027-01-01" in page.text and "2026-12-31" not in page.text

@@ -15,8 +15,10 @@ from __future__ import annotations
 import html
 import re
 from contextlib import asynccontextmanager
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from fastapi import FastAPI, Form, HTTPException, Request
@@ -24,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -81,8 +83,22 @@ def _template_environment() -> Environment:
         newstyle=True,
     )
     env.globals["html_lang"] = i18n.language_tag  # <html lang>, following WENXING_LOCALE
+    env.filters["local"] = _local_time
     env.globals["min_password"] = accounts.MIN_PASSWORD
     return env
+
+
+@pass_context
+def _local_time(context, moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (naive UTC) as the publisher's clock shows it (``page`` puts its time
+    zone in every page's context): every date a person sees is in the publisher's zone."""
+    if moment is None:
+        return ""
+    if getattr(moment, "tzinfo", None) is None and hasattr(moment, "hour"):
+        moment = moment.replace(tzinfo=UTC)
+    if hasattr(moment, "astimezone"):
+        moment = moment.astimezone(ZoneInfo(context.get("timezone") or "Asia/Shanghai"))
+    return moment.strftime(fmt)
 
 
 TEMPLATES = Jinja2Templates(env=_template_environment())
@@ -154,6 +170,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             "promise": promise_line(publisher["masthead"]),  # the footer's link to /report
             "csrf": auth.csrf_token(request),
             "bell": live.bell_count(runtime, request, context),
+            "timezone": publisher["timezone"],
             **context,
         }
         response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
