@@ -44,6 +44,8 @@ TABLE = {
     ("GET", "/", "/"): ALL,
     ("GET", "/healthz", "/healthz"): ALL,
     ("GET", "/readyz", "/readyz"): ALL,
+    # Only a scraper on the machine itself (the test client is not one): 404 for everyone.
+    ("GET", "/metrics", "/metrics"): dict.fromkeys(ROLES, 404),
     ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json"): ALL,
     ("GET", "/materials/1", "/materials/{material_id}"): ALL,
     ("GET", "/materials/1/read", "/materials/{material_id}/read"): READERS,

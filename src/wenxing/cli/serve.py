@@ -43,6 +43,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         # several processes; their writes queue on the database's lock), waiting for the
         # database when it cannot be reached (web/starting.py).
         os.environ["WENXING_DATABASE_URL"] = settings.database_url
+        _share_metrics()
         uvicorn.run(
             "wenxing.web.asgi:app",
             host=host,
@@ -72,6 +73,19 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         )
     finally:
         runtime.close()
+
+
+def _share_metrics() -> None:
+    """Workers write their metrics into one folder that any of them adds up for a scrape
+    (prometheus-client's multiprocess mode); emptied at every start."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    else:
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wenxing-metrics-")
 
 
 def _exit_on_sigterm(_signum, _frame) -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import fingerprint
+from wenxing import fingerprint, metrics
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.delivery.cache import PREPARED
@@ -201,6 +201,7 @@ def record_copy(
     plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
     global _copies_issued_here
     _copies_issued_here += 1
+    metrics.COPIES.labels(fmt).inc()
     log = IssuedCopy(
         id=new_copy_id(session),
         member_id=member.id,

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 import httpx2
 from sqlalchemy import select, update
 
+from wenxing import metrics
 from wenxing.background import PollingThread
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite
@@ -178,6 +179,9 @@ def _finish(
             values.update(state="pending", next_at=next_at)
         else:
             values.update(state="failed")
+    metrics.ROBOT_DELIVERIES.labels(
+        {"sent": "sent", "pending": "retry"}.get(values["state"], "failed")
+    ).inc()
     with db.transaction() as session:
         # Only our claim is finished: a row reclaimed meanwhile belongs to its new sender.
         session.execute(

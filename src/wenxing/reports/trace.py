@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wenxing import fingerprint, installation
+from wenxing import fingerprint, installation, metrics
 from wenxing.delivery.issue import copy_tag_key
 from wenxing.delivery.marking import material_key
 from wenxing.delivery.models import IssuedCopy, MarkingPlan
@@ -151,6 +151,7 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
     found = identify_version(session, evidence.text)
     visible = visible_numbers(evidence.text)
     if found is None:
+        metrics.TRACES.labels("no_material").inc()
         return TraceResult(
             None,
             total_bound=total_bound,
@@ -204,6 +205,7 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
     result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
     _settle_legacy_tags(tags, {a["member"] for a in result.accused})
     result.copy_ids = sorted({t["copy_id"] for t in tags if t["issuance"] == "agrees"})
+    metrics.TRACES.labels("accused" if result.accused or result.copy_ids else "none").inc()
     return result
 
 

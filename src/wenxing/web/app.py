@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wenxing import __version__, i18n, jobs
+from wenxing import __version__, i18n, jobs, metrics
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import (
     FORMATS,
@@ -341,6 +341,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness: the process answers (the database is /readyz's business: a worker whose
         database is away must not be killed for it)."""
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request) -> Response:
+        """Prometheus metrics (``metrics.py``), for a scraper on this machine only: a request
+        through the proxy (it adds X-Forwarded-For) or from elsewhere is answered 404."""
+        client = request.client.host if request.client else ""
+        if "x-forwarded-for" in request.headers or client not in ("127.0.0.1", "::1"):
+            raise PageError(404, _("页面不存在"))
+        return Response(metrics.exposition(runtime), media_type=metrics.CONTENT_TYPE)
 
     @app.get("/readyz", include_in_schema=False)
     def ready() -> JSONResponse:
