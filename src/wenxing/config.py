@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="first delay before a failed group-robot delivery is tried again; it "
         "doubles with every failure, up to 60 times the first (5 minutes by default)",
     )
+    environment: str = Field(
+        "production",
+        pattern="^(production|development)$",
+        description="`development` makes every start compare the database's schema with the "
+        "models (what `alembic check` does) and refuse a database that drifted",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 

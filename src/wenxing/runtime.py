@@ -127,6 +127,14 @@ def open_runtime(settings: Settings) -> Runtime:
                 f"database schema is at revision {current}, this wenxing needs {head}: "
                 "run `wenxing init` to migrate"
             )
+        if settings.environment == "development":
+            drift = migrate.schema_drift(db.engine)
+            if drift:
+                raise NotReady(
+                    f"database schema differs from what this wenxing expects at revision "
+                    f"{head} ({'; '.join(drift[:3])}{' …' if len(drift) > 3 else ''}): a "
+                    "migration was edited or the schema changed by hand"
+                )
         with db.reading() as session:
             secret = serverkey.verify_secret(session, settings)
     except serverkey.SecretError as exc:

@@ -28,8 +28,12 @@ def _exported() -> set[str]:
         registry.register(metrics._Forward(metric))
     text = generate_latest(registry).decode()
     names = set(re.findall(r"^(wenxing_\w+?)(?:\{| )", text, re.M))
-    gauges = ("job_queue_depth", "job_queue_oldest_seconds", "search_index_lag_changes",
-              "search_index_rebuilding")
+    gauges = (
+        "job_queue_depth",
+        "job_queue_oldest_seconds",
+        "search_index_lag_changes",
+        "search_index_rebuilding",
+    )
     return names | {f"wenxing_{g}" for g in gauges}
 
 
