@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.exc import OperationalError
+
 
 class PollingThread:
     """A daemon thread that works in rounds until stopped.
@@ -47,7 +49,9 @@ class PollingThread:
             seen = self._mark()
             try:
                 self._round()
-            except Exception:  # (the database may be briefly unreachable)
+            except OperationalError as exc:  # the database is away: one line, no traceback
+                self.log.warning("%s (database unreachable: %s)", self.failed, first_line(exc))
+            except Exception:
                 self.log.exception(self.failed)
             self._wait(seen)
 
@@ -63,3 +67,8 @@ class PollingThread:
 
     def _wake(self) -> None:
         """Cut a wait short (``stop`` has set the stop event)."""
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:200] if text else exc.__class__.__name__

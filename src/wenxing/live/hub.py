@@ -32,8 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import OperationalError
 
+from wenxing.background import first_line
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite
 from wenxing.live import events
@@ -249,7 +252,11 @@ class Hub:
                 if self.remind is not None and now >= next_remind:
                     next_remind = now + REMIND_SECONDS
                     self.remind(self.db, utcnow())
-            except Exception:  # (the database may be briefly unreachable)
+            except (OperationalError, psycopg.OperationalError) as exc:  # database away
+                log.warning("live hub: database unreachable (%s); trying again", first_line(exc))
+                self._drop_listener()
+                self._stop.wait(self.poll_seconds)
+            except Exception:
                 log.exception("live hub: reading events failed; trying again")
                 self._drop_listener()
                 self._stop.wait(self.poll_seconds)

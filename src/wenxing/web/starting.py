@@ -2,7 +2,7 @@
 
 ``wenxing serve`` workers are ASGI apps built by :func:`patient_app`: the process starts at
 once (its supervisor never sees a worker fail to start), then opens the installation in a
-thread, retrying with back-off (1 s doubling to 30 s) while the database cannot be reached.
+thread, retrying with back-off (1 s doubling to 4 s) while the database cannot be reached.
 Meanwhile ``/healthz`` answers 200 (the process is alive: liveness), ``/readyz`` 503 and
 every other request 503 with a Chinese sentence and ``Retry-After``. Once the installation
 is open the real app takes over, its own start-up (job runner, live hub) run as usual.
@@ -25,7 +25,7 @@ from wenxing.runtime import DatabaseDown, NotReady, open_runtime
 
 log = logging.getLogger("wenxing.web")
 
-FIRST_DELAY, LONGEST_DELAY = 1.0, 30.0
+FIRST_DELAY, LONGEST_DELAY = 1.0, 4.0  # back within seconds of the database
 
 
 class PatientApp:
