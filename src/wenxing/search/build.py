@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import tantivy
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from wenxing.db.engine import Database
 from wenxing.failures import die_with_parent
@@ -175,6 +175,21 @@ def _searchable():
     return and_(Material.status == "published", Material.published_at.is_not(None))
 
 
+def searchable_with_text(*columns) -> Select:
+    """``columns`` of every searchable material joined with its current version."""
+    return (
+        select(*columns)
+        .join(
+            MaterialVersion,
+            and_(
+                MaterialVersion.material_id == Material.id,
+                MaterialVersion.number == Material.current_version,
+            ),
+        )
+        .where(_searchable())
+    )
+
+
 def published_batches(db: Database, size: int = READ_BATCH) -> Iterator[list[Source]]:
     """Every searchable material with its current version's text, ``size`` at a time, in
     id order: one query per batch, each in its own short read transaction."""
@@ -182,7 +197,7 @@ def published_batches(db: Database, size: int = READ_BATCH) -> Iterator[list[Sou
     while True:
         with db.reading() as session:
             rows = session.execute(
-                select(
+                searchable_with_text(
                     Material.id,
                     MaterialVersion.id,
                     Material.title,
@@ -193,14 +208,7 @@ def published_batches(db: Database, size: int = READ_BATCH) -> Iterator[list[Sou
                     MaterialVersion.body,
                     MaterialVersion.outline,
                 )
-                .join(
-                    MaterialVersion,
-                    and_(
-                        MaterialVersion.material_id == Material.id,
-                        MaterialVersion.number == Material.current_version,
-                    ),
-                )
-                .where(_searchable(), Material.id > after)
+                .where(Material.id > after)
                 .order_by(Material.id)
                 .limit(size)
             ).all()

@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
-
 from wenxing.db.engine import Database
 from wenxing.i18n import _
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.search.build import searchable_with_text
 from wenxing.search.engine import SECTIONS_PER_MATERIAL, MaterialHit, Results, Section, snippet
 from wenxing.search.query import Query
 from wenxing.search.tokenize import normalise
@@ -36,19 +35,12 @@ def run(db: Database, query: Query, *, limit: int, snippet_chars: int) -> Result
     more = False
     with db.reading() as session:
         rows = session.execute(
-            select(
+            searchable_with_text(
                 Material.id,
                 Material.title,
                 Material.published_at,
                 MaterialVersion.body,
                 MaterialVersion.outline,
-            )
-            .join(
-                MaterialVersion,
-                and_(
-                    MaterialVersion.material_id == Material.id,
-                    MaterialVersion.number == Material.current_version,
-                ),
             )
             .where(*_filters(query))
             .order_by(Material.published_at.desc(), Material.id.desc())
@@ -75,7 +67,7 @@ def run(db: Database, query: Query, *, limit: int, snippet_chars: int) -> Result
 
 
 def _filters(query: Query) -> list:
-    found = [Material.status == "published", Material.published_at.is_not(None)]
+    found = []
     if query.kind:
         found.append(Material.kind == query.kind)
     if query.category:
