@@ -13,7 +13,6 @@ import contextlib
 import glob
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -29,7 +28,7 @@ import psutil
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.helpers import SAMPLE
+from tests.helpers import SAMPLE, random_texts
 
 pytestmark = pytest.mark.fault
 WENXING = str(Path(sys.executable).with_name("wenxing"))
@@ -172,21 +171,8 @@ def test_postgresql_away_20s_while_a_worker_is_killed(private_postgres, tmp_path
     assert "Traceback" not in (tmp_path / "server.log").read_text().replace("\\n", "\n")
 
 
-def _random_texts(folder: Path, count: int, chars: int = 3000) -> None:
-    pool = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
-    rng = random.Random(20261207)
-    folder.mkdir()
-    for n in range(count):
-        paragraphs = [
-            "".join(rng.choice(pool) for _ in range(rng.randint(60, 120))) + "。"
-            for _ in range(chars // 90)
-        ]
-        text = f"关于第{n}项工作的报告\n\n" + "\n\n".join(paragraphs) + "\n"
-        (folder / f"{n:04d}.txt").write_text(text, encoding="utf-8")
-
-
 def test_kill_9_of_an_import_leaves_no_process(tmp_path, cli, database_url):
-    _random_texts(tmp_path / "many", 60, chars=20000)
+    random_texts(tmp_path / "many", 60, chars=20000)
     env = {**os.environ, **cli.env}
     importer = subprocess.Popen(
         [WENXING, "import", str(tmp_path / "many"), "--json"],
@@ -233,7 +219,7 @@ def test_a_full_disk_is_named_and_damages_nothing(small_disk, tmp_path):
         "WENXING_SEARCH_DIR": str(tmp_path / "search"),
     }
     subprocess.run([WENXING, "init"], env=env, check=True, capture_output=True)
-    _random_texts(tmp_path / "texts", 400)
+    random_texts(tmp_path / "texts", 400)
     done = subprocess.run(
         [WENXING, "import", str(tmp_path / "texts"), "--json"],
         env=env,

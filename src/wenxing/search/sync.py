@@ -130,6 +130,7 @@ class NodeIndex:
         self._fresh: tuple[float, int, int] | None = None  # (when, changes noted here, last)
         self._rebuild: threading.Thread | None = None
         self._zone: tuple[float, str] | None = None
+        self._stamp: tuple[int, int] | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._open_current()
@@ -148,8 +149,18 @@ class NodeIndex:
             return None
         return name if isinstance(name, str) and name.startswith(_GEN) else None
 
+    def _current_stamp(self) -> tuple[int, int] | None:
+        """``CURRENT``'s inode and change time: a swap replaces the file (a new inode), so
+        a search sees whether to look again with one ``stat``."""
+        try:
+            found = os.stat(self.root / _CURRENT)
+        except OSError:
+            return None
+        return found.st_ino, found.st_mtime_ns
+
     def _open_current(self) -> None:
         """Open the generation ``CURRENT`` names, if it is whole; else leave none open."""
+        self._stamp = self._current_stamp()
         name = self._current_name()
         self.index, self.generation, self._built_for = None, name, None
         if name is None:
@@ -176,8 +187,12 @@ class NodeIndex:
         """Follow another process's swap; give up an index that was damaged under us (a
         segment shorter than when it was opened would kill the process on reading) or
         built from another database or epoch."""
-        if self._current_name() != self.generation:
-            self._open_current()
+        stamp = self._current_stamp()
+        if stamp != self._stamp:
+            if self._current_name() != self.generation:
+                self._open_current()
+            else:
+                self._stamp = stamp
         if self.index is None:
             return
         if identity is not None and identity != self._built_for:
