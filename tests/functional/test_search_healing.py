@@ -160,3 +160,24 @@ def test_cli_reindex_repairs_a_damaged_folder(cli, runtime):
     assert Settings  # (imported for the subprocess test's settings)
     found = cli("search", "乡村振兴", "--json")
     assert found.code == 0 and found.json()["hits"] and "notice" not in found.json()
+
+
+def test_the_search_page_says_when_it_answers_from_the_database(runtime, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from wenxing.web.app import create_app
+
+    _import(runtime, SAMPLE)
+    _import(runtime, RIVER)
+    client = TestClient(create_app(runtime))
+    node = runtime.search_index()
+    node.catch_up()
+    node.wait = 0.0
+    monkeypatch.setattr(NodeIndex, "_rebuild_quietly", lambda self: time.sleep(3))  # slow
+    (node.path / "meta.json").write_text("{garbled")
+    node.give_up("damaged under test")
+    page = client.get("/search", params={"q": "巡河"})
+    assert page.status_code == 200
+    assert "搜索索引正在重建" in page.text and "在全县河湖长制工作会议上的讲话" in page.text
+    api = client.get("/api/v1/search", params={"q": "巡河"})
+    assert api.status_code == 200 and "notice" in api.json()
