@@ -273,7 +273,7 @@ def _legacy_tag(session: Session, copy_id: int, version_id: int, legacy_max: int
     ).first()
     if row is None:
         tag.update(issuance="missing", member=None)
-    elif row.version_id == version_id and (legacy_max == 0 or copy_id <= legacy_max):
+    elif row.version_id == version_id and copy_id <= legacy_max:
         tag.update(issuance="agrees", member=row.number)
     else:
         tag.update(issuance="disagrees", member=None, row_member=row.number)
