@@ -10,7 +10,6 @@ the web takes the two halves apart (``record_copy`` in a short write transaction
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from wenxing.delivery.docx import DocxFormat
 from wenxing.delivery.html import HtmlFormat
 from wenxing.delivery.layout import CopyContent, Layout, fill, layout_of
 from wenxing.delivery.marking import material_key, plan_for
-from wenxing.delivery.models import IssuedCopy
+from wenxing.delivery.models import IssuedCopy, random_copy_id
 from wenxing.delivery.pdf import PdfFormat
 from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
@@ -39,10 +38,6 @@ from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
 from wenxing.serverkey import derive_key
 
-# Copy ids are random in [2³², 2⁶³): never the next row number, which a restored database
-# would hand out again, and never one of the row numbers the first scheme used.
-_FIRST_RANDOM_ID = 2**32
-_ID_SPAN = 2**63 - _FIRST_RANDOM_ID
 # A copy logged but not marked delivered counts against the daily downloads for this long
 # (its delivery may still be under way); after it, the download is given back.
 DELIVERY_GRACE = timedelta(minutes=2)
@@ -236,7 +231,7 @@ def new_copy_id(session: Session) -> int:
     """A random copy id no copy in this database has (a repeat is astronomically unlikely,
     but checked: the id is the copy's name in its tag)."""
     while True:
-        candidate = _FIRST_RANDOM_ID + secrets.randbelow(_ID_SPAN)
+        candidate = random_copy_id()
         if session.get(IssuedCopy, candidate) is None:
             return candidate
 

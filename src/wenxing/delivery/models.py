@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,6 +36,15 @@ class MarkingPlan(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+FIRST_RANDOM_COPY_ID = 2**32  # ids below are the first scheme's row numbers
+
+
+def random_copy_id() -> int:
+    """A random copy id in [2³², 2⁶³): never a row number a restored database would hand
+    out again (``IssuedCopy.id``'s default, so every kind of ledger row gets one)."""
+    return FIRST_RANDOM_COPY_ID + secrets.randbelow(2**63 - FIRST_RANDOM_COPY_ID)
+
+
 class IssuedCopy(Base):
     """The issuance log: one row per copy of a material handed to a member.
 
@@ -48,7 +58,10 @@ class IssuedCopy(Base):
     __table_args__ = (Index("ix_issued_copies_member_created", "member_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+        default=random_copy_id,
     )
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
