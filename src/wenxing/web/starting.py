@@ -77,7 +77,7 @@ class PatientApp:
         else:
             body = (
                 '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
-                f"<title>文行</title><p>{_unavailable()}</p></html>"
+                f"<title>{_unavailable()}</title><p>{_unavailable()}</p></html>"
             ).encode()
             await send(
                 {
