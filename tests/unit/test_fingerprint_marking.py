@@ -23,11 +23,21 @@ from wenxing.fingerprint import (
     slot_symbols,
     strip_marks,
 )
-from wenxing.fingerprint.plan import GLYPH, GLYPHS, VS, VS_MARKS, WORD, ZW_MARKS
+from wenxing.fingerprint.plan import (
+    GLYPH,
+    GLYPHS,
+    VS_MARKS,
+    VS_MARKS_V1,
+    VS_PLACE,
+    WORD,
+    ZW_MARKS,
+    ZW_PLACE,
+    build_plan_v1,
+)
 from wenxing.materials.keywords import words
 
 KEY = FINGERPRINT_KEY
-MARKS = frozenset(ZW_MARKS + VS_MARKS)
+MARKS = frozenset(ZW_MARKS + VS_MARKS + VS_MARKS_V1)
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -136,9 +146,13 @@ def check_reader_sees_only_approved_variants(base: str, plan: Plan, key: bytes, 
                 assert length == 1
                 assert GLYPHS[base[offset]] == alternatives
             replaced[offset : offset + length] = True
+        elif layer in (ZW_PLACE, VS_PLACE):  # symbol = presence | kind << 1
+            assert length == 0
+            if symbols[n] & 1:
+                expected_marks[offset] += plan.marks(layer)[symbols[n] >> 1]
         else:
             assert length == 0
-            expected_marks[offset] += (VS_MARKS if layer == VS else ZW_MARKS)[symbols[n]]
+            expected_marks[offset] += plan.marks(layer)[symbols[n]]
     for i, (seen, original) in enumerate(zip(visible, base, strict=True)):
         if not replaced[i]:
             assert seen == original, i
@@ -149,7 +163,7 @@ def check_reader_sees_only_approved_variants(base: str, plan: Plan, key: bytes, 
             assert marked[j - 1] != "\n"
             assert j + 1 == len(marked) or marked[j + 1] != "\n"
             assert not marked[j - 1].isspace()
-        if ch in VS_MARKS:
+        if ch in VS_MARKS or ch in VS_MARKS_V1:
             assert j > 0
             assert is_han(marked[j - 1]), (j, marked[j - 1])
     return marked
@@ -178,12 +192,18 @@ def test_restore_gives_the_base_text_back(data, base, key, member):
 
 
 def member_bits(plan: Plan, key: bytes, member: str) -> tuple[np.ndarray, np.ndarray]:
-    """(position ids, the member's bit at each) as a reading of their copy should give."""
+    """(position ids, the member's bit at each) as a reading of their copy should give: a
+    slot's r-th position is bit r of its symbol; a place without a mark shows its presence
+    bit (0) and no kind bits."""
     ids, slot_numbers = plan.position_ids()
     symbols = slot_symbols(plan, key, member)[slot_numbers]
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = slot_numbers[1:] != slot_numbers[:-1]
-    return ids, np.where(first, symbols & 1, (symbols >> 1) & 1)
+    starts = {}
+    rank = np.zeros(len(ids), dtype=np.int64)
+    for n, slot in enumerate(slot_numbers.tolist()):
+        rank[n] = n - starts.setdefault(slot, n)
+    place = np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
+    shown = ~place | (rank == 0) | (symbols & 1 == 1)
+    return ids[shown], ((symbols >> rank) & 1)[shown]
 
 
 @PROPERTY
@@ -238,9 +258,11 @@ def test_slot_symbols_are_in_each_slots_alphabet():
     alphabet = plan.alphabet()
     assert np.all(symbols >= 0)
     assert np.all(symbols < alphabet)
-    # 4-symbol slots use all four symbols, 2-symbol slots both.
-    assert set(symbols[alphabet == 4].tolist()) == {0, 1, 2, 3}
-    assert set(symbols[alphabet == 2].tolist()) == {0, 1}
+    # Every slot kind uses all its symbols: 2 and 4 for groups, 8 for zero-width places
+    # (absent, or one of 4 marks: only odd symbols show a mark), 16 for selector places.
+    assert {2, 8, 16} <= set(alphabet.tolist()) <= {2, 4, 8, 16}
+    for size in set(alphabet.tolist()):
+        assert set(symbols[alphabet == size].tolist()) == set(range(size))
 
 
 @pytest.mark.parametrize("strength", ["light", "strong"])
@@ -254,6 +276,22 @@ def test_reading_a_members_own_copy_returns_every_slot_symbol(strength):
         assert np.array_equal(reading.symbols, bits)
         assert reading.slots_read == plan.counts()
         assert reading.coverage == 1.0
+
+
+def test_format_1_plans_still_mark_and_read_as_they_did():
+    """Copies issued before tracing v2 keep their plan: the format-1 slots, marks and bits."""
+    plan = build_plan_v1(sample(), KEY, sample_words(), variants(), Profile("light"))
+    again = Plan.from_json(plan.to_json())
+    assert again.format == 1 and '"format":1' in plan.to_json()
+    assert set(plan.layer.tolist()) <= {0, 1, 2, 3}
+    for member in ("WX-10034", "WX-20001"):
+        marked = check_reader_sees_only_approved_variants(sample(), again, KEY, member)
+        assert not set(marked) & (set(VS_MARKS) - set(VS_MARKS_V1))
+        reading = read_evidence(sample(), again, marked)
+        ids, bits = member_bits(again, KEY, member)
+        assert np.array_equal(reading.position_ids, ids)
+        assert np.array_equal(reading.symbols, bits)
+        assert restore(marked, again) == sample()
 
 
 def test_plan_json_round_trip():
@@ -287,7 +325,7 @@ def test_plan_of_an_empty_text_round_trips():
 
 
 def test_plan_json_of_an_unknown_format_is_refused():
-    text = sample_plan().to_json().replace('"format":1', '"format":99')
+    text = sample_plan().to_json().replace('"format":2', '"format":99')
     with pytest.raises(PlanError, match="format"):
         Plan.from_json(text)
 
@@ -314,13 +352,11 @@ def test_unknown_strength_is_refused():
         Profile("loud")
 
 
-def test_strength_decides_how_many_wording_slots():
-    off, light, strong = (sample_plan(s).counts()["wording"] for s in ("off", "light", "strong"))
-    assert off == 0
-    assert 0 < light <= strong
-    # "light" aims at 25 wording slots per 1,000 characters (keyed, so roughly).
-    assert 0.6 * 25 * len(sample()) / 1000 < light < 1.4 * 25 * len(sample()) / 1000
-    # "strong" takes every whole-word occurrence of a listed form its context rules allow.
+def test_strength_decides_wording_and_invisible_places():
+    off, light, strong = (sample_plan(s).counts() for s in ("off", "light", "strong"))
+    assert off["wording"] == 0
+    # "light" and "strong" take every whole-word occurrence of a listed form its context
+    # rules allow (and no protected span forbids).
     index = variants().form_index()
     allowed = [
         offset
@@ -332,14 +368,17 @@ def test_strength_decides_how_many_wording_slots():
             sample()[offset + len(token) : offset + len(token) + 4],
         )
     ]
-    assert strong == len(allowed)
+    assert light["wording"] == strong["wording"] == len(allowed)
     assert (
         sorted(int(i) for i in sample_plan("strong").index[sample_plan("strong").layer == WORD])
         == allowed
     )
-    # Invisible layers do not depend on the strength except where words cover them.
-    zw = [sample_plan(s).counts()["zero-width"] for s in ("off", "light", "strong")]
-    assert zw[0] >= zw[1] >= zw[2] > 0.25 * 0.3 * len(sample())
+    # Invisible candidate places: 9% of the gaps in "off" and "light", 25% in "strong".
+    gaps = len(sample())
+    for counts, share in ((off, 0.09), (light, 0.09), (strong, 0.25)):
+        places = counts["zw-place"] + counts["vs-place"]
+        assert 0.75 * share * gaps < places < 1.1 * share * gaps
+        assert counts["zero-width"] == counts["variation-selector"] == 0
 
 
 def test_light_wording_slots_are_a_subset_of_strong():
@@ -506,7 +545,7 @@ def test_mark_spans_keep_marks_with_their_character():
     pieces = mark_spans(base, plan, FINGERPRINT_KEY, "WX-10001", offsets)
     assert "".join(pieces) == marked
     for piece in pieces[1:]:
-        assert not piece or piece[0] not in ZW_MARKS + VS_MARKS
+        assert not piece or piece[0] not in MARKS
 
 
 def test_mark_spans_refuse_descending_cuts():
@@ -533,6 +572,7 @@ def test_slot_symbols_are_the_codes_bits(strength):
     )
     for row, member in zip(bits, members, strict=True):
         expected = np.zeros(len(plan.layer), dtype=np.int64)
-        first = np.r_[True, slot_numbers[1:] != slot_numbers[:-1]]
-        np.add.at(expected, slot_numbers, np.where(first, row, row.astype(np.int64) * 2))
+        starts = np.r_[0, np.flatnonzero(slot_numbers[1:] != slot_numbers[:-1]) + 1]
+        rank = np.arange(len(ids)) - np.repeat(starts, np.diff(np.r_[starts, len(ids)]))
+        np.add.at(expected, slot_numbers, row.astype(np.int64) << rank)
         assert np.array_equal(slot_symbols(plan, FINGERPRINT_KEY, member), expected)

@@ -1,40 +1,51 @@
-"""Scoring the recipients of a material version against a reading, and accusing.
+"""Scoring the recipients of a material version against a reading, layer by layer, and
+accusing.
 
-Every recipient is scored on the whole evidence and, when the evidence has several lines,
-on each line with enough readable positions (pasted paragraphs from different copies are
-each a single-leaker case and need far fewer positions than a whole-text collusion
-decoder). Each (recipient, segment) pair is one test; a recipient is accused when one of
-their tests passes its threshold, the score at which the Chernoff bound times the number
-of tests falls to the allowed total. So the chance that anyone innocent is accused in this
-trace is at most the total bound, whatever the colluders did.
+The evidence is cut into segments: the whole of it and, when it has several lines, each
+line with enough readable positions (pasted paragraphs from different copies are each a
+single-leaker case and need far fewer positions than a whole-text collusion decoder); one
+long line is cut into runs of positions instead. The positions of a segment belong to
+layers (wording, zero-width places, … see :mod:`wenxing.fingerprint.layers`). For every
+segment and every non-empty subset of the layers present, each recipient's symmetric
+Tardos score over those positions is one test, with the threshold at which the Chernoff
+bound of exactly those positions, multiplied by the number of tests, falls to the allowed
+total. A recipient is accused when one of their tests passes. So the chance that anyone
+innocent is accused in this trace is at most the total bound, whatever the colluders did
+to any layer: a scrambled layer only has tests of its own that nobody passes, and the
+subsets without it are tested as if it were not there.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from wenxing.fingerprint import code, prf
-from wenxing.fingerprint.bound import evidence_bound
+from wenxing.fingerprint import code, layers, prf
+from wenxing.fingerprint.bound import _ALPHAS, evidence_bound
 from wenxing.fingerprint.read import Reading
 
 DEFAULT_TOTAL_BOUND = 1e-6
 MIN_SEGMENT_POSITIONS = 24
 CHUNK_POSITIONS = 128  # one-line evidence is cut into runs of this many positions
+_LOG10 = math.log(10)
 
 
 @dataclass(frozen=True)
 class MemberScore:
     member: str
-    score: float  # on the whole evidence
-    threshold: float  # for the whole evidence
+    score: float  # on the whole evidence, every layer
+    threshold: float  # for the whole evidence, every layer
     best_segment: int | None  # evidence line whose test was strongest (None: the whole text)
     bound: float  # probability bound that an innocent does this well (all tests counted)
     accused: bool
     log10_bound: float = 0.0  # the same bound as a power of ten (bounds underflow floats)
+    basis: tuple[str, ...] = ()  # the layers of the strongest test
+    # Per layer on the whole evidence: log10 of the bound that layer alone gives, all tests
+    # counted (0 = says nothing). Filled for members near or past a threshold.
+    layer_log10: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class Verdict:
     total_bound: float
     threshold: float
     scores: list[MemberScore]  # strongest first
+    layers: tuple[str, ...] = ()  # layers present in the evidence
+    layer_positions: dict[str, int] = field(default_factory=dict)
 
     @property
     def accused(self) -> list[MemberScore]:
@@ -81,6 +94,17 @@ def _chunks(reading: Reading) -> list[tuple[int, np.ndarray]]:
     return chunks
 
 
+def _tails(scores: np.ndarray, cumulants: np.ndarray, block: int = 64) -> np.ndarray:
+    """log P(an innocent reaches each score), bounded: members × families."""
+    out = np.empty(scores.shape)
+    for start in range(0, len(scores), block):
+        part = scores[start : start + block]
+        out[start : start + block] = np.min(
+            cumulants[None, :, :] - part[:, :, None] * _ALPHAS[None, None, :], axis=2
+        )
+    return np.minimum(0.0, out)
+
+
 def accuse(
     reading: Reading,
     key: bytes,
@@ -89,10 +113,14 @@ def accuse(
 ) -> Verdict:
     """Score ``recipients`` (members who were issued this version) against ``reading``."""
     ids, y = reading.position_ids, reading.symbols
+    codes = layers.code_of(ids)
+    present = sorted(set(codes.tolist()))
+    names = tuple(layers.name_of(c) for c in present)
+    families = layers.subsets(len(present))
     pieces = _segments(reading)
-    segment_lines = [line for line, _mask in pieces]
-    segments = [mask for _line, mask in pieces]
-    tests = max(1, len(recipients) * (1 + len(segments)))
+    segment_lines = [None, *(line for line, _mask in pieces)]
+    segments = [np.ones(len(ids), dtype=bool), *(mask for _line, mask in pieces)]
+    tests = max(1, len(recipients) * len(segments) * max(1, len(families)))
     log_target = math.log(total_bound / tests)
     if len(ids) == 0 or not recipients:
         return Verdict(
@@ -101,44 +129,80 @@ def accuse(
             total_bound,
             math.inf,
             [MemberScore(m, 0.0, math.inf, None, 1.0, False) for m in recipients],
+            names,
         )
     p = code.biases(key, ids)
-    masks = [np.ones(len(ids), dtype=bool), *segments]
-    bounds = [evidence_bound(p[m], y[m]) for m in masks]
-    thresholds = np.array([b.threshold(log_target) for b in bounds])
+    in_layer = [codes == c for c in present]
+    # One column per (segment, layer): the score over those positions.
+    masks = [s & lay for s in segments for lay in in_layer]
+    cumulants = np.stack([evidence_bound(p[m], y[m]).cumulants for m in masks])
     one, zero = code.score_weights(p, y)
     table = code.score_members(
         key, prf.member_seeds(key, recipients), ids, p, [(one - zero, m) for m in masks]
     )
     table += np.array([zero[m].sum() for m in masks])[None, :]
-    # Exact bounds for members near a threshold; for the rest 1.0 is a valid (if loose) bound.
-    near = np.flatnonzero((table >= 0.5 * thresholds[None, :]).any(axis=1))
-    member_log10 = np.zeros(len(recipients))
-    best = np.zeros(len(recipients), dtype=np.int64)
-    if len(near):
-        log_tails = np.stack(
-            [
-                np.minimum(0.0, np.min(-np.outer(table[near, t], b.alphas) + b.cumulants, 1))
-                for t, b in enumerate(bounds)
-            ],
-            axis=1,
+    # Families as a (layers × families) 0/1 matrix: a family's score and cumulants are sums.
+    choose = np.zeros((len(present), len(families)))
+    for f, family in enumerate(families):
+        choose[list(family), f] = 1.0
+    count = len(present)
+    accused = np.zeros(len(recipients), dtype=bool)
+    best_log = np.zeros(len(recipients))  # natural log of each member's best tail bound
+    best_test = np.zeros((len(recipients), 2), dtype=np.int64)  # (segment, family)
+    layer_log = np.zeros((len(recipients), count))
+    all_family = len(families) - 1  # the last family is every layer
+    whole_scores = table[:, :count] @ choose[:, all_family]
+    whole_threshold = math.inf
+    for s in range(len(segments)):
+        scores = table[:, s * count : (s + 1) * count] @ choose  # members × families
+        family_cumulants = choose.T @ cumulants[s * count : (s + 1) * count]  # families × α
+        thresholds = np.min((family_cumulants - log_target) / _ALPHAS[None, :], axis=1)
+        if s == 0:
+            whole_threshold = float(thresholds[all_family])
+        accused |= (scores >= thresholds[None, :]).any(axis=1)
+        # Exact bounds for members near a threshold; 1.0 is a valid (loose) bound for others.
+        near = np.flatnonzero((scores >= 0.5 * thresholds[None, :]).any(axis=1))
+        if not len(near):
+            continue
+        tails = _tails(scores[near], family_cumulants)  # near × families
+        if s == 0:
+            layer_log[near] = tails[:, :count]  # the first families are the single layers
+        least = tails.min(axis=1)
+        better = least < best_log[near]
+        best_log[near[better]] = least[better]
+        best_test[near[better]] = np.stack(
+            [np.full(better.sum(), s), tails.argmin(axis=1)[better]], axis=1
         )
-        best[near] = np.argmin(log_tails, axis=1)
-        member_log10[near] = np.minimum(
-            0.0, (math.log(tests) + log_tails.min(axis=1)) / math.log(10)
+    log_tests = math.log(tests)
+    member_log10 = np.minimum(0.0, (log_tests + best_log) / _LOG10)
+    layer_log10 = np.minimum(0.0, (log_tests + layer_log) / _LOG10)
+    results = []
+    for row, member in enumerate(recipients):
+        segment, family = best_test[row]
+        results.append(
+            MemberScore(
+                member=member,
+                score=float(whole_scores[row]),
+                threshold=whole_threshold,
+                best_segment=segment_lines[segment],
+                bound=float(10.0 ** member_log10[row]),
+                accused=bool(accused[row]),
+                log10_bound=float(member_log10[row]),
+                basis=tuple(names[i] for i in families[family]) if best_log[row] < 0 else (),
+                layer_log10={
+                    names[i]: round(float(layer_log10[row, i]), 2)
+                    for i in range(count)
+                    if layer_log10[row, i] < 0
+                },
+            )
         )
-    accused = (table >= thresholds[None, :]).any(axis=1)
-    results = [
-        MemberScore(
-            member=member,
-            score=float(table[row, 0]),
-            threshold=float(thresholds[0]),
-            best_segment=None if best[row] == 0 else segment_lines[best[row] - 1],
-            bound=float(10.0 ** member_log10[row]),
-            accused=bool(accused[row]),
-            log10_bound=float(member_log10[row]),
-        )
-        for row, member in enumerate(recipients)
-    ]
     results.sort(key=lambda s: (s.log10_bound, -s.score))
-    return Verdict(len(ids), tests, total_bound, float(thresholds[0]), results)
+    return Verdict(
+        len(ids),
+        tests,
+        total_bound,
+        whole_threshold,
+        results,
+        names,
+        reading.layer_positions(),
+    )

@@ -1,8 +1,11 @@
 """Normalising evidence and aligning it to the base text.
 
-Both texts are reduced to a skeleton: NFKC per character, no whitespace, no invisible
-characters, look-alike glyphs folded to their plain form. Invisible marks are kept aside,
-attached to the visible character they follow. The skeletons are then aligned by unique
+Both texts are reduced to a skeleton: NFKC per character (full-width and compatibility
+forms folded), traditional characters folded to simplified when the caller passes a fold
+table (OpenCC's, built outside this pure library), no whitespace, no invisible or
+unassigned characters and no fillers (whoever inserted them, they are not ours), look-alike
+glyphs folded to their plain form. Our own invisible marks are kept aside, attached to the
+visible character they follow, so their places survive whatever was inserted around them. The skeletons are then aligned by unique
 8-character anchors, extended into maximal matching runs; short gaps between runs (wording
 variants, OCR errors, dropped characters) are aligned character by character. Pieces of
 the base in any order (reordered or pasted paragraphs) align independently.
@@ -12,13 +15,28 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, ZW_MARKS
+from wenxing.fingerprint.plan import GLYPHS, is_family_mark
 
-_MARKS = frozenset(ZW_MARKS + VS_MARKS)
+# Categories that never show as a character: format, marks, controls, unassigned, private
+# use, surrogates. A leaker's inserted U+2065, U+FFF0 or U+E0080 goes with them.
+_DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cc", "Cn", "Co", "Cs"})
+# Letters that show as blanks (Hangul fillers, the braille blank) and other
+# default-ignorable code points that are not format characters.
+FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u034f\u180e")
+
+
+def is_foreign(ch: str) -> bool:
+    """An invisible, unassigned or filler character that is not one of our mark families."""
+    if is_family_mark(ch):
+        return False
+    return ch in FILLERS or unicodedata.category(ch) in _DROPPED_CATEGORIES
+
+
 _FOLD = {look: plain for plain, looks in GLYPHS.items() for look in looks}
 ANCHOR = 8
 _MAX_GAP = 48
@@ -39,22 +57,26 @@ class Skeleton:
         return "".join(self.chars)
 
 
-def skeleton(text: str) -> Skeleton:
+def skeleton(text: str, fold: Mapping[str, str] | None = None) -> Skeleton:
+    """The text's skeleton; ``fold`` maps single characters to the form both sides take
+    (traditional to simplified)."""
     result = Skeleton()
     line = 0
+    fold = fold or {}
     for offset, ch in enumerate(text):
-        if ch in _MARKS:
+        if is_family_mark(ch):
             if result.marks:
                 result.marks[-1] += ch
             continue
         if ch == "\n":
             line += 1
             continue
-        if ch.isspace() or unicodedata.category(ch) in ("Cf", "Mn", "Cc"):
+        if ch.isspace() or is_foreign(ch):
             continue
         for out in unicodedata.normalize("NFKC", ch):
-            if out.isspace():
+            if out.isspace() or is_foreign(out):
                 continue
+            out = fold.get(out, out)
             result.chars.append(_FOLD.get(out, out))
             result.visible.append(out)
             result.origin.append(offset)

@@ -12,16 +12,26 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wenxing.fingerprint import prf
+from wenxing.fingerprint import layers, prf
 
 LOW_BIAS = (1.0 - 1.0 / np.sqrt(3.0)) / 2.0  # ≈ 0.2113
 HIGH_BIAS = 1.0 - LOW_BIAS
 
 
 def biases(key: bytes, position_ids: np.ndarray) -> np.ndarray:
-    """The bias ``p_i`` of each position (a float array)."""
+    """The bias ``p_i`` of each position (a float array): by its layer's rule (see
+    :mod:`wenxing.fingerprint.layers`), Nuida's pair drawn by key, or 1/2."""
     draws = prf.keyed(prf.key_word(key, "bias"), position_ids)
-    return np.where(draws & np.uint64(1), HIGH_BIAS, LOW_BIAS)
+    p = np.where(draws & np.uint64(1), HIGH_BIAS, LOW_BIAS)
+    half = np.isin(layers.code_of(position_ids), layers.half_bias_codes())
+    return np.where(half, 0.5, p)
+
+
+def member_bits(key: bytes, member: str, position_ids: np.ndarray) -> np.ndarray:
+    """One member's bits (0/1, uint8) at any code positions: what a carrier shows."""
+    ids = np.asarray(position_ids, dtype=np.uint64)
+    seeds = prf.member_seeds(key, [member])
+    return symbols(key, seeds, ids, biases(key, ids))[0]
 
 
 def symbols(key: bytes, seeds: np.ndarray, position_ids: np.ndarray, p: np.ndarray) -> np.ndarray:

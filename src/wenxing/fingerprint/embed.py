@@ -16,14 +16,17 @@ from wenxing.fingerprint.plan import (
     GLYPHS,
     VS,
     VS_MARKS,
+    VS_MARKS_V1,
+    VS_PLACE,
     ZW,
     ZW_MARKS,
+    ZW_PLACE,
     Plan,
     PlanError,
     text_digest,
 )
 
-_MARK_CHARS = frozenset(ZW_MARKS + VS_MARKS)
+_MARK_CHARS = frozenset(ZW_MARKS + VS_MARKS + VS_MARKS_V1)
 _PLAIN_GLYPH = {looks: plain for plain, looks in GLYPHS.items()}
 
 
@@ -39,7 +42,7 @@ def slot_symbols(plan: Plan, key: bytes, member: str) -> np.ndarray:
     values = prf.mix64(seed ^ table.mixed)[table.slot_of_position]
     halves = np.where(table.low_half, values & np.uint64(0xFFFFFFFF), values >> np.uint64(32))
     bits = halves < table.limits
-    # The first bit of a slot is its low bit, the second (4-symbol slots) its high bit.
+    # A slot's r-th position is bit r of its symbol.
     return np.bincount(
         table.slot_numbers, weights=bits * table.bit_weight, minlength=len(plan.layer)
     ).astype(np.int64)
@@ -52,7 +55,7 @@ class _CodeTable:
     mixed: np.ndarray  # keyed word of each distinct slot id
     low_half: np.ndarray  # which half of the slot's word a position compares
     limits: np.ndarray  # the bias as a 32-bit threshold
-    bit_weight: np.ndarray  # 1 for a slot's first bit, 2 for its second
+    bit_weight: np.ndarray  # 2**r for a slot's r-th position
 
 
 _CODE_TABLES: OrderedDict[tuple[int, bytes], tuple[Plan, _CodeTable]] = OrderedDict()
@@ -65,15 +68,15 @@ def _code_table(plan: Plan, key: bytes) -> _CodeTable:
     ids, slot_numbers = plan.position_ids()
     p = code.biases(key, ids)
     slot_ids, slot_of_position = np.unique(ids >> np.uint64(2), return_inverse=True)
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = slot_numbers[1:] != slot_numbers[:-1]
+    bits = plan.bits()
+    rank = np.arange(len(ids)) - np.repeat(np.cumsum(bits) - bits, bits)
     table = _CodeTable(
         slot_numbers=slot_numbers,
         slot_of_position=slot_of_position,
         mixed=prf.mix64(slot_ids) ^ prf.key_word(key, "symbol"),
         low_half=(ids & np.uint64(3)) == np.uint64(1),
         limits=np.floor(p * 4294967296.0).astype(np.uint64),
-        bit_weight=np.where(first, 1.0, 2.0),
+        bit_weight=np.exp2(rank).astype(np.float64),
     )
     _remember(_CODE_TABLES, (id(plan), key), plan, table)
     return table
@@ -167,12 +170,19 @@ def _frame(base: str, plan: Plan) -> _Frame:
     starts = [0, *ends[:-1]] if ends else []
     options: list[str] = []
     option_start = np.zeros(len(plan.layer), dtype=np.int64)
+    places = {
+        kind: ["" if s % 2 == 0 else plan.marks(kind)[s // 2] for s in range(2 * n)]
+        for kind, n in ((ZW_PLACE, len(ZW_MARKS)), (VS_PLACE, len(VS_MARKS)))
+        if plan.format >= 2
+    }
     for n, (group, layer) in enumerate(zip(plan.group.tolist(), plan.layer.tolist(), strict=True)):
         option_start[n] = len(options)
         if group >= 0 and not is_mark[n]:
             options.extend(plan.groups[group])
+        elif layer in places:  # symbol = presence bit | kind << 1
+            options.extend(places[layer])
         else:
-            options.extend(ZW_MARKS if layer == ZW else VS_MARKS)
+            options.extend(plan.marks(layer))
     frame = _Frame(
         stretches=[base[a:b] for a, b in zip(starts, stretch_ends, strict=True)],
         tail=base[ends[-1] :] if ends else base,
@@ -234,4 +244,4 @@ def restore(marked: str, plan: Plan) -> str:
     return "".join(chars)
 
 
-__all__ = ["VS", "mark", "mark_spans", "restore", "slot_symbols", "strip_marks"]
+__all__ = ["VS", "ZW", "mark", "mark_spans", "restore", "slot_symbols", "strip_marks"]

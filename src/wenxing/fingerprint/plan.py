@@ -1,20 +1,37 @@
 """Where a material's copies carry their code: the marking plan.
 
-A plan lists the slots of one base text, each a carrier of one or two code positions:
+A plan lists the slots of one base text. Each slot carries one or more code positions, and
+each code position belongs to one *code layer* (see :mod:`wenxing.fingerprint.layers`),
+decoded on its own and combined when tracing.
 
-* ``ZW``    a zero-width character (4 kinds, 2 bits) after a character; survives copy-paste,
-            Word, WPS and NFKC; dies to "clean invisible characters" tools.
-* ``VS``    a variation selector (4 kinds, 2 bits) after a Han character; invisible, not a
-            format character (Cf) and kept by NFKC, so it survives zero-width stripping.
-* ``GLYPH`` a look-alike of a dash or middle dot (2 kinds, 1 bit), both unlike the plain
-            form, so mapping look-alikes to plain forms makes an erasure, not a wrong bit.
-* ``WORD``  a reviewed wording variant (和/与, 加强/强化 …; 1 or 2 bits); visible, and the
-            only carrier that survives retyping and OCR.
+Format 2 (every plan made now):
 
-A plan depends on the base text, the material key, the word segmentation and the marking
-profile (variant list, strength, vetoes). It is built once per material version and
-profile and stored; tracing reads the stored plan, so later edits to the variant list or
-the segmenter's dictionary never change how an issued copy is read.
+* ``ZW_PLACE`` a keyed candidate place between two characters. A copy has a zero-width
+               character there or not (the member's presence bit, layer ``zw-place``); when
+               it has one, which of 4 it is carries 2 more bits (layer ``zw-kind``).
+               Replacing or homogenising the marks leaves the presence bits intact.
+* ``VS_PLACE`` the same after a Han character with 8 variation selectors (presence in
+               ``vs-place``, 3 bits of choice in ``vs-kind``); not a format character (Cf),
+               so it survives "remove zero-width characters" tools.
+* ``GLYPH``    a look-alike of a dash or middle dot (2 kinds, 1 bit), both unlike the plain
+               form, so mapping look-alikes to plain forms makes an erasure, not a wrong bit.
+* ``WORD``     a reviewed wording variant (和/与, 加强/强化 …; 1 or 2 bits); visible, and the
+               only carrier that survives retyping and OCR. Never in a protected span
+               (headings, run-in headings, parallel lead words, quotations, names, numbers).
+
+Format 1 (copies issued before tracing v2, still read with the plan they were made with):
+``ZW`` (one of 4 zero-width characters after 30% of characters, 2 bits by code point) and
+``VS`` (one of 4 variation selectors after 25% of Han characters), plus glyph and wording.
+
+At the default strength a copy holds at most one invisible code point per 20 visible
+characters (the keyed candidate places are 9% of the gaps and a member fills about half of
+them).
+
+A plan depends on the base text, the material key, the word segmentation, the protected
+spans and the marking profile (variant list, strength, vetoes). It is built once per
+material version and profile and stored; tracing reads the stored plan, so later edits to
+the variant list, the segmenter or the outline parser never change how an issued copy is
+read.
 """
 
 from __future__ import annotations
@@ -27,22 +44,55 @@ from dataclasses import dataclass
 import numpy as np
 
 from wenxing.fingerprint import prf
+from wenxing.fingerprint.layers import (
+    VS_KIND_CODE,
+    VS_PLACE_CODE,
+    ZW_KIND_CODE,
+    ZW_PLACE_CODE,
+    position_id,
+)
 from wenxing.fingerprint.variants import VariantList
 
-ZW, VS, GLYPH, WORD = 0, 1, 2, 3
-LAYER_NAMES = ("zero-width", "variation-selector", "glyph", "wording")
+# Slot kinds (the ``layer`` column of a plan).
+ZW, VS, GLYPH, WORD, ZW_PLACE, VS_PLACE = 0, 1, 2, 3, 4, 5
+LAYER_NAMES = ("zero-width", "variation-selector", "glyph", "wording", "zw-place", "vs-place")
 ZW_MARKS = ("\u200b", "\u200c", "\u200d", "\u2060")
-VS_MARKS = ("\ufe04", "\ufe05", "\ufe06", "\ufe07")
+VS_MARKS_V1 = ("\ufe04", "\ufe05", "\ufe06", "\ufe07")
+# Format 2's variation selectors: FE04–FE0B. FE00–FE02 select compatibility-ideograph
+# glyphs of some Han characters and FE0E/FE0F text or emoji style; these select nothing.
+VS_MARKS = tuple(chr(c) for c in range(0xFE04, 0xFE0C))
+# What counts as a mark at a candidate place: any character of the same family, ours or a
+# replacement (a leaker who swaps every mark for a random one of its kind keeps the places).
+ZW_FAMILY = frozenset((*ZW_MARKS, "\ufeff", "\u2061", "\u2062", "\u2063", "\u2064", "\u180e"))
+
+
+def is_vs(ch: str) -> bool:
+    return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
+
+
+def is_family_mark(ch: str) -> bool:
+    """A zero-width or variation-selector character: kept aside, never a foreign one."""
+    return ch in ZW_FAMILY or is_vs(ch)
+
+
 # Plain form → its two look-alikes. Both differ from the plain form on purpose.
 GLYPHS: dict[str, tuple[str, str]] = {
     "\u2014": ("\u2015", "\u2500"),  # — : ― ─
     "\u00b7": ("\u30fb", "\u2027"),  # · : ・ ‧
 }
 STRENGTHS = ("off", "light", "strong")
-ZW_DENSITY = 0.3  # share of eligible gaps that get a zero-width mark
-VS_DENSITY = 0.25  # share of Han characters that get a variation selector
-LIGHT_WORDS_PER_1000 = 25  # wording slots per 1,000 characters in "light"
-PLAN_FORMAT = 1
+# Share of gaps that are keyed candidate places for invisible marks, by strength; a member
+# fills about half of them (biases 0.21/0.79 with equal weight), so the invisible density
+# is about half of this (light: 4.5% of visible characters, under the 5% ceiling).
+PLACE_SHARE = {"off": 0.09, "light": 0.09, "strong": 0.25}
+VS_PLACE_SHARE = 0.55  # of the candidate places, those after Han characters take selectors
+WORDING_STRENGTHS = frozenset({"light", "strong"})
+PLAN_FORMAT = 2
+READABLE_FORMATS = (1, 2)
+# Format 1 only.
+ZW_DENSITY = 0.3
+VS_DENSITY = 0.25
+LIGHT_WORDS_PER_1000 = 25
 _CONTEXT_CHARS = 32  # longest context rule a variant list may use
 
 
@@ -62,6 +112,10 @@ class Profile:
             raise PlanError(f"unknown marking strength {self.strength!r}")
 
 
+def _kind_bits(layer: int) -> int:
+    return 2 if layer == ZW_PLACE else 3
+
+
 @dataclass(frozen=True)
 class Plan:
     """The slots of one base text, as parallel arrays sorted by rendering order."""
@@ -76,50 +130,91 @@ class Plan:
     groups: tuple[tuple[str, ...], ...]
     variant_digest: str
     profile: Profile
+    format: int = PLAN_FORMAT
+    protected_digest: str = ""  # identifies the protected spans the plan kept clear
 
     @property
     def slot_ids(self) -> np.ndarray:
         return (self.layer.astype(np.uint64) << np.uint64(40)) | self.index.astype(np.uint64)
 
     def alphabet(self) -> np.ndarray:
-        """Symbols per slot: 4 for marks, 2 or 4 for groups."""
+        """Symbols per slot: 4 for format-1 marks, 2 or 4 for groups, 2·kinds for places."""
         sizes = np.array([len(g) for g in self.groups] + [4], dtype=np.int64)
-        return np.where(self.group >= 0, sizes[self.group], 4)
+        sizes = np.where(self.group >= 0, sizes[self.group], 4)
+        sizes = np.where(self.layer == ZW_PLACE, 2 * len(ZW_MARKS), sizes)
+        return np.where(self.layer == VS_PLACE, 2 * len(VS_MARKS), sizes)
+
+    def marks(self, layer: int) -> tuple[str, ...]:
+        """The invisible characters of a mark slot kind under this plan's format."""
+        if layer in (ZW, ZW_PLACE):
+            return ZW_MARKS
+        return VS_MARKS_V1 if self.format == 1 else VS_MARKS
+
+    def bits(self) -> np.ndarray:
+        """Code positions per slot."""
+        bits = np.where(self.alphabet() == 4, 2, 1)
+        bits = np.where(self.layer == ZW_PLACE, 1 + _kind_bits(ZW_PLACE), bits)
+        return np.where(self.layer == VS_PLACE, 1 + _kind_bits(VS_PLACE), bits)
 
     def position_ids(self) -> tuple[np.ndarray, np.ndarray]:
-        """(code position ids, owning slot number) for every bit the plan carries."""
-        bits = np.where(self.alphabet() == 4, 2, 1)
+        """(code position ids, owning slot number) for every bit the plan carries.
+
+        A slot's positions come in order; the member's symbol for the slot is
+        ``Σ bit_r · 2^r`` over its positions r (for a place: presence, then kind bits).
+        Glyph and wording positions are the same in both formats (``slot_id << 2 | bit``
+        with the slot kind as layer code); format 1's mark slots likewise; a format-2
+        place's presence bit and kind bits each have their own id in their code layer.
+        """
+        bits = self.bits()
         slot_numbers = np.repeat(np.arange(len(self.layer)), bits)
         starts = np.cumsum(bits) - bits  # index of each slot's first bit
-        bit = np.arange(int(bits.sum())) - np.repeat(starts, bits)
-        ids = (self.slot_ids[slot_numbers] << np.uint64(2)) | bit.astype(np.uint64)
+        rank = np.arange(int(bits.sum())) - np.repeat(starts, bits)
+        ids = (self.slot_ids[slot_numbers] << np.uint64(2)) | rank.astype(np.uint64)
+        layer = self.layer[slot_numbers]
+        index = self.index[slot_numbers].astype(np.uint64)
+        for place, presence_code, kind_code in (
+            (ZW_PLACE, ZW_PLACE_CODE, ZW_KIND_CODE),
+            (VS_PLACE, VS_PLACE_CODE, VS_KIND_CODE),
+        ):
+            here = layer == place
+            if not here.any():
+                continue
+            r = rank[here].astype(np.uint64)
+            ids[here] = np.where(
+                r == 0,
+                position_id(presence_code, index[here]),
+                position_id(kind_code, index[here], r - np.uint64(1)),
+            )
         return ids, slot_numbers
 
     def counts(self) -> dict[str, int]:
-        return {name: int(np.sum(self.layer == n)) for n, name in enumerate(LAYER_NAMES)}
+        return {
+            name: int(np.sum(self.layer == n))
+            for n, name in enumerate(LAYER_NAMES)
+            if self.format == 2 or n < 4
+        }
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": PLAN_FORMAT,
-                "base_length": self.base_length,
-                "base_digest": self.base_digest,
-                "slots": np.stack(
-                    [self.layer, self.index, self.length, self.group, self.base_form]
-                ).T.tolist(),
-                "groups": [list(g) for g in self.groups],
-                "variant_digest": self.variant_digest,
-                "strength": self.profile.strength,
-                "vetoes": sorted(self.profile.vetoes),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        data = {
+            "format": self.format,
+            "base_length": self.base_length,
+            "base_digest": self.base_digest,
+            "slots": np.stack(
+                [self.layer, self.index, self.length, self.group, self.base_form]
+            ).T.tolist(),
+            "groups": [list(g) for g in self.groups],
+            "variant_digest": self.variant_digest,
+            "strength": self.profile.strength,
+            "vetoes": sorted(self.profile.vetoes),
+        }
+        if self.format >= 2:
+            data["protected_digest"] = self.protected_digest
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
         data = json.loads(text)
-        if data.get("format") != PLAN_FORMAT:
+        if data.get("format") not in READABLE_FORMATS:
             raise PlanError(f"unsupported plan format {data.get('format')!r}")
         slots = np.array(data["slots"], dtype=np.int64).reshape(-1, 5)
         return cls(
@@ -133,6 +228,8 @@ class Plan:
             groups=tuple(tuple(g) for g in data["groups"]),
             variant_digest=data["variant_digest"],
             profile=Profile(data["strength"], frozenset(data["vetoes"])),
+            format=data["format"],
+            protected_digest=data.get("protected_digest", ""),
         )
 
 
@@ -140,33 +237,63 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _is_han(ch: str) -> bool:
+def is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
-def _keyed_pick(key: bytes, label: str, count: int, share: float) -> np.ndarray:
+_is_han = is_han
+
+
+def _keyed_draws(key: bytes, label: str, count: int) -> np.ndarray:
     if count == 0:
-        return np.zeros(0, dtype=bool)
-    draws = prf.uniform01(prf.keyed(prf.key_word(key, label), np.arange(count, dtype=np.uint64)))
-    return draws < share
+        return np.zeros(0, dtype=np.float64)
+    return prf.uniform01(prf.keyed(prf.key_word(key, label), np.arange(count, dtype=np.uint64)))
+
+
+def _keyed_pick(key: bytes, label: str, count: int, share: float) -> np.ndarray:
+    return _keyed_draws(key, label, count) < share
+
+
+def _protected_mask(length: int, protected: Iterable[tuple[int, int]]) -> np.ndarray:
+    mask = np.zeros(length, dtype=bool)
+    for start, end in protected:
+        mask[max(0, start) : max(0, min(length, end))] = True
+    return mask
+
+
+def protected_digest(protected: Iterable[tuple[int, int]]) -> str:
+    spans = sorted((int(a), int(b)) for a, b in protected)
+    return hashlib.sha256(json.dumps(spans).encode()).hexdigest()[:16]
 
 
 def wording_places(
-    base: str, words: Sequence[str], variants: VariantList
+    base: str,
+    words: Sequence[str],
+    variants: VariantList,
+    protected: Iterable[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int, int]]:
-    """(offset, length, group, form) of every whole word the variant list may vary here."""
+    """(offset, length, group, form) of every whole word the variant list may vary here.
+
+    Words that overlap a protected span (``(start, end)`` base offsets: headings, parallel
+    lead words, quotations, names, numbers) are never places.
+    """
     if "".join(words) != base:
         raise PlanError("the word segmentation does not join up to the base text")
+    shielded = _protected_mask(len(base), protected)
     forms = variants.form_index()
     places = []
     offset = 0
     for word in words:
         found = forms.get(word)
         end = offset + len(word)
-        if found is not None and variants.allows(
-            found[0],
-            base[max(0, offset - _CONTEXT_CHARS) : offset],
-            base[end : end + _CONTEXT_CHARS],
+        if (
+            found is not None
+            and not shielded[offset:end].any()
+            and variants.allows(
+                found[0],
+                base[max(0, offset - _CONTEXT_CHARS) : offset],
+                base[end : end + _CONTEXT_CHARS],
+            )
         ):
             places.append((offset, len(word), found[0], found[1]))
         offset = end
@@ -174,17 +301,18 @@ def wording_places(
 
 
 def _word_slots(
-    base: str, key: bytes, words: Sequence[str], variants: VariantList, profile: Profile
+    base: str,
+    words: Sequence[str],
+    variants: VariantList,
+    profile: Profile,
+    protected: Iterable[tuple[int, int]],
 ) -> list[tuple[int, int, int, int]]:
-    """The wording places the profile allows: not vetoed, thinned out in "light"."""
-    candidates = [p for p in wording_places(base, words, variants) if p[0] not in profile.vetoes]
-    if profile.strength == "off":
+    """The wording places the profile allows: every reviewed place that is not vetoed."""
+    if profile.strength not in WORDING_STRENGTHS:
         return []
-    if profile.strength == "light" and candidates:
-        share = min(1.0, len(base) * LIGHT_WORDS_PER_1000 / 1000 / len(candidates))
-        picked = _keyed_pick(key, "layout:word", len(base), share)
-        candidates = [c for c in candidates if picked[c[0]]]
-    return candidates
+    return [
+        p for p in wording_places(base, words, variants, protected) if p[0] not in profile.vetoes
+    ]
 
 
 def build_plan(
@@ -193,23 +321,64 @@ def build_plan(
     words: Sequence[str],
     variants: VariantList,
     profile: Profile = Profile(),
+    protected: Sequence[tuple[int, int]] = (),
 ) -> Plan:
     """The plan for ``base`` (a material body) under ``profile``.
 
     ``words`` is the base text's word segmentation (its concatenation must equal ``base``);
-    wording variants are only placed on whole words.
+    wording variants are only placed on whole words, and never on a word that overlaps one
+    of the ``protected`` spans (``(start, end)`` base offsets).
     """
-    word_slots = _word_slots(base, key, words, variants, profile)
-    inside = np.zeros(len(base) + 1, dtype=bool)  # offsets that are not a word's last char
+    word_slots = _word_slots(base, words, variants, profile, protected)
     in_word = np.zeros(len(base) + 1, dtype=bool)  # every offset of a replaced word
     for offset, length, _group, _form in word_slots:
-        inside[offset : offset + length - 1] = True
         in_word[offset : offset + length] = True
     glyph_groups = {plain: i for i, plain in enumerate(GLYPHS)}
     groups = tuple(variants.groups) + tuple(GLYPHS.values())
     rows: list[tuple[int, int, int, int, int]] = []
     for offset, length, group, form in word_slots:
         rows.append((WORD, offset, length, group, form))
+    share = PLACE_SHARE[profile.strength]
+    draws = _keyed_draws(key, "layout:place", len(base))
+    for i, ch in enumerate(base):
+        if ch in glyph_groups and not in_word[i]:
+            rows.append((GLYPH, i, 1, len(variants.groups) + glyph_groups[ch], -1))
+        if in_word[i] or ch.isspace() or draws[i] >= share:
+            continue
+        # A variation selector must follow a Han character in every copy, so never one
+        # inside or after a replaced word (its other form may end otherwise); a zero-width
+        # mark sits between two visible characters.
+        if draws[i] < share * VS_PLACE_SHARE and is_han(ch):
+            rows.append((VS_PLACE, i, 0, -1, -1))
+        elif i + 1 < len(base) and not base[i + 1].isspace():
+            rows.append((ZW_PLACE, i, 0, -1, -1))
+    return _assemble(base, rows, groups, variants.digest, profile, 2, protected_digest(protected))
+
+
+def build_plan_v1(
+    base: str,
+    key: bytes,
+    words: Sequence[str],
+    variants: VariantList,
+    profile: Profile = Profile(),
+) -> Plan:
+    """A format-1 plan, as copies issued before tracing v2 were made (for tests of old
+    copies; nothing issues new copies with it)."""
+    candidates = [p for p in wording_places(base, words, variants) if p[0] not in profile.vetoes]
+    if profile.strength == "off":
+        candidates = []
+    if profile.strength == "light" and candidates:
+        thin = min(1.0, len(base) * LIGHT_WORDS_PER_1000 / 1000 / len(candidates))
+        picked = _keyed_pick(key, "layout:word", len(base), thin)
+        candidates = [c for c in candidates if picked[c[0]]]
+    inside = np.zeros(len(base) + 1, dtype=bool)
+    in_word = np.zeros(len(base) + 1, dtype=bool)
+    for offset, length, _group, _form in candidates:
+        inside[offset : offset + length - 1] = True
+        in_word[offset : offset + length] = True
+    glyph_groups = {plain: i for i, plain in enumerate(GLYPHS)}
+    groups = tuple(variants.groups) + tuple(GLYPHS.values())
+    rows: list[tuple[int, int, int, int, int]] = [(WORD, *c) for c in candidates]
     zw_pick = _keyed_pick(key, "layout:zw", len(base), ZW_DENSITY)
     vs_pick = _keyed_pick(key, "layout:vs", len(base), VS_DENSITY)
     for i, ch in enumerate(base):
@@ -217,13 +386,11 @@ def build_plan(
             rows.append((GLYPH, i, 1, len(variants.groups) + glyph_groups[ch], -1))
         if inside[i] or ch.isspace():
             continue
-        # A variation selector must follow a Han character in every copy, so never one
-        # after a replaced word (its other form may end otherwise).
-        if vs_pick[i] and _is_han(ch) and not in_word[i]:
+        if vs_pick[i] and is_han(ch) and not in_word[i]:
             rows.append((VS, i, 0, -1, -1))
         if zw_pick[i] and i + 1 < len(base) and not base[i + 1].isspace():
             rows.append((ZW, i, 0, -1, -1))
-    return _assemble(base, rows, groups, variants.digest, profile)
+    return _assemble(base, rows, groups, variants.digest, profile, 1, "")
 
 
 def _assemble(
@@ -232,10 +399,12 @@ def _assemble(
     groups: tuple[tuple[str, ...], ...],
     variant_digest: str,
     profile: Profile,
+    plan_format: int,
+    protected: str,
 ) -> Plan:
     # Rendering order: a replacement starts at its offset; marks follow their character,
     # the variation selector first (it must touch the character), then the zero-width mark.
-    order = {WORD: 0, GLYPH: 0, VS: 1, ZW: 2}
+    order = {WORD: 0, GLYPH: 0, VS: 1, VS_PLACE: 1, ZW: 2, ZW_PLACE: 2}
     table = sorted(rows, key=lambda r: (r[1] if r[2] else r[1] + 0.5, order[r[0]]))
     array = np.array(table, dtype=np.int64).reshape(-1, 5)
     return Plan(
@@ -249,4 +418,6 @@ def _assemble(
         groups=groups,
         variant_digest=variant_digest,
         profile=profile,
+        format=plan_format,
+        protected_digest=protected,
     )

@@ -1,30 +1,99 @@
-"""Reading a plan's slots from evidence: each as a symbol or an erasure."""
+"""Reading a plan's slots from evidence: each code position as a bit or an erasure."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from wenxing.fingerprint import layers
 from wenxing.fingerprint.align import Skeleton, align, skeleton
-from wenxing.fingerprint.plan import GLYPH, LAYER_NAMES, VS, VS_MARKS, WORD, ZW, ZW_MARKS, Plan
+from wenxing.fingerprint.plan import (
+    GLYPH,
+    LAYER_NAMES,
+    VS,
+    VS_PLACE,
+    WORD,
+    ZW,
+    ZW_FAMILY,
+    ZW_PLACE,
+    Plan,
+    is_vs,
+)
+
+# A family of invisible marks with this many candidate places covered and not one mark
+# present was stripped: its presence bits are erasures, not zeros.
+STRIPPED_FAMILY_PLACES = 8
 
 
 @dataclass(frozen=True)
 class Reading:
-    """The code positions readable in the evidence and the evidence symbols there."""
+    """The code positions readable in the evidence and the evidence symbols there.
+
+    Positions of any layer (text carriers here, a page carrier elsewhere) can be merged
+    into one reading with :func:`merge_readings`; the layer of a position is in its id.
+    """
 
     position_ids: np.ndarray  # uint64
     symbols: np.ndarray  # uint8, the evidence bit at each position
-    lines: np.ndarray  # int64, evidence line each position was read on
+    lines: np.ndarray  # int64, evidence line (or page) each position was read on
     offsets: np.ndarray  # int64, where in the evidence (skeleton offset) it was read
-    slots_seen: dict[str, int]  # per layer: slots whose text the evidence covers
-    slots_read: dict[str, int]  # per layer: slots read as a symbol
+    slots_seen: dict[str, int]  # per slot kind: slots whose text the evidence covers
+    slots_read: dict[str, int]  # per slot kind: slots read (at least one position)
     coverage: float  # share of the base text the evidence covers
 
     @property
     def positions(self) -> int:
         return len(self.position_ids)
+
+    def layer_positions(self) -> dict[str, int]:
+        """Readable positions per code layer."""
+        codes, counts = np.unique(layers.code_of(self.position_ids), return_counts=True)
+        return {
+            layers.name_of(c): int(n) for c, n in zip(codes.tolist(), counts.tolist(), strict=True)
+        }
+
+
+def empty_reading() -> Reading:
+    return Reading(
+        np.zeros(0, dtype=np.uint64),
+        np.zeros(0, dtype=np.uint8),
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.int64),
+        {},
+        {},
+        0.0,
+    )
+
+
+def merge_readings(readings: Sequence[Reading]) -> Reading:
+    """One reading of several carriers (or pieces) of the same material version.
+
+    A position read twice keeps its first reading. Lines stay as each reading numbered
+    them; give a second carrier's lines an offset if they must stay apart.
+    """
+    if not readings:
+        return empty_reading()
+    ids = np.concatenate([r.position_ids for r in readings])
+    _unique, first = np.unique(ids, return_index=True)
+    keep = np.sort(first)
+    seen: dict[str, int] = {}
+    read: dict[str, int] = {}
+    for r in readings:
+        for name, count in r.slots_seen.items():
+            seen[name] = seen.get(name, 0) + count
+        for name, count in r.slots_read.items():
+            read[name] = read.get(name, 0) + count
+    return Reading(
+        position_ids=ids[keep],
+        symbols=np.concatenate([r.symbols for r in readings])[keep],
+        lines=np.concatenate([r.lines for r in readings])[keep],
+        offsets=np.concatenate([r.offsets for r in readings])[keep],
+        slots_seen=seen,
+        slots_read=read,
+        coverage=max(r.coverage for r in readings),
+    )
 
 
 def _base_offsets(base_skeleton: Skeleton, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,16 +112,25 @@ def _mark_symbol(marks: str, alphabet: tuple[str, ...]) -> int:
     return found.pop() if len(found) == 1 else -1
 
 
-def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
-    """Read every slot of ``plan`` that the evidence covers."""
-    base_sk, ev_sk = skeleton(base), skeleton(evidence)
+def read_evidence(
+    base: str, plan: Plan, evidence: str, fold: Mapping[str, str] | None = None
+) -> Reading:
+    """Read every slot of ``plan`` that the evidence covers.
+
+    ``fold`` maps characters to the form both texts are compared in (traditional to
+    simplified); see :func:`wenxing.fingerprint.align.skeleton`.
+    """
+    base_sk, ev_sk = skeleton(base, fold), skeleton(evidence, fold)
     e_of_b = align(base_sk.text, ev_sk.text)
     first, last = _base_offsets(base_sk, len(base))
-    seen = dict.fromkeys(LAYER_NAMES, 0)
-    read = dict.fromkeys(LAYER_NAMES, 0)
-    slot_symbol = np.full(len(plan.layer), -1, dtype=np.int64)
-    slot_line = np.zeros(len(plan.layer), dtype=np.int64)
-    slot_offset = np.zeros(len(plan.layer), dtype=np.int64)
+    kinds = [name for n, name in enumerate(LAYER_NAMES) if plan.format == 2 or n < 4]
+    seen = dict.fromkeys(kinds, 0)
+    read = dict.fromkeys(kinds, 0)
+    count = len(plan.layer)
+    slot_symbol = np.full(count, -1, dtype=np.int64)
+    kind_known = np.zeros(count, dtype=bool)
+    slot_line = np.zeros(count, dtype=np.int64)
+    slot_offset = np.zeros(count, dtype=np.int64)
     for n, (layer, offset, length, group) in enumerate(
         zip(
             plan.layer.tolist(),
@@ -62,7 +140,20 @@ def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
             strict=True,
         )
     ):
-        symbol, where = _read_slot(layer, offset, length, group, plan, ev_sk, e_of_b, first, last)
+        if layer in (ZW_PLACE, VS_PLACE):
+            k = last[offset]
+            where = int(e_of_b[k]) if k >= 0 else -1
+            if where >= 0:
+                alphabet = plan.marks(layer)
+                family = ZW_FAMILY.__contains__ if layer == ZW_PLACE else is_vs
+                found = [ch for ch in ev_sk.marks[where] if family(ch)]
+                kind = _mark_symbol("".join(found), alphabet) if len(set(found)) == 1 else -1
+                symbol = (1 | kind << 1) if kind >= 0 else int(bool(found))
+                kind_known[n] = kind >= 0
+        else:
+            symbol, where = _read_slot(
+                layer, offset, length, group, plan, ev_sk, e_of_b, first, last
+            )
         if where < 0:
             continue
         seen[LAYER_NAMES[layer]] += 1
@@ -71,12 +162,18 @@ def read_evidence(base: str, plan: Plan, evidence: str) -> Reading:
             slot_symbol[n] = symbol
             slot_line[n] = ev_sk.line[where]
             slot_offset[n] = where
+    for place in (ZW_PLACE, VS_PLACE):
+        covered = (plan.layer == place) & (slot_symbol >= 0)
+        if covered.sum() >= STRIPPED_FAMILY_PLACES and not (slot_symbol[covered] & 1).any():
+            slot_symbol[covered] = -1  # every mark of the family is gone: stripped, unread
+            read[LAYER_NAMES[place]] = 0
     ids, slot_numbers = plan.position_ids()
+    bits_per_slot = plan.bits()
+    rank = np.arange(len(ids)) - np.repeat(np.cumsum(bits_per_slot) - bits_per_slot, bits_per_slot)
     symbol = slot_symbol[slot_numbers]
-    keep = symbol >= 0
-    first_bit = np.ones(len(ids), dtype=bool)
-    first_bit[1:] = slot_numbers[1:] != slot_numbers[:-1]
-    bits = np.where(first_bit, symbol & 1, (symbol >> 1) & 1)
+    is_place = np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
+    keep = (symbol >= 0) & (~is_place | (rank == 0) | kind_known[slot_numbers])
+    bits = (np.maximum(symbol, 0) >> rank) & 1
     covered = float(np.mean(e_of_b >= 0)) if len(e_of_b) else 0.0
     return Reading(
         position_ids=ids[keep],
@@ -106,7 +203,7 @@ def _read_slot(
         e = e_of_b[k] if k >= 0 else -1
         if e < 0:
             return -1, -1
-        return _mark_symbol(ev.marks[e], ZW_MARKS if layer == ZW else VS_MARKS), int(e)
+        return _mark_symbol(ev.marks[e], plan.marks(layer)), int(e)
     start, end = first[offset], last[offset + length - 1]
     if start < 0 or end < 0:
         return -1, -1
