@@ -7,9 +7,15 @@ it returns scores and accusations with a stated false-accusation bound.
     plan = build_plan(base, key, words, variants, Profile("light"))
     copy = mark(base, plan, key, "WX-10034")
     verdict = accuse(read_evidence(base, plan, leaked_text), key, recipients)
+
+Every carrier is a *layer* (:mod:`wenxing.fingerprint.layers`); a reading of several
+layers (``merge_readings``) is decoded layer by layer and the layers combined in
+``accuse``.
 """
 
+from wenxing.fingerprint import layers
 from wenxing.fingerprint.accuse import DEFAULT_TOTAL_BOUND, MemberScore, Verdict, accuse
+from wenxing.fingerprint.code import member_bits
 from wenxing.fingerprint.copytag import (
     SignedCopy,
     make_copy_tag,
@@ -19,7 +25,7 @@ from wenxing.fingerprint.copytag import (
 )
 from wenxing.fingerprint.embed import mark, mark_spans, restore, slot_symbols, strip_marks
 from wenxing.fingerprint.plan import Plan, PlanError, Profile, build_plan
-from wenxing.fingerprint.read import Reading, read_evidence
+from wenxing.fingerprint.read import Reading, merge_readings, read_evidence
 from wenxing.fingerprint.variants import VariantList, VariantListError, parse_variant_list
 
 __all__ = [
@@ -35,8 +41,11 @@ __all__ = [
     "Verdict",
     "accuse",
     "build_plan",
+    "layers",
     "make_copy_tag",
     "mark",
+    "member_bits",
+    "merge_readings",
     "mark_spans",
     "parse_variant_list",
     "read_copy_tag",
