@@ -109,7 +109,12 @@ def test_stripped_evidence_and_pasted_paragraphs(library, tmp_path):
     (tmp_path / "cleaned.txt").write_text(cleaned, "utf-8")
     traced = library("trace", str(tmp_path / "cleaned.txt"), "--json").json()
     assert [x["member"] for x in traced["accused"]] == ["WX-10001"]
-    assert traced["layers"]["zero-width"] == 0 and traced["layers"]["variation-selector"] > 100
+    # The zero-width marks are gone (their places read as stripped, not as absent); the
+    # variation selectors' places and kinds are read.
+    positions = traced["layer_positions"]
+    assert "zw-place" not in positions and "zw-kind" not in positions
+    assert positions["vs-place"] > 100 and positions["vs-kind"] > 100
+    assert traced["layers"]["zw-place"] == 0 and traced["layers"]["vs-place"] > 100
     mixed = [
         pa if i % 2 else pb
         for i, (pa, pb) in enumerate(zip(a.split("\n"), b.split("\n"), strict=True))

@@ -467,7 +467,7 @@ def test_a_report_whose_tracing_keeps_failing_goes_to_the_editors(library, monke
     from wenxing.reports import cases
 
     runtime = library
-    monkeypatch.setattr(cases, "identify_version", lambda *_a: 1 / 0)
+    monkeypatch.setattr(cases, "identify_versions", lambda *_a: 1 / 0)
     report_id = submit(runtime, Submission(platform="other", contact="13900000004", text="证据"))
     for _ in range(jobs.MAX_ATTEMPTS):
         jobs.run_pending(runtime)

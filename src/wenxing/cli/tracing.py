@@ -13,7 +13,7 @@ from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
 from wenxing.members.service import MemberError, MemberNotFound, find_member
 from wenxing.reports.evidence import read_evidence_file
-from wenxing.reports.trace import trace
+from wenxing.reports.trace import trace_all
 
 
 @click.command("copy")
@@ -128,8 +128,23 @@ def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
             raise CommandError(f"{file}: {exc}") from None
         publisher = runtime.publisher_settings()
         with runtime.db.reading() as session:
-            result = trace(session, runtime.secret, evidence, float(publisher["accusation_bound"]))
-    emit(as_json, result.as_dict(), lambda: _print_trace(result))
+            results = trace_all(
+                session, runtime.secret, evidence, float(publisher["accusation_bound"])
+            )
+    emit(as_json, trace_document(results), lambda: [_print_trace(r) for r in results])
+
+
+def trace_document(results) -> dict:
+    """The JSON of a trace: the best-matching material's trace at the top (the contract's
+    fields), every material's trace under ``materials``, and ``accused`` listing everyone
+    accused in any of them (each with its ``material``)."""
+    document = results[0].as_dict()
+    document["materials"] = [r.as_dict() for r in results if r.material is not None]
+    document["accused"] = sorted(
+        (a for r in results for a in r.accused), key=lambda a: (a["log10_bound"], -a["score"])
+    )
+    document["forgery_suspected"] = any(r.forgery_suspected for r in results)
+    return document
 
 
 def _tag_line(tag: dict) -> str:
@@ -155,6 +170,7 @@ def _tag_line(tag: dict) -> str:
 def _print_trace(result) -> None:
     if result.material is None:
         click.echo("no material in the library matches this evidence")
+        _print_leads(result)
         return
     m = result.material
     click.echo(
@@ -172,6 +188,18 @@ def _print_trace(result) -> None:
     for a in result.accused:
         click.echo(
             f"ACCUSED {a['member']}: score {a['score']} ≥ threshold {a['threshold']}, "
-            f"probability an innocent scores this ≤ 1e{a['log10_bound']:.0f}"
+            f"probability an innocent scores this ≤ 1e{a['log10_bound']:.0f} "
+            f"(layers {', '.join(a['basis'])})"
         )
+    _print_leads(result)
     sys.stdout.flush()
+
+
+def _print_leads(result) -> None:
+    for lead in result.leads:
+        standing = {
+            "agrees": "the marks agree",
+            "contradicted": "the marks name someone else: POSSIBLE FORGERY, nobody accused by it",
+            "unsupported": "the marks do not back it: POSSIBLE FORGERY, nobody accused by it",
+        }[lead["standing"]]
+        click.echo(f"visible member number {lead['member']} (a lead only): {standing}")

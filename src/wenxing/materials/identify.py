@@ -1,7 +1,8 @@
 """Which material an excerpt comes from: a winnowed n-gram index over every version.
 
-Texts are reduced the same way on both sides (NFKC; no whitespace, punctuation or
-invisible characters; every wording variant replaced by its group's first form, so a
+Texts are reduced the same way on both sides (NFKC; traditional characters folded to
+simplified with OpenCC's table, as search does; no whitespace, punctuation, invisible
+characters or fillers; every wording variant replaced by its group's first form, so a
 marked copy and its base look alike), hashed as 10-character grams, and winnowed with a
 window of 30 grams: any stretch of 39 or more characters shared with a material shares at
 least one indexed gram, whatever the surrounding changes. An excerpt of 100 characters
@@ -18,6 +19,7 @@ from importlib import resources
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from wenxing.fingerprint.align import FILLERS
 from wenxing.fingerprint.variants import parse_variant_list
 from wenxing.materials.shingles import rolling_hashes
 
@@ -33,14 +35,29 @@ def _variant_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile("|".join(map(re.escape, forms))), canonical
 
 
+@lru_cache(maxsize=1)
+def t2s_fold() -> dict[str, str]:
+    """Traditional → simplified for single Han characters (OpenCC's t2s table, shipped in
+    its wheel): the fold both sides of an alignment take (``fingerprint.align.skeleton``).
+    Character by character, so offsets and the marks after each character stay put."""
+    import opencc
+
+    chars = [chr(c) for c in range(0x4E00, 0xA000)] + [chr(c) for c in range(0x3400, 0x4DC0)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # a phrase rule joined lines: fall back one by one
+        converted = [opencc.OpenCC("t2s").convert(ch) for ch in chars]
+    return {a: b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+
+
 def reduce_text(text: str) -> str:
     """The form both an indexed text and evidence take before hashing."""
     kept = []
+    fold = t2s_fold()
     for ch in unicodedata.normalize("NFKC", text):
         category = unicodedata.category(ch)
-        if ch.isspace() or category[0] in "PCZM" or category == "So":
+        if ch.isspace() or category[0] in "PCZM" or category == "So" or ch in FILLERS:
             continue
-        kept.append(ch)
+        kept.append(fold.get(ch, ch))
     pattern, canonical = _variant_pattern()
     return pattern.sub(lambda m: canonical[m.group(0)], "".join(kept))
 

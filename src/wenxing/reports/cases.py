@@ -15,19 +15,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import PurePath
 
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit, jobs
 from wenxing.db.base import utcnow
 from wenxing.delivery.models import IssuedCopy
+from wenxing.fingerprint.align import align, skeleton
+from wenxing.materials import identify
+from wenxing.materials.models import MaterialVersion
 from wenxing.materials.readers import ReadError
 from wenxing.members.models import AccountSession, Member
 from wenxing.reports import evidence as evidence_reading
 from wenxing.reports.evidence import Evidence
 from wenxing.reports.intake import TRACE_JOB, format_receipt
 from wenxing.reports.models import Accusation, Report, ReportEvidence, ReportTrace
-from wenxing.reports.trace import identify_version, trace
+from wenxing.reports.trace import TAG_ALONE_POSITIONS, identify_versions, trace_version
 
 log = logging.getLogger("wenxing.reports")
 
@@ -95,26 +99,29 @@ def trace_report(runtime, report_id: int) -> None:
     traced: list[tuple[dict, list[int], float, int]] = []
     with runtime.db.reading() as session:
         groups: dict[int, list[_Read]] = defaultdict(list)
+        versions: dict[int, tuple[MaterialVersion, float]] = {}
         for item in reads:
             if item.evidence is None:
                 continue
-            found = identify_version(session, item.evidence.text)
-            if found is None:
+            found = identify_versions(session, item.evidence.text)
+            if not found:
                 item.error, item.detail = "no_material", "no published material found in it"
                 continue
-            groups[found[0].id].append(item)
+            for version, coverage, _chars in found:  # a file may hold several materials
+                groups[version.id].append(item)
+                versions[version.id] = version, coverage
+        share = bound / max(1, len(groups))  # the union bound over every material traced
         for version_id, members in groups.items():
             joined = Evidence(
                 "\n".join(m.evidence.text for m in members),
                 tuple(sorted({t for m in members for t in m.evidence.copy_tags})),
             )
+            version, coverage = versions[version_id]
+            if len(members) > 1:  # the joined evidence covers more than each piece
+                coverage = max(coverage, _coverage(session, version, joined.text))
             started = time.perf_counter()
-            result = trace(session, runtime.secret, joined, bound)
+            result = trace_version(session, runtime.secret, joined, version, coverage, share)
             took = (time.perf_counter() - started) * 1000
-            if result.material is None:  # the joined text failed where parts passed: rare
-                for m in members:
-                    m.error, m.detail = "no_material", "no published material found in it"
-                continue
             traced.append((result.as_dict(), [m.evidence_id for m in members], took, version_id))
 
     with runtime.db.transaction() as session:
@@ -122,6 +129,12 @@ def trace_report(runtime, report_id: int) -> None:
         if report is None or report.state != "received":
             return
         _store(session, report, reads, traced)
+
+
+def _coverage(session, version: MaterialVersion, text: str) -> float:
+    fold = identify.t2s_fold()
+    mapping = align(skeleton(version.body, fold).text, skeleton(text, fold).text)
+    return float(np.mean(mapping >= 0)) if len(mapping) else 0.0
 
 
 def _read_one(evidence_id: int, kind: str, filename: str | None, data: bytes) -> _Read:
@@ -196,9 +209,11 @@ def _store(
     )
 
 
-def _accusations(session: Session, result: dict, version_id: int) -> list[Accusation]:
-    """The members a trace names, strongest basis first: the fingerprint's marks, an exact
-    copy tag, then the visible recipient line of someone who was issued this version."""
+def _accusations(session, result: dict, version_id: int) -> list[Accusation]:
+    """The members a trace names: the fingerprint's marks, then an exact copy tag where the
+    marks do not contradict it (they name the same member, or could not be read). A member
+    number printed in the evidence is a lead shown with the trace, never an accusation:
+    anyone can type it."""
     found: dict[str, Accusation] = {}
     for item in result["accused"]:
         found[item["member"]] = Accusation(
@@ -207,13 +222,13 @@ def _accusations(session: Session, result: dict, version_id: int) -> list[Accusa
             threshold=item["threshold"],
             log10_bound=item["log10_bound"],
         )
+    marks_silent = result.get("positions", 0) < TAG_ALONE_POSITIONS and not result["accused"]
     for tag in result.get("copy_tags", []):
-        # Only a tag whose issuance row agrees with it names a member (reports.trace).
-        if tag["issuance"] == "agrees" and tag.get("member"):
-            found.setdefault(tag["member"], Accusation(basis="copy_tag"))
-    for item in result.get("visible_recipients", []):
-        if item.get("issued_copies"):
-            found.setdefault(item["member"], Accusation(basis="visible_line"))
+        # Only a tag whose issuance row agrees with it names a member (reports.trace), and
+        # only where the marks name the same member or could not be read.
+        member = tag.get("member")
+        if tag["issuance"] == "agrees" and member and (member in found or marks_silent):
+            found.setdefault(member, Accusation(basis="copy_tag"))
     people = {
         m.number: m for m in session.scalars(select(Member).where(Member.number.in_(list(found))))
     }

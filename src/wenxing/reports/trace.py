@@ -1,4 +1,14 @@
-"""Tracing evidence: which material it is, which copies it came from, who received them."""
+"""Tracing evidence: which materials it holds, which copies they came from, who received them.
+
+A file may hold several materials (pasted together, or one copy inside a longer unrelated
+document): every material that enough of the evidence aligns to is traced on its own,
+against its own recipients, with the allowed total split between them.
+
+Nobody is accused by what a leaker can type. A member number printed in the evidence (the
+copy's recipient line, a watermark) is a lead: it is reported, and where the marks name
+someone else, or name no one, the result says the line may be a forgery. Accusations come
+from the marks' bound, or from an exact copy tag that the marks do not contradict.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +32,10 @@ from wenxing.materials.models import Material, MaterialGram, MaterialVersion
 from wenxing.members.models import Member
 from wenxing.reports.evidence import Evidence
 
-MIN_ALIGNED_CHARS = 60
-_CANDIDATES = 5
+MIN_ALIGNED_CHARS = 30
+# A copy tag accuses on its own only where the marks could not speak (fewer positions).
+TAG_ALONE_POSITIONS = 24
+_CANDIDATES = 8
 # A member number as printed on a copy (WX-10001), as OCR also reads it: W and X apart or
 # as VV and ×, any dash (一 from Chinese text among them) or none, O/o/D/Q for 0, l/I/i/|
 # for 1, and digits spaced out one by one. The last character is a true digit and at least
@@ -55,6 +67,11 @@ class TraceResult:
     # For each visible number: whether the member exists and how many copies of the traced
     # version were issued to them (None when no version was identified).
     visible_recipients: list[dict[str, Any]] = field(default_factory=list)
+    # Per visible number: does the fingerprint agree ("agrees"), name someone else
+    # ("contradicted"), or say nothing ("unsupported")? Never a basis for accusation.
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    forgery_suspected: bool = False
+    layer_positions: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +86,9 @@ class TraceResult:
             "copy_tags": self.copy_tags,
             "visible_numbers": self.visible_numbers,
             "visible_recipients": self.visible_recipients,
+            "leads": self.leads,
+            "forgery_suspected": self.forgery_suspected,
+            "layer_positions": self.layer_positions,
         }
 
 
@@ -113,11 +133,17 @@ def visible_recipients(
     return [{"member": n, "exists": n in members, "issued_copies": copies(n)} for n in numbers]
 
 
-def identify_version(session: Session, text: str) -> tuple[MaterialVersion, float] | None:
-    """The version the evidence comes from and the share of it that the evidence covers."""
+def identify_versions(session: Session, text: str) -> list[tuple[MaterialVersion, float, int]]:
+    """Every version the evidence holds enough of: (version, share of it the evidence
+    covers, evidence characters aligned to it and to no better match), best first.
+
+    Candidates come from the gram index (each shared gram weighed by its rarity); each is
+    aligned to the evidence, and the evidence characters a better match already took are
+    not counted again, so two versions of one material, or a material quoting another,
+    do not both count the same stretch."""
     grams = identify.winnow(text)
     if len(grams) == 0:
-        return None
+        return []
     # Weigh each shared gram by its rarity: a stock phrase found in a thousand materials says
     # little, a gram found in one says a lot.
     hits = (
@@ -131,34 +157,98 @@ def identify_version(session: Session, text: str) -> tuple[MaterialVersion, floa
         select(hits.c.version_id, weight)
         .join(spread, spread.c.value == hits.c.value)
         .group_by(hits.c.version_id)
-        .order_by(weight.desc())
+        .order_by(weight.desc(), hits.c.version_id)
         .limit(_CANDIDATES)
     ).all()
-    evidence = skeleton(text).text
-    best: tuple[MaterialVersion, float, int] | None = None
+    fold = identify.t2s_fold()
+    evidence = skeleton(text, fold).text
+    aligned: list[tuple[MaterialVersion, np.ndarray]] = []
     for version_id, _hits in rows:
         version = session.get(MaterialVersion, version_id)
-        if version is None:
-            continue
-        mapping = align(skeleton(version.body).text, evidence)
-        aligned = int(np.sum(mapping >= 0))
-        if aligned >= MIN_ALIGNED_CHARS and (best is None or aligned > best[2]):
-            best = (version, float(np.mean(mapping >= 0)), aligned)
-    return (best[0], best[1]) if best else None
+        if version is not None:
+            aligned.append((version, align(skeleton(version.body, fold).text, evidence)))
+    aligned.sort(key=lambda pair: (-int(np.sum(pair[1] >= 0)), pair[0].id))
+    taken = np.zeros(len(evidence), dtype=bool)
+    found = []
+    for version, mapping in aligned:
+        where = mapping[mapping >= 0]
+        fresh = int(np.sum(~taken[where]))
+        if fresh >= MIN_ALIGNED_CHARS:
+            taken[where] = True
+            found.append((version, float(np.mean(mapping >= 0)), fresh))
+    return found
+
+
+def identify_version(session: Session, text: str) -> tuple[MaterialVersion, float] | None:
+    """The version the evidence holds most of and the share of it the evidence covers."""
+    found = identify_versions(session, text)
+    return (found[0][0], found[0][1]) if found else None
+
+
+def leads(
+    visible: list[dict[str, Any]], accused: list[str], positions: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """How each visible member number stands against the marks, and whether the evidence
+    may be a forgery: a number the marks contradict (they name someone else) or do not
+    back (they name no one, or are absent). A genuine copy's marks name its recipient, so
+    either way the number is a lead to check, never a basis for accusing anyone."""
+    out = []
+    for item in visible:
+        if item["member"] in accused:
+            standing = "agrees"
+        elif accused:
+            standing = "contradicted"
+        else:
+            standing = "unsupported"
+        out.append({**item, "standing": standing})
+    return out, any(lead["standing"] != "agrees" for lead in out)
 
 
 def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: float) -> TraceResult:
-    found = identify_version(session, evidence.text)
+    """The trace of the material the evidence holds most of (see :func:`trace_all`)."""
+    return trace_all(session, secret, evidence, total_bound)[0]
+
+
+def trace_all(
+    session: Session, secret: bytes, evidence: Evidence, total_bound: float
+) -> list[TraceResult]:
+    """One trace per material the evidence holds, best match first (one result with no
+    material when there is none). The allowed total is split evenly between them, so the
+    chance that the whole trace accuses anyone innocent stays within it."""
+    found = identify_versions(session, evidence.text)
     visible = visible_numbers(evidence.text)
-    if found is None:
+    if not found:
         metrics.TRACES.labels("no_material").inc()
-        return TraceResult(
-            None,
-            total_bound=total_bound,
-            visible_numbers=visible,
-            visible_recipients=visible_recipients(session, visible, None),
-        )
-    version, coverage = found
+        recipients = visible_recipients(session, visible, None)
+        lead_list, suspect = leads(recipients, [], 0)
+        return [
+            TraceResult(
+                None,
+                total_bound=total_bound,
+                visible_numbers=visible,
+                visible_recipients=recipients,
+                leads=lead_list,
+                forgery_suspected=suspect,
+            )
+        ]
+    share = total_bound / len(found)
+    return [
+        trace_version(session, secret, evidence, version, coverage, share, visible)
+        for version, coverage, _chars in found
+    ]
+
+
+def trace_version(
+    session: Session,
+    secret: bytes,
+    evidence: Evidence,
+    version: MaterialVersion,
+    coverage: float,
+    total_bound: float,
+    visible: list[str] | None = None,
+) -> TraceResult:
+    """Trace the evidence against one version's recipients, plan by plan."""
+    visible = visible_numbers(evidence.text) if visible is None else visible
     material = session.get(Material, version.material_id)
     assert material is not None
     key = material_key(secret, version.id)
@@ -182,30 +272,41 @@ def trace(session: Session, secret: bytes, evidence: Evidence, total_bound: floa
     everyone = sum(len(members) for _plan, members in groups)
     result.recipients_checked = everyone
     layers: dict[str, int] = defaultdict(int)
+    positions: dict[str, int] = defaultdict(int)
+    fold = identify.t2s_fold()
     for plan_json, members in groups:
         plan = fingerprint.Plan.from_json(plan_json)
-        reading = fingerprint.read_evidence(version.body, plan, evidence.text)
+        reading = fingerprint.read_evidence(version.body, plan, evidence.text, fold)
         # Split the allowed total over plan groups by size: the union bound still holds.
         verdict = fingerprint.accuse(reading, key, members, total_bound * len(members) / everyone)
         result.positions = max(result.positions, reading.positions)
         for name, count in reading.slots_read.items():
             layers[name] = max(layers[name], count)
+        for name, count in verdict.layer_positions.items():
+            positions[name] = max(positions[name], count)
         result.accused.extend(
             {
                 "member": s.member,
+                "material": material.id,
                 "score": round(s.score, 2),
                 "threshold": round(s.threshold, 2),
                 "bound": s.bound,
                 "log10_bound": round(s.log10_bound, 1),
                 "segment": s.best_segment,
+                "basis": list(s.basis),
+                "layers": s.layer_log10,
             }
             for s in verdict.accused
         )
     result.layers = dict(layers)
+    result.layer_positions = dict(positions)
     result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
     _settle_legacy_tags(tags, {a["member"] for a in result.accused})
     result.copy_ids = sorted({t["copy_id"] for t in tags if t["issuance"] == "agrees"})
     metrics.TRACES.labels("accused" if result.accused or result.copy_ids else "none").inc()
+    result.leads, result.forgery_suspected = leads(
+        result.visible_recipients, [a["member"] for a in result.accused], result.positions
+    )
     return result
 
 
