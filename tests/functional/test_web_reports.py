@@ -253,6 +253,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
 
 @pytest.mark.ocr
 def test_a_png_screenshot_of_a_pdf_page_names_its_member(runtime, site, tmp_path):
+    """One page, OCR'd: its wording variants are enough to name the member."""
     app, numbers = site
     pdf = signed_in(app, "leaker3").get("/materials/1/download/pdf")
     assert pdf.status_code == 200
@@ -269,11 +270,43 @@ def test_a_png_screenshot_of_a_pdf_page_names_its_member(runtime, site, tmp_path
     number = report_id(runtime, receipt)
     case = signed_in(app, "editor").get(f"/console/reports/{number}").text
     accused = case[case.index("被举报的会员") :]
+    # The page's wording names the leaker through the marks; the printed recipient line is
+    # a lead shown with the trace (and agrees), never the basis of an accusation.
     assert f"<p>{numbers['leaker3']} · leaker3</p>" in accused
     assert numbers["leaker1"] not in accused and numbers["leaker2"] not in accused
-    assert "页面上印的会员号" in accused and "png" in case
+    assert "依据：指纹标记" in accused and "页面上印的会员号" not in accused and "png" in case
+    assert f"{numbers['leaker3']}（与隐藏标识一致）" in case
+    assert "可能是栽赃" not in case
     seen = reporter.get(receipt).text
     assert "已读取，找到了对应的资料" in seen and numbers["leaker3"] not in seen
+
+
+def test_a_forged_recipient_line_is_flagged_and_accuses_no_one_by_it(runtime, site):
+    """A leaker edits their copy's recipient line to another member's number and files the
+    copy as a resale report: the case page warns of a forgery, the innocent member is not
+    accused, and the marks name the leaker."""
+    app, numbers = site
+    copy = signed_in(app, "leaker1").get("/materials/1/download/txt")
+    assert copy.status_code == 200
+    text = copy.content.decode("utf-8")
+    assert numbers["leaker1"] in text
+    forged = text.replace(numbers["leaker1"], numbers["leaker2"])
+    reporter = visitor(app, "203.0.113.41")
+    receipt = receipt_path(
+        file_report(
+            reporter,
+            contact="13900139005",
+            files=[("资料.txt", forged.encode("utf-8"), "text/plain")],
+        )
+    )
+    traced(runtime)
+    number = report_id(runtime, receipt)
+    case = signed_in(app, "editor").get(f"/console/reports/{number}").text
+    accused = case[case.index("被举报的会员") :]
+    assert f"<p>{numbers['leaker1']} · leaker1</p>" in accused
+    assert numbers["leaker2"] not in accused
+    assert "可见编号与隐藏标识不符，可能是栽赃" in case
+    assert f"{numbers['leaker2']}（隐藏标识指向其他会员）" in case
 
 
 def test_forms_and_cookie_calls_need_the_csrf_token(runtime, site):

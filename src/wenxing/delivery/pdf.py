@@ -417,7 +417,8 @@ def _folio(number: int) -> Row:
 
 # --- Fonts -------------------------------------------------------------------------------
 
-FONT_FORMAT = "wenxing-carriers-1"  # part of every prepared font's cache key: bump on change
+FONT_FORMAT = "wenxing-carriers-2"  # part of every prepared font's cache key: bump on change
+# (2: eight variation selectors FE04–FE0B for tracing v2's selector places)
 WIDE = "wide"  # WenQuanYi Micro Hei whole, for characters the other faces lack
 
 

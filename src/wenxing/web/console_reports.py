@@ -45,6 +45,14 @@ BASIS_NAMES = {
     "copy_tag": N_("副本标签"),
     "visible_line": N_("页面上印的会员号"),
 }
+# How a member number printed in the evidence stands against the marks (a lead, never a
+# basis for accusing anyone).
+LEAD_NAMES = {
+    "agrees": N_("与隐藏标识一致"),
+    "contradicted": N_("隐藏标识指向其他会员"),
+    "unsupported": N_("隐藏标识未能印证"),
+}
+FORGERY_WARNING = N_("可见编号与隐藏标识不符，可能是栽赃")
 FLAG_NAMES = {"own_copy": N_("举报人本人的副本"), "shared": N_("举报人与被举报账户有关联")}
 SANCTION_NAMES = {"suspend": N_("暂停账号"), "warn": N_("警告")}
 REWARD_NAMES = {
@@ -316,6 +324,7 @@ def _case(session, report_id: int) -> dict | None:
         "reporter": reporter.number if reporter else None,
         "evidence": _evidence(session, report),
         "traces": _traces(session, report.id),
+        "forgery_warning": _(FORGERY_WARNING),
         "accused": _accused(session, report.id),
         "sanction": _named(SANCTION_NAMES, report.sanction),
         "reward": _named(REWARD_NAMES, report.reward),
@@ -363,16 +372,25 @@ def _traces(session, report_id: int) -> list[dict]:
         .where(ReportTrace.report_id == report_id)
         .order_by(ReportTrace.id)
     ).all()
-    return [
-        {
-            "t": trace,
-            "title": title,
-            "version": number,
-            "visible": json.loads(trace.result).get("visible_numbers", []),
-            "evidence": trace.evidence_ids.split(","),
-        }
-        for trace, title, number in rows
-    ]
+    cases = []
+    for trace, title, number in rows:
+        result = json.loads(trace.result)
+        cases.append(
+            {
+                "t": trace,
+                "title": title,
+                "version": number,
+                "visible": result.get("visible_numbers", []),
+                "leads": [
+                    {"member": lead["member"], "standing": _named(LEAD_NAMES, lead["standing"])}
+                    for lead in result.get("leads", [])
+                ],
+                "forgery": bool(result.get("forgery_suspected")),
+                "layers": result.get("layer_positions", {}),
+                "evidence": trace.evidence_ids.split(","),
+            }
+        )
+    return cases
 
 
 def _accused(session, report_id: int) -> list[dict]:
