@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from wenxing import fingerprint
 from wenxing.config import PublisherSettings
 from wenxing.delivery.models import MarkingPlan
+from wenxing.fingerprint import plan as plan_module
 from wenxing.materials.keywords import words
 from wenxing.materials.models import MaterialVersion
+from wenxing.materials.protect import protected_spans
 from wenxing.serverkey import derive_key
 
 
@@ -75,10 +77,25 @@ def variant_list(publisher: PublisherSettings) -> fingerprint.VariantList:
     return fingerprint.parse_variant_list(custom) if custom.strip() else shipped_variants()
 
 
-def profile_label(profile: fingerprint.Profile, variants: fingerprint.VariantList) -> str:
+def profile_label(
+    profile: fingerprint.Profile,
+    variants: fingerprint.VariantList,
+    protected: list[tuple[int, int]] | None = None,
+) -> str:
+    """The stored plan's key beside its version. Plans of format 1 were stored as ``v1:…``
+    and stay readable for the copies made with them; new copies get a ``v2:…`` plan."""
     vetoes = ",".join(map(str, sorted(profile.vetoes)))
     veto_digest = hashlib.sha256(vetoes.encode()).hexdigest()[:12]
-    return f"v1:{profile.strength}:{variants.digest}:{veto_digest}"
+    if protected is None:
+        return f"v1:{profile.strength}:{variants.digest}:{veto_digest}"
+    spans = plan_module.protected_digest(protected)[:12]
+    return f"v2:{profile.strength}:{variants.digest}:{veto_digest}:{spans}"
+
+
+def protected(version: MaterialVersion) -> list[tuple[int, int]]:
+    """Where the version's wording is never varied (headings, parallel leads, quotations,
+    names, numbers), from its stored outline."""
+    return protected_spans(version.body, version.outline)
 
 
 def plan_for(
@@ -91,7 +108,8 @@ def plan_for(
     """The stored plan for this version and the current profile, made on first use."""
     variants = variant_list(publisher)
     profile = fingerprint.Profile(publisher["marking_strength"], vetoes)
-    label = profile_label(profile, variants)
+    spans = protected(version)
+    label = profile_label(profile, variants, spans)
     row = session.scalar(
         select(MarkingPlan).where(
             MarkingPlan.version_id == version.id, MarkingPlan.profile == label
@@ -103,7 +121,9 @@ def plan_for(
     plan = _build_once(
         # the body's digest too: one process may serve (or test) several databases
         (version.id, label, hashlib.sha256(key + version.body.encode()).hexdigest()),
-        lambda: fingerprint.build_plan(version.body, key, words(version.body), variants, profile),
+        lambda: fingerprint.build_plan(
+            version.body, key, words(version.body), variants, profile, spans
+        ),
     )
     row = MarkingPlan(version_id=version.id, profile=label, plan=plan.to_json())
     try:

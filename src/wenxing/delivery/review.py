@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from wenxing.config import PublisherSettings
-from wenxing.delivery.marking import variant_list
+from wenxing.delivery.marking import protected, variant_list
 from wenxing.delivery.models import WordingVeto
 from wenxing.fingerprint import plan
 from wenxing.materials.keywords import words
@@ -39,7 +39,9 @@ def wording_places(
     refused = vetoes(session, version.id)
     body = version.body
     places = []
-    for offset, length, group, form in plan.wording_places(body, words(body), variants):
+    for offset, length, group, form in plan.wording_places(
+        body, words(body), variants, protected(version)
+    ):
         word = variants.groups[group][form]
         start, end = max(0, offset - _CONTEXT), offset + length + _CONTEXT
         context = body[start:offset] + "【" + word + "】" + body[offset + length : end]

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from typing import TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from wenxing.fingerprint.align import FILLERS
+from wenxing.fingerprint.align import FILLERS, align, skeleton
 from wenxing.fingerprint.variants import parse_variant_list
 from wenxing.materials.shingles import rolling_hashes
 
+K = TypeVar("K")
 GRAM = 10
 WINDOW = 30
 
@@ -75,3 +78,34 @@ def winnow(text: str) -> np.ndarray:
         picks = np.arange(len(windows)) + windows.argmin(axis=1)
         chosen = hashes[np.unique(picks)]
     return np.unique((chosen >> np.uint64(1)).astype(np.int64))
+
+
+MIN_ALIGNED_CHARS = 30
+
+
+def claim(
+    text: str, candidates: Sequence[tuple[K, str]], min_chars: int = MIN_ALIGNED_CHARS
+) -> list[tuple[K, float, int]]:
+    """Which candidate texts the evidence holds: ``(key, share of the candidate the evidence
+    covers, evidence characters aligned to it and to no better match)``, best first.
+
+    Each candidate is aligned to the evidence (``fingerprint.align`` on both skeletons,
+    folded to simplified); the evidence characters a better match took are not counted
+    again, so two versions of one material, or a material quoting another, do not both
+    count the same stretch, while two materials pasted into one file, or a copy inside a
+    longer unrelated document, are each found."""
+    fold = t2s_fold()
+    evidence = skeleton(text, fold).text
+    aligned = []
+    for order, (key, body) in enumerate(candidates):
+        aligned.append((order, key, align(skeleton(body, fold).text, evidence)))
+    aligned.sort(key=lambda item: (-int(np.sum(item[2] >= 0)), item[0]))
+    taken = np.zeros(len(evidence), dtype=bool)
+    found = []
+    for _order, key, mapping in aligned:
+        where = mapping[mapping >= 0]
+        fresh = int(np.sum(~taken[where]))
+        if fresh >= min_chars:
+            taken[where] = True
+            found.append((key, float(np.mean(mapping >= 0)) if len(mapping) else 0.0, fresh))
+    return found

@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,6 @@ from wenxing import fingerprint, installation, metrics
 from wenxing.delivery.issue import copy_tag_key
 from wenxing.delivery.marking import material_key
 from wenxing.delivery.models import IssuedCopy, MarkingPlan
-from wenxing.fingerprint.align import align, skeleton
 from wenxing.materials import identify
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion
 from wenxing.members.models import Member
@@ -160,23 +158,8 @@ def identify_versions(session: Session, text: str) -> list[tuple[MaterialVersion
         .order_by(weight.desc(), hits.c.version_id)
         .limit(_CANDIDATES)
     ).all()
-    fold = identify.t2s_fold()
-    evidence = skeleton(text, fold).text
-    aligned: list[tuple[MaterialVersion, np.ndarray]] = []
-    for version_id, _hits in rows:
-        version = session.get(MaterialVersion, version_id)
-        if version is not None:
-            aligned.append((version, align(skeleton(version.body, fold).text, evidence)))
-    aligned.sort(key=lambda pair: (-int(np.sum(pair[1] >= 0)), pair[0].id))
-    taken = np.zeros(len(evidence), dtype=bool)
-    found = []
-    for version, mapping in aligned:
-        where = mapping[mapping >= 0]
-        fresh = int(np.sum(~taken[where]))
-        if fresh >= MIN_ALIGNED_CHARS:
-            taken[where] = True
-            found.append((version, float(np.mean(mapping >= 0)), fresh))
-    return found
+    versions = [session.get(MaterialVersion, version_id) for version_id, _hits in rows]
+    return identify.claim(text, [(v, v.body) for v in versions if v is not None], MIN_ALIGNED_CHARS)
 
 
 def identify_version(session: Session, text: str) -> tuple[MaterialVersion, float] | None:
