@@ -78,7 +78,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 SAMPLE = REPO / "src" / "wenxing" / "demo" / "sample.txt"
 VARIANTS = REPO / "src" / "wenxing" / "fingerprint" / "data" / "variants.txt"
-OUT = BENCH / "out" / "trace.json"
+OUT = BENCH / "out" / "trace.json"  # trace-strong.json etc. for other strengths
 CORPUS = REPO.parent / "shared" / "corpus"
 # The second material issued (two materials in one file) and the library's other texts,
 # which the evidence is identified among; the unrelated document a copy is pasted into is
@@ -451,7 +451,7 @@ def _clean_body(raw: str) -> str:
     return parse(Cleaner(DEFAULT_MASTHEAD).clean(raw)).body
 
 
-def load_library(bench: Bench, seed: int) -> Library | None:
+def load_library(bench: Bench, seed: int, strength: str = "light") -> Library | None:
     """The library around the sample, from the shared corpus (None when it is not here)."""
     if not (CORPUS / SECOND_MATERIAL).exists():
         return None
@@ -464,7 +464,7 @@ def load_library(bench: Bench, seed: int) -> Library | None:
             "second",
             second,
             key,
-            build_plan(second, key, words(second), variants, Profile("light"), spans(second)),
+            build_plan(second, key, words(second), variants, Profile(strength), spans(second)),
         ),
     }
     texts = {name: item.base for name, item in issued.items()}
@@ -479,7 +479,7 @@ def load_library(bench: Bench, seed: int) -> Library | None:
     return Library(issued, texts, grams, unrelated)
 
 
-def load_bench(seed: int) -> Bench:
+def load_bench(seed: int, strength: str = "light") -> Bench:
     """The sample's clean body, its plan (profile "light") and a material key from the seed."""
     raw = SAMPLE.read_text(encoding="utf-8")
     base = parse(Cleaner(DEFAULT_MASTHEAD).clean(raw)).body
@@ -491,12 +491,12 @@ def load_bench(seed: int) -> Bench:
     plan_times = []
     for _ in range(5):
         started = time.perf_counter()
-        plan = build_plan(base, key, tokens, variants, Profile("light"), spans(base))
+        plan = build_plan(base, key, tokens, variants, Profile(strength), spans(base))
         plan_times.append((time.perf_counter() - started) * 1000)
     pool = [ch for ch in base if "\u4e00" <= ch <= "\u9fff"]
     setup = {"words_ms": words_ms, "plan_ms": statistics.median(plan_times)}
     bench = Bench(base, key, plan, member_ids(RECIPIENTS), pool, setup)
-    bench.library = load_library(bench, seed)
+    bench.library = load_library(bench, seed, strength)
     return bench
 
 
@@ -961,7 +961,7 @@ def trace_speed(bench: Bench) -> dict[str, Any]:
     }
 
 
-def one_thread_trace_speed(seed: int) -> dict[str, Any]:
+def one_thread_trace_speed(seed: int, strength: str = "light") -> dict[str, Any]:
     """:func:`trace_speed` again in a subprocess whose BLAS runs on one thread (diagnosis only).
 
     The scorer's matrix products go to BLAS, which starts a thread per core; when another
@@ -969,6 +969,7 @@ def one_thread_trace_speed(seed: int) -> dict[str, Any]:
     tells contention apart from the trace's own cost.
     """
     command = [sys.executable, str(Path(__file__).resolve()), "--speed-child", f"--seed={seed}"]
+    command.append(f"--strength={strength}")
     done = subprocess.run(
         command, env=os.environ | ONE_THREAD, capture_output=True, text=True, check=True
     )
@@ -1118,17 +1119,18 @@ def run_rows(bench: Bench, args: argparse.Namespace) -> tuple[list[dict[str, Any
 def benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    bench = load_bench(args.seed)
+    bench = load_bench(args.seed, args.strength)
     checks = self_check(bench)
     print(
         f"Trace benchmark — {len(bench.base)}-character sample, {RECIPIENTS} recipients, "
-        f"{args.trials} trials per row, seed {args.seed}; plan slots {bench.plan.counts()}"
+        f"{args.trials} trials per row, seed {args.seed}, strength {args.strength}; "
+        f"plan slots {bench.plan.counts()}"
     )
     print(f"self-check: {checks}\n")
     results, load_max = run_rows(bench, args)
     print_diagnosis(results)
     speed_result = mark_speed(bench) | trace_speed(bench)
-    speed_result["one_thread"] = one_thread_trace_speed(args.seed)
+    speed_result["one_thread"] = one_thread_trace_speed(args.seed, args.strength)
     print_speed(speed_result)
     print_summary(results, speed_result)
     meta = {
@@ -1148,12 +1150,13 @@ def benchmark(args: argparse.Namespace) -> int:
     note = _busy_note(load_before, meta["load_max"])
     if note:
         print(note)
+    out = OUT if args.strength == "light" else OUT.with_name(f"trace-{args.strength}.json")
     print(
-        f"\ntotal benchmark time {meta['total_seconds']:.0f} s; figures in {OUT.relative_to(REPO)}"
+        f"\ntotal benchmark time {meta['total_seconds']:.0f} s; figures in {out.relative_to(REPO)}"
     )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     document = {"meta": meta, "rows": results, "speed": speed_result}
-    OUT.write_text(
+    out.write_text(
         json.dumps(_finite(document), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return 0
@@ -1181,6 +1184,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[""],
         help="comma-separated row id prefixes (issued-, excerpt-, cleaned, retyped, c2- …)",
     )
+    parser.add_argument(
+        "--strength",
+        choices=["off", "light", "strong"],
+        default="light",
+        help="marking strength of the plans (default light, the product's default)",
+    )
     parser.add_argument("--speed-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.trials = args.trials or (20 if args.quick else 200)
@@ -1190,7 +1199,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.speed_child:
-        print(json.dumps(trace_speed(load_bench(args.seed))))
+        print(json.dumps(trace_speed(load_bench(args.seed, args.strength))))
         return 0
     return benchmark(args)
 

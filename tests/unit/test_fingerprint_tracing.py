@@ -21,9 +21,9 @@ from wenxing.fingerprint import (
     build_plan,
     mark,
     read_evidence,
-    slot_symbols,
     strip_marks,
 )
+from wenxing.fingerprint.embed import rendered_symbols
 from wenxing.fingerprint.plan import VS_MARKS, VS_PLACE, WORD, ZW_MARKS, ZW_PLACE
 from wenxing.materials.keywords import words
 
@@ -106,7 +106,7 @@ def check_verdict_is_consistent(verdict: Verdict) -> None:
 def readable_positions(plan: Plan, member: str) -> int:
     """Positions a member's own copy shows: every bit, except the kind bits of a place
     where the member has no mark."""
-    symbols = slot_symbols(plan, KEY, member)
+    symbols = rendered_symbols(sample(), plan, KEY, member)
     bits = plan.bits()
     place = np.isin(plan.layer, (ZW_PLACE, VS_PLACE))
     return int(np.where(place & (symbols & 1 == 0), 1, bits).sum())

@@ -20,11 +20,16 @@ HIGH_BIAS = 1.0 - LOW_BIAS
 
 def biases(key: bytes, position_ids: np.ndarray) -> np.ndarray:
     """The bias ``p_i`` of each position (a float array): by its layer's rule (see
-    :mod:`wenxing.fingerprint.layers`), Nuida's pair drawn by key, or 1/2."""
+    :mod:`wenxing.fingerprint.layers`), one of a pair drawn by key (Nuida's, or the sparse
+    pair), or 1/2."""
     draws = prf.keyed(prf.key_word(key, "bias"), position_ids)
-    p = np.where(draws & np.uint64(1), HIGH_BIAS, LOW_BIAS)
-    half = np.isin(layers.code_of(position_ids), layers.half_bias_codes())
-    return np.where(half, 0.5, p)
+    high = (draws & np.uint64(1)).astype(bool)
+    p = np.where(high, HIGH_BIAS, LOW_BIAS)
+    codes = layers.code_of(position_ids)
+    low_sparse, high_sparse = layers.BIAS_PAIRS[layers.SPARSE]
+    sparse = np.isin(codes, layers.bias_codes(layers.SPARSE))
+    p = np.where(sparse, np.where(high, high_sparse, low_sparse), p)
+    return np.where(np.isin(codes, layers.half_bias_codes()), 0.5, p)
 
 
 def member_bits(key: bytes, member: str, position_ids: np.ndarray) -> np.ndarray:

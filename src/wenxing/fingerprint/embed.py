@@ -14,6 +14,7 @@ import numpy as np
 from wenxing.fingerprint import code, prf
 from wenxing.fingerprint.plan import (
     GLYPHS,
+    MAX_INVISIBLE_SHARE,
     VS,
     VS_MARKS,
     VS_MARKS_V1,
@@ -48,6 +49,26 @@ def slot_symbols(plan: Plan, key: bytes, member: str) -> np.ndarray:
     ).astype(np.int64)
 
 
+def rendered_symbols(base: str, plan: Plan, key: bytes, member: str) -> np.ndarray:
+    """The symbols a member's copy shows: the code's (:func:`slot_symbols`), except that a
+    format-2 copy never holds more invisible marks than its strength allows (one per 20
+    visible characters in "light"). When the member's code asks for more, the marks at the
+    places of highest presence bias go first: those say least (everyone is likely to have
+    them), and a missing one only lowers the member's own score a little; nobody else's
+    bound depends on it."""
+    symbols = slot_symbols(plan, key, member)
+    if plan.format < 2:
+        return symbols
+    table = _code_table(plan, key)
+    present = table.cap_order[(symbols[table.cap_order] & 1) == 1]
+    visible = len(base) - sum(ch.isspace() for ch in base)
+    excess = len(present) - int(visible * MAX_INVISIBLE_SHARE[plan.profile.strength])
+    if excess > 0:
+        symbols = symbols.copy()
+        symbols[present[:excess]] = 0
+    return symbols
+
+
 @dataclass(frozen=True)
 class _CodeTable:
     slot_numbers: np.ndarray  # owning slot of each code position
@@ -56,6 +77,7 @@ class _CodeTable:
     low_half: np.ndarray  # which half of the slot's word a position compares
     limits: np.ndarray  # the bias as a 32-bit threshold
     bit_weight: np.ndarray  # 2**r for a slot's r-th position
+    cap_order: np.ndarray  # place slots, highest presence bias first (marks dropped first)
 
 
 _CODE_TABLES: OrderedDict[tuple[int, bytes], tuple[Plan, _CodeTable]] = OrderedDict()
@@ -77,9 +99,16 @@ def _code_table(plan: Plan, key: bytes) -> _CodeTable:
         low_half=(ids & np.uint64(3)) == np.uint64(1),
         limits=np.floor(p * 4294967296.0).astype(np.uint64),
         bit_weight=np.exp2(rank).astype(np.float64),
+        cap_order=_cap_order(plan, p, slot_numbers, rank),
     )
     _remember(_CODE_TABLES, (id(plan), key), plan, table)
     return table
+
+
+def _cap_order(plan: Plan, p: np.ndarray, slot_numbers: np.ndarray, rank: np.ndarray):
+    presence = (rank == 0) & np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
+    slots, bias = slot_numbers[presence], p[presence]
+    return slots[np.lexsort((slots, -bias))]
 
 
 def mark(base: str, plan: Plan, key: bytes, member: str) -> str:
@@ -101,7 +130,7 @@ def mark_spans(base: str, plan: Plan, key: bytes, member: str, cuts: Sequence[in
     if np.any(np.diff(cut_array) < 0):
         raise ValueError("cuts must be ascending")
     frame = _frame(base, plan)
-    picks = frame.option_start + slot_symbols(plan, key, member)
+    picks = frame.option_start + rendered_symbols(base, plan, key, member)
     texts = (
         itemgetter(*picks.tolist())(frame.options)
         if len(picks) > 1
@@ -244,4 +273,13 @@ def restore(marked: str, plan: Plan) -> str:
     return "".join(chars)
 
 
-__all__ = ["VS", "ZW", "mark", "mark_spans", "restore", "slot_symbols", "strip_marks"]
+__all__ = [
+    "VS",
+    "ZW",
+    "mark",
+    "mark_spans",
+    "rendered_symbols",
+    "restore",
+    "slot_symbols",
+    "strip_marks",
+]

@@ -39,6 +39,12 @@ VISUAL_CODE = 16
 
 NUIDA = "nuida"  # biases (1 ± 1/√3)/2: secure against up to four colluders
 HALF = "half"  # bias 1/2: most information per position for one leaker (code-point choice)
+# Biases 0.1 and 0.233 with equal weight: few marks (1 place in 6 holds one), each saying
+# much (an innocent has a mark at a given place 1 time in 6): the most information per
+# invisible code point, for short excerpts. Weaker against three or more colluders, which
+# the Nuida layers (selector places, wording) cover.
+SPARSE = "sparse"
+BIAS_PAIRS = {NUIDA: (0.2113248654051871, 0.7886751345948129), SPARSE: (0.1, 0.233)}
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ def register(layer: Layer) -> Layer:
     """Make a layer known (idempotent for the same definition)."""
     if not 0 <= layer.code < 1 << 22:
         raise ValueError("a layer code is below 2**22")
-    if layer.bias not in (NUIDA, HALF):
+    if layer.bias not in (NUIDA, HALF, SPARSE):
         raise ValueError(f"unknown bias rule {layer.bias!r}")
     known = _LAYERS.get(layer.code)
     if known is not None and known != layer:
@@ -72,7 +78,7 @@ for _layer in (
     Layer(VS_CODE, "variation-selector", NUIDA, "format 1: which variation selector follows"),
     Layer(GLYPH_CODE, "glyph", NUIDA, "look-alike dash or middle dot"),
     Layer(WORD_CODE, "wording", NUIDA, "reviewed wording variant"),
-    Layer(ZW_PLACE_CODE, "zw-place", NUIDA, "a zero-width mark at a keyed place or not"),
+    Layer(ZW_PLACE_CODE, "zw-place", SPARSE, "a zero-width mark at a keyed place or not"),
     Layer(VS_PLACE_CODE, "vs-place", NUIDA, "a variation selector at a keyed place or not"),
     Layer(ZW_KIND_CODE, "zw-kind", HALF, "which zero-width character a mark is"),
     Layer(VS_KIND_CODE, "vs-kind", HALF, "which variation selector a mark is"),
@@ -106,8 +112,13 @@ def name_of(code: int) -> str:
     return layer(code).name
 
 
+def bias_codes(rule: str) -> np.ndarray:
+    """The layer codes whose positions follow a bias rule."""
+    return np.array(sorted(c for c, lay in _LAYERS.items() if lay.bias == rule), dtype=np.int64)
+
+
 def half_bias_codes() -> np.ndarray:
-    return np.array(sorted(c for c, lay in _LAYERS.items() if lay.bias == HALF), dtype=np.int64)
+    return bias_codes(HALF)
 
 
 def subsets(count: int) -> list[tuple[int, ...]]:

@@ -81,11 +81,14 @@ GLYPHS: dict[str, tuple[str, str]] = {
     "\u00b7": ("\u30fb", "\u2027"),  # · : ・ ‧
 }
 STRENGTHS = ("off", "light", "strong")
-# Share of gaps that are keyed candidate places for invisible marks, by strength; a member
-# fills about half of them (biases 0.21/0.79 with equal weight), so the invisible density
-# is about half of this (light: 4.5% of visible characters, under the 5% ceiling).
-PLACE_SHARE = {"off": 0.09, "light": 0.09, "strong": 0.25}
-VS_PLACE_SHARE = 0.55  # of the candidate places, those after Han characters take selectors
+# Share of gaps that are keyed candidate places for invisible marks, by strength. Of them,
+# VS_PLACE_SHARE (after Han characters) take selectors, which a member fills about half the
+# time (Nuida's biases); the rest take zero-width marks, filled one time in six (the sparse
+# biases). Light: about 4.7% invisible code points per visible character, and a copy never
+# holds more than one per 20 (``MAX_INVISIBLE_SHARE``, enforced when marking).
+PLACE_SHARE = {"off": 0.23, "light": 0.23, "strong": 0.55}
+VS_PLACE_SHARE = 0.22
+MAX_INVISIBLE_SHARE = {"off": 0.05, "light": 0.05, "strong": 0.15}
 WORDING_STRENGTHS = frozenset({"light", "strong"})
 PLAN_FORMAT = 2
 READABLE_FORMATS = (1, 2)
