@@ -79,9 +79,16 @@ def _sample_plan(strength: str):
     from wenxing import fingerprint
     from wenxing.materials.keywords import words
 
+    from wenxing.materials.protect import protected_spans
+
     body = sample_body()
     return fingerprint.build_plan(
-        body, FINGERPRINT_KEY, words(body), shipped_variants(), fingerprint.Profile(strength)
+        body,
+        FINGERPRINT_KEY,
+        words(body),
+        shipped_variants(),
+        fingerprint.Profile(strength),
+        protected_spans(body),
     )
 
 

@@ -30,6 +30,9 @@ from wenxing.fingerprint.read import Reading
 DEFAULT_TOTAL_BOUND = 1e-6
 MIN_SEGMENT_POSITIONS = 24
 CHUNK_POSITIONS = 128  # one-line evidence is cut into runs of this many positions
+# Members scoring this share of a threshold get their exact bound worked out (for the
+# report); below it, 1 is the (valid) bound printed.
+NEAR = 0.8
 _LOG10 = math.log(10)
 
 
@@ -161,7 +164,7 @@ def accuse(
             whole_threshold = float(thresholds[all_family])
         accused |= (scores >= thresholds[None, :]).any(axis=1)
         # Exact bounds for members near a threshold; 1.0 is a valid (loose) bound for others.
-        near = np.flatnonzero((scores >= 0.5 * thresholds[None, :]).any(axis=1))
+        near = np.flatnonzero((scores >= NEAR * thresholds[None, :]).any(axis=1))
         if not len(near):
             continue
         tails = _tails(scores[near], family_cumulants)  # near × families

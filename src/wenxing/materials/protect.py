@@ -7,9 +7,9 @@ are never placed in
 * headings: every section heading and every run-in heading (一是着力构建良好发展环境。),
   marker and text, exactly what a table of contents shows for it;
 * front and back matter: datelines, bylines, the salutation, the signature;
-* the lead words of parallel items: consecutive clauses, or consecutive paragraphs, that
-  open with the same two characters keep those characters (and the word they begin) as
-  they are, so a 排比 keeps one choice throughout;
+* the lead words of parallel items: the words that consecutive clauses of a paragraph, or
+  the opening clauses of consecutive paragraphs, share among their first three keep their
+  form, so a 排比 keeps one choice throughout;
 * quotations and titles of documents: “…”, ‘…’, 「…」, 『…』, "…", 《…》, 〈…〉;
 * names: up to four characters before 同志, placeholders such as ××;
 * numbers: digits, Chinese numerals with what they count.
@@ -20,11 +20,14 @@ its marks removed is the base text exactly.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from wenxing.materials.keywords import words
 from wenxing.materials.outline import _OutlineBuilder, split_heading
 
 _QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"', "《": "》", "〈": "〉"}
@@ -96,45 +99,52 @@ def _heading_end(body: str, start: int, line_end: int, node: dict[str, Any]) -> 
     return start + found + len(heading)
 
 
-def _leads(body: str) -> list[tuple[int, int, str, int]]:
-    """(clause start after its marker, paragraph number, first two characters, clause
-    number in its paragraph) for every clause of the body."""
+LEAD_TOKENS = 3  # a clause's lead: its first three words after its marker
+
+
+def _clauses(body: str) -> list[tuple[int, int, int]]:
+    """(start after the clause's own marker, end, paragraph number) of every clause."""
     found = []
     paragraph_starts = [0] + [m.end() for m in re.finditer("\n", body)]
     paragraph = 0
-    number = 0
     for match in _CLAUSE.finditer(body):
         while (
             paragraph + 1 < len(paragraph_starts)
             and paragraph_starts[paragraph + 1] <= match.start()
         ):
             paragraph += 1
-            number = 0
-        text = match.group()
-        skip = _LEADING_MARKER.match(text)
-        offset = skip.end() if skip else 0
-        lead = text[offset : offset + 2]
-        if len(lead) == 2:
-            found.append((match.start() + offset, paragraph, lead, number))
-        number += 1
+        skip = _LEADING_MARKER.match(match.group())
+        found.append((match.start() + (skip.end() if skip else 0), match.end(), paragraph))
     return found
 
 
 def _parallel_leads(body: str) -> list[tuple[int, int]]:
-    """The first two characters of every clause in a run of consecutive clauses (or of
-    consecutive paragraphs' first clauses) that open alike."""
-    clauses = _leads(body)
+    """The words two consecutive clauses of a paragraph (or the first clauses of two
+    consecutive paragraphs) share among their first three: the lead of a 排比 or 对仗
+    (要大力推进改革，大力优化服务 share 大力), kept as it is in each clause."""
+    offsets, at = [], 0
+    for token in words(body):
+        if token.strip():
+            offsets.append((at, token))
+        at += len(token)
+    starts = [o for o, _t in offsets]
+    clauses = []
+    for start, end, paragraph in _clauses(body):
+        first = bisect.bisect_left(starts, start)
+        lead = [(o, t) for o, t in offsets[first : first + LEAD_TOKENS] if o < end]
+        clauses.append((paragraph, lead))
     spans: list[tuple[int, int]] = []
 
-    def runs(items: list[tuple[int, int, str, int]]) -> None:
-        for i in range(1, len(items)):
-            if items[i][2] == items[i - 1][2]:
-                spans.extend(
-                    [(items[i - 1][0], items[i - 1][0] + 2), (items[i][0], items[i][0] + 2)]
-                )
+    def pair(one: list[tuple[int, str]], two: list[tuple[int, str]]) -> None:
+        shared = {t for _o, t in one} & {t for _o, t in two}
+        spans.extend((o, o + len(t)) for o, t in one + two if t in shared)
 
-    runs(clauses)
-    runs([c for c in clauses if c[3] == 0])  # paragraphs opening alike
+    for (p1, lead1), (p2, lead2) in itertools.pairwise(clauses):
+        if p1 == p2:
+            pair(lead1, lead2)
+    openings = [lead for n, (p, lead) in enumerate(clauses) if n == 0 or clauses[n - 1][0] != p]
+    for lead1, lead2 in itertools.pairwise(openings):
+        pair(lead1, lead2)
     return spans
 
 
