@@ -78,7 +78,6 @@ def sample_copy(member: str = "WX-10001", strength: str = "strong", copy_id: int
 def _sample_plan(strength: str):
     from wenxing import fingerprint
     from wenxing.materials.keywords import words
-
     from wenxing.materials.protect import protected_spans
 
     body = sample_body()

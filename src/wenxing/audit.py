@@ -52,6 +52,8 @@ ROBOT_DISABLE = "robot:disable"
 ROBOT_DELETE = "robot:delete"
 ROBOT_TEST = "robot:test"
 ROBOT_WEBHOOK = "robot:webhook"
+WORDING_REVIEW = "wording:review"
+WORDING_VETO = "wording:veto"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 

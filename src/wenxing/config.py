@@ -157,9 +157,18 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "marking_strength",
         "light",
-        "visible wording variants in delivered copies: off, light or strong (invisible marks "
-        "are always on)",
+        "how copies are marked: off (no wording variants; at most 1 invisible code point per "
+        "20 visible characters), light (every reviewed wording place; the same invisible "
+        "ceiling), strong (every reviewed wording place; at most 3 invisible per 20)",
         ("off", "light", "strong"),
+    ),
+    SettingSpec(
+        "wording_group_reviews",
+        {},
+        "editors' decisions on wording-variant groups, keyed by the group's forms joined with a "
+        "vertical bar: "
+        "approved or vetoed (the shipped groups are approved unless vetoed; other groups wait "
+        "for approval); edited on the console's wording review page",
     ),
     SettingSpec(
         "wording_variants",
@@ -356,6 +365,10 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"setting timezone: unknown time zone {value!r}") from None
+    if name == "wording_group_reviews" and not all(
+        isinstance(k, str) and v in ("approved", "vetoed") for k, v in value.items()
+    ):
+        raise ValueError(f"setting {name} maps group forms to approved or vetoed")
     if name == "wording_variants" and value.strip():
         from wenxing.fingerprint.variants import parse_variant_list
 

@@ -17,6 +17,7 @@ from wenxing import fingerprint
 from wenxing.config import PublisherSettings
 from wenxing.delivery.models import MarkingPlan
 from wenxing.fingerprint import plan as plan_module
+from wenxing.fingerprint.variants import group_key
 from wenxing.materials.keywords import words
 from wenxing.materials.models import MaterialVersion
 from wenxing.materials.protect import protected_spans
@@ -71,10 +72,30 @@ def shipped_variants() -> fingerprint.VariantList:
     return fingerprint.parse_variant_list(text)
 
 
-def variant_list(publisher: PublisherSettings) -> fingerprint.VariantList:
-    """The publisher's edited list when there is one, else the list shipped with wenxing."""
+def full_variant_list(publisher: PublisherSettings) -> fingerprint.VariantList:
+    """The publisher's edited list when there is one, else the list shipped with wenxing,
+    every group in it whatever the editors decided (for the review page)."""
     custom = publisher["wording_variants"]
     return fingerprint.parse_variant_list(custom) if custom.strip() else shipped_variants()
+
+
+APPROVED, VETOED, PENDING = "approved", "vetoed", "pending"
+
+
+def group_state(publisher: PublisherSettings, group: tuple[str, ...]) -> str:
+    """approved, vetoed or pending: an editor's decision, else approved for a group that
+    ships with wenxing (reviewed with it) and pending for one the publisher added."""
+    decided = publisher["wording_group_reviews"].get(group_key(group))
+    if decided in (APPROVED, VETOED):
+        return decided
+    return APPROVED if group in set(shipped_variants().groups) else PENDING
+
+
+def variant_list(publisher: PublisherSettings) -> fingerprint.VariantList:
+    """The groups copies use: the publisher's list (or the shipped one), approved groups
+    only."""
+    full = full_variant_list(publisher)
+    return full.subset([group_state(publisher, g) == APPROVED for g in full.groups])
 
 
 def profile_label(

@@ -37,6 +37,14 @@ class VariantList:
         text = "\n".join("|".join(group) for group in self.groups) + repr(contexts)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
+    def subset(self, keep: list[bool]) -> VariantList:
+        """The list with only the groups whose ``keep`` entry is true (in order)."""
+        groups = tuple(g for g, k in zip(self.groups, keep, strict=True) if k)
+        contexts = (
+            tuple(c for c, k in zip(self.contexts, keep, strict=True) if k) if self.contexts else ()
+        )
+        return VariantList(groups, contexts)
+
     def form_index(self) -> dict[str, tuple[int, int]]:
         """form → (group number, position of the form in its group)."""
         return {
@@ -92,3 +100,8 @@ def parse_variant_list(text: str) -> VariantList:
             seen[form] = number
         groups.append(forms)
     return VariantList(tuple(groups), tuple(contexts))
+
+
+def group_key(group: tuple[str, ...]) -> str:
+    """A group's name in the editors' decisions: its forms joined with ``|``."""
+    return "|".join(group)

@@ -59,6 +59,7 @@ from wenxing.web.console import NotStaff, console_routes
 from wenxing.web.console_reports import console_report_routes
 from wenxing.web.console_requests import console_request_routes
 from wenxing.web.console_robots import console_robot_routes
+from wenxing.web.console_wording import console_wording_routes
 from wenxing.web.feed_pages import feed_routes
 from wenxing.web.headers import SecurityHeaders
 from wenxing.web.home import HomeCache
@@ -389,6 +390,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(requests_api_routes(runtime))
     app.include_router(console_report_routes(runtime, page))
     app.include_router(console_robot_routes(runtime, page))
+    app.include_router(console_wording_routes(runtime, page))
     app.include_router(report_api_routes(runtime))
     app.include_router(live.live_routes(runtime, page))
     app.include_router(live_api_routes(runtime))

@@ -1,0 +1,138 @@
+"""The console's review of wording variants (editors and admins).
+
+``/console/wording`` lists every group of the publisher's variant list with the places it
+would vary in recently published materials, each in its context, and lets an editor approve
+or veto the group; copies made later use approved groups only (the shipped groups start
+approved, groups the publisher adds wait for approval). ``/console/wording/materials/{id}``
+lists one material's places, and an editor vetoes the ones that read badly there. Copies
+already issued keep the plan they were made with, so tracing them is unaffected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wenxing import audit
+from wenxing.delivery import review
+from wenxing.i18n import N_, _
+from wenxing.materials import catalog
+from wenxing.runtime import Runtime
+from wenxing.web import auth
+from wenxing.web.console import StaffDep, checked, console_page, staff
+
+STATE_NAMES = {
+    review.APPROVED: N_("已批准"),
+    review.VETOED: N_("已否决"),
+    review.PENDING: N_("待审核"),
+}
+NOTICES = {
+    "approved": N_("已批准这一组：以后发出的副本会用它。"),
+    "vetoed": N_("已否决这一组：以后发出的副本不再用它。"),
+    "reset": N_("已恢复默认：随附的组算已批准，自己添加的组待审核。"),
+    "places": N_("已保存这份材料的措辞位置：以后发出的副本按此处理。"),
+}
+DECISIONS = ("approved", "vetoed", "reset")
+
+
+def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
+    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
+
+    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+        return console_page(render, request, name, context, status)
+
+    @router.get("/wording", response_class=HTMLResponse)
+    def groups(request: Request, who: StaffDep, notice: str = "") -> HTMLResponse:
+        publisher = runtime.publisher_settings()
+        with runtime.db.reading() as session:
+            rows = review.group_reviews(session, publisher)
+        context = {
+            "who": who.__dict__,
+            "groups": [{"g": row, "state_name": _(STATE_NAMES[row.state])} for row in rows],
+            "sampled": review.GROUP_SAMPLE_MATERIALS,
+            "strength": publisher["marking_strength"],
+            "notice": _(NOTICES[notice]) if notice in NOTICES else None,
+        }
+        return view(request, "wording.html", context)
+
+    @router.post("/wording/{number:int}/{decision}")
+    def decide(
+        request: Request, who: StaffDep, number: int, decision: str, csrf_token: str = Form("")
+    ) -> Response:
+        checked(request, csrf_token)
+        if decision not in DECISIONS:
+            return view(
+                request, "message.html", {"who": who.__dict__, "message": _("没有这个操作")}, 404
+            )
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            done = review.decide_group(session, publisher, number, decision, actor=who.number)
+        if done is None:
+            message = {"who": who.__dict__, "message": _("没有这一组措辞变体")}
+            return view(request, "message.html", message, 404)
+        return RedirectResponse(f"/console/wording?notice={decision}#group-{number}", 303)
+
+    @router.get("/wording/materials/{material_id}", response_class=HTMLResponse)
+    def places(request: Request, who: StaffDep, material_id: int, notice: str = "") -> HTMLResponse:
+        publisher = runtime.publisher_settings()
+        with runtime.db.reading() as session:
+            try:
+                material = catalog.get_material(session, material_id)
+            except catalog.MaterialNotFound:
+                return view(
+                    request,
+                    "message.html",
+                    {"who": who.__dict__, "message": _("没有这份材料")},
+                    404,
+                )
+            version = catalog.current_version(session, material)
+            found = review.wording_places(session, version, publisher)
+            title, number = version.title, version.number
+        context = {
+            "who": who.__dict__,
+            "material_id": material_id,
+            "title": title,
+            "version": number,
+            "places": found,
+            "vetoed": sum(p.vetoed for p in found),
+            "notice": _(NOTICES[notice]) if notice in NOTICES else None,
+        }
+        return view(request, "material_wording.html", context)
+
+    @router.post("/wording/materials/{material_id}")
+    async def save_places(request: Request, who: StaffDep, material_id: int) -> Response:
+        form = await request.form()
+        checked(request, str(form.get("csrf_token", "")))
+        refused = {int(v) for v in form.getlist("veto") if str(v).isdigit()}
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            try:
+                material = catalog.get_material(session, material_id)
+            except catalog.MaterialNotFound:
+                return view(
+                    request,
+                    "message.html",
+                    {"who": who.__dict__, "message": _("没有这份材料")},
+                    404,
+                )
+            version = catalog.current_version(session, material)
+            known = {p.offset for p in review.wording_places(session, version, publisher)}
+            before = review.vetoes(session, version.id) & known
+            wanted = refused & known
+            review.set_vetoes(session, version.id, sorted(wanted - before), True)
+            review.set_vetoes(session, version.id, sorted(before - wanted), False)
+            audit.record(
+                session,
+                audit.WORDING_VETO,
+                actor=who.number,
+                subject=f"material:{material_id}",
+                ip=auth.client_ip(request),
+                version=version.number,
+                vetoed=sorted(wanted - before),
+                allowed=sorted(before - wanted),
+            )
+        return RedirectResponse(f"/console/wording/materials/{material_id}?notice=places", 303)
+
+    return router
