@@ -11,7 +11,11 @@ and published, 200 members (not timed). Then, per format (html reader page, txt,
    log row, plan lookup, rendering), interleaved with step 2 in the same loop so that the
    machine's noise hits both alike: the ratio of the medians is the mark's cost;
 4. two worker processes (forked) each issuing copies for a fixed time against the same
-   database file: copies per second in all.
+   database file: copies per second in all;
+5. the invisible density: a .txt copy for each of the 200 members, invisible code points
+   (zero-width marks, variation selectors, any other format character) per visible
+   character of the whole file, the largest and the median beside the target (≤ 5 % at the
+   default strength), and how many characters turn into ``?`` when the copy is saved as GBK.
 
     .venv/bin/python bench/delivery.py            # 200 copies per format
     .venv/bin/python bench/delivery.py --quick    # 40 copies per format
@@ -35,6 +39,7 @@ OUT = ROOT / "bench" / "out"
 SAMPLE = ROOT / "src" / "wenxing" / "demo" / "sample.txt"
 TARGET_P99_MS = {"html": 10.0, "txt": 5.0, "docx": 50.0, "pdf": 300.0}
 TARGET_MARK_RATIO = 1.5
+TARGET_INVISIBLE = 0.05  # at most 1 invisible code point per 20 visible characters
 FORMATS = ("html", "txt", "docx", "pdf")
 ROUNDS = 3  # the figures are medians over rounds: one round's p99 is two samples' luck
 
@@ -71,6 +76,26 @@ class Issuer:
         with self.runtime.db.reading() as session:
             self.member_ids = [m.id for m in session.query(Member).order_by(Member.id)]
         self.turn = 0
+
+    def issue_text(self, fmt: str) -> str:
+        """One copy (the next member's), decoded."""
+        from wenxing.delivery import issue as issuing
+        from wenxing.materials import catalog
+        from wenxing.members.models import Member
+
+        member_id = self.member_ids[self.turn % len(self.member_ids)]
+        self.turn += 1
+        with self.runtime.db.transaction() as session:
+            issued = issuing.issue_copy(
+                session,
+                self.runtime.secret,
+                self.publisher,
+                session.get(Member, member_id),
+                catalog.get_material(session, 1),
+                fmt,
+                actor="publisher:bench",
+            )
+        return issued.data.decode("utf-8")
 
     def issue(self, fmt: str, *, marked: bool = True) -> int:
         from wenxing import fingerprint
@@ -113,6 +138,28 @@ class _Unmarked:
     def mark_spans(base, plan, key, member, cuts):
         bounds = [0, *cuts, len(base)]
         return [base[bounds[n] : bounds[n + 1]] for n in range(len(bounds) - 1)]
+
+
+def invisible_density(issuer: Issuer) -> dict:
+    """Invisible code points per visible character of every member's .txt copy."""
+    import unicodedata
+
+    from wenxing.fingerprint.plan import is_family_mark
+
+    shares, lost = [], []
+    for _ in issuer.member_ids:
+        text = issuer.issue_text("txt")
+        invisible = sum(is_family_mark(ch) or unicodedata.category(ch) == "Cf" for ch in text)
+        visible = sum(not ch.isspace() for ch in text) - invisible
+        shares.append(invisible / visible)
+        lost.append(text.encode("gbk", errors="replace").decode("gbk").count("?") - text.count("?"))
+    return {
+        "copies": len(shares),
+        "max_share": max(shares),
+        "median_share": statistics.median(shares),
+        "median_gbk_question_marks": statistics.median(lost),
+        "strength": issuer.publisher["marking_strength"],
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -188,6 +235,7 @@ def main() -> int:
                 "copies_per_s_2_workers": rate,
                 "bytes": size,
             }
+        density = invisible_density(issuer)
         issuer.runtime.close()
 
     print(
@@ -210,9 +258,20 @@ def main() -> int:
             f"{r['bytes'] / 1024:8.1f}"
         )
     print(f"mark ratio target ≤ {TARGET_MARK_RATIO} (median marked / median unmarked, same loop)")
+    dense_ok = density["max_share"] <= TARGET_INVISIBLE
+    passed &= dense_ok
+    print(
+        f"invisible density ({density['copies']} .txt copies, strength {density['strength']}): "
+        f"max {density['max_share']:.2%}, median {density['median_share']:.2%}, "
+        f"target ≤ {TARGET_INVISIBLE:.0%} {'PASS' if dense_ok else 'MISS'}; "
+        f"saved as GBK a copy gains {density['median_gbk_question_marks']:.0f} '?' (median)"
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "delivery.json").write_text(
-        json.dumps({"copies": copies, "load": load, "formats": results}, indent=2), "utf-8"
+        json.dumps(
+            {"copies": copies, "load": load, "formats": results, "invisible": density}, indent=2
+        ),
+        "utf-8",
     )
     print("all targets PASS" if passed else "some targets MISS")
     return 0

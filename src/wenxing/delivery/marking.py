@@ -115,8 +115,17 @@ def profile_label(
 
 def protected(version: MaterialVersion) -> list[tuple[int, int]]:
     """Where the version's wording is never varied (headings, parallel leads, quotations,
-    names, numbers), from its stored outline."""
-    return protected_spans(version.body, version.outline)
+    names, numbers), from its stored outline. Worked out once per version and process
+    (it segments the body): every copy asks."""
+    outline_digest = hashlib.sha256(version.outline.encode()).hexdigest()
+    return list(_protected(version.body_hash, outline_digest, version.body, version.outline))
+
+
+@lru_cache(maxsize=256)
+def _protected(
+    body_hash: str, outline_digest: str, body: str, outline: str
+) -> tuple[tuple[int, int], ...]:
+    return tuple(protected_spans(body, outline))
 
 
 def plan_for(

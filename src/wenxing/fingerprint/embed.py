@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 
@@ -61,7 +62,7 @@ def rendered_symbols(base: str, plan: Plan, key: bytes, member: str) -> np.ndarr
         return symbols
     table = _code_table(plan, key)
     present = table.cap_order[(symbols[table.cap_order] & 1) == 1]
-    visible = len(base) - sum(ch.isspace() for ch in base)
+    visible = _visible_characters(base)
     excess = len(present) - int(visible * MAX_INVISIBLE_SHARE[plan.profile.strength])
     if excess > 0:
         symbols = symbols.copy()
@@ -103,6 +104,11 @@ def _code_table(plan: Plan, key: bytes) -> _CodeTable:
     )
     _remember(_CODE_TABLES, (id(plan), key), plan, table)
     return table
+
+
+@lru_cache(maxsize=64)
+def _visible_characters(base: str) -> int:
+    return len(base) - sum(ch.isspace() for ch in base)
 
 
 def _cap_order(plan: Plan, p: np.ndarray, slot_numbers: np.ndarray, rank: np.ndarray):
