@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.test_site_paths import _backend, shoot
-from tests.helpers import PASSWORD, account, import_sample
+from tests.e2e.test_site_paths import _backend, console_page, shoot
+from tests.helpers import account, import_sample
 from wenxing.delivery.issue import issue_copy
 from wenxing.materials import catalog
 
@@ -59,13 +59,7 @@ def test_a_visitor_reports_an_editor_confirms_the_visitor_is_rewarded(
     assert "已读取，找到了对应的资料" in page.content() and number not in page.content()
     shoot(page, backend, "23-receipt-traced")
 
-    desk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    console = desk.new_page()
-    console.goto(base + "/signin?next=/console")
-    console.fill("#identifier", "boss")
-    console.fill("#password", PASSWORD)
-    console.get_by_role("button", name="登录").click()
-    console.wait_for_url("**/console")
+    console = console_page(browser, base, "boss")
     console.locator(".console-nav").get_by_role("link", name="举报（1）").click()
     console.wait_for_url("**/console/reports")
     shoot(console, backend, "24-console-reports")
@@ -80,7 +74,7 @@ def test_a_visitor_reports_an_editor_confirms_the_visitor_is_rewarded(
     console.wait_for_selector("text=处理结果")
     assert "已暂停" in console.content()
     shoot(console, backend, "26-console-confirmed")
-    desk.close()
+    console.context.close()
 
     page.reload()
     assert "举报成立" in page.content()

@@ -29,6 +29,20 @@ def shoot(page, backend: str, name: str) -> None:
     page.set_viewport_size(first)
 
 
+def console_page(browser, base: str, username: str):
+    """A desktop page (1366×768) signed in to the console as ``username``."""
+    from tests.helpers import PASSWORD
+
+    desk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = desk.new_page()
+    page.goto(base + "/signin?next=/console")
+    page.fill("#identifier", username)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/console")
+    return page
+
+
 def _backend(runtime) -> str:
     return runtime.db.engine.url.get_backend_name()
 

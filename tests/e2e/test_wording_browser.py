@@ -5,8 +5,8 @@ warning. Pages are saved at 390×844 and 1366×768 in ``build/artifacts/site/``.
 
 from __future__ import annotations
 
-from tests.e2e.test_site_paths import _backend, shoot
-from tests.helpers import PASSWORD, account, import_sample
+from tests.e2e.test_site_paths import _backend, console_page, shoot
+from tests.helpers import account, import_sample
 from wenxing import jobs
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import issue_copy
@@ -58,13 +58,7 @@ def test_an_editor_reviews_wording_and_sees_a_forged_line_flagged(runtime, serve
     assert cases.TRACE_JOB and jobs.run_pending(runtime) >= 1
     base = serve()
     backend = _backend(runtime)
-    desk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = desk.new_page()
-    page.goto(base + "/signin?next=/console")
-    page.fill("#identifier", "boss")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/console")
+    page = console_page(browser, base, "boss")
 
     page.locator(".console-nav").get_by_role("link", name="措辞审核").click()
     page.wait_for_url("**/console/wording")

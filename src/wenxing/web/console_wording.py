@@ -43,6 +43,11 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
     def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
         return console_page(render, request, name, context, status)
 
+    def no_material(request: Request, who) -> HTMLResponse:
+        return view(
+            request, "message.html", {"who": who.__dict__, "message": _("没有这份材料")}, 404
+        )
+
     @router.get("/wording", response_class=HTMLResponse)
     def groups(request: Request, who: StaffDep, notice: str = "") -> HTMLResponse:
         publisher = runtime.publisher_settings()
@@ -78,16 +83,9 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
     def places(request: Request, who: StaffDep, material_id: int, notice: str = "") -> HTMLResponse:
         publisher = runtime.publisher_settings()
         with runtime.db.reading() as session:
-            try:
-                material = catalog.get_material(session, material_id)
-            except catalog.MaterialNotFound:
-                return view(
-                    request,
-                    "message.html",
-                    {"who": who.__dict__, "message": _("没有这份材料")},
-                    404,
-                )
-            version = catalog.current_version(session, material)
+            version = _current_version(session, material_id)
+            if version is None:
+                return no_material(request, who)
             found = review.wording_places(session, version, publisher)
             title, number = version.title, version.number
         context = {
@@ -108,16 +106,9 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
         refused = {int(v) for v in form.getlist("veto") if str(v).isdigit()}
         publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
-            try:
-                material = catalog.get_material(session, material_id)
-            except catalog.MaterialNotFound:
-                return view(
-                    request,
-                    "message.html",
-                    {"who": who.__dict__, "message": _("没有这份材料")},
-                    404,
-                )
-            version = catalog.current_version(session, material)
+            version = _current_version(session, material_id)
+            if version is None:
+                return no_material(request, who)
             known = {p.offset for p in review.wording_places(session, version, publisher)}
             before = review.vetoes(session, version.id) & known
             wanted = refused & known
@@ -136,3 +127,11 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
         return RedirectResponse(f"/console/wording/materials/{material_id}?notice=places", 303)
 
     return router
+
+
+def _current_version(session, material_id: int):
+    """The material's current version, or None when there is no such material."""
+    try:
+        return catalog.current_version(session, catalog.get_material(session, material_id))
+    except catalog.MaterialNotFound:
+        return None
