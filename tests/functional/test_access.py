@@ -166,6 +166,14 @@ TABLE = {
     ("DELETE", "/api/v1/requests/999/support", "/api/v1/requests/{request_id}/support"): row(
         401, 403, 404, 403, 403, 404, 404
     ),
+    ("GET", "/console/wording", "/console/wording"): STAFF,
+    ("POST", "/console/wording/0/nothing", "/console/wording/{number:int}/{decision}"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
+    ("GET", "/console/wording/materials/1", "/console/wording/materials/{material_id}"): STAFF,
+    ("POST", "/console/wording/materials/999", "/console/wording/materials/{material_id}"): row(
+        303, 403, 403, 403, 403, 404, 404
+    ),
     ("GET", "/console/reports", "/console/reports"): STAFF,
     ("GET", "/console/reports/1", "/console/reports/{report_id}"): STAFF,
     (

@@ -149,7 +149,11 @@ def body_lines(page: list[Line]) -> dict[int, str]:
 
 def width(text: str) -> float:
     """Width in characters of the body font: Latin letters and digits are half as wide."""
-    return sum(1 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
+    return sum(
+        1 if unicodedata.east_asian_width(ch) in "WF" else 0.5
+        for ch in text
+        if unicodedata.category(ch) not in ("Mn", "Cf")  # invisible marks take no width
+    )
 
 
 def test_every_copy_converts_to_a4_pages(converted):
