@@ -167,7 +167,7 @@ TABLE = {
         401, 403, 404, 403, 403, 404, 404
     ),
     ("GET", "/console/wording", "/console/wording"): STAFF,
-    ("POST", "/console/wording/0/nothing", "/console/wording/{number:int}/{decision}"): row(
+    ("POST", "/console/wording/0/nothing", "/console/wording/{group}/{decision}"): row(
         303, 403, 403, 403, 403, 404, 404
     ),
     ("GET", "/console/wording/materials/1", "/console/wording/materials/{material_id}"): STAFF,

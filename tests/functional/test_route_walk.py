@@ -78,6 +78,8 @@ PARAMETERS = {
     "last": ["0", "x", ""],  # /events: from the first event, malformed, none
     "notification_id": ["1", "999"],
     "offset": ["0", "-1"],
+    "group": ["0", "999", "x"],  # a wording group, none, not a number
+    "decision": ["approved", "vetoed", "reset", "nope"],
     "unread": ["false", "true"],
 }
 # A report's console pages show its evidence to staff (the read text's first 1,000

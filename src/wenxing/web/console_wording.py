@@ -62,23 +62,6 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
         }
         return view(request, "wording.html", context)
 
-    @router.post("/wording/{number:int}/{decision}")
-    def decide(
-        request: Request, who: StaffDep, number: int, decision: str, csrf_token: str = Form("")
-    ) -> Response:
-        checked(request, csrf_token)
-        if decision not in DECISIONS:
-            return view(
-                request, "message.html", {"who": who.__dict__, "message": _("没有这个操作")}, 404
-            )
-        publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
-            done = review.decide_group(session, publisher, number, decision, actor=who.number)
-        if done is None:
-            message = {"who": who.__dict__, "message": _("没有这一组措辞变体")}
-            return view(request, "message.html", message, 404)
-        return RedirectResponse(f"/console/wording?notice={decision}#group-{number}", 303)
-
     @router.get("/wording/materials/{material_id}", response_class=HTMLResponse)
     def places(request: Request, who: StaffDep, material_id: int, notice: str = "") -> HTMLResponse:
         publisher = runtime.publisher_settings()
@@ -125,6 +108,25 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
                 allowed=sorted(before - wanted),
             )
         return RedirectResponse(f"/console/wording/materials/{material_id}?notice=places", 303)
+
+    # After the material routes: /wording/materials/{id} is not a group and a decision.
+    @router.post("/wording/{group}/{decision}")
+    def decide(
+        request: Request, who: StaffDep, group: str, decision: str, csrf_token: str = Form("")
+    ) -> Response:
+        checked(request, csrf_token)
+        number = int(group) if group.isdigit() else -1
+        if decision not in DECISIONS:
+            return view(
+                request, "message.html", {"who": who.__dict__, "message": _("没有这个操作")}, 404
+            )
+        publisher = runtime.publisher_settings()
+        with runtime.db.transaction() as session:
+            done = review.decide_group(session, publisher, number, decision, actor=who.number)
+        if done is None:
+            message = {"who": who.__dict__, "message": _("没有这一组措辞变体")}
+            return view(request, "message.html", message, 404)
+        return RedirectResponse(f"/console/wording?notice={decision}#group-{number}", 303)
 
     return router
 
