@@ -18,15 +18,12 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
+from tests.materials import CORPUS_HINT, build_library, corpus_root
 from wenxing.config import Settings
 from wenxing.db import migrate
 from wenxing.db.engine import make_engine
 from wenxing.runtime import Runtime, initialise
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SAMPLE = SHARED / "samples" / "000_60cb8e8a8be9a845.txt"
-CORPUS = SHARED / "corpus"
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 3
 
 PG_ADMIN_URL = os.environ.get(
@@ -37,6 +34,56 @@ BACKENDS = [
     for b in os.environ.get("WENXING_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if b.strip()
 ]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--corpus",
+        metavar="PATH",
+        help="the public corpus of official writing (default: $WENXING_CORPUS); "
+        "turns on the tests that need it",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    given = config.getoption("--corpus")
+    if given:  # tests and helpers read the one place, the environment
+        os.environ["WENXING_CORPUS"] = str(Path(given).resolve())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "corpus" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Every corpus skip is reported at one place, so ``-ra`` folds them into one line."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        _path, _line, reason = report.longrepr
+        if reason.endswith(CORPUS_HINT):
+            report.longrepr = (__file__, None, reason)
+    return report
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The public corpus (``WENXING_CORPUS``); the test is skipped without it."""
+    root = corpus_root()
+    if root is None:
+        pytest.skip(CORPUS_HINT)
+    if not root.is_dir():
+        pytest.fail(f"WENXING_CORPUS={root} is not a folder", pytrace=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fixture_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture materials with their encoded and Word twins, in a folder of their own
+    (read-only for tests: copy before changing anything in it)."""
+    return build_library(tmp_path_factory.mktemp("library"))
 
 
 def _pg_conninfo(dbname: str) -> str:

@@ -12,16 +12,10 @@ from wenxing.materials.outline import Node, Structure, parse
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "src" / "wenxing" / "demo" / "sample.txt"
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
 
 
 def parse_text(text: str) -> Structure:
     return parse(Cleaner(DEFAULT_MASTHEAD).clean(text))
-
-
-def corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "raw_gbk")
 
 
 def walk(nodes: list[Node]):

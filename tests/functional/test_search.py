@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import CORPUS, REPO, SAMPLE
+from tests.helpers import REPO, SAMPLE
+from tests.materials import CITY_2018, CITY_2021, COUNTY_2017, PROVINCE_2026, RURAL_ROADS
 from wenxing.config import set_publisher_setting
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -25,14 +26,7 @@ from wenxing.search.sync import NodeIndex
 from wenxing.web.app import create_app
 
 FIXTURE = REPO / "tests" / "fixtures" / "search_relevance.json"
-LIBRARY = [
-    SAMPLE,
-    CORPUS / "gwr_district_hailar" / "gwr_hailar_2017.txt",
-    CORPUS / "gwr_national" / "gwr_national_2018.txt",
-    CORPUS / "gwr_national" / "gwr_national_2021.txt",
-    CORPUS / "policy_notices" / "policy_notice_govcn_01.txt",
-    CORPUS / "gwr_provincial_2026" / "gwr_prov2026_01.txt",
-]
+LIBRARY = [SAMPLE, COUNTY_2017, CITY_2018, CITY_2021, RURAL_ROADS, PROVINCE_2026]
 
 
 def _import(runtime, paths, **options):
@@ -244,8 +238,8 @@ def test_api_search_gates_and_rate_limits(runtime, library):
     assert empty.status_code == 400 and empty.json() == {"error": "请输入要搜索的内容"}
 
 
-def test_relevance_on_the_real_corpus(runtime):
-    files = sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "raw_gbk")
+def test_relevance_on_the_real_corpus(runtime, corpus):
+    files = sorted(p for p in corpus.glob("*/*.txt") if p.parent.name != "raw_gbk")
     report = _import(runtime, files, publish=True)
     assert not report.failed
     with runtime.db.reading() as session:
