@@ -31,6 +31,8 @@ from tests.unit.test_docx_format import (
 )
 from wenxing.delivery.layout import CopyContent
 
+# The module's tests share one expensive module fixture: one xdist worker runs them all.
+pytestmark = pytest.mark.xdist_group("docx_clients")
 MM = 72 / 25.4  # PDF points per millimetre
 TYPE_TOP, TYPE_BOTTOM = 37 * MM, (297 - 35) * MM  # the type area, from the page's top
 PAGE_CENTRE = 105 * MM

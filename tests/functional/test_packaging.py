@@ -29,6 +29,8 @@ import pytest
 from tests.helpers import REPO, SAMPLE
 from tests.materials import COUNTY_2017
 
+# The module's tests share one expensive module fixture: one xdist worker runs them all.
+pytestmark = pytest.mark.xdist_group("packaging")
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
 LOCK = REPO / "requirements.lock"
 
