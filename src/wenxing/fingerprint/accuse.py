@@ -127,7 +127,7 @@ def accuse(
         member_log10[near] = np.minimum(
             0.0, (math.log(tests) + log_tails.min(axis=1)) / math.log(10)
         )
-    accused = (table >= thresholds[None, :]).any(axis=1)
+    accused = np.asarray((table >= thresholds[None, :]).any(axis=1))
     results = [
         MemberScore(
             member=member,
