@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 from functools import cache
 from pathlib import Path
@@ -143,6 +145,17 @@ def signed_in(app, username: str, password: str = PASSWORD):
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def stop_server(server: subprocess.Popen, timeout: float = 40) -> tuple[int, str]:
+    """SIGTERM a ``wenxing serve`` process and wait for it: (its exit status, its stderr)."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        _out, err = server.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise
+    return server.returncode, err
 
 
 def in_threads(count: int, work) -> list[BaseException]:

@@ -13,7 +13,6 @@ import importlib.metadata
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, SAMPLE
+from tests.helpers import REPO, SAMPLE, stop_server
 from tests.materials import COUNTY_2017
 
 # The module's tests share one expensive module fixture: one xdist worker runs them all.
@@ -155,7 +154,9 @@ def installed(tmp_path_factory) -> Path:
     (work / "wheel.txt").write_text("\n".join(zipfile.ZipFile(wheel).namelist()), "utf-8")
     _run(uv, "venv", "--no-project", "--python", sys.executable, work / "venv", cwd=work)
     python = work / "venv" / "bin" / "python"
-    _run(uv, "pip", "install", "--python", python, "-c", LOCK, wheel, cwd=work)
+    _run(
+        uv, "pip", "install", "--compile-bytecode", "--python", python, "-c", LOCK, wheel, cwd=work
+    )
     return python.parent
 
 
@@ -182,7 +183,7 @@ def test_the_installed_wheel_brings_no_test_tool(installed):
         assert probe.returncode != 0, f"{tool} came with the wheel"
 
 
-def test_the_installed_wheel_initialises_imports_and_serves(installed, tmp_path):
+def test_the_installed_wheel_initialises_imports_serves_copies_and_traces(installed, tmp_path):
     home = tmp_path / "site"  # not the checkout: everything must come from the wheel
     home.mkdir()
     env = {
@@ -190,29 +191,24 @@ def test_the_installed_wheel_initialises_imports_and_serves(installed, tmp_path)
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
         "WENXING_DATABASE_URL": f"sqlite:///{home / 'wenxing.db'}",
+        **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
     }
+    wenxing = installed / "wenxing"
     where = _run(
         installed / "python", "-c", "import wenxing; print(wenxing.__file__)", cwd=home, env=env
     ).stdout
     assert Path(where).resolve().is_relative_to(installed.parent), where
 
-    init = _run(installed / "wenxing", "init", "--json", cwd=home, env=env)
+    init = _run(wenxing, "init", "--json", cwd=home, env=env)
     assert '"revision"' in init.stdout and (home / "wenxing.db.key").is_file()
     imported = _run(
-        installed / "wenxing",
-        "import",
-        SAMPLE,
-        COUNTY_2017,
-        "--publish",
-        "--json",
-        cwd=home,
-        env=env,
+        wenxing, "import", SAMPLE, COUNTY_2017, "--publish", "--json", cwd=home, env=env
     )
     assert imported.stdout.count('"id"') == 2, imported.stdout
 
     port = _free_port()
     server = subprocess.Popen(
-        [str(installed / "wenxing"), "serve", "--port", str(port)],
+        [str(wenxing), "serve", "--port", str(port)],
         cwd=home,
         env=env,
         stdout=subprocess.PIPE,
@@ -240,31 +236,13 @@ def test_the_installed_wheel_initialises_imports_and_serves(installed, tmp_path)
         status, content_type, css = _get(base + "/static/site.css")
         assert status == 200 and "css" in content_type and len(css) > 100
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _out, err = server.communicate(timeout=40)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
-    assert server.returncode == 0, err[-3000:]
+        status, err = stop_server(server)
+    assert status == 0, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
 
-
-def test_an_installed_copy_traces_to_its_member(installed, tmp_path):
-    """Delivery and tracing read their data files (wording variants, fonts' tables) from the
-    installed package too."""
-    env = {
-        "PATH": f"{installed}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "WENXING_DATABASE_URL": f"sqlite:///{tmp_path / 'wenxing.db'}",
-        **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
-    }
-    wenxing = installed / "wenxing"
-    _run(wenxing, "init", cwd=tmp_path, env=env)
-    _run(wenxing, "import", SAMPLE, "--publish", cwd=tmp_path, env=env)
-    _run(wenxing, "members", "add", "张三", cwd=tmp_path, env=env)
-    copy = tmp_path / "copy.txt"
+    # Delivery and tracing read their data files (the wording variants) from the wheel too.
+    _run(wenxing, "members", "add", "张三", cwd=home, env=env)
+    copy = home / "copy.txt"
     _run(
         wenxing,
         "copy",
@@ -275,8 +253,8 @@ def test_an_installed_copy_traces_to_its_member(installed, tmp_path):
         "txt",
         "--out",
         copy,
-        cwd=tmp_path,
+        cwd=home,
         env=env,
     )
-    traced = _run(wenxing, "trace", copy, "--json", cwd=tmp_path, env=env).stdout
+    traced = _run(wenxing, "trace", copy, "--json", cwd=home, env=env).stdout
     assert '"member": "WX-10001"' in traced, traced
