@@ -78,7 +78,7 @@ def run_suite(pytest_args: list[str], log: Path, echo: bool) -> tuple[int, float
     lines: list[str] = []
     started = time.perf_counter()
     with (
-        log.open("w", encoding="utf-8") as kept,
+        log.open("w", encoding="utf-8", buffering=1) as kept,  # line by line: watchable
         subprocess.Popen(
             command,
             cwd=ROOT,
