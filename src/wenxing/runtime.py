@@ -36,7 +36,7 @@ class Runtime:
     # from the database (None: until it is done, as the command line does; the server
     # sets a few seconds).
     search_wait: float | None = None
-    _search: object = field(default=None, repr=False)
+    _search: Any = field(default=None, repr=False)
     _allowance: Any = field(default=None, repr=False)
     _settings: tuple | None = field(default=None, repr=False)
 
