@@ -243,18 +243,7 @@ def test_the_installed_wheel_initialises_imports_serves_copies_and_traces(instal
     # Delivery and tracing read their data files (the wording variants) from the wheel too.
     _run(wenxing, "members", "add", "张三", cwd=home, env=env)
     copy = home / "copy.txt"
-    _run(
-        wenxing,
-        "copy",
-        "1",
-        "--member",
-        "WX-10001",
-        "--format",
-        "txt",
-        "--out",
-        copy,
-        cwd=home,
-        env=env,
-    )
+    issue = ["copy", "1", "--member", "WX-10001", "--format", "txt", "--out"]
+    _run(wenxing, *issue, copy, cwd=home, env=env)
     traced = _run(wenxing, "trace", copy, "--json", cwd=home, env=env).stdout
     assert '"member": "WX-10001"' in traced, traced
