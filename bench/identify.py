@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import multiprocessing
+import os
 import random
 import sqlite3
 import statistics
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("WENXING_CORPUS") or ROOT.parent / "shared" / "corpus")
 OUT = ROOT / "bench" / "out"
 TARGET_MS = 100.0
 TARGET_ACCURACY = 0.99

@@ -42,7 +42,7 @@ from wenxing.config import PublisherSettings
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("WENXING_CORPUS") or REPO.parent / "shared" / "corpus")
 OUT = BENCH / "out" / "import_throughput.json"
 
 TARGETS = {"txt": 50.0, "docx": 20.0}  # materials/s, at the largest folder size

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 SAMPLE = ROOT / "src" / "wenxing" / "demo" / "sample.txt"
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("WENXING_CORPUS") or ROOT.parent / "shared" / "corpus")
 PG_ADMIN = os.environ.get("WENXING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_S = {"txt": 2.0, "docx": 2.0, "pdf": 2.0, "png": 15.0}
 RECIPIENTS = 100

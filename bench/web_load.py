@@ -43,7 +43,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SAMPLE = ROOT / "src" / "wenxing" / "demo" / "sample.txt"
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("WENXING_CORPUS") or ROOT.parent / "shared" / "corpus")
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password 42"
 QUOTA = 10_000_000  # the plans' daily_quota during the benchmark

@@ -1,16 +1,24 @@
 """Fixtures shared by all tests: databases on both backends, an initialised installation.
 
 Every test that takes ``database_url`` (or anything built on it) runs twice: on a fresh
-SQLite file and on a fresh PostgreSQL database cloned from a migrated template. PostgreSQL
-is not optional: when it cannot be reached the tests fail, unless WENXING_TEST_BACKENDS
-names only sqlite (for a laptop without PostgreSQL; CI always runs both).
+SQLite file and on a fresh PostgreSQL database, each a copy of a database migrated once per
+run (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL). PostgreSQL is
+not optional: when it cannot be reached the tests fail, unless WENXING_TEST_BACKENDS names
+only sqlite (for a laptop without PostgreSQL; CI always runs both).
+
+PostgreSQL is a throwaway server of the installed version started for the run, its data in
+memory and fsync off (``tests/postgres.py``), or the server at ``WENXING_TEST_POSTGRES``.
+Passwords are hashed at the cheap test cost (``WENXING_PASSWORD_COST=test``); one test in
+test_accounts.py checks the standard cost servers use.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -18,29 +26,138 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
+from tests import postgres
+from tests.browser import CHROMIUM_PROCESS
+from tests.materials import CORPUS_HINT, build_library, corpus_root
 from wenxing.config import Settings
 from wenxing.db import migrate
 from wenxing.db.engine import make_engine
 from wenxing.runtime import Runtime, initialise
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SAMPLE = SHARED / "samples" / "000_60cb8e8a8be9a845.txt"
-CORPUS = SHARED / "corpus"
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 3
 
-PG_ADMIN_URL = os.environ.get(
-    "WENXING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 BACKENDS = [
     b.strip()
     for b in os.environ.get("WENXING_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if b.strip()
 ]
+# Before anything hashes a password, in this process and in every one it starts.
+os.environ.setdefault("WENXING_PASSWORD_COST", "test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--corpus",
+        metavar="PATH",
+        help="the public corpus of official writing (default: $WENXING_CORPUS); "
+        "turns on the tests that need it",
+    )
+
+
+_SERVER = pytest.StashKey[postgres.ThrowawayServer]()
+_SERVER_NOTE = pytest.StashKey[str]()
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    given = config.getoption("--corpus")
+    if given:  # tests and helpers read the one place, the environment
+        os.environ["WENXING_CORPUS"] = str(Path(given).resolve())
+    # One throwaway PostgreSQL for the run, started here (by xdist's controller, before its
+    # workers, which inherit the address) unless a server was named.
+    if (
+        "postgresql" in BACKENDS
+        and not _is_xdist_worker(config)
+        and not os.environ.get("WENXING_TEST_POSTGRES")
+        and not config.getoption("collectonly")
+    ):
+        try:
+            server = postgres.start_for_run()
+        except (OSError, RuntimeError) as exc:  # the tests then use the machine's server
+            config.stash[_SERVER_NOTE] = f"no throwaway server ({exc})".splitlines()[0]
+        else:
+            if server is not None:
+                config.stash[_SERVER] = server
+                os.environ["WENXING_TEST_POSTGRES"] = server.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        server.stop()
+        os.environ.pop("WENXING_TEST_POSTGRES", None)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if "postgresql" not in BACKENDS:
+        return "databases: sqlite only (WENXING_TEST_BACKENDS)"
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        return f"postgresql: throwaway server in {server.folder} (fsync off), {server.url}"
+    note = config.stash.get(_SERVER_NOTE, "")
+    return f"postgresql: {pg_admin_url()} {note}".rstrip()
+
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "corpus" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
+        if item.path.is_relative_to(E2E):
+            # One xdist worker runs the browser tests one after another on one Chromium.
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "browser" not in getattr(item, "fixturenames", ()):
+        CHROMIUM_PROCESS.close()  # its event loop would stand in the way of asyncio.run
+
+
+def pytest_sessionfinish() -> None:
+    CHROMIUM_PROCESS.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Every corpus skip is reported at one place, so ``-ra`` folds them into one line."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        _path, _line, reason = report.longrepr
+        if reason.endswith(CORPUS_HINT):
+            report.longrepr = (__file__, None, reason)
+    return report
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The public corpus (``WENXING_CORPUS``); the test is skipped without it."""
+    root = corpus_root()
+    if root is None:
+        pytest.skip(CORPUS_HINT)
+    if not root.is_dir():
+        pytest.fail(f"WENXING_CORPUS={root} is not a folder", pytrace=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fixture_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture materials with their encoded and Word twins, in a folder of their own
+    (read-only for tests: copy before changing anything in it)."""
+    return build_library(tmp_path_factory.mktemp("library"))
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("WENXING_TEST_POSTGRES") or postgres.SYSTEM_URL
 
 
 def _pg_conninfo(dbname: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    base, _, _ = pg_admin_url().rpartition("/")
     return f"{base}/{dbname}"
 
 
@@ -48,55 +165,84 @@ def _sqlalchemy_pg(dbname: str) -> str:
     return _pg_conninfo(dbname).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+def _pg_admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(pg_admin_url(), autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {pg_admin_url()}: {exc}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated database that every PostgreSQL test database is cloned from."""
     name = f"wenxing_tpl_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}", pytrace=False)
-    with admin:
+    with _pg_admin() as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     engine = make_engine(_sqlalchemy_pg(name))
     migrate.upgrade(engine)
     engine.dispose()
     yield name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with _pg_admin() as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty (but migrated, on PostgreSQL) database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'wenxing.db'}"
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that every SQLite test database is copied from."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "wenxing.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()  # the last connection checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@contextmanager
+def _fresh_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[str]:
+    """A migrated database of its own: a copy of the template on either backend."""
+    if backend == "sqlite":
+        path = folder / "wenxing.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
     name = f"wenxing_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with _pg_admin() as admin:
         admin.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(name), sql.Identifier(template)
             )
         )
-    yield _sqlalchemy_pg(name)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    try:
+        yield _sqlalchemy_pg(name)
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _settings(database_url: str, folder: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret=TEST_SECRET,
+        secret_file=folder / "k",
+        search_dir=folder / "search",
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of its own for one test."""
+    with _fresh_database(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        secret=TEST_SECRET,
-        secret_file=tmp_path / "k",
-        search_dir=tmp_path / "search",
-    )
+    return _settings(database_url, tmp_path)
 
 
 @pytest.fixture
@@ -104,6 +250,21 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt, _revision = initialise(settings)
     yield rt
     rt.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_runtime(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runtime]:
+    """An initialised installation shared by the tests of one module (one per backend), for
+    a world that is expensive to build and that those tests only read: build it in a
+    module-scoped fixture on top of this one. A test that changes anything takes
+    ``runtime``."""
+    folder = tmp_path_factory.mktemp(f"module-{request.param}")
+    with _fresh_database(request, request.param, folder) as url:
+        rt, _revision = initialise(_settings(url, folder))
+        yield rt
+        rt.close()
 
 
 class Cli:

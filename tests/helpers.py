@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 from functools import cache
 from pathlib import Path
@@ -12,16 +14,10 @@ from wenxing.materials.outline import Node, Structure, parse
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "src" / "wenxing" / "demo" / "sample.txt"
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
 
 
 def parse_text(text: str) -> Structure:
     return parse(Cleaner(DEFAULT_MASTHEAD).clean(text))
-
-
-def corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "raw_gbk")
 
 
 def walk(nodes: list[Node]):
@@ -155,6 +151,17 @@ def signed_in(app, username: str, password: str = PASSWORD):
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def stop_server(server: subprocess.Popen, timeout: float = 40) -> tuple[int, str]:
+    """SIGTERM a ``wenxing serve`` process and wait for it: (its exit status, its stderr)."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        _out, err = server.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise
+    return server.returncode, err
 
 
 def in_threads(count: int, work) -> list[BaseException]:

@@ -146,6 +146,7 @@ def _facts(conn) -> dict:
 
 def _backup_sqlite(db: Database, path: Path) -> dict:
     source_path = make_url(db.url).database
+    assert source_path is not None  # a file database (the caller chose this backend)
     source = sqlite3.connect(source_path, timeout=30)
     try:
         copy = sqlite3.connect(path)
@@ -190,7 +191,9 @@ def _backup_postgresql(db: Database, path: Path) -> dict:
         server = conn.info.server_version
         _check_tool_version(tool, server)
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        exported = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert exported is not None  # a SELECT of a function returns one row
+        snapshot = exported[0]
         facts = _facts_in_snapshot(db.url, snapshot)
         done = subprocess.run(
             [
@@ -346,7 +349,9 @@ def _meta_updates(conn, values: dict[str, str]) -> None:
 
 
 def _restore_sqlite(settings: Settings, source: Path, manifest: dict, gap: int) -> Restored:
-    target = Path(make_url(normalise_url(settings.database_url)).database).resolve()
+    database = make_url(normalise_url(settings.database_url)).database
+    assert database is not None  # a file database (the caller chose this backend)
+    target = Path(database).resolve()
     if not target.parent.is_dir():
         raise BackupError(f"folder {target.parent} does not exist")
     previous = [manifest["installation"]["epoch"], *_current_epoch(settings)]

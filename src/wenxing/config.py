@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         pattern="^(production|development)$",
         description="`development` makes every start compare the database's schema with the "
         "models (what `alembic check` does) and refuse a database that drifted",
+    )
+    password_cost: Literal["standard", "test"] = Field(
+        "standard",
+        description="argon2id cost of password hashes: standard (argon2's recommended "
+        "parameters), or test (cheap, for test suites only: never on a server)",
     )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")

@@ -70,7 +70,9 @@ def ensure_identity(session: Session, now: datetime | None = None) -> Identity:
         _put(session, NONCE_KEY, secrets.token_hex(8))
         _put(session, STARTED_KEY, (now or utcnow()).isoformat())
     session.flush()
-    return identity(session)
+    made = identity(session)
+    assert made is not None  # written just above
+    return made
 
 
 def identity(session: Session) -> Identity | None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wenxing.background import PollingThread
 from wenxing.db.base import Base, utcnow
-from wenxing.db.engine import Database, is_sqlite
+from wenxing.db.engine import Database, is_sqlite, rowcount
 
 log = logging.getLogger("wenxing.jobs")
 
@@ -121,12 +121,16 @@ def claim(db: Database, worker: str, now: datetime | None = None) -> Claimed | N
             return None
         # On SQLite the write transaction (BEGIN IMMEDIATE) already excludes other claimers;
         # the conditional update keeps the claim honest anywhere.
-        taken = session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.state == job.state)
-            .values(state="running", claimed_by=worker, claimed_at=now, attempts=Job.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        taken = rowcount(
+            session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.state == job.state)
+                .values(
+                    state="running", claimed_by=worker, claimed_at=now, attempts=Job.attempts + 1
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not taken:
             return None
         return Claimed(job.id, job.kind, json.loads(job.payload), job.attempts + 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -35,8 +36,8 @@ class Runtime:
     # from the database (None: until it is done, as the command line does; the server
     # sets a few seconds).
     search_wait: float | None = None
-    _search: object = field(default=None, repr=False)
-    _allowance: object = field(default=None, repr=False)
+    _search: Any = field(default=None, repr=False)
+    _allowance: Any = field(default=None, repr=False)
     _settings: tuple | None = field(default=None, repr=False)
 
     def publisher_settings(self) -> PublisherSettings:

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import sync_playwright
 
+from tests.browser import CHROMIUM_PROCESS
 from tests.helpers import REPO
 from wenxing.web.app import create_app
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def artifacts() -> Path:
@@ -54,8 +52,8 @@ def serve(runtime):
 
 @pytest.fixture
 def browser():
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/dev test"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
+    """Debian's Chromium (shared by this process's browser tests): open a context of your
+    own with ``browser.new_context(...)``; every context is closed when the test ends."""
+    launched = CHROMIUM_PROCESS.get()
+    yield launched
+    CHROMIUM_PROCESS.close_contexts()

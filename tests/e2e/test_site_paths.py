@@ -9,7 +9,8 @@ from __future__ import annotations
 import shutil
 
 from tests.e2e.conftest import artifacts
-from tests.helpers import CORPUS, PASSWORD, SAMPLE, account, import_sample
+from tests.helpers import PASSWORD, SAMPLE, account, import_sample
+from tests.materials import COUNTY_2017
 from wenxing.members.codes import format_code
 from wenxing.members.redemption import generate_batch
 from wenxing.members.subscriptions import plans
@@ -120,7 +121,7 @@ def test_a_publisher_uploads_publishes_makes_codes_and_sees_the_dashboard(
     folder = tmp_path / "2024年材料"
     folder.mkdir()
     shutil.copy(SAMPLE, folder / "讲话.txt")
-    shutil.copy(CORPUS / "gwr_district_hailar" / "gwr_hailar_2017.txt", folder / "报告.txt")
+    shutil.copy(COUNTY_2017, folder / "报告.txt")
     base = serve()
     backend = _backend(runtime)
     page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()

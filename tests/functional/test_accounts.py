@@ -69,6 +69,32 @@ def test_sign_up_stores_an_argon2id_hash_and_checks_input(runtime, member):
                 accounts.sign_up(session, **kwargs)
 
 
+def test_servers_hash_at_argon2s_recommended_cost_and_raise_cheaper_hashes(
+    runtime, member, monkeypatch
+):
+    """The suite runs at the cheap test cost (tests/conftest.py); a server's default is
+    argon2's recommended cost, and a hash made at any other cost is replaced by one at
+    the server's cost the next time its owner signs in."""
+    from wenxing.config import Settings
+    from wenxing.members.models import Member
+
+    assert Settings.model_fields["password_cost"].default == "standard"
+    with runtime.db.reading() as session:
+        cheap = session.get(Member, member).password_hash
+    assert cheap.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    monkeypatch.setenv("WENXING_PASSWORD_COST", "standard")
+    with runtime.db.transaction() as session:
+        _sign_in(session)
+        raised = session.get(Member, member).password_hash
+        assert raised.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and raised != cheap
+        created = accounts.sign_up(session, name="李四", password="long enough", username="lisi")
+        assert created.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    with runtime.db.transaction() as session:
+        assert _sign_in(session, "lisi", "long enough").member.id == created.id
+        with pytest.raises(accounts.SignInFailed):
+            _sign_in(session, "lisi", "wrong password")
+
+
 def test_sign_in_by_phone_or_username_and_failures_are_audited(runtime, member):
     with runtime.db.transaction() as session:
         by_phone = _sign_in(session, "138 0013 8000")

@@ -20,17 +20,19 @@ from pypdf import PdfReader
 
 from tests.helpers import sample_copy, trace_sample_text
 from tests.unit.test_docx_format import (
-    CORPUS_DOCUMENTS,
+    DOCUMENTS,
     INVISIBLE,
     RECIPIENTS,
     Material,
-    corpus_copy,
-    corpus_material,
+    document_copy,
+    document_material,
     render,
-    trace_corpus_text,
+    trace_document_text,
 )
 from wenxing.delivery.layout import CopyContent
 
+# The module's tests share one expensive module fixture: one xdist worker runs them all.
+pytestmark = pytest.mark.xdist_group("docx_clients")
 MM = 72 / 25.4  # PDF points per millimetre
 TYPE_TOP, TYPE_BOTTOM = 37 * MM, (297 - 35) * MM  # the type area, from the page's top
 PAGE_CENTRE = 105 * MM
@@ -71,10 +73,10 @@ def converted(tmp_path_factory) -> dict[str, Converted]:
     copies: dict[str, tuple[CopyContent, Material | None, bytes]] = {}
     content = sample_copy()[0]
     copies["sample"] = (content, None, render(content))
-    for name, tail in CORPUS_DOCUMENTS:
-        material = corpus_material(name, tail)
-        content = corpus_copy(material)
-        copies[Path(name).stem] = (content, material, render(content, material.layout))
+    for path in DOCUMENTS:
+        material = document_material(path)
+        content = document_copy(material)
+        copies[path.stem] = (content, material, render(content, material.layout))
     for stem, (_content, _material, data) in copies.items():
         (work / f"{stem}.docx").write_bytes(data)
     result = subprocess.run(
@@ -173,7 +175,7 @@ def test_pdf_text_traces_to_the_recipient(converted):
         if copy.material is None:
             accused = trace_sample_text(text, RECIPIENTS)
         else:
-            accused = trace_corpus_text(copy.material, text, RECIPIENTS)
+            accused = trace_document_text(copy.material, text, RECIPIENTS)
         assert accused == [copy.content.member_number], stem
 
 

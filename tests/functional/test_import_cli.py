@@ -9,12 +9,21 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from tests.helpers import CORPUS, SAMPLE
+from tests.helpers import SAMPLE
+from tests.materials import (
+    ENCODED_TWINS,
+    FLOOD_DUTY,
+    FLOOD_DUTY_DOCX,
+    MATERIALS,
+    STUDY_NOTES,
+    STUDY_NOTES_WEB,
+    corpus_params,
+    corpus_root,
+    fixture_files,
+)
 from wenxing.config import Settings
 from wenxing.db.engine import Database
 from wenxing.materials.models import Material, MaterialVersion, ShingleBand
-
-needs_corpus = pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
 
 
 def count_rows(database_url: str) -> dict[str, int]:
@@ -278,33 +287,76 @@ def test_failure_while_storing_rolls_back_that_file_only(cli, tmp_path, monkeypa
     }
 
 
-@needs_corpus
-def test_whole_corpus_imports_without_failures(cli):
-    result = cli("import", str(CORPUS), "--json")
+def test_the_fixture_library_imports_each_text_once(cli, fixture_library):
+    """Every material is imported once; its twins (other encodings, a Word copy with a table,
+    a copy from another site with its masthead and ads) are skipped as the same text."""
+    result = cli("import", str(fixture_library), "--json")
     assert result.code == 0, result
     report = result.json()
     assert report["failed"] == []
-    utf8 = [p for p in CORPUS.rglob("*.txt") if p.parent.name != "raw_gbk"]
-    everything = [*CORPUS.rglob("*.txt"), *CORPUS.rglob("*.md")]
-    assert len(report["imported"]) + len(report["skipped"]) == len(everything)
-    imported = {i["path"] for i in report["imported"]}
-    assert imported == {str(p) for p in utf8} | {str(CORPUS / "SOURCES.md")}
-    gbk_skips = [s for s in report["skipped"] if "raw_gbk" in s["path"]]
-    assert len(gbk_skips) == 8 and all(s["reason"].startswith("same text") for s in gbk_skips)
+    twins = {
+        fixture_library / "encoded" / name: original
+        for name, (original, *_rest) in ENCODED_TWINS.items()
+    }
+    twins[fixture_library / FLOOD_DUTY_DOCX] = FLOOD_DUTY
+    twins[fixture_library / STUDY_NOTES_WEB.relative_to(MATERIALS)] = STUDY_NOTES
+    groups: dict[Path, set[Path]] = {}
+    for original in fixture_files():
+        if original != STUDY_NOTES_WEB:
+            groups[original] = {fixture_library / original.relative_to(MATERIALS)}
+    for twin, original in twins.items():
+        groups[original].add(twin)
+    ids = {Path(i["path"]): i["id"] for i in report["imported"]}
+    skipped = {Path(s["path"]): s["reason"] for s in report["skipped"]}
+    assert len(ids) == len(groups) and len(ids) + len(skipped) == sum(map(len, groups.values()))
+    for files in groups.values():
+        [kept] = files & ids.keys()  # whichever of the group came first
+        for other in files - {kept}:
+            assert skipped[other] == f"same text as material {ids[kept]}", other
+    titles = {i["title"] for i in report["imported"]}
+    assert {"学习基层治理专题培训心得体会", "关于做好2025年汛期值班工作的通知"} <= titles
 
 
-@needs_corpus
-@pytest.mark.parametrize(
-    "gbk",
-    sorted((CORPUS / "raw_gbk").glob("*.txt")) if CORPUS.exists() else [],
-    ids=lambda p: p.name,
-)
-def test_gbk_files_yield_the_body_of_their_utf8_twins(gbk, tmp_path):
+@pytest.mark.parametrize("twin", sorted(ENCODED_TWINS))
+def test_encoded_twins_yield_the_body_of_their_utf8_original(twin, fixture_library):
     from wenxing.config import DEFAULT_MASTHEAD
     from wenxing.materials.cleaning import Cleaner
     from wenxing.materials.pipeline import Limits, prepare_file
 
-    twin = CORPUS / "gwr_district_hailar" / gbk.name.replace(".gbk", "")
+    original, _encode, encoding = ENCODED_TWINS[twin]
+    limits = Limits(Settings().max_file_bytes, Settings().max_unpacked_bytes)
+    a = prepare_file(fixture_library / "encoded" / twin, limits, Cleaner(DEFAULT_MASTHEAD))
+    b = prepare_file(original, limits, Cleaner(DEFAULT_MASTHEAD))
+    assert a.source_encoding == encoding and b.source_encoding == "utf-8"
+    assert a.body == b.body and a.outline_json == b.outline_json and a.kind == b.kind
+
+
+def test_whole_corpus_imports_without_failures(cli, corpus):
+    result = cli("import", str(corpus), "--json")
+    assert result.code == 0, result
+    report = result.json()
+    assert report["failed"] == []
+    utf8 = [p for p in corpus.rglob("*.txt") if p.parent.name != "raw_gbk"]
+    everything = [*corpus.rglob("*.txt"), *corpus.rglob("*.md")]
+    assert len(report["imported"]) + len(report["skipped"]) == len(everything)
+    imported = {i["path"] for i in report["imported"]}
+    assert imported == {str(p) for p in utf8} | {str(corpus / "SOURCES.md")}
+    gbk_skips = [s for s in report["skipped"] if "raw_gbk" in s["path"]]
+    assert len(gbk_skips) == 8 and all(s["reason"].startswith("same text") for s in gbk_skips)
+
+
+def _corpus_gbk_files() -> list[Path]:
+    root = corpus_root()
+    return sorted((root / "raw_gbk").glob("*.txt")) if root else []
+
+
+@pytest.mark.parametrize("gbk", corpus_params(_corpus_gbk_files()))
+def test_gbk_files_yield_the_body_of_their_utf8_twins(gbk, corpus):
+    from wenxing.config import DEFAULT_MASTHEAD
+    from wenxing.materials.cleaning import Cleaner
+    from wenxing.materials.pipeline import Limits, prepare_file
+
+    twin = corpus / "gwr_district_hailar" / gbk.name.replace(".gbk", "")
     limits = Limits(Settings().max_file_bytes, Settings().max_unpacked_bytes)
     a = prepare_file(gbk, limits, Cleaner(DEFAULT_MASTHEAD))
     b = prepare_file(twin, limits, Cleaner(DEFAULT_MASTHEAD))

@@ -17,7 +17,7 @@ from psycopg import sql
 from sqlalchemy import Boolean, Integer, LargeBinary, inspect, text
 from sqlalchemy.types import DateTime, Numeric
 
-from tests.conftest import PG_ADMIN_URL, TEST_SECRET, _pg_conninfo, _sqlalchemy_pg
+from tests.conftest import TEST_SECRET, _pg_conninfo, _sqlalchemy_pg, pg_admin_url
 from wenxing.config import Settings
 from wenxing.db import migrate
 from wenxing.db.engine import make_engine
@@ -140,10 +140,10 @@ def empty_url(request, tmp_path):
         yield "sqlite", f"sqlite:///{tmp_path / 'old.db'}"
         return
     name = f"wenxing_m_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(pg_admin_url(), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     yield "postgresql", _sqlalchemy_pg(name)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(pg_admin_url(), autocommit=True) as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )

@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.helpers import CORPUS, REPO, SAMPLE
+from tests.helpers import REPO, SAMPLE
+from tests.materials import CITY_2018, CITY_2021, COUNTY_2017, PROVINCE_2026, RURAL_ROADS
 from wenxing.config import set_publisher_setting
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -25,14 +26,7 @@ from wenxing.search.sync import NodeIndex
 from wenxing.web.app import create_app
 
 FIXTURE = REPO / "tests" / "fixtures" / "search_relevance.json"
-LIBRARY = [
-    SAMPLE,
-    CORPUS / "gwr_district_hailar" / "gwr_hailar_2017.txt",
-    CORPUS / "gwr_national" / "gwr_national_2018.txt",
-    CORPUS / "gwr_national" / "gwr_national_2021.txt",
-    CORPUS / "policy_notices" / "policy_notice_govcn_01.txt",
-    CORPUS / "gwr_provincial_2026" / "gwr_prov2026_01.txt",
-]
+LIBRARY = [SAMPLE, COUNTY_2017, CITY_2018, CITY_2021, RURAL_ROADS, PROVINCE_2026]
 
 
 def _import(runtime, paths, **options):
@@ -42,9 +36,18 @@ def _import(runtime, paths, **options):
 
 @pytest.fixture
 def library(runtime):
+    """The library on a database of the test's own: for tests that change it."""
     report = _import(runtime, LIBRARY, publish=True)
     assert not report.failed and len(report.imported) == len(LIBRARY)
     return runtime.search_index()
+
+
+@pytest.fixture(scope="module")
+def shared_library(module_runtime):
+    """The library built once per module and backend, for tests that only search it."""
+    report = _import(module_runtime, LIBRARY, publish=True)
+    assert not report.failed and len(report.imported) == len(LIBRARY)
+    return module_runtime.search_index()
 
 
 def titles(results) -> list[str]:
@@ -55,37 +58,37 @@ def ids(results) -> list[int]:
     return [hit.material_id for hit in results.materials]
 
 
-def test_words_sub_words_characters_numbers_and_latin(library):
+def test_words_sub_words_characters_numbers_and_latin(shared_library):
     speech = "在全区重点工作推进会上的讲话"
-    assert speech in titles(search(library, "河湖长制"))  # jargon kept whole
-    assert speech in titles(search(library, "乡村"))  # a sub-word of 乡村振兴
-    assert speech in titles(search(library, "PPP"))
-    assert speech in titles(search(library, "ppp"))
-    assert len(search(library, "5G").materials) == 1  # only the 2021 report speaks of 5G
-    assert speech in titles(search(library, "镇"))  # one character: words holding it (乡镇)
-    assert ids(search(library, "鄉村振興")) == ids(search(library, "乡村振兴"))
+    assert speech in titles(search(shared_library, "河湖长制"))  # jargon kept whole
+    assert speech in titles(search(shared_library, "乡村"))  # a sub-word of 乡村振兴
+    assert speech in titles(search(shared_library, "PPP"))
+    assert speech in titles(search(shared_library, "ppp"))
+    assert len(search(shared_library, "5G").materials) == 1  # only the 2021 report speaks of 5G
+    assert speech in titles(search(shared_library, "镇"))  # one character: words holding it (乡镇)
+    assert ids(search(shared_library, "鄉村振興")) == ids(search(shared_library, "乡村振兴"))
 
 
-def test_all_terms_must_match_somewhere_in_the_material(library):
-    both = search(library, "河湖长制 薰衣草")
+def test_all_terms_must_match_somewhere_in_the_material(shared_library):
+    both = search(shared_library, "河湖长制 薰衣草")
     assert titles(both) == ["在全区重点工作推进会上的讲话"]
-    assert not search(library, "河湖长制 量子计算机").materials
+    assert not search(shared_library, "河湖长制 量子计算机").materials
 
 
-def test_phrases_exclusions_and_filters(library):
-    phrase = search(library, '"一企一策"')
+def test_phrases_exclusions_and_filters(shared_library):
+    phrase = search(shared_library, '"一企一策"')
     assert titles(phrase)[0] == "在全区重点工作推进会上的讲话"
     for hit in phrase.materials:
         assert all("一企一策" in section.snippet for section in hit.sections)
-    assert not search(library, '"一策一企"').materials
-    everyone = set(ids(search(library, "乡村振兴")))
-    without = set(ids(search(library, "乡村振兴 -薰衣草")))
+    assert not search(shared_library, '"一策一企"').materials
+    everyone = set(ids(search(shared_library, "乡村振兴")))
+    without = set(ids(search(shared_library, "乡村振兴 -薰衣草")))
     assert without and without < everyone
-    speeches = search(library, "kind:讲话")
+    speeches = search(shared_library, "kind:讲话")
     assert titles(speeches) == ["在全区重点工作推进会上的讲话"]
     assert all(h.score == 0.0 for h in speeches.materials)
-    assert not search(library, "乡村振兴 year:2001").materials
-    assert search(library, "乡村振兴 since:2000-01-01").materials
+    assert not search(shared_library, "乡村振兴 year:2001").materials
+    assert search(shared_library, "乡村振兴 since:2000-01-01").materials
 
 
 def test_materials_published_in_the_same_second_come_newest_id_first(runtime, library):
@@ -103,8 +106,8 @@ def test_materials_published_in_the_same_second_come_newest_id_first(runtime, li
         assert library.reindex(jobs=1).applied == len(LIBRARY)
 
 
-def test_results_are_grouped_with_the_best_sections_and_short_snippets(library):
-    results = search(library, "乡村振兴", limit=3)
+def test_results_are_grouped_with_the_best_sections_and_short_snippets(shared_library):
+    results = search(shared_library, "乡村振兴", limit=3)
     assert len(results.materials) <= 3
     scores = [hit.score for hit in results.materials]
     assert scores == sorted(scores, reverse=True)
@@ -194,9 +197,9 @@ def test_another_process_index_catches_up_and_a_rebuild_gives_the_same_answers(
         "\x00\x1f\u200b",
     ],
 )
-def test_hostile_queries_answer_or_explain(library, text):
+def test_hostile_queries_answer_or_explain(shared_library, text):
     try:
-        results = search(library, text)
+        results = search(shared_library, text)
     except QueryError as refused:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.user_message)
     else:
@@ -244,8 +247,8 @@ def test_api_search_gates_and_rate_limits(runtime, library):
     assert empty.status_code == 400 and empty.json() == {"error": "请输入要搜索的内容"}
 
 
-def test_relevance_on_the_real_corpus(runtime):
-    files = sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "raw_gbk")
+def test_relevance_on_the_real_corpus(runtime, corpus):
+    files = sorted(p for p in corpus.glob("*/*.txt") if p.parent.name != "raw_gbk")
     report = _import(runtime, files, publish=True)
     assert not report.failed
     with runtime.db.reading() as session:
@@ -278,7 +281,7 @@ def test_a_node_whose_index_another_process_is_writing_waits_its_turn(runtime, l
     assert not search(library, "薰衣草").materials  # the first worker reloads and agrees
 
 
-def test_a_quoted_phrase_cut_anywhere_from_the_text_finds_its_material(library):
+def test_a_quoted_phrase_cut_anywhere_from_the_text_finds_its_material(shared_library):
     """Phrases copied out of running text start and end inside words (商环境 of 营商环境);
     they must match exactly, whatever the segmenter makes of them."""
     import re
@@ -294,7 +297,7 @@ def test_a_quoted_phrase_cut_anywhere_from_the_text_finds_its_material(library):
                 phrases.append(piece)
     assert len(phrases) >= 20
     for piece in phrases:
-        found = search(library, f'"{piece}"')
+        found = search(shared_library, f'"{piece}"')
         assert titles(found)[:1] == ["在全区重点工作推进会上的讲话"], piece
         for hit in found.materials:
             assert any(piece in s.snippet.replace("…", "") for s in hit.sections), piece

@@ -162,9 +162,9 @@ def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):
 
 
 def _library(runtime):
-    from tests.helpers import CORPUS
+    from tests.materials import REPORTS
 
-    files = [SAMPLE, *sorted(CORPUS.glob("gwr_national/*.txt"))[:4]]
+    files = [SAMPLE, *REPORTS]
     importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
     report = importer.run(files, ImportOptions(publish=True))
     assert not report.failed

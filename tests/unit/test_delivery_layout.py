@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from tests.helpers import CORPUS, FINGERPRINT_KEY, parse_text, sample_copy, trace_sample_text
+from tests.helpers import FINGERPRINT_KEY, parse_text, sample_copy, trace_sample_text
+from tests.materials import CONGRESS_2022
 from wenxing import fingerprint
 from wenxing.delivery.html import HtmlFormat
 from wenxing.delivery.layout import (
@@ -52,7 +53,7 @@ def test_sample_blocks_follow_the_outline():
 
 
 def test_run_in_headings_are_cut_from_their_text():
-    structure, layout = _layout(CORPUS / "cpc_congress_reports" / "cpc_congress_16_12.txt")
+    structure, layout = _layout(CONGRESS_2022)
     run_in = [b for b in layout.blocks if b.start < b.head_end < b.end]
     assert run_in, "the report has （一）… headings followed by text"
     for block in run_in:
@@ -64,7 +65,7 @@ def test_run_in_headings_are_cut_from_their_text():
 
 
 def test_fill_gives_every_block_its_marked_text():
-    structure, layout = _layout(CORPUS / "cpc_congress_reports" / "cpc_congress_16_12.txt")
+    structure, layout = _layout(CONGRESS_2022)
     body = structure.body
     from tests.helpers import shipped_variants
     from wenxing.materials.keywords import words

@@ -10,6 +10,7 @@ import time
 import zipfile
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -18,12 +19,12 @@ from docx.oxml.ns import qn
 
 from tests.helpers import (
     FINGERPRINT_KEY,
-    corpus_files,
     parse_text,
     sample_copy,
     shipped_variants,
     trace_sample_text,
 )
+from tests.materials import CONGRESS_2022, COUNTY_2017, RURAL_ROADS
 from wenxing import fingerprint
 from wenxing.delivery.docx import (
     BODY_FONT,
@@ -55,15 +56,9 @@ FORMAT = DocxFormat()
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufe04\ufe05\ufe06\ufe07"
 RECIPIENTS = ["WX-10001", "WX-10002", *(f"WX-{20000 + n}" for n in range(220))]
 
-# Corpus documents that between them have run-in headings of ranks （一）, 1. and （1）,
-# heading lines, salutations and datelines. No corpus file ends with a signature, so one
-# notice gets the usual issuer-and-date tail.
-SIGNATURE_TAIL = "\n××市人民政府办公室\n2025年6月12日\n"
-CORPUS_DOCUMENTS = (
-    ("policy_notice_pkulaw_01.txt", ""),
-    ("gwr_national_1983.txt", ""),
-    ("policy_notice_govcn_01.txt", SIGNATURE_TAIL),
-)
+# Fixture documents that between them have run-in headings of ranks （一）, 1. and （1）,
+# heading lines, salutations, datelines, a byline and a signature.
+DOCUMENTS = (RURAL_ROADS, COUNTY_2017, CONGRESS_2022)
 RUN_IN_MARKERS = {
     "（一）": re.compile(r"[（(][一二三四五六七八九十]+[）)]"),
     "1.": re.compile(r"\d+[.．]"),
@@ -76,7 +71,7 @@ MARKER_FONTS = {"（一）": (KAI_FONT, False), "1.": (BODY_FONT, True), "（1�
 
 @dataclass(frozen=True)
 class Material:
-    """A corpus document as a material version: its layout, base body and marking plan."""
+    """A fixture document as a material version: its layout, base body and marking plan."""
 
     layout: Layout
     body: str
@@ -84,9 +79,8 @@ class Material:
 
 
 @cache
-def corpus_material(name: str, tail: str = "") -> Material:
-    path = next(p for p in corpus_files() if p.name == name)
-    structure = parse_text(path.read_text("utf-8") + tail)
+def document_material(path: Path) -> Material:
+    structure = parse_text(path.read_text("utf-8"))
     title = structure.title or path.stem
     layout = layout_of(title, structure.body, json.dumps(structure.outline_dicts()))
     plan = fingerprint.build_plan(
@@ -99,8 +93,8 @@ def corpus_material(name: str, tail: str = "") -> Material:
     return Material(layout, structure.body, plan)
 
 
-def corpus_copy(material: Material, member: str = "WX-10001", copy_id: int = 1) -> CopyContent:
-    """A marked copy of a corpus document, built as ``sample_copy`` builds the sample's."""
+def document_copy(material: Material, member: str = "WX-10001", copy_id: int = 1) -> CopyContent:
+    """A marked copy of a fixture document, built as ``sample_copy`` builds the sample's."""
     pieces = fingerprint.mark_spans(
         material.body, material.plan, FINGERPRINT_KEY, member, material.layout.cuts
     )
@@ -113,7 +107,7 @@ def corpus_copy(material: Material, member: str = "WX-10001", copy_id: int = 1) 
     )
 
 
-def trace_corpus_text(material: Material, text: str, recipients: list[str]) -> list[str]:
+def trace_document_text(material: Material, text: str, recipients: list[str]) -> list[str]:
     reading = fingerprint.read_evidence(material.body, material.plan, text)
     verdict = fingerprint.accuse(reading, FINGERPRINT_KEY, recipients)
     return [score.member for score in verdict.accused]
@@ -203,10 +197,10 @@ def sample() -> Rendered:
     return rendered(sample_copy()[0])
 
 
-@pytest.fixture(scope="module", params=[name for name, _tail in CORPUS_DOCUMENTS])
-def corpus(request) -> tuple[Material, Rendered]:
-    material = corpus_material(request.param, dict(CORPUS_DOCUMENTS)[request.param])
-    return material, rendered(corpus_copy(material), material.layout)
+@pytest.fixture(scope="module", params=DOCUMENTS, ids=lambda p: p.name)
+def document(request) -> tuple[Material, Rendered]:
+    material = document_material(request.param)
+    return material, rendered(document_copy(material), material.layout)
 
 
 # --- the page -----------------------------------------------------------------------------
@@ -317,8 +311,8 @@ def test_heading_font_per_rank():
     assert first_line_chars(document, paragraphs[2]) == 200  # 一、 indented like the text
 
 
-def test_corpus_blocks_are_set_by_style_and_rank(corpus):
-    content, document = corpus[1].content, corpus[1].document
+def test_document_blocks_are_set_by_style_and_rank(document):
+    content, document = document[1].content, document[1].document
     paragraphs = body_paragraphs(document)
     assert len(paragraphs) == len(content.blocks)
     run_in = 0
@@ -350,10 +344,10 @@ def test_corpus_blocks_are_set_by_style_and_rank(corpus):
     assert run_in > 0
 
 
-def test_corpus_covers_every_block_kind():
+def test_documents_cover_every_block_kind():
     kinds, markers = set(), set()
-    for name, tail in CORPUS_DOCUMENTS:
-        material = corpus_material(name, tail)
+    for path in DOCUMENTS:
+        material = document_material(path)
         for block in material.layout.blocks:
             kinds.add(block.style)
             if block.style != HEADING and block.head_end > block.start:
@@ -411,8 +405,8 @@ def test_core_properties_carry_the_copy_tag(sample):
 # --- the text and the fingerprint ------------------------------------------------------------
 
 
-def test_body_text_is_the_marked_body_exactly(sample, corpus):
-    for copy in (sample, corpus[1]):
+def test_body_text_is_the_marked_body_exactly(sample, document):
+    for copy in (sample, document[1]):
         content, document = copy.content, copy.document
         text = "\n".join(p.text for p in body_paragraphs(document))
         assert text == content.body
@@ -476,10 +470,10 @@ def test_text_traces_to_the_recipient(sample):
     assert trace_sample_text(other_text, RECIPIENTS) == ["WX-10002"]
 
 
-def test_corpus_text_traces_to_the_recipient(corpus):
-    material, document = corpus[0], corpus[1].document
+def test_document_text_traces_to_the_recipient(document):
+    material, document = document[0], document[1].document
     text = "\n".join(p.text for p in document.paragraphs)
-    assert trace_corpus_text(material, text, RECIPIENTS) == ["WX-10001"]
+    assert trace_document_text(material, text, RECIPIENTS) == ["WX-10001"]
 
 
 # --- packaging ---------------------------------------------------------------------------

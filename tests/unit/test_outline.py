@@ -8,7 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import CORPUS, SAMPLE, corpus_files, parse_text, walk
+from tests.helpers import SAMPLE, parse_text, walk
+from tests.materials import (
+    ARCHIVE_MEASURES,
+    CONGRESS_2022,
+    COUNTY_2017,
+    FLOOD_DUTY,
+    RURAL_ROADS,
+    STUDY_NOTES,
+    corpus_files,
+    corpus_params,
+    fixture_files,
+)
 from wenxing.materials.outline import heading_marker, parse, split_heading
 
 SAMPLE_SECTIONS = [
@@ -166,17 +177,124 @@ def test_markers():
     assert split_heading("加强组织领导：") == "加强组织领导"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present beside the repository")
-@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
-def test_corpus_documents_parse_consistently(path):
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+def test_fixture_materials_parse_consistently(path):
+    from wenxing.materials.readers import read_source
+
+    text = read_source(path, max_bytes=1 << 20, max_unpacked_bytes=1 << 20).text
+    structure = parse_text(text)
+    assert structure.title and structure.body
+    _assert_well_formed(structure)
+
+
+def test_a_report_has_front_matter_and_three_heading_ranks():
+    structure = parse_text(COUNTY_2017.read_text("utf-8"))
+    assert structure.title == "政府工作报告"
+    assert [n.type for n in structure.outline[:4]] == [
+        "dateline",
+        "byline",
+        "salutation",
+        "opening",
+    ]
+    assert structure.outline[2].heading == "各位代表："
+    sections = [n for n in structure.outline if n.type == "section"]
+    assert [s.heading for s in sections] == [
+        "2016年工作回顾",
+        "2017年主要目标和重点工作",
+        "加强政府自身建设",
+    ]
+    second = sections[1].children
+    assert [c.marker for c in second] == ["（一）", "（二）", "（三）", "（四）"]
+    assert [c.heading for c in second[1].children] == [
+        "发展特色农业",
+        "办好乡村旅游",
+        "打赢脱贫攻坚战",
+    ]
+    assert {c.marker for c in second[1].children} == {"1.", "2.", "3."}
+    assert structure.outline[-1].type == "closing"
+
+
+def test_a_notice_has_four_heading_ranks_run_into_their_text_and_a_signature():
+    structure = parse_text(RURAL_ROADS.read_text("utf-8"))
+    assert structure.title == "××市人民政府办公室关于加强农村公路养护管理工作的通知"
+    assert structure.outline[0].type == "salutation"
+    tasks = next(n for n in structure.outline if n.heading == "主要任务")
+    work = tasks.children[1]
+    assert (work.marker, work.heading) == ("（二）", "规范养护作业")
+    third = work.children[2]
+    assert (third.marker, third.heading, third.level) == ("3.", "养护工程", 3)
+    assert [(c.marker, c.heading, c.level) for c in third.children] == [
+        ("（1）", "预防养护", 4),
+        ("（2）", "修复养护", 4),
+        ("（3）", "应急养护", 4),
+    ]
+    # A run-in heading is its first sentence; the text after it belongs to the section.
+    assert structure.body[work.children[0].start :].startswith("1.日常巡查。县道每周")
+    signature = structure.outline[-1]
+    assert signature.type == "signature"
+    assert structure.body[signature.start : signature.end].splitlines() == [
+        "××市人民政府办公室",
+        "2025年6月12日",
+        "（此件公开发布）",
+    ]
+
+
+def test_chapters_and_articles():
+    structure = parse_text(ARCHIVE_MEASURES.read_text("utf-8"))
+    assert structure.title == "××市机关档案管理办法"
+    chapters = structure.outline
+    assert [(c.marker, c.heading) for c in chapters] == [
+        ("第一章", "总则"),
+        ("第二章", "档案的收集与整理"),
+        ("第三章", "档案的保管与利用"),
+        ("第四章", "附则"),
+    ]
+    assert [c.marker for c in chapters[0].children] == ["第一条", "第二条", "第三条"]
+    assert chapters[3].children[0].heading == "本办法自2025年9月1日起施行"
+
+
+def test_inline_items_of_three_kinds():
+    structure = parse_text(STUDY_NOTES.read_text("utf-8"))
+    assert structure.title == "学习基层治理专题培训心得体会"
+    assert structure.outline[0].type == "dateline"
+    sections = [n for n in structure.outline if n.type == "section"]
+    assert [[(i.type, i.marker) for i in s.children] for s in sections] == [
+        [("item", "首先"), ("item", "其次"), ("item", "最后")],
+        [("item", "第一"), ("item", "第二"), ("item", "第三")],
+        [("item", "一是"), ("item", "二是"), ("item", "三是")],
+    ]
+    assert structure.outline[-1].type == "closing"
+
+
+def test_a_congress_report_has_a_two_line_title_over_its_subtitle():
+    structure = parse_text(CONGRESS_2022.read_text("utf-8"))
+    assert structure.title == "全面建设美好家园 奋力开创高质量发展新局面"
+    assert [n.type for n in structure.outline[:3]] == ["dateline", "dateline", "salutation"]
+    first = next(n for n in structure.outline if n.type == "section")
+    assert [c.heading for c in first.children][:2] == ["综合实力明显增强", "脱贫攻坚全面胜利"]
+
+
+def test_a_markdown_table_becomes_rows_of_cells():
+    from wenxing.materials.readers import read_source
+
+    text = read_source(FLOOD_DUTY, max_bytes=1 << 20, max_unpacked_bytes=1 << 20).text
+    structure = parse_text(text)
+    assert structure.title == "关于做好2025年汛期值班工作的通知"
+    rows = [line.split("\t") for line in structure.body.splitlines() if "\t" in line]
+    assert rows[0] == ["时段", "带班领导", "值班人员", "联系电话"]
+    assert [r[0] for r in rows[1:]] == ["6月", "7月", "8月", "9月"]
+    assert structure.outline[-1].type == "signature"
+
+
+@pytest.mark.parametrize("path", corpus_params(corpus_files()))
+def test_corpus_documents_parse_consistently(path, corpus):
     structure = parse_text(path.read_text(encoding="utf-8"))
     assert structure.body
     _assert_well_formed(structure)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present beside the repository")
-def test_corpus_report_structure():
-    structure = parse_text((CORPUS / "gwr_national" / "gwr_national_2024.txt").read_text("utf-8"))
+def test_corpus_report_structure(corpus):
+    structure = parse_text((corpus / "gwr_national" / "gwr_national_2024.txt").read_text("utf-8"))
     assert structure.title == "政府工作报告"
     assert structure.outline[0].type == "dateline"
     sections = [n for n in structure.outline if n.type == "section"]

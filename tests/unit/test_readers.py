@@ -22,6 +22,7 @@ from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.materials import ENCODED_TWINS, corpus_params, corpus_root
 from wenxing.materials.readers import (
     SUPPORTED_SUFFIXES,
     ReadError,
@@ -33,7 +34,6 @@ from wenxing.materials.readers import (
 
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 20 * MB, "max_unpacked_bytes": 200 * MB}
-CORPUS = Path("/work/shared/corpus")
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 SPEECH = (
@@ -105,21 +105,24 @@ def test_leading_bom_character_is_dropped() -> None:
     assert decode_text("\ufeff同志们：".encode("utf-16-le")) == ("同志们：", "utf-16-le")
 
 
-def corpus_pairs() -> list:
-    raw = sorted((CORPUS / "raw_gbk").glob("*.gbk.txt"))
-    if not raw:
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"))]
-    twins = CORPUS / "gwr_district_hailar"
-    return [
-        pytest.param(path, twins / path.name.replace(".gbk.txt", ".txt"), id=path.name)
-        for path in raw
-    ]
+@pytest.mark.parametrize("twin", sorted(ENCODED_TWINS))
+def test_encoded_twin_reads_as_its_utf8_original(twin: str, fixture_library: Path) -> None:
+    original, _encode, encoding = ENCODED_TWINS[twin]
+    source = read_source(fixture_library / "encoded" / twin, **LIMITS)
+    assert source.encoding == encoding
+    assert source.text.removeprefix("\ufeff") == original.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("gbk_path", "utf8_path"), corpus_pairs())
-def test_gbk_corpus_matches_its_utf8_twin(gbk_path: Path, utf8_path: Path) -> None:
+def _corpus_gbk_files() -> list[Path]:
+    root = corpus_root()
+    return sorted((root / "raw_gbk").glob("*.gbk.txt")) if root else []
+
+
+@pytest.mark.parametrize("gbk_path", corpus_params(_corpus_gbk_files()))
+def test_gbk_corpus_matches_its_utf8_twin(gbk_path: Path, corpus: Path) -> None:
     source = read_source(gbk_path, **LIMITS)
     assert source.encoding == "gb18030"
+    utf8_path = corpus / "gwr_district_hailar" / gbk_path.name.replace(".gbk.txt", ".txt")
     twin = utf8_path.read_text(encoding="utf-8").replace("\r\n", "\n")
     assert source.text == twin
 

@@ -80,7 +80,7 @@ def refresh_search(runtime: Runtime) -> None:
         log.warning("search index not brought up to date: %s", exc)
 
 
-def emit(as_json: bool, document: Any, text: Callable[[], None]) -> None:
+def emit(as_json: bool, document: Any, text: Callable[[], object]) -> None:
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=None))
     else:

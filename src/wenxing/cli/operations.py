@@ -69,7 +69,7 @@ def restore_command(
     except backups.BackupError as exc:
         raise CommandError(str(exc)) from None
     if not yes:
-        if as_json or not click.get_text_stream("stdin").isatty():
+        if as_json or not click.get_text_stream("stdin").isatty():  # type: ignore[operator]  # typed object
             raise CommandError("restore replaces the database: pass --yes to confirm")
         click.confirm(
             f"replace the database with the backup of {manifest['created_at']}?", abort=True

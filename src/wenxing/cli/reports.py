@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from typing import Any
 
 import click
 from sqlalchemy import func, select
@@ -86,7 +87,7 @@ def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
             .where(Accusation.report_id == report.id)
             .order_by(Accusation.id)
         ).all()
-        document = {
+        document: dict[str, Any] = {
             "receipt": format_receipt(report.receipt),
             "state": report.state,
             "platform": report.platform,

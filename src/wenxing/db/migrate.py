@@ -70,7 +70,9 @@ def upgrade(engine: Engine, target: str = "head") -> str:
 
 def _raw_pragma(conn: Connection, statement: str) -> None:
     """Run a pragma on the driver's connection itself, outside any transaction."""
-    conn.connection.driver_connection.execute(statement)
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection has its driver's
+    driver.execute(statement)
 
 
 def schema_drift(engine: Engine) -> list[str]:

@@ -315,7 +315,7 @@ def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[i
     The count runs over the issuance log of the whole window, so it is kept for
     ``MOST_READ_SECONDS`` per database and window day; a copy issued by this process
     makes it count again at once (other workers' copies show within a minute)."""
-    key = (str(session.get_bind().url), since.date(), limit)
+    key = (str(session.get_bind().engine.url), since.date(), limit)
     now = time.monotonic()
     memo = _most_read_memo.get(key)
     if memo and memo[1] == _copies_issued_here and now - memo[0] < MOST_READ_SECONDS:

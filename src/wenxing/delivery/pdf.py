@@ -717,7 +717,7 @@ def _embed_fonts(pdf: FPDF, pages: list[list[tuple[Row, list[_Run]]]], folder: P
         pdf.add_font(font, fname=path)
         # The subset keeps the source's bounding boxes; recomputing them would decode and
         # re-encode every outline when fpdf2 subsets it (~0.3 s a face).
-        pdf.fonts[font].ttfont.recalcBBoxes = False
+        pdf.fonts[font].ttfont.recalcBBoxes = False  # type: ignore[union-attr]  # a TrueType font
 
 
 def _draw_page(pdf: FPDF, rows: list[tuple[Row, list[_Run]]], stamp: Image.Image) -> None:
@@ -807,7 +807,9 @@ def _stamp(text: str) -> Image.Image:
     with _STAMP_LOCK:  # a FreeType face is not to be used by two threads at once
         left, top, right, bottom = font.getbbox(text)
         margin = font.size // 8
-        image = Image.new("L", (right - left + 2 * margin, bottom - top + 2 * margin), 255)
+        image = Image.new(
+            "L", (int(right - left + 2 * margin), int(bottom - top + 2 * margin)), 255
+        )
         ImageDraw.Draw(image).text((margin - left, margin - top), text, font=font, fill=_STAMP_INK)
     return image.rotate(_STAMP_ANGLE, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
 

@@ -97,9 +97,9 @@ def _anchors(base: str, evidence: str) -> dict[int, int]:
             seen[gram] = b
     anchors: dict[int, int] = {}
     for e in range(len(evidence) - ANCHOR + 1):
-        b = seen.get(evidence[e : e + ANCHOR])
-        if b is not None and evidence[e : e + ANCHOR] not in repeated:
-            anchors[e] = b
+        found = seen.get(evidence[e : e + ANCHOR])
+        if found is not None and evidence[e : e + ANCHOR] not in repeated:
+            anchors[e] = found
     return anchors
 
 

@@ -19,6 +19,7 @@ event, one notification per account, one announcement per robot.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
-from wenxing.db.engine import is_sqlite
+from wenxing.db.engine import is_sqlite, rowcount
 from wenxing.i18n import _
 from wenxing.live import events
 from wenxing.live.models import DigestItem, Notification
@@ -153,7 +154,7 @@ def _notify_subscribers(session: Session, title: str, link: str, event_id: int, 
         )
         .on_conflict_do_nothing(index_elements=["dedupe"])
     )
-    added = session.execute(statement).rowcount or 0
+    added = rowcount(session.execute(statement)) or 0
     if added:
         events.emit(
             session, events.NOTIFICATION, "members", kind=NEW_MATERIAL, title=title[:200], link=link
@@ -205,7 +206,7 @@ def report_decided(
     receipt: str,
     state: str,
     reporter_id: int | None,
-    sanctioned: list[tuple[int, str]] = (),
+    sanctioned: Sequence[tuple[int, str]] = (),
 ) -> None:
     """A report was confirmed or rejected: the staff's pages, the reporter's account, and
     each sanctioned member (``(member id, "warn" | "suspend")``)."""

@@ -60,7 +60,7 @@ def _cipher(server_secret: bytes) -> AESGCM:
 
 
 def is_sealed(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(PREFIX)
+    return stored is not None and stored.startswith(PREFIX)
 
 
 def seal(server_secret: bytes, robot_id: int, field: str, value: str) -> str:

@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx2
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from wenxing import metrics
 from wenxing.background import PollingThread
 from wenxing.db.base import utcnow
-from wenxing.db.engine import Database, is_sqlite
+from wenxing.db.engine import Database, is_sqlite, rowcount
 from wenxing.live import bot_credentials, events
 from wenxing.live.bot_formats import Message, Outcome, build_request, read_reply
 from wenxing.live.bots import announcement
@@ -89,15 +89,17 @@ def claim(db: Database, now: datetime | None = None) -> Claimed | None:
         row = session.scalars(query).first()
         if row is None:
             return None
-        same = BotDelivery.claimed_at.is_(None)
+        same: ColumnElement[bool] = BotDelivery.claimed_at.is_(None)
         if row.claimed_at is not None:
             same = BotDelivery.claimed_at == row.claimed_at
-        taken = session.execute(
-            update(BotDelivery)
-            .where(BotDelivery.id == row.id, BotDelivery.state == row.state, same)
-            .values(state="sending", claimed_at=now, attempts=BotDelivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        taken = rowcount(
+            session.execute(
+                update(BotDelivery)
+                .where(BotDelivery.id == row.id, BotDelivery.state == row.state, same)
+                .values(state="sending", claimed_at=now, attempts=BotDelivery.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not taken:
             return None
         return Claimed(row.id, row.robot_id, row.event_id, row.attempts + 1, now, row.created_at)

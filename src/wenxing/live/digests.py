@@ -62,7 +62,7 @@ def announce_run(session: Session, run: str, now: datetime | None = None) -> int
     ).all()
     if not claimed:
         return 0
-    claimed.sort()
+    claimed = sorted(claimed)
     materials = _published(session, [material_id for _item, material_id in claimed])
     if len(materials) == 1:
         announce.material_published(session, materials[0])

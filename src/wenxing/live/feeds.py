@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wenxing.db.engine import rowcount
 from wenxing.live.models import FeedToken
 from wenxing.materials import catalog
 from wenxing.members.entitlement import Plan, may_read
@@ -75,12 +76,14 @@ def open_feed(session: Session, member_id: int, now: datetime) -> str:
 
 def close_feed(session: Session, member_id: int, now: datetime) -> int:
     """Revoke the account's feed secret; returns how many were revoked (0 or 1)."""
-    return session.execute(
-        update(FeedToken)
-        .where(FeedToken.member_id == member_id, FeedToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return rowcount(
+        session.execute(
+            update(FeedToken)
+            .where(FeedToken.member_id == member_id, FeedToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def feed_opened_at(session: Session, member_id: int) -> datetime | None:
@@ -126,7 +129,7 @@ def personal_entries(
             m.title,
             m.kind,
             m.category,
-            m.published_at,
+            m.published_at,  # type: ignore[arg-type]  # the readable are published
             tuple(_shortened(h) for h in headings.get(m.id, [])),
         )
         for m in readable

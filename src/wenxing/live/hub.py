@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from sqlalchemy import func, or_, select
@@ -183,7 +184,7 @@ class Hub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cursor = _Cursor()
-        self._listener = None  # the PostgreSQL LISTEN connection
+        self._listener: Any = None  # the PostgreSQL LISTEN connection (psycopg)
         self.dispatched = 0
 
     # -- streams (called on the event loop) --------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
-from wenxing.db.engine import is_sqlite
+from wenxing.db.engine import is_sqlite, rowcount
 from wenxing.live import events
 from wenxing.live.models import Notification
 
@@ -64,11 +64,11 @@ def notify(
 
 
 def unread_count(session: Session, member_id: int) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count())
         .select_from(Notification)
         .where(Notification.member_id == member_id, Notification.read_at.is_(None))
-    )
+    ).scalar_one()
 
 
 def mark_read(session: Session, member_id: int, notification_id: int | None = None) -> int:
@@ -78,9 +78,9 @@ def mark_read(session: Session, member_id: int, notification_id: int | None = No
     )
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
-    return session.execute(
-        query.values(read_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    return rowcount(
+        session.execute(query.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    )
 
 
 def notifications_of(
@@ -90,7 +90,9 @@ def notifications_of(
     condition = [Notification.member_id == member_id]
     if unread_only:
         condition.append(Notification.read_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(Notification).where(*condition))
+    total = session.execute(
+        select(func.count()).select_from(Notification).where(*condition)
+    ).scalar_one()
     rows = session.scalars(
         select(Notification)
         .where(*condition)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from wenxing import audit
-from wenxing.db.engine import is_sqlite
+from wenxing.db.engine import is_sqlite, rowcount
 from wenxing.live import events
 from wenxing.live.models import MaterialRequest, RequestSupport
 from wenxing.live.notify import notify
@@ -118,14 +118,14 @@ def post_request(
     if deadline is not None and deadline < today:
         raise RequestRefused("deadline_past")
     lock_member(session, member.id)  # held to the commit: the next post counts this one
-    posted = session.scalar(
+    posted = session.execute(
         select(func.count())
         .select_from(MaterialRequest)
         .where(
             MaterialRequest.member_id == member.id,
             MaterialRequest.created_at > now - timedelta(days=1),
         )
-    )
+    ).scalar_one()
     if posted >= per_day:
         raise RequestRefused("too_many", per_day=per_day)
     row = MaterialRequest(
@@ -188,11 +188,13 @@ def withdraw_support(
     """Take the account's support back from an open request; returns its supporters."""
     member = _participant(session, member, now)
     row = _open_request(session, request_id)
-    removed = session.execute(
-        delete(RequestSupport).where(
-            RequestSupport.request_id == row.id, RequestSupport.member_id == member.id
+    removed = rowcount(
+        session.execute(
+            delete(RequestSupport).where(
+                RequestSupport.request_id == row.id, RequestSupport.member_id == member.id
+            )
         )
-    ).rowcount
+    )
     if removed:
         _count_supporters(session, row.id)
     return _supporters(session, row.id)
@@ -215,9 +217,9 @@ def _count_supporters(session: Session, request_id: int) -> None:
 
 
 def _supporters(session: Session, request_id: int) -> int:
-    return session.scalar(
+    return session.execute(
         select(MaterialRequest.supporters).where(MaterialRequest.id == request_id)
-    )
+    ).scalar_one()
 
 
 def _audience(session: Session, row: MaterialRequest) -> list[int]:

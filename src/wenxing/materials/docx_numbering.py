@@ -68,7 +68,7 @@ class Numbering:
             None,
         )  # fmt: skip
         try:
-            root = document.part.part_related_by(RT.NUMBERING).element
+            root = document.part.part_related_by(RT.NUMBERING).element  # type: ignore[attr-defined]  # an XmlPart
         except KeyError:
             root = None
         children = [] if root is None else list(root)

@@ -66,7 +66,11 @@ class ImportReport:
     stopped: str | None = None  # why the import stopped before the end (a full disk)
 
     def as_dict(self) -> dict[str, Any]:
-        found = {"imported": self.imported, "skipped": self.skipped, "failed": self.failed}
+        found: dict[str, Any] = {
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
         if self.stopped:
             found["stopped"] = self.stopped
         return found

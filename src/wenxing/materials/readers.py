@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docx
 import pypdf
@@ -243,7 +244,7 @@ def _strip_markdown(text: str) -> tuple[str, str | None]:
         fence_match = _FENCE.match(line)
         if fence is not None:
             closing = fence_match and fence_match.group(1)[0] == fence[0]
-            if closing and len(fence_match.group(1)) >= len(fence):
+            if fence_match and closing and len(fence_match.group(1)) >= len(fence):
                 fence = None
             else:
                 out.append(line)
@@ -431,7 +432,7 @@ def pdf_pages(data: bytes) -> tuple[list[str], str]:
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
             raise ReadError(_ENCRYPTED_PDF)
         pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
         info = " ".join(str(meta.get(k) or "") for k in ("/Title", "/Subject", "/Keywords"))
         return pages, info
     except ReadError:

@@ -39,7 +39,9 @@ def parse_roster(
 ) -> tuple[list[tuple[int, str, str | None, date | None]], list[RowError]]:
     """Rows (line, name, phone, paid_until) and the errors found, with CSV line numbers."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows, errors = [], []
+    rows: list[tuple[int, str, str | None, date | None]] = []
+    errors: list[RowError] = []
+    phone: str | None
     header = next(reader, None)
     if header is None or [h.strip().lower() for h in header] != HEADER:
         return [], [RowError(1, "the first line must be the header name,phone,paid_until")]

@@ -112,9 +112,10 @@ def trace_report(runtime, report_id: int) -> None:
                 versions[version.id] = version, coverage
         share = bound / max(1, len(groups))  # the union bound over every material traced
         for version_id, members in groups.items():
+            pieces = [m.evidence for m in members if m.evidence is not None]  # all of them
             joined = Evidence(
-                "\n".join(m.evidence.text for m in members),
-                tuple(sorted({t for m in members for t in m.evidence.copy_tags})),
+                "\n".join(e.text for e in pieces),
+                tuple(sorted({t for e in pieces for t in e.copy_tags})),
             )
             version, coverage = versions[version_id]
             if len(members) > 1:  # the joined evidence covers more than each piece
@@ -170,11 +171,12 @@ def _store(
     session.execute(delete(Accusation).where(Accusation.report_id == report.id))
     session.execute(delete(ReportTrace).where(ReportTrace.report_id == report.id))
     for item in reads:
-        row = session.get(ReportEvidence, item.evidence_id)
-        row.detected = item.detected
-        row.error, row.error_detail = item.error, item.detail
+        stored = session.get(ReportEvidence, item.evidence_id)
+        assert stored is not None  # the report's evidence, read in this job
+        stored.detected = item.detected
+        stored.error, stored.error_detail = item.error, item.detail
         if item.evidence is not None and item.error is None:
-            row.text, row.chars = item.evidence.text, len(item.evidence.text)
+            stored.text, stored.chars = item.evidence.text, len(item.evidence.text)
     named = 0
     for result, evidence_ids, took, version_id in traced:
         row = ReportTrace(

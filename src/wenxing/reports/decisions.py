@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.config import PublisherSettings
+from wenxing.db.engine import rowcount
 from wenxing.live import announce
 from wenxing.members import roster
 from wenxing.members.models import AccountSession, Member
@@ -101,6 +102,7 @@ def confirm(
     for accusation in accusations:
         accusation.confirmed = True
         member = session.get(Member, accusation.member_id)
+        assert member is not None  # an accusation names an existing member (a foreign key)
         # Abuse is checked again now: the reporter may have signed in since the trace.
         accusation.flag, accusation.flag_detail = abuse_flag(session, report, accusation)
         if member.number not in sanctioned:
@@ -225,12 +227,14 @@ def _sanction(
             roster.suspend(session, member, reason, actor=editor, now=now)
     else:
         record(audit.MEMBER_WARN, report=receipt, reason=reason)
-    ended = session.execute(
-        update(AccountSession)
-        .where(AccountSession.member_id == member.id, AccountSession.ended_at.is_(None))
-        .values(ended_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    ended = rowcount(
+        session.execute(
+            update(AccountSession)
+            .where(AccountSession.member_id == member.id, AccountSession.ended_at.is_(None))
+            .values(ended_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     record(audit.MEMBER_SIGN_OUT_ALL, sessions=ended, report=receipt)
 
 

@@ -206,19 +206,19 @@ def _check_rate(
     session: Session, ip: str | None, contact: str | None, limits: Limits, now: datetime
 ) -> None:
     if ip:
-        recent = session.scalar(
+        recent = session.execute(
             select(func.count())
             .select_from(Report)
             .where(Report.ip == ip, Report.created_at > now - timedelta(hours=1))
-        )
+        ).scalar_one()
         if recent >= limits.per_hour_ip:
             raise ReportRefused("rate_ip", "too many reports from this address in the last hour")
     if contact:
-        recent = session.scalar(
+        recent = session.execute(
             select(func.count())
             .select_from(Report)
             .where(Report.contact == contact, Report.created_at > now - timedelta(days=1))
-        )
+        ).scalar_one()
         if recent >= limits.per_day_contact:
             raise ReportRefused("rate_contact", "too many reports with this contact today")
 

@@ -139,9 +139,9 @@ def warnings_for(session: Session, member_number: str) -> list[Warning]:
 
 def pending_count(session: Session) -> int:
     """Reports not decided yet: being traced, or waiting for an editor."""
-    return session.scalar(
+    return session.execute(
         select(func.count()).select_from(Report).where(Report.state.in_(PENDING_STATES))
-    )
+    ).scalar_one()
 
 
 class TooManyChecks(Exception):
@@ -174,7 +174,7 @@ def open_by_contact(
 
 
 def _failed_checks(session: Session, ip: str, now: datetime) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count())
         .select_from(audit.AuditEvent)
         .where(
@@ -182,7 +182,7 @@ def _failed_checks(session: Session, ip: str, now: datetime) -> int:
             audit.AuditEvent.ip == ip,
             audit.AuditEvent.at > now - timedelta(minutes=15),
         )
-    )
+    ).scalar_one()
 
 
 def promise_line(masthead: list[str]) -> str | None:

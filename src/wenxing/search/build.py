@@ -63,8 +63,9 @@ def make_entry(
     kind: str,
     category: str | None,
     tags: str | None,
-    published_at: datetime,
+    published_at: datetime | None,
 ) -> MaterialEntry:
+    assert published_at is not None  # only published materials are searchable
     return MaterialEntry(
         material_id=material_id,
         version_id=version_id,
@@ -168,7 +169,9 @@ Source = tuple[MaterialEntry, str, str]  # entry, body, outline JSON
 
 def published_count(db: Database) -> int:
     with db.reading() as session:
-        return session.scalar(select(func.count()).select_from(Material).where(_searchable()))
+        return session.execute(
+            select(func.count()).select_from(Material).where(_searchable())
+        ).scalar_one()
 
 
 def _searchable():

@@ -115,9 +115,9 @@ def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
             clauses.append(_term("body_c", token))
         return _either(*clauses)
     phrases = [
-        _boost(tantivy.Query.phrase_query(SCHEMA, "title_w", tokens), TITLE_BOOST),
-        _boost(tantivy.Query.phrase_query(SCHEMA, "head_w", tokens), HEAD_BOOST),
-        tantivy.Query.phrase_query(SCHEMA, "body_w", tokens),
+        _boost(tantivy.Query.phrase_query(SCHEMA, "title_w", [*tokens]), TITLE_BOOST),
+        _boost(tantivy.Query.phrase_query(SCHEMA, "head_w", [*tokens]), HEAD_BOOST),
+        tantivy.Query.phrase_query(SCHEMA, "body_w", [*tokens]),
     ]
     if phrase:
         # A quoted phrase cut out of running text may start or end inside a word
@@ -126,7 +126,7 @@ def term_clause(text: str, *, phrase: bool = False) -> tantivy.Query | None:
         # the phrase found as words; ``_collect`` still checks each section exactly).
         run = list(index_form(text).replace(" ", ""))
         characters = (
-            tantivy.Query.phrase_query(SCHEMA, "body_c", run)
+            tantivy.Query.phrase_query(SCHEMA, "body_c", [*run])
             if len(run) > 1
             else _term("body_c", run[0])
         )
@@ -283,10 +283,10 @@ def _best_first(hit: MaterialHit) -> tuple[float, int, int]:
 def _add_sections(searcher, query: Query, hits: dict[int, MaterialHit]) -> None:
     among = tantivy.Query.term_set_query(SCHEMA, "material", list(hits))
     clauses = [(tantivy.Occur.Must, _level(UNIT)), (tantivy.Occur.Must, among)]
-    speaks = [term_clause(t) for t in query.terms] + [
+    candidates = [term_clause(t) for t in query.terms] + [
         term_clause(p, phrase=True) for p in query.phrases
     ]
-    speaks = [c for c in speaks if c is not None]
+    speaks = [c for c in candidates if c is not None]
     if speaks:
         clauses.append((tantivy.Occur.Must, _either(*speaks)))
     else:  # filters alone: the opening sections

@@ -26,7 +26,7 @@ import tantivy
 try:
     import fcntl
 except ImportError:  # not on POSIX: opens are serialised within a process only
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # every server wenxing runs on is POSIX
 
 from wenxing.search.build import MATERIAL, UNIT, MaterialEntry, documents, prepare_units
 from wenxing.search.units import Unit
@@ -105,7 +105,7 @@ class SearchIndex:
     @classmethod
     def in_memory(cls) -> SearchIndex:
         self = cls.__new__(cls)
-        self.path = None
+        self.path = None  # type: ignore[assignment]  # an index in memory has no folder
         self.index = tantivy.Index(SCHEMA)
         _register(self.index)
         self._writer = None

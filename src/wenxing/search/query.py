@@ -126,7 +126,7 @@ def _parse(text: str) -> Query:
 def _apply_filter(query: Query, word: str) -> bool:
     match = _FILTER.match(word)
     name = _FILTERS.get(match.group(1).lower()) if match else None
-    if name is None:
+    if name is None or match is None:
         return False
     value = match.group(2).strip()
     if name in ("kind", "category", "tag"):

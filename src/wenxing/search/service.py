@@ -13,8 +13,9 @@ from __future__ import annotations
 import calendar
 import logging
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,7 @@ SNIPPET_CHARS = 60
 FRESH_SECONDS = 0.5  # another worker's publish is searchable within this; this worker's at once
 MAX_LIMIT = 50
 VISITOR_LIMIT = 20
-_USAGE = SearchUsage.__table__
+_USAGE = cast(Table, SearchUsage.__table__)  # a mapped class's table is a Table
 
 
 class RateLimited(QueryError):

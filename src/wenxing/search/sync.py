@@ -334,6 +334,7 @@ class NodeIndex:
                 target=self._rebuild_quietly, name="wenxing-search-rebuild", daemon=True
             )
             self._rebuild.start()
+        assert self._rebuild is not None  # running, or started just above
         self._rebuild.join(self.wait)
 
     def _rebuild_quietly(self) -> None:

@@ -373,7 +373,7 @@ def include(
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
 
 
 def api_routes(
@@ -451,6 +451,7 @@ def api_routes(
         this_device = accounts.token_id(who.token)
         with runtime.db.reading() as session:
             member = session.get(Member, who.member_id)
+            assert member is not None  # the caller's session belongs to an existing account
             view = account_view(session, member)
             role = role_now(view, now)
             active = [p for p in view.periods if p.starts_at <= now < p.ends_at]

@@ -78,7 +78,7 @@ def _template_environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         lambda message: i18n.current().gettext(message),
         lambda singular, plural, n: i18n.current().ngettext(singular, plural, n),
         newstyle=True,

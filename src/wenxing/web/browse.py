@@ -11,6 +11,7 @@ is a page past the last; a bad page value is a 400.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -82,7 +83,7 @@ def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIR
         tag: str | None = None,
         digest: int | None = None,
     ) -> HTMLResponse:
-        shelved = {"published_only": True, "category": category, "tag": tag}
+        shelved: dict[str, Any] = {"published_only": True, "category": category, "tag": tag}
         with runtime.db.reading() as session:
             who = _who(auth.current_member(session, request))
             if digest is not None:

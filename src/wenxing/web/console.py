@@ -352,7 +352,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         q = q.strip()
         where = _members_where(q)
         with runtime.db.reading() as session:
-            total = session.scalar(select(func.count()).select_from(Member).where(*where))
+            total = session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
             shown = Page(page, MEMBERS_PER_PAGE, total)
             if shown.past_the_end:
                 return no_such_page(view, request, who)
@@ -457,7 +457,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         filters = {"type": type, "subject": subject.strip(), "actor": actor.strip()}
         where = [getattr(AuditEvent, name) == value for name, value in filters.items() if value]
         with runtime.db.reading() as session:
-            total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
+            total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
             shown = Page(page, AUDIT_PER_PAGE, total)
             if shown.past_the_end:
                 return no_such_page(view, request, who)

@@ -179,6 +179,7 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
                 return view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
             data, name = row.data, row.filename or f"pasted-{row.id}.txt"
             report = session.get(Report, report_id)
+            assert report is not None  # the evidence row's report (a foreign key)
             # Who looked at which evidence is on record: it may hold a member's whole copy.
             audit.record(
                 session,

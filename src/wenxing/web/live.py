@@ -170,7 +170,7 @@ async def _frames(
                 return
             if item is False:
                 yield b": heartbeat\n\n"
-            elif item.id not in sent:
+            elif isinstance(item, Frame) and item.id not in sent:
                 yield item.data
     finally:
         if stream is not None and hub is not None:

@@ -8,7 +8,7 @@ or the site's cookie is linked to that account (a cookie call sends ``X-CSRF-Tok
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, Security, UploadFile
 from fastapi.responses import JSONResponse
@@ -134,7 +134,7 @@ def report_api_routes(runtime: Runtime) -> APIRouter:
         tags=["api"],
         route_class=reporting.body_limited_route(_largest, _too_large),
     )
-    signed_in_optional = {
+    signed_in_optional: dict[str, Any] = {
         "dependencies": [Security(_bearer), Security(_cookie)],
         "openapi_extra": {"security": [{}]},
     }

@@ -12,7 +12,7 @@ reward, and never the evidence's text or whom it named.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -157,9 +157,9 @@ def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
                 (member is not None and report.reporter_id == member.id)
                 or canonical in reporting.cookie_receipts(request, key)
             )
-            view = receipts.receipt_view(session, report) if opens else None
+            view = receipts.receipt_view(session, report) if report and opens else None
             who = _who(member)
-        context = {
+        context: dict[str, Any] = {
             "who": who,
             "receipt": format_receipt(canonical),
             "view": view,

@@ -234,8 +234,8 @@ def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIR
             return refused_page(request, refused)
         tab = request.query_params.get("tab", "popular")
         tab = tab if tab in board.TABS else "popular"
-        number = request.query_params.get("page", "")
-        number = int(number) if number.isascii() and number.isdigit() and len(number) < 7 else 1
+        asked = request.query_params.get("page", "")
+        number = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
         back = f"&page={number}" if 1 < number <= MAX_PAGE else ""
         return RedirectResponse(f"/requests?tab={tab}{back}#request-{request_id}", status_code=303)
 

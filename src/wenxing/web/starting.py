@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import threading
+from typing import Any
 
 from wenxing.config import Settings
 from wenxing.i18n import _
@@ -31,8 +32,8 @@ FIRST_DELAY, LONGEST_DELAY = 1.0, 4.0  # back within seconds of the database
 class PatientApp:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.app = None
-        self.problem = "starting"
+        self.app: Any = None  # the FastAPI app, once the database answers
+        self.problem: str | None = "starting"
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._lifespan_done: asyncio.Event | None = None
