@@ -104,7 +104,7 @@ def group_reviews(session: Session, publisher: PublisherSettings) -> list[GroupR
     full = full_variant_list(publisher)
     shipped = set(shipped_variants().groups)
     counts = [0] * len(full.groups)
-    seen_in = [set() for _ in full.groups]
+    seen_in: list[set[int]] = [set() for _ in full.groups]
     contexts: list[list[tuple[int, str, str, str, str]]] = [[] for _ in full.groups]
     for material_id, version in _recent_versions(session, GROUP_SAMPLE_MATERIALS):
         body = version.body

@@ -86,7 +86,7 @@ def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]
     async def save_places(request: Request, who: StaffDep, material_id: int) -> Response:
         form = await request.form()
         checked(request, str(form.get("csrf_token", "")))
-        refused = {int(v) for v in form.getlist("veto") if str(v).isdigit()}
+        refused = {int(str(v)) for v in form.getlist("veto") if str(v).isdigit()}
         publisher = runtime.publisher_settings()
         with runtime.db.transaction() as session:
             version = _current_version(session, material_id)
