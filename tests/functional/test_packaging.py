@@ -222,7 +222,8 @@ def test_the_installed_wheel_initialises_imports_serves_copies_and_traces(instal
             assert server.poll() is None, server.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "the installed server did not answer"
             try:
-                status, _type, health = _get(base + "/healthz")
+                # /readyz: 503 (an HTTPError, so an OSError) until the installation is ready
+                status, _type, health = _get(base + "/readyz")
                 break
             except OSError:
                 time.sleep(0.2)
