@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from wenxing import installation, serverkey
+from wenxing import installation, serverkey, wiring
 from wenxing.config import PublisherSettings, Settings, settings_changes_here
 from wenxing.db import migrate
 from wenxing.db.engine import Database
 from wenxing.live import bot_credentials
+from wenxing.search.allowance import SearchAllowance
+from wenxing.search.sync import NODE_OPENING, NodeIndex
 
 SETTINGS_SECONDS = 1.0  # how stale another process's setting change may be
 _ALLOWANCE_MADE = threading.Lock()
@@ -57,8 +59,6 @@ class Runtime:
     def search_index(self):
         """This node's search index of the database (opened once per runtime)."""
         if self._search is None:
-            from wenxing.search.sync import NODE_OPENING, NodeIndex
-
             with NODE_OPENING:  # threads of a server ask at once: one opens, all share it
                 if self._search is None:
                     self._search = NodeIndex(
@@ -69,8 +69,6 @@ class Runtime:
     def search_allowance(self):
         """This process's search counts against ``search_per_minute`` (one per runtime)."""
         if self._allowance is None:
-            from wenxing.search.allowance import SearchAllowance
-
             with _ALLOWANCE_MADE:
                 if self._allowance is None:
                     self._allowance = SearchAllowance(self.db)
@@ -99,6 +97,7 @@ def _connect(settings: Settings) -> Database:
 def initialise(settings: Settings) -> tuple[Runtime, str]:
     """Create or migrate the database and establish the server secret (``wenxing init``);
     then seal what a migration could not, for want of the secret (robots' webhooks)."""
+    wiring.install()
     db = _connect(settings)
     try:
         revision = migrate.upgrade(db.engine)
@@ -116,7 +115,9 @@ def initialise(settings: Settings) -> tuple[Runtime, str]:
 
 
 def open_runtime(settings: Settings) -> Runtime:
-    """Open an initialised installation, refusing a stale schema or a wrong secret."""
+    """Open an initialised installation, refusing a stale schema or a wrong secret (and
+    install the domain events' handlers, ``wiring.install``)."""
+    wiring.install()
     db = _connect(settings)
     try:
         current = migrate.current_revision(db.engine)

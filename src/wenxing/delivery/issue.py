@@ -31,8 +31,8 @@ from wenxing.delivery.pdf import PdfFormat
 from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
 from wenxing.i18n import N_, _
-from wenxing.materials.catalog import current_version
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.materials.queries import current_version
 from wenxing.members.entitlement import daily_quota, may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans

@@ -23,7 +23,8 @@ from wenxing.delivery.models import WordingVeto
 from wenxing.fingerprint import plan
 from wenxing.fingerprint.variants import group_key
 from wenxing.materials.keywords import words
-from wenxing.materials.models import MaterialVersion
+from wenxing.materials.models import Material, MaterialVersion
+from wenxing.materials.queries import current_version
 
 _CONTEXT = 12
 
@@ -136,16 +137,13 @@ def group_reviews(session: Session, publisher: PublisherSettings) -> list[GroupR
 
 
 def _recent_versions(session: Session, limit: int) -> list[tuple[int, MaterialVersion]]:
-    from wenxing.materials import catalog
-    from wenxing.materials.models import Material
-
     materials = session.scalars(
         select(Material)
         .where(Material.published_at.is_not(None))
         .order_by(Material.published_at.desc(), Material.id.desc())
         .limit(limit)
     ).all()
-    return [(m.id, catalog.current_version(session, m)) for m in materials]
+    return [(m.id, current_version(session, m)) for m in materials]
 
 
 def decide_group(

@@ -1,5 +1,6 @@
-"""What the other domains announce, in the transaction of their change: the event and the
-notifications it causes. Payloads carry titles, kinds, dates, links and counts, never a
+"""What the other domains' events announce, in the transaction of their change: the outbox
+event and the notifications it causes. The domains raise domain events (``wenxing.events``);
+the handlers at the end of this module turn them into announcements. Payloads carry titles, kinds, dates, links and counts, never a
 material's body text (they go to browsers over SSE and to visitors for public events).
 
 The notification texts are written here, in the site's language (``_``), when they are
@@ -28,12 +29,25 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import is_sqlite, rowcount
+from wenxing.delivery.issue import holders_of_older_versions
+from wenxing.events import (
+    MaterialPublished,
+    MaterialRevised,
+    PublicationAnnounced,
+    ReportDecided,
+    SubscriptionGranted,
+    handles,
+    raise_,
+)
 from wenxing.i18n import _
 from wenxing.live import events
 from wenxing.live.models import DigestItem, Notification
 from wenxing.live.notify import notify
+from wenxing.materials.queries import get_material
+from wenxing.members.subscriptions import subscribed_now
 
 NEW_MATERIAL = "material"
 NEW_VERSION = "version"
@@ -74,6 +88,7 @@ def material_published(session: Session, material, *, run: str | None = None) ->
         link=link,
         **held,
     )
+    raise_(session, PublicationAnnounced(event.id, event.audience, held=bool(run)))
     if run:
         session.add(DigestItem(run=run, material_id=material.id, event_id=event.id))
         session.flush()
@@ -126,6 +141,7 @@ def materials_published(session: Session, digest_id: int, materials: list) -> No
             for m in materials[:DIGEST_TITLES]
         ],
     )
+    raise_(session, PublicationAnnounced(event.id, event.audience))
     _notify_subscribers(session, title, link, event.id, f"digest:{digest_id}")
 
 
@@ -133,8 +149,6 @@ def _notify_subscribers(session: Session, title: str, link: str, event_id: int, 
     """A new-material notification for every account with a subscription now (once per
     ``dedupe`` key), and one ``notification`` event for the ``members`` audience when any
     was added; how many were added."""
-    from wenxing.members.subscriptions import subscribed_now
-
     now = utcnow()
     members = subscribed_now(now).subquery()
     rows = select(
@@ -181,8 +195,6 @@ def new_version(session: Session, material, number: int) -> None:
 def _version_notices(session: Session, material, *, event_id: int) -> int:
     """Notify the holders of older versions' copies, once per version (a republished
     material with a version they already heard of adds nothing)."""
-    from wenxing.delivery.issue import holders_of_older_versions
-
     holders = holders_of_older_versions(session, material.id)
     if not holders:
         return 0
@@ -275,6 +287,34 @@ def local_date(moment: datetime, timezone: str) -> str:
 
 
 def publisher_timezone(session: Session) -> str:
-    from wenxing.config import PublisherSettings
-
     return PublisherSettings.load(session)["timezone"]
+
+
+# The domain events this module announces (installed by ``wiring.install()``).
+
+
+@handles(MaterialPublished)
+def _on_material_published(session: Session, event: MaterialPublished) -> None:
+    material_published(session, get_material(session, event.material_id), run=event.run)
+
+
+@handles(MaterialRevised)
+def _on_material_revised(session: Session, event: MaterialRevised) -> None:
+    new_version(session, get_material(session, event.material_id), event.number)
+
+
+@handles(SubscriptionGranted)
+def _on_subscription_granted(session: Session, event: SubscriptionGranted) -> None:
+    subscription_granted(session, event.member_id, event.plan, event.plan_name, event.ends_at)
+
+
+@handles(ReportDecided)
+def _on_report_decided(session: Session, event: ReportDecided) -> None:
+    report_decided(
+        session,
+        report_id=event.report_id,
+        receipt=event.receipt,
+        state=event.state,
+        reporter_id=event.reporter_id,
+        sanctioned=event.sanctioned,
+    )

@@ -33,10 +33,12 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.db.base import utcnow
+from wenxing.events import PublicationAnnounced, handles
 from wenxing.i18n import N_, _
-from wenxing.live import bot_credentials, events
+from wenxing.live import bot_credentials, digests, events
 from wenxing.live.bot_formats import PLATFORMS, SIGNED, Message, mask_secret, mask_url
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
+from wenxing.materials import catalog
 
 PLATFORM_NAMES = {"wecom": N_("企业微信"), "dingtalk": N_("钉钉"), "feishu": N_("飞书")}
 GROUP_NAMES = {"member": N_("会员群"), "free": N_("免费群")}
@@ -200,18 +202,20 @@ def delete_robot(session: Session, robot_id: int, *, actor: str, ip: str | None)
     session.delete(robot)
 
 
-@events.on_event(events.MATERIAL_PUBLISHED)
-@events.on_event(events.MATERIAL_DIGEST)
-def _queue_announcements(session: Session, event: LiveEvent, payload: dict[str, Any]) -> None:
+@handles(PublicationAnnounced)
+def _queue_announcements(session: Session, event: PublicationAnnounced) -> None:
+    """A delivery for every enabled robot of the announcement's group (in its transaction)."""
     groups = GROUPS_FOR_AUDIENCE.get(event.audience, ())
-    if not groups or payload.get("held"):  # held: announced with its import run's digest
+    if not groups or event.held:  # held: announced with its import run's digest
         return
     robots = session.scalars(
         select(Robot.id).where(Robot.enabled.is_(True), Robot.audience.in_(groups))
     ).all()
     now = utcnow()
     for robot_id in robots:
-        session.add(BotDelivery(robot_id=robot_id, event_id=event.id, state="pending", next_at=now))
+        session.add(
+            BotDelivery(robot_id=robot_id, event_id=event.event_id, state="pending", next_at=now)
+        )
     if robots:
         session.flush()
 
@@ -222,11 +226,7 @@ def announcement(
     """What a robot of ``audience``'s group says about a published material, from the
     material as it is now; None when it is no longer published (nothing to announce).
     A digest's announcement is ``digests.announcement``."""
-    from wenxing.materials import catalog
-
     if event.type == events.MATERIAL_DIGEST:
-        from wenxing.live import digests
-
         return digests.announcement(session, event, base_url, timezone)
     material_id = json.loads(event.payload).get("material")
     try:

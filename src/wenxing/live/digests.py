@@ -1,13 +1,15 @@
 """One announcement for an import run that publishes several materials (a digest).
 
 ``wenxing import --publish DIR`` and the console's folder upload with 发布 store one file per
-transaction. With more than one file, the run has a key (``new_run``) and each material it
-publishes is held (``announce.material_published(…, run=key)``): its ``material.published``
+transaction. With more than one file, the run has a key (a random hex string, as ``new_run``
+makes) and each material it publishes is held (``MaterialPublished(…, run=key)``, announced
+by ``announce.material_published(…, run=key)``): its ``material.published``
 event is raised as usual, marked ``held`` (open pages hear of it; no notification, no robot),
 and a ``live_digest_items`` row records it, in the same transaction as the publication.
 
-When the run ends — finished, or stopped by an error — ``announce_run`` announces what the
-run published and is still published: one material as a single publication
+When the run ends — finished, or stopped by an error — the importer raises
+``ImportRunEnded`` and ``announce_run`` announces what the run published and is still
+published: one material as a single publication
 (``announce.material_published``, exactly as the console's 发布 does), several as one
 digest (``announce.materials_published``: one notification per account, one announcement
 per robot, linking to ``/published/<digest>``, the page listing them). A run whose process
@@ -34,14 +36,16 @@ from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
+from wenxing.events import RUN_ABANDONED_SECONDS, ImportRunEnded, handles
 from wenxing.i18n import _
 from wenxing.live import announce
 from wenxing.live.bot_formats import Message
 from wenxing.live.models import DigestItem, LiveEvent
+from wenxing.materials.models import Material
 
 log = logging.getLogger("wenxing.live")
 
-ABANDONED_SECONDS = 600  # a run with nothing new for this long is announced by the hub
+ABANDONED_SECONDS = RUN_ABANDONED_SECONDS  # a run with nothing new this long: the hub announces it
 ANNOUNCED_TITLES = 5  # materials a robot's digest announcement names
 
 
@@ -83,6 +87,14 @@ def announce_run(session: Session, run: str, now: datetime | None = None) -> int
     return len(materials)
 
 
+@handles(ImportRunEnded)
+def _on_run_ended(session: Session, event: ImportRunEnded) -> None:
+    """The import run ended: announce it now (``announce_run``)."""
+    count = announce_run(session, event.run)
+    if count:
+        log.info("announced %d published materials", count)
+
+
 def announce_abandoned(db: Database, now: datetime | None = None) -> int:
     """Announce the runs nothing has been added to for ``ABANDONED_SECONDS`` that are
     still waiting (their import died before announcing); how many materials."""
@@ -105,8 +117,6 @@ def announce_abandoned(db: Database, now: datetime | None = None) -> int:
 
 def _published(session: Session, material_ids: list[int]) -> list:
     """The materials of ``material_ids`` that are published, in the given order."""
-    from wenxing.materials.models import Material
-
     found = {
         m.id: m
         for m in session.scalars(

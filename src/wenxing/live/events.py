@@ -1,8 +1,10 @@
-"""Domain events: written to the outbox (``live_events``) in the caller's transaction.
+"""The live outbox: events for open pages, written to ``live_events`` in the caller's
+transaction.
 
-``emit`` is the one way to raise an event. In the same transaction it runs the listeners
-other live modules registered for that event type (notifications rows, robot deliveries),
-so what an event causes is stored exactly when the event is. After the commit:
+``emit`` is the one way to add one. (Packages outside live do not call it: they raise domain
+events,
+``wenxing.events``, which live/announce.py turns into outbox events and notifications, and
+whose handlers are all that reacts in the transaction.) After the commit:
 
 * this process's listeners of committed events (the SSE hub) are woken at once;
 * on PostgreSQL a ``NOTIFY wenxing_events`` is sent with the commit, so the other workers
@@ -11,10 +13,8 @@ so what an event causes is stored exactly when the event is. After the commit:
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -42,26 +42,8 @@ EVENT_TYPES = frozenset(
 
 AUDIENCES = ("public", "members", "staff")  # or f"member:{id}"
 
-Listener = Callable[[Session, LiveEvent, dict[str, Any]], None]
-_in_transaction: dict[str, list[Listener]] = {}
-# Modules whose in-transaction listeners must run wherever an event is raised (the web app,
-# the command line, a job): imported by the first ``emit`` of a process, so no caller has
-# to remember to import them.
-LISTENER_MODULES = ("wenxing.live.bots",)
-_listeners_loaded = False
 _committed = threading.Condition()
 _committed_count = 0
-
-
-def on_event(type_: str) -> Callable[[Listener], Listener]:
-    """Register ``listener(session, event, payload)`` to run inside the transaction that
-    emits an event of ``type_`` (to add rows that must exist exactly when it does)."""
-
-    def register(listener: Listener) -> Listener:
-        _in_transaction.setdefault(type_, []).append(listener)
-        return listener
-
-    return register
 
 
 def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEvent:
@@ -69,7 +51,6 @@ def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEve
         raise ValueError(f"unknown event type {type_!r}")
     if audience not in AUDIENCES and not audience.startswith("member:"):
         raise ValueError(f"unknown audience {audience!r}")
-    _load_listeners()
     row = LiveEvent(
         type=type_,
         audience=audience,
@@ -77,8 +58,6 @@ def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEve
     )
     session.add(row)
     session.flush()
-    for listener in _in_transaction.get(type_, []):
-        listener(session, row, payload)
     if not is_sqlite(session.get_bind()):
         session.execute(
             text("SELECT pg_notify(:channel, :id)"), {"channel": CHANNEL, "id": str(row.id)}
@@ -99,14 +78,6 @@ def emit(session: Session, type_: str, audience: str, **payload: Any) -> LiveEve
             _session.info.pop("wenxing_live_wake", None)
 
     return row
-
-
-def _load_listeners() -> None:
-    global _listeners_loaded
-    if not _listeners_loaded:
-        for name in LISTENER_MODULES:
-            importlib.import_module(name)
-        _listeners_loaded = True
 
 
 def committed_count() -> int:

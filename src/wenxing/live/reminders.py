@@ -19,6 +19,7 @@ from wenxing.db.engine import Database
 from wenxing.i18n import _
 from wenxing.live import announce, events
 from wenxing.live.notify import notify
+from wenxing.members.subscriptions import ending_between
 
 REMINDERS = (7, 1)  # days before the end, the latest first in time
 
@@ -30,8 +31,6 @@ def remind_expiring(db: Database, now: datetime) -> int:
 
 
 def remind_expiring_in(session: Session, now: datetime) -> int:
-    from wenxing.members.subscriptions import ending_between
-
     ending = ending_between(session, now, now + timedelta(days=max(REMINDERS)))
     if not ending:
         return 0

@@ -12,15 +12,15 @@ from sqlalchemy import event, false, func, literal, select
 from sqlalchemy.orm import Session, object_session
 
 from wenxing.db.base import utcnow
+from wenxing.events import MaterialPublished, MaterialUnpublished, raise_
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.materials.queries import MaterialNotFound as MaterialNotFound
+from wenxing.materials.queries import current_version as current_version
+from wenxing.materials.queries import get_material as get_material
 
 PREVIEW_CHARS = 300
 _CHANGED = "wenxing_catalog_changed"
 _changed_here = 0  # transactions of this process that changed materials (caches go stale)
-
-
-class MaterialNotFound(LookupError):
-    """No material has that id."""
 
 
 @dataclass(frozen=True)
@@ -78,15 +78,6 @@ def _rolled_back(session: Session) -> None:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
-
-
-def current_version(session: Session, material: Material) -> MaterialVersion:
-    return session.scalars(
-        select(MaterialVersion).where(
-            MaterialVersion.material_id == material.id,
-            MaterialVersion.number == material.current_version,
-        )
-    ).one()
 
 
 def _shelved(query, category: str | None, tag: str | None, ids: Collection[int] | None = None):
@@ -157,13 +148,6 @@ def count_materials(
     return session.scalar(_shelved(query, category, tag, ids)) or 0
 
 
-def get_material(session: Session, material_id: int) -> Material:
-    material = session.get(Material, material_id)
-    if material is None:
-        raise MaterialNotFound(material_id)
-    return material
-
-
 def material_document(session: Session, material_id: int) -> dict[str, Any]:
     """The full current version with body and outline (for the publisher; never a member)."""
     material = get_material(session, material_id)
@@ -222,18 +206,14 @@ def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def set_published(session: Session, material_id: int, published: bool) -> Material:
-    from wenxing.live import announce
-    from wenxing.search.sync import note_change
-
     material = get_material(session, material_id)
     if published and material.status != "published":
         material.status = "published"
         material.published_at = utcnow()
-        note_change(session, material.id)
-        announce.material_published(session, material)
+        raise_(session, MaterialPublished(material.id))
     elif not published and material.status == "published":
         material.status = "draft"
-        note_change(session, material.id)
+        raise_(session, MaterialUnpublished(material.id))
     return material
 
 

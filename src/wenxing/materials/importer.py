@@ -19,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import os
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -34,14 +35,20 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
+from wenxing.events import (
+    RUN_ABANDONED_SECONDS,
+    ImportRunEnded,
+    MaterialPublished,
+    MaterialRevised,
+    VersionStored,
+    raise_,
+)
 from wenxing.failures import DISK_FULL, die_with_parent, is_disk_full
-from wenxing.live import announce, digests
 from wenxing.materials import keywords, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
 from wenxing.materials.pipeline import Failure, Limits, Prepared, prepare_file
 from wenxing.materials.readers import SUPPORTED_SUFFIXES
-from wenxing.search.sync import note_change
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +150,7 @@ class MaterialImporter:
             elif isinstance(item, Failure):
                 report.failed.append({"path": item.path, "error": item.error})
         if options.publish and len(files) > 1:
-            options = replace(options, run=digests.new_run())
+            options = replace(options, run=uuid.uuid4().hex)  # its publications are held
         try:
             for prepared in self._prepare_all(files, workers):
                 full = self._record(report, prepared, options)
@@ -162,16 +169,13 @@ class MaterialImporter:
         the run later, see live/digests.py)."""
         try:
             with self.db.transaction() as session:
-                count = digests.announce_run(session, run)
+                raise_(session, ImportRunEnded(run))
         except Exception:  # (must not hide the run's own error, nor lose its report)
             log.exception(
                 "announcing the import run's publications failed; a server process "
                 "announces them when the run has been idle for %d minutes",
-                digests.ABANDONED_SECONDS // 60,
+                RUN_ABANDONED_SECONDS // 60,
             )
-            return
-        if count:
-            log.info("announced %d published materials", count)
 
     def run_version(self, material_id: int, path: Path, options: ImportOptions) -> ImportReport:
         """Import one file as the next version of an existing material (the console's
@@ -324,7 +328,7 @@ def store(
     session.flush()
     _add_version(session, material, item, 1)
     if material.status == "published":
-        announce.material_published(session, material, run=options.run)
+        raise_(session, MaterialPublished(material.id, run=options.run))
     return {"id": material.id, "title": material.title, "path": item.path, "version": 1}
 
 
@@ -382,14 +386,14 @@ def _new_version(
         material.published_at = utcnow()
     _add_version(session, material, item, number)
     if was_published:
-        announce.new_version(session, material, number)
+        raise_(session, MaterialRevised(material.id, number))
     elif material.status == "published":
-        announce.material_published(session, material, run=options.run)
+        raise_(session, MaterialPublished(material.id, run=options.run))
     return {"id": material.id, "title": material.title, "path": item.path, "version": number}
 
 
 def _add_version(session: Session, material: Material, item: Prepared, number: int) -> None:
-    note_change(session, material.id)
+    raise_(session, VersionStored(material.id, number))
     version = MaterialVersion(
         material_id=material.id,
         number=number,

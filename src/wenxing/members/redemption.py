@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.db.engine import Database
-from wenxing.live import announce
+from wenxing.events import SubscriptionGranted, raise_
 from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
 from wenxing.members.entitlement import Plan
 from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
@@ -202,7 +202,7 @@ def _redeem_in(
     if plan is None:
         raise RedeemError(f"the code's plan {plan_code!r} no longer exists; contact the publisher")
     period = extend(session, member, plan.months, plan.code, f"code:{code_id}", now)
-    announce.subscription_granted(session, member.id, plan.code, plan.name, period.ends_at)
+    raise_(session, SubscriptionGranted(member.id, plan.code, plan.name, period.ends_at))
     audit.record(
         session,
         audit.CODE_REDEEM,

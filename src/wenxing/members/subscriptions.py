@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.config import PublisherSettings
-from wenxing.members.entitlement import AccountView, Period, Plan, add_months, parse_plans
+from wenxing.events import SubscriptionGranted, raise_
+from wenxing.members.entitlement import (
+    AccountView,
+    Period,
+    Plan,
+    add_months,
+    current_run,
+    parse_plans,
+)
 from wenxing.members.models import Member, Subscription
 
 
@@ -74,12 +82,10 @@ def grant(
     ip: str | None = None,
 ) -> Subscription:
     """Give a member a plan's length of membership (rewards, goodwill), audited and
-    announced to the member (``live.announce``)."""
-    from wenxing.live import announce
-
+    announced to the member (``SubscriptionGranted``)."""
     member = lock_member(session, member_id)
     period = extend(session, member, plan.months, plan.code, f"grant:{actor}"[:40], now)
-    announce.subscription_granted(session, member.id, plan.code, plan.name, period.ends_at)
+    raise_(session, SubscriptionGranted(member.id, plan.code, plan.name, period.ends_at))
     audit.record(
         session,
         audit.SUBSCRIPTION_GRANT,
@@ -125,8 +131,6 @@ def subscribed_now(now: datetime) -> Select:
 def ending_between(session: Session, start: datetime, end: datetime) -> dict[int, datetime]:
     """Active members whose membership (their current run of back-to-back subscriptions)
     ends in ``(start, end]``, with that end."""
-    from wenxing.members.entitlement import current_run
-
     candidates = select(Subscription.member_id).where(
         Subscription.ends_at > start, Subscription.ends_at <= end
     )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from wenxing import audit
 from wenxing.config import PublisherSettings
 from wenxing.db.engine import rowcount
-from wenxing.live import announce
+from wenxing.events import ReportDecided, raise_
 from wenxing.members import roster
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.redemption import format_code, gift_code
@@ -152,13 +152,17 @@ def confirm(
     report.reward_note = "\n".join(notes) or None
     record(audit.REPORT_CONFIRM, sanction=sanction, accused=sanctioned, reason=reason)
     session.flush()
-    announce.report_decided(
+    raise_(
         session,
-        report_id=report.id,
-        receipt=receipt,
-        state="confirmed",
-        reporter_id=report.reporter_id,
-        sanctioned=[(m, sanction) for m in dict.fromkeys(a.member_id for a in accusations)],
+        ReportDecided(
+            report_id=report.id,
+            receipt=receipt,
+            state="confirmed",
+            reporter_id=report.reporter_id,
+            sanctioned=tuple(
+                (m, sanction) for m in dict.fromkeys(a.member_id for a in accusations)
+            ),
+        ),
     )
     return Outcome(report, sanctioned, report.reward, code, ends_at)
 
@@ -181,12 +185,11 @@ def reject(
     report.state, report.decided_at, report.decided_by = "rejected", now, editor
     report.decision_reason = reason
     _recorder(session, editor, receipt, now, ip)(audit.REPORT_REJECT, reason=reason)
-    announce.report_decided(
+    raise_(
         session,
-        report_id=report.id,
-        receipt=receipt,
-        state="rejected",
-        reporter_id=report.reporter_id,
+        ReportDecided(
+            report_id=report.id, receipt=receipt, state="rejected", reporter_id=report.reporter_id
+        ),
     )
     return report
 

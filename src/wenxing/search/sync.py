@@ -1,7 +1,9 @@
 """Keeping a node's index in step with the database.
 
 Whatever changes a material's searchable text or visibility writes a ``SearchChange`` row in
-the same transaction (``note_change``). A node's index remembers the last change it applied
+the same transaction (``note_change``, called by the handler of the materials' domain events,
+``_on_material_changed``: the materials package raises them and never imports search). A
+node's index remembers the last change it applied
 (a small file in the index folder, written after each commit) and ``catch_up`` applies the
 rest in order: the material's current published version replaces its units, or the material
 leaves the index. The same path serves the embedded default (one process) and PostgreSQL
@@ -37,9 +39,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from wenxing import installation
 from wenxing.db.engine import Database
-from wenxing.materials.catalog import current_version
+from wenxing.events import (
+    MaterialEdited,
+    MaterialPublished,
+    MaterialRevised,
+    MaterialUnpublished,
+    VersionStored,
+    handles,
+    in_transaction,
+)
 from wenxing.materials.models import Material
+from wenxing.materials.queries import current_version
 from wenxing.search import build
 from wenxing.search.build import MaterialEntry, make_entry
 from wenxing.search.index import SearchIndex
@@ -80,6 +92,24 @@ def note_change(session: Session, material_id: int) -> None:
     global _noted_here
     _noted_here += 1
     session.add(SearchChange(material_id=material_id))
+
+
+@handles(MaterialPublished, MaterialUnpublished, MaterialRevised, MaterialEdited, VersionStored)
+def _on_material_changed(
+    session: Session,
+    event: MaterialPublished
+    | MaterialUnpublished
+    | MaterialRevised
+    | MaterialEdited
+    | VersionStored,
+) -> None:
+    """A material's text or visibility changed: note it, once per material and transaction
+    (an import that stores a version and publishes it raises two events; the index reads
+    the material as it is when it applies the change, so one row says all)."""
+    noted = in_transaction(session).setdefault("search.noted", set())
+    if event.material_id not in noted:
+        noted.add(event.material_id)
+        note_change(session, event.material_id)
 
 
 @dataclass
@@ -435,8 +465,6 @@ def _fill(
 
 def database_identity(db: Database) -> str | None:
     """The identity token of the database (None before ``init`` gave it one)."""
-    from wenxing import installation
-
     with db.reading() as session:
         found = installation.identity(session)
     return found.token if found else None

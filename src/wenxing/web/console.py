@@ -27,6 +27,7 @@ from wenxing.audit import AuditEvent
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import copies_of
 from wenxing.delivery.models import IssuedCopy
+from wenxing.events import MaterialEdited, raise_
 from wenxing.i18n import _
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -39,7 +40,6 @@ from wenxing.members.service import MemberError
 from wenxing.members.subscriptions import account_view, grant, membership_end, plans
 from wenxing.reports.receipts import pending_count
 from wenxing.runtime import Runtime
-from wenxing.search.sync import note_change
 from wenxing.web import auth
 from wenxing.web.account import role_name
 from wenxing.web.import_messages import translated_report
@@ -253,7 +253,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             row.tags = ",".join(dict.fromkeys(clean_tags))
             # Copies print the version's title: the current one follows the edit.
             catalog.current_version(session, row).title = row.title
-            note_change(session, material_id)
+            raise_(session, MaterialEdited(material_id))
         runtime.search_index().catch_up()
         return RedirectResponse(f"/console/materials/{material_id}", status_code=303)
 
