@@ -42,21 +42,6 @@ def test_an_event_exists_exactly_when_its_change_commits(runtime, two_members):
         events.emit(session, events.MATERIAL_PUBLISHED, "everyone")
 
 
-def test_listeners_run_inside_the_emitting_transaction(runtime, two_members):
-    calls = []
-
-    @events.on_event(events.REQUEST_DECLINED)
-    def listener(session, event, payload):
-        calls.append((event.id, payload))
-
-    try:
-        with runtime.db.transaction() as session:
-            row = events.emit(session, events.REQUEST_DECLINED, "public", request=7)
-        assert calls == [(row.id, {"request": 7})]
-    finally:
-        events._in_transaction[events.REQUEST_DECLINED].remove(listener)
-
-
 def test_notifications_once_per_key_with_an_event_each(runtime, two_members):
     a, b = two_members
     with runtime.db.transaction() as session:
