@@ -5,10 +5,15 @@ Revises: 0001
 Create Date: 2026-11-26 18:29:28.043465
 """
 
+import re
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
+import numpy as np
 import sqlalchemy as sa
 from alembic import op
+from numpy.lib.stride_tricks import sliding_window_view
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -125,15 +130,148 @@ def upgrade() -> None:
 
 def _index_existing_versions() -> None:
     """Versions imported before this revision get their n-gram index rows now."""
-    from wenxing.materials.identify import winnow
-
     connection = op.get_bind()
     versions = connection.execute(sa.text("SELECT id, body FROM material_versions")).all()
     grams = sa.table("material_grams", sa.column("version_id"), sa.column("value"))
     for version_id, body in versions:
-        rows = [{"version_id": version_id, "value": int(v)} for v in winnow(body)]
+        rows = [{"version_id": version_id, "value": int(v)} for v in _winnow(body)]
         if rows:
             op.bulk_insert(grams, rows)
+
+
+# A frozen copy of materials/identify.py's ``winnow`` (with the rolling hash of
+# materials/shingles.py, the fillers of fingerprint/align.py and the wording-variant groups of
+# fingerprint/data/variants.txt) as they were when this revision was last changed: a migration
+# must do the same thing however the application's code moves on. Should the application's
+# reduction change, the grams stored here and since are rebuilt by a migration of its own.
+_GRAM = 10
+_WINDOW = 30
+_HASH_BASE = np.uint64(1_000_003)
+_FILLERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+_VARIANT_GROUPS = (
+    "加强|强化",
+    "推动|推进|促进|助推",
+    "当前|目前",
+    "不断|持续",
+    "确保|保证",
+    "进行|开展",
+    "提高|提升",
+    "积极|主动",
+    "大力|着力|全力|尽力",
+    "已经|业已",
+    "此外|另外",
+    "但是|然而",
+    "逐步|逐渐",
+    "明显|显著",
+    "部署|安排",
+    "加快|加速",
+    "强调|指出",
+    "扎实|切实|认真|用心",
+    "和|与",
+    "根据|按照",
+    "围绕|聚焦",
+    "做好|抓好",
+    "务必|必须",
+    "不少|许多",
+    "成绩|成效",
+    "取得|获得",
+    "稳步|平稳",
+    "今年以来|年初以来",
+    "充分发挥|更好发挥",
+    "高度重视|十分重视",
+    "特别|尤其",
+    "非常|十分",
+    "仍然|依然",
+    "一直|始终",
+    "虽然|尽管",
+    "能够|可以",
+    "有关|相关",
+    "尽快|抓紧",
+    "迅速|快速",
+    "力争|争取",
+    "注重|重视",
+    "继续|接续",
+    "优化|改善",
+    "坚决|坚定",
+    "各类|各种",
+    "因此|所以",
+    "实施|推行",
+    "都|均",
+    "更加|更为",
+    "不仅|不但",
+    "而且|并且",
+    "加以|予以",
+    "完善|健全",
+    "措施|举措",
+    "按时|如期",
+    "抓住|把握",
+    "面临|面对",
+)
+
+
+def _winnow(text: str) -> np.ndarray:
+    """The selected gram hashes of a text (signed 63-bit, distinct)."""
+    hashes = _rolling_hashes(_reduce_text(text), _GRAM)
+    count = len(hashes)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    if count <= _WINDOW:
+        chosen = hashes[[int(np.argmin(hashes))]]
+    else:
+        windows = sliding_window_view(hashes, _WINDOW)
+        picks = np.arange(len(windows)) + windows.argmin(axis=1)
+        chosen = hashes[np.unique(picks)]
+    return np.unique((chosen >> np.uint64(1)).astype(np.int64))
+
+
+def _reduce_text(text: str) -> str:
+    """NFKC; traditional folded to simplified; no whitespace, punctuation, marks, symbols or
+    fillers; every wording variant replaced by its group's first form."""
+    kept = []
+    fold = _t2s_fold()
+    for ch in unicodedata.normalize("NFKC", text):
+        category = unicodedata.category(ch)
+        if ch.isspace() or category[0] in "PCZM" or category == "So" or ch in _FILLERS:
+            continue
+        kept.append(fold.get(ch, ch))
+    pattern, canonical = _variant_pattern()
+    return pattern.sub(lambda m: canonical[m.group(0)], "".join(kept))
+
+
+@lru_cache(maxsize=1)
+def _variant_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    groups = [line.split("|") for line in _VARIANT_GROUPS]
+    canonical = {form: group[0] for group in groups for form in group}
+    forms = sorted(canonical, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, forms))), canonical
+
+
+@lru_cache(maxsize=1)
+def _t2s_fold() -> dict[str, str]:
+    """Traditional → simplified for single Han characters (OpenCC's t2s table)."""
+    import opencc
+
+    chars = [chr(c) for c in range(0x4E00, 0xA000)] + [chr(c) for c in range(0x3400, 0x4DC0)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # a phrase rule joined lines: fall back one by one
+        converted = [opencc.OpenCC("t2s").convert(ch) for ch in chars]
+    return {a: b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+
+
+def _rolling_hashes(text: str, width: int) -> np.ndarray:
+    """A well-mixed 64-bit hash of every ``width``-character window of ``text``."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(codes) - width + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    hashes = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(width):
+            hashes = hashes * _HASH_BASE + codes[offset : offset + count]
+        hashes ^= hashes >> np.uint64(29)
+        hashes *= np.uint64(0xBF58476D1CE4E5B9)
+        hashes ^= hashes >> np.uint64(32)
+    return hashes
 
 
 def downgrade() -> None:
