@@ -467,7 +467,3 @@ def _check_plans_in_use(session: Session, codes: set[str]) -> None:
         raise ValueError(
             f"plan {reward} is the reward for resale reports; change report_reward_plan first"
         )
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -59,10 +59,6 @@ def current() -> NullTranslations:
     return translations(_locale)
 
 
-def current_locale() -> str:
-    return _locale
-
-
 def language_tag() -> str:
     """The current language as an HTML ``lang`` / BCP 47 tag (``zh_CN`` -> ``zh-CN``)."""
     return _locale.replace("_", "-")

@@ -129,10 +129,6 @@ def same_length_form(text: str, finding: Iterable[str] | None = None) -> str:
     return lowered if len(lowered) == len(text) else text
 
 
-def _spaced(tokens: list[str]) -> str:
-    return " ".join(t for t in tokens if not t.isspace() and _is_word(t))
-
-
 def _is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 

@@ -21,7 +21,6 @@ from wenxing.members.models import Member
 
 SESSION_COOKIE = "wx_session"
 CSRF_COOKIE = "wx_csrf"
-CSRF_FIELD = "csrf_token"
 
 
 def request_token(request: Request) -> str | None:
