@@ -167,7 +167,6 @@ def run_jobs(ctx: click.Context, once: bool, as_json: bool) -> None:
 
     Each `wenxing serve` worker does both itself unless WENXING_JOBS=false; run this where
     they should not (a separate worker machine with PostgreSQL)."""
-    import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
     from wenxing.live import bot_sender
 
     with runtime_for(ctx) as runtime:

@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from wenxing import installation
+from wenxing.config import PublisherSettings
 from wenxing.db.engine import Database
 from wenxing.events import (
     MaterialEdited,
@@ -335,8 +336,6 @@ class NodeIndex:
         ``ZONE_SECONDS``."""
         now = time.monotonic()
         if self._zone is None or now - self._zone[0] > ZONE_SECONDS:
-            from wenxing.config import PublisherSettings
-
             with self.db.reading() as session:
                 self._zone = (now, PublisherSettings.load(session)["timezone"])
         return self._zone[1]

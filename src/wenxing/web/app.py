@@ -122,9 +122,7 @@ def _lifespan(runtime: Runtime):
     async def lifespan(_app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
         runner = sender = None
-        if runtime.settings.jobs:
-            import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
-
+        if runtime.settings.jobs:  # (the jobs' handlers: wiring.install, by the runtime)
             runner = jobs.Runner(runtime)
             runner.start()
             _app.state.runner = runner
