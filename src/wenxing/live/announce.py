@@ -1,7 +1,8 @@
 """What the other domains' events announce, in the transaction of their change: the outbox
 event and the notifications it causes. The domains raise domain events (``wenxing.events``);
-the handlers at the end of this module turn them into announcements. Payloads carry titles, kinds, dates, links and counts, never a
-material's body text (they go to browsers over SSE and to visitors for public events).
+the handlers at the end of this module turn them into announcements. Payloads carry titles,
+kinds, dates, links and counts, never a material's body text (they go to browsers over SSE
+and to visitors for public events).
 
 The notification texts are written here, in the site's language (``_``), when they are
 added.
