@@ -87,6 +87,26 @@ class Settings(BaseSettings):
         description="argon2id cost of password hashes: standard (argon2's recommended "
         "parameters), or test (cheap, for test suites only: never on a server)",
     )
+    sandbox_memory_mb: int = Field(
+        512,
+        ge=64,
+        description="address space of the child process that reads each evidence file or "
+        "console upload, in MB (a file needing more is refused as too large)",
+    )
+    sandbox_cpu_seconds: int = Field(
+        60, ge=1, description="CPU seconds that child process may use (then: timed out)"
+    )
+    sandbox_wall_seconds: float = Field(
+        300.0, gt=0, description="seconds that child process may take in all before it is killed"
+    )
+    sandbox_output_chars: int = Field(
+        20_000_000, ge=1000, description="characters of text one file may give"
+    )
+    webhook_private_networks: str = Field(
+        "",
+        description="networks (CIDR, comma-separated) a group robot's webhook may resolve to "
+        "although they are private, loopback or link-local (an in-house receiver); empty: none",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 

@@ -12,6 +12,7 @@ from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy, mark_deli
 from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
 from wenxing.members.service import MemberError, MemberNotFound, find_member
+from wenxing.reports import sandbox
 from wenxing.reports.evidence import read_evidence_file
 from wenxing.reports.trace import trace_all
 
@@ -123,7 +124,9 @@ def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
     """
     with runtime_for(ctx) as runtime:
         try:
-            evidence = read_evidence_file(file, runtime.settings.max_file_bytes)
+            evidence = read_evidence_file(
+                file, runtime.settings.max_file_bytes, sandbox.Limits.of(runtime.settings)
+            )
         except ReadError as exc:
             raise CommandError(f"{file}: {exc}") from None
         publisher = runtime.publisher_settings()

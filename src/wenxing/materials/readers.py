@@ -425,17 +425,29 @@ def pdf_text(data: bytes) -> tuple[str, str]:
 
 def pdf_pages(data: bytes) -> tuple[list[str], str]:
     """The text layer of each page and the document's title, subject and keywords, or
-    ``ReadError`` (encrypted, damaged). Evidence reading (reports) uses it too."""
+    ``ReadError`` (encrypted, damaged)."""
+    pages, info, _total = pdf_first_pages(data, None)
+    return pages, info
+
+
+def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str, int]:
+    """As :func:`pdf_pages`, reading only the first ``max_pages`` pages (evidence), after
+    the content rules (``reports.file_rules``) have passed them; also the page count."""
+    from wenxing.reports import file_rules
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         # pypdf already tried the empty user password; an owner-only PDF is open now.
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
             raise ReadError(_ENCRYPTED_PDF)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        chosen = list(reader.pages) if max_pages is None else _first_pages(reader, max_pages)
+        if max_pages is not None:
+            file_rules.check_pdf_pages(chosen)
+        pages = [page.extract_text() or "" for page in chosen]
         meta: Any = reader.metadata or {}
         info = " ".join(str(meta.get(k) or "") for k in ("/Title", "/Subject", "/Keywords"))
-        return pages, info
-    except ReadError:
+        return pages, info, len(reader.pages)
+    except (ReadError, MemoryError):
         raise
     except FileNotDecryptedError:
         raise ReadError(_ENCRYPTED_PDF) from None
@@ -445,6 +457,13 @@ def pdf_pages(data: bytes) -> tuple[list[str], str]:
         ) from None
     except Exception as exc:
         raise ReadError(f"damaged PDF file: {_short(exc)}") from None
+
+
+def _first_pages(reader: pypdf.PdfReader, count: int) -> list:
+    pages = []
+    for number in range(min(count, len(reader.pages))):
+        pages.append(reader.pages[number])
+    return pages
 
 
 def _width(line: str) -> float:

@@ -28,6 +28,7 @@ from wenxing.materials.models import MaterialVersion
 from wenxing.materials.readers import ReadError
 from wenxing.members.models import AccountSession, Member
 from wenxing.reports import evidence as evidence_reading
+from wenxing.reports import sandbox
 from wenxing.reports.evidence import Evidence
 from wenxing.reports.intake import TRACE_JOB, format_receipt
 from wenxing.reports.models import Accusation, Report, ReportEvidence, ReportTrace
@@ -94,7 +95,8 @@ def trace_report(runtime, report_id: int) -> None:
             .where(ReportEvidence.report_id == report_id)
             .order_by(ReportEvidence.id)
         ).all()
-    reads = [_read_one(row.id, row.kind, row.filename, row.data) for row in items]
+    limits = sandbox.Limits.of(runtime.settings)
+    reads = [_read_one(row.id, row.kind, row.filename, row.data, limits) for row in items]
 
     traced: list[tuple[dict, list[int], float, int]] = []
     with runtime.db.reading() as session:
@@ -138,13 +140,20 @@ def _coverage(session, version: MaterialVersion, text: str) -> float:
     return float(np.mean(mapping >= 0)) if len(mapping) else 0.0
 
 
-def _read_one(evidence_id: int, kind: str, filename: str | None, data: bytes) -> _Read:
+def _read_one(
+    evidence_id: int, kind: str, filename: str | None, data: bytes, limits: sandbox.Limits
+) -> _Read:
+    """One piece of evidence read in the sandbox (pasted text too: it is short, and one
+    path for all keeps the rules in one place)."""
+    if kind == "file" and not data:
+        return _Read(evidence_id, None, None, "purged", "deleted after the retention period")
     try:
         if kind == "text":
-            found, detected = evidence_reading.read_evidence_bytes(data, ".txt"), "text"
+            found = evidence_reading.read_sandboxed(data, "evidence.txt", limits)
+            detected = "text"
         else:
             suffix = PurePath(filename or "").suffix.lower()
-            found = evidence_reading.read_evidence_bytes(data, suffix)
+            found = evidence_reading.read_sandboxed(data, "evidence" + suffix, limits)
             detected = getattr(found, "detected", None) or suffix[1:]
     except ReadError as exc:
         return _Read(
@@ -159,7 +168,7 @@ def _read_one(evidence_id: int, kind: str, filename: str | None, data: bytes) ->
         return _Read(evidence_id, None, None, "unreadable", exc.__class__.__name__)
     if not found.text.strip():
         return _Read(evidence_id, None, detected, "no_text", "no text in it")
-    return _Read(evidence_id, found, detected)
+    return _Read(evidence_id, found, detected, detail=found.note)
 
 
 def _store(

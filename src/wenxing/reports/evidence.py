@@ -7,6 +7,11 @@ Images, TIFF pages, and PDFs whose text layer is empty or nearly so, are read by
 (``ocr.py``). HEIC/HEIF photos are recognised and refused (reading them would take a
 library wenxing does not carry).
 
+Files from reports are read by :func:`read_sandboxed`: in a child process with memory,
+CPU, wall-time and output limits (``sandbox.py``), after the shape rules of
+``file_rules.py`` (zip bombs, expanding documents, PDF page and content caps). A PDF is
+read to its first ``file_rules.PDF_MAX_PAGES`` pages; ``Evidence.note`` says so.
+
 Every failure is an :class:`EvidenceError`: an English message for logs and the CLI, and a
 ``reason`` from this fixed set (``REASONS``) for pages to say in Chinese:
 
@@ -15,11 +20,12 @@ Every failure is an :class:`EvidenceError`: an English message for logs and the 
     unreadable       the file could not be opened (missing, not a regular file, permissions)
     unsupported      no format evidence is read from (binary data, a zip that is no .docx,
                      an old .doc, a HEIC photo)
-    corrupt          a PDF, image or .docx too damaged to read
+    corrupt          a PDF, image or .docx too damaged to read (or its reader died)
     encrypted        a PDF that needs a password
     image_too_large  an image, or a TIFF page or all its pages, with more pixels than the
                      limit (refused before decoding)
     too_many_pages   a TIFF with more pages than the limit (refused before decoding)
+    timeout          reading took longer than the sandbox allows (CPU or wall time)
     no_text          readable, but there is no text in it (nor any that OCR could find)
     ocr_failed       Tesseract failed, timed out or is not installed
 """
@@ -35,8 +41,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from wenxing.materials.readers import ReadError, decode_text, pdf_pages, pdf_paragraphs
-from wenxing.reports import ocr
+from wenxing.materials.readers import ReadError, decode_text, pdf_first_pages, pdf_paragraphs
+from wenxing.reports import file_rules, ocr, sandbox
 
 EVIDENCE_SUFFIXES = (
     ".txt",
@@ -62,9 +68,10 @@ REASONS = frozenset(
         "too_many_pages",
         "no_text",
         "ocr_failed",
+        "timeout",
     }
 )
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a .docx expanding to more is refused (zip bomb)
+MAX_UNPACKED_BYTES = file_rules.MAX_UNPACKED_BYTES  # a .docx expanding to more is refused
 # A PDF text layer with fewer visible characters than this per page is a scan (perhaps
 # with a stamped line or two); its pages are read by OCR.
 SCANNED_PDF_CHARS_PER_PAGE = 50
@@ -96,6 +103,7 @@ class Evidence:
     copy_tags: tuple[str, ...] = ()
     detected: str = "txt"  # what the content is: txt html docx pdf png jpeg gif webp bmp tiff
     ocr_pages: int = 0  # images, TIFF pages and PDF pages whose text came from OCR
+    note: str | None = None  # what was left unread, in English ("read the first 50 of 5000 pages")
 
 
 class _TextOfPage(HTMLParser):
@@ -144,8 +152,11 @@ class _TextOfPage(HTMLParser):
             self.parts.append(data)
 
 
-def read_evidence_file(path: Path, max_bytes: int) -> Evidence:
-    """Read an evidence file from disk (at most ``max_bytes``)."""
+def read_evidence_file(
+    path: Path, max_bytes: int, limits: sandbox.Limits | None = None
+) -> Evidence:
+    """Read an evidence file from disk (at most ``max_bytes``); in the sandbox when
+    ``limits`` are given."""
     try:
         # A FIFO or a device would block or stream forever: regular files only.
         with path.open("rb") as handle:
@@ -158,7 +169,39 @@ def read_evidence_file(path: Path, max_bytes: int) -> Evidence:
         raise EvidenceError("not a regular file", "unreadable") from None
     except OSError as exc:
         raise EvidenceError(f"cannot read file: {exc.strerror or exc}", "unreadable") from None
+    if limits is not None:
+        if len(data) > max_bytes:
+            raise EvidenceError(
+                f"file is larger than the {max_bytes / 1048576:.1f} MB limit", "too_large"
+            )
+        return read_sandboxed(data, path.name, limits)
     return read_evidence(data, path.name, max_bytes=max_bytes)
+
+
+_SANDBOX_REASONS = {"too_large": "too_large", "timeout": "timeout", "crashed": "corrupt"}
+
+
+def read_sandboxed(data: bytes, filename: str, limits: sandbox.Limits) -> Evidence:
+    """:func:`read_evidence` in the sandbox: an EvidenceError for every failure, hostile
+    files included (a reader that ran out of memory or time, or died)."""
+    if not data:
+        raise EvidenceError("empty file", "empty")
+    try:
+        found = sandbox.call(
+            "wenxing.reports.evidence:read_evidence",
+            bytes(data),
+            filename,
+            limits=limits,
+            label=f"evidence {filename or '(text)'}",
+        )
+    except sandbox.SandboxError as exc:
+        raise EvidenceError(str(exc), _SANDBOX_REASONS[exc.reason], detect_format(data)) from None
+    except EvidenceError:
+        raise
+    except ReadError as exc:
+        raise EvidenceError(str(exc), "corrupt", detect_format(data)) from None
+    assert isinstance(found, Evidence)
+    return found
 
 
 def read_evidence_bytes(data: bytes, suffix: str) -> Evidence:
@@ -197,6 +240,8 @@ def read_evidence(
             return _image(data, kind, max_pixels)
         return _text(data, Path(filename).suffix.lower())
     except ocr.OcrError as exc:
+        raise EvidenceError(str(exc), exc.reason, kind) from None
+    except file_rules.RuleBroken as exc:
         raise EvidenceError(str(exc), exc.reason, kind) from None
     except EvidenceError as exc:
         exc.detected = exc.detected or kind
@@ -254,22 +299,25 @@ def _text(data: bytes, suffix: str) -> Evidence:
 
 def _pdf(data: bytes) -> Evidence:
     try:
-        pages, info = pdf_pages(data)
+        pages, info, total = pdf_first_pages(data, file_rules.PDF_MAX_PAGES)
+    except file_rules.RuleBroken:
+        raise
     except ReadError as exc:
         reason = "encrypted" if "encrypted" in str(exc) else "corrupt"
         raise EvidenceError(str(exc), reason) from None
     if not pages:
         raise EvidenceError("damaged PDF file: no pages", "corrupt")
     tags = tuple(_TAG.findall(info))
+    note = f"read the first {len(pages)} of {total} pages" if total > len(pages) else None
     layer = "\n".join(pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", layer)) >= SCANNED_PDF_CHARS_PER_PAGE * len(pages):
-        return Evidence(layer, tags, "pdf")
+        return Evidence(layer, tags, "pdf", note=note)
     read = ocr.read_pdf_pages(data, len(pages))
     # A scan's few text-layer lines (a stamp, a viewer's annotation) are kept as well.
     text = "\n".join(part for part in (_paragraphs(read), layer.strip()) if part)
     if not text.strip():
         raise EvidenceError("PDF has no text layer and OCR found no text in it", "no_text")
-    return Evidence(text, tags, "pdf", ocr_pages=len(read))
+    return Evidence(text, tags, "pdf", ocr_pages=len(read), note=note)
 
 
 def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
@@ -297,15 +345,11 @@ def _docx(data: bytes) -> Evidence:
     from docx import Document
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
+        file_rules.check_docx(data)
+    except file_rules.RuleBroken:
+        raise
     except Exception:
         raise EvidenceError("damaged .docx file (not a readable zip archive)", "corrupt") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise EvidenceError(
-            f".docx expands beyond the {MAX_UNPACKED_BYTES >> 20} MB limit (zip bomb?)",
-            "corrupt",
-        )
     try:
         document = Document(io.BytesIO(data))
         lines = [p.text for p in document.paragraphs]
@@ -314,6 +358,8 @@ def _docx(data: bytes) -> Evidence:
                 lines.append("\t".join(cell.text for cell in row.cells))
         properties = document.core_properties
         meta = " ".join(filter(None, [properties.identifier, properties.comments]))
+    except MemoryError:
+        raise
     except Exception as exc:  # python-docx and lxml raise many types on damaged parts
         raise EvidenceError(f"damaged .docx file ({type(exc).__name__})", "corrupt") from None
     text = "\n".join(lines)

@@ -74,13 +74,15 @@ _REFUSAL_NUMBERS = {
 # Why a piece of evidence could not be read: the tracing job's codes and the OCR reader's.
 _UNREADABLE = {
     "empty": N_("文件是空的"),
-    "too_large": N_("文件太大"),
+    "too_large": N_("太大（解压或读取所需超过上限）"),
     "unsupported": N_("不支持这种文件格式（可用 .txt .docx .pdf .html .png .jpg .tif）"),
     "unreadable": N_("文件打不开"),
     "corrupt": N_("文件已损坏"),
     "encrypted": N_("PDF 设有密码"),
     "image_too_large": N_("图片尺寸太大"),
     "too_many_pages": N_("页数太多"),
+    "timeout": N_("读取超时"),
+    "purged": N_("证据文件已过保存期限并删除"),
     "ocr_failed": N_("图片中的文字没能识别出来"),
     "no_text": N_("没有读到文字"),
     "trace_failed": N_("自动核对没能完成，编辑会人工核对"),
