@@ -130,7 +130,9 @@ def call(target: str, *args: Any, limits: Limits, label: str = "file") -> Any:
         receiving.close()
     took = time.monotonic() - started
     if answer is None:
-        overran = child.is_alive()  # still running at the wall-clock limit
+        overran = time.monotonic() - started >= limits.wall_seconds
+        if not overran:
+            child.join(2)  # it died: let its exit status arrive
         _kill(child)
         code = child.exitcode
         if overran:
