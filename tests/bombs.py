@@ -79,11 +79,13 @@ def billion_laughs_docx(levels: int = 10) -> bytes:
 def zip_bomb(unpacked_mb: int) -> bytes:
     """A zip of one member of ``unpacked_mb`` MB of zeros (packs about 1000 to 1)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("word/document.xml", "w", force_zip64=True) as member:
-            block = b"\0" * (1 << 20)
-            for _ in range(unpacked_mb):
-                member.write(block)
+    with (
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("word/document.xml", "w", force_zip64=True) as member,
+    ):
+        block = b"\0" * (1 << 20)
+        for _ in range(unpacked_mb):
+            member.write(block)
     return out.getvalue()
 
 
@@ -107,7 +109,9 @@ def shared_stream_pdf(pages: int, ops: int = 20_000) -> bytes:
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
     objects.append(
-        b"<< /Length " + str(len(packed)).encode() + b" /Filter /FlateDecode >>\nstream\n"
+        b"<< /Length "
+        + str(len(packed)).encode()
+        + b" /Filter /FlateDecode >>\nstream\n"
         + packed
         + b"\nendstream"
     )

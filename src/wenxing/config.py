@@ -245,6 +245,35 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
         "largest evidence file a resale report accepts, in MB (each file)",
     ),
     SettingSpec(
+        "report_total_mb",
+        30.0,
+        "largest total of one resale report's files, in MB (a larger request is refused "
+        "before it is read)",
+    ),
+    SettingSpec(
+        "report_mb_per_day",
+        100.0,
+        "evidence one address may send in resale reports in 24 hours, in MB",
+    ),
+    SettingSpec(
+        "evidence_retention_days",
+        180,
+        "days a decided report's evidence files are kept; then `wenxing reports purge` "
+        "deletes them, keeping their hashes and the trace",
+    ),
+    SettingSpec(
+        "report_rewards_per_year",
+        3,
+        "rewards one reporter (account or contact) may receive in any 365 days",
+    ),
+    SettingSpec(
+        "webhook_hosts",
+        [],
+        "hosts a group robot's webhook may point at besides the platforms' own "
+        "(qyapi.weixin.qq.com, oapi.dingtalk.com, open.feishu.cn, open.larksuite.com); "
+        "https only",
+    ),
+    SettingSpec(
         "report_reward_plan",
         "year",
         "the plan (its code) a reporter is given when their report is confirmed: added to "

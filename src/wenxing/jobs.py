@@ -9,9 +9,14 @@ exactly when its cause does. Runners claim jobs one at a time:
 * PostgreSQL with several workers: every worker runs a runner; a claim is
   ``SELECT … FOR UPDATE SKIP LOCKED``, so runners never wait on each other's rows.
 
-A claimed job whose runner died (the process was killed) is claimed again after
-``STALE_SECONDS``; a job that raises is retried up to ``MAX_ATTEMPTS`` times with a growing
-delay, then stays ``failed`` with its error for the console.
+A claimed job is held by a lease: its runner renews ``claimed_at`` every
+``LEASE_SECONDS`` / 3 while the job runs, however long it takes, so a long job is never
+claimed twice. A job whose lease ran out (its runner's process died: killed, or out of
+memory) is claimed again once; when its lease runs out a second time the job is
+``failed`` ("its runner died twice") and its kind's give-up hook says so, rather than
+handing the same poison to a third runner. A job that raises is retried up to
+``MAX_ATTEMPTS`` times with a growing delay, then stays ``failed`` with its error for the
+console.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from wenxing.db.engine import Database, is_sqlite, rowcount
 log = logging.getLogger("wenxing.jobs")
 
 POLL_SECONDS = 2.0
-STALE_SECONDS = 600
+LEASE_SECONDS = 60
 MAX_ATTEMPTS = 3
+MAX_LOST_LEASES = 2  # a job whose runner died this many times is failed, not run again
+LOST_LEASE = "its runner died while running it (lease expired), twice"
 
 
 class Job(Base):
@@ -105,13 +112,15 @@ class Claimed:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    worker: str = ""
+    abandoned: bool = False  # its lease ran out MAX_LOST_LEASES times: failed, not run
 
 
 def claim(db: Database, worker: str, now: datetime | None = None) -> Claimed | None:
     """Claim the oldest runnable job, or return None."""
     now = now or utcnow()
     runnable = (Job.state == "queued") & (Job.run_after <= now)
-    stale = (Job.state == "running") & (Job.claimed_at < now - timedelta(seconds=STALE_SECONDS))
+    stale = (Job.state == "running") & (Job.claimed_at < now - timedelta(seconds=LEASE_SECONDS))
     with db.transaction() as session:
         query = select(Job).where(runnable | stale).order_by(Job.run_after, Job.id).limit(1)
         if not is_sqlite(session.get_bind()):
@@ -119,6 +128,23 @@ def claim(db: Database, worker: str, now: datetime | None = None) -> Claimed | N
         job = session.scalars(query).first()
         if job is None:
             return None
+        if job.state == "running" and _lost_leases(job) + 1 >= MAX_LOST_LEASES:
+            taken = rowcount(
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == job.id, Job.state == "running", Job.claimed_at == job.claimed_at
+                    )
+                    .values(state="failed", finished_at=now, error=LOST_LEASE)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if not taken:
+                return None
+            log.error("job %s (%s) failed: %s", job.id, job.kind, LOST_LEASE)
+            payload = json.loads(job.payload)
+            return Claimed(job.id, job.kind, payload, job.attempts, worker, abandoned=True)
+        lost = _lost_leases(job) + (1 if job.state == "running" else 0)
         # On SQLite the write transaction (BEGIN IMMEDIATE) already excludes other claimers;
         # the conditional update keeps the claim honest anywhere.
         taken = rowcount(
@@ -126,14 +152,67 @@ def claim(db: Database, worker: str, now: datetime | None = None) -> Claimed | N
                 update(Job)
                 .where(Job.id == job.id, Job.state == job.state)
                 .values(
-                    state="running", claimed_by=worker, claimed_at=now, attempts=Job.attempts + 1
+                    state="running",
+                    claimed_by=worker,
+                    claimed_at=now,
+                    attempts=Job.attempts + 1,
+                    error=f"lease lost {lost}" if lost else Job.error,
                 )
                 .execution_options(synchronize_session=False)
             )
         )
         if not taken:
             return None
-        return Claimed(job.id, job.kind, json.loads(job.payload), job.attempts + 1)
+        if lost:
+            log.warning("job %s (%s): its runner died; running it again", job.id, job.kind)
+        return Claimed(job.id, job.kind, json.loads(job.payload), job.attempts + 1, worker)
+
+
+def _lost_leases(job: Job) -> int:
+    """How often the job's runner died holding it (kept in ``error`` while it runs)."""
+    error = job.error or ""
+    if error.startswith("lease lost "):
+        return int(error.split()[-1])
+    return 0
+
+
+class _Lease:
+    """Renews a running job's lease until stopped (a thread beside the job)."""
+
+    def __init__(self, db: Database, job: Claimed) -> None:
+        self.db, self.job = db, job
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wenxing-job-lease", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(LEASE_SECONDS / 3):
+            try:
+                renew(self.db, self.job)
+            except Exception:  # (the next renewal tries again; the log says why)
+                log.exception("job %s: renewing its lease failed", self.job.id)
+
+
+def renew(db: Database, job: Claimed, now: datetime | None = None) -> bool:
+    """Extend the lease of a job this runner holds; False when it holds it no more."""
+    with db.transaction() as session:
+        return bool(
+            rowcount(
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.state == "running", Job.claimed_by == job.worker)
+                    .values(claimed_at=now or utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+            )
+        )
 
 
 def run_one(runtime, worker: str) -> bool:
@@ -142,22 +221,31 @@ def run_one(runtime, worker: str) -> bool:
     job = claim(db, worker)
     if job is None:
         return False
+    if job.abandoned:
+        _give_up(runtime, job, LOST_LEASE)
+        return True
     function = _HANDLERS.get(job.kind)
     try:
         if function is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
-        function(runtime, job.payload)
+        with _Lease(db, job):
+            function(runtime, job.payload)
     except Exception as exc:  # (a job's failure is recorded, never raised)
         log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        if _finish(db, job, error=error) and job.kind in _GIVE_UP:
-            try:
-                _GIVE_UP[job.kind](runtime, job.payload, error)
-            except Exception:  # (the job stays failed; the log says why)
-                log.exception("job %s (%s): recording the failure failed", job.id, job.kind)
+        if _finish(db, job, error=error):
+            _give_up(runtime, job, error)
     else:
         _finish(db, job, error=None)
     return True
+
+
+def _give_up(runtime, job: Claimed, error: str) -> None:
+    if job.kind in _GIVE_UP:
+        try:
+            _GIVE_UP[job.kind](runtime, job.payload, error)
+        except Exception:  # (the job stays failed; the log says why)
+            log.exception("job %s (%s): recording the failure failed", job.id, job.kind)
 
 
 def _finish(db: Database, job: Claimed, error: str | None) -> bool:
@@ -165,8 +253,8 @@ def _finish(db: Database, job: Claimed, error: str | None) -> bool:
     now = utcnow()
     with db.transaction() as session:
         row = session.get(Job, job.id)
-        if row is None:
-            return False
+        if row is None or (job.worker and row.claimed_by != job.worker):
+            return False  # gone, or another runner took it after this one lost its lease
         row.error = error
         if error is None:
             row.state, row.finished_at = "done", now

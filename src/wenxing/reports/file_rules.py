@@ -117,9 +117,7 @@ def _count_elements(archive: zipfile.ZipFile, name: str, elements: int) -> int:
                 if not empty:
                     depth += 1
                     if depth > MAX_DEPTH:
-                        raise RuleBroken(
-                            f"{name} nests elements more than {MAX_DEPTH} levels deep"
-                        )
+                        raise RuleBroken(f"{name} nests elements more than {MAX_DEPTH} levels deep")
             if elements > MAX_ELEMENTS:
                 raise RuleBroken(
                     f"document has more than {MAX_ELEMENTS} elements (an expanding document?)"

@@ -66,6 +66,24 @@ class Limits:
     max_file_bytes: int
     per_hour_ip: int
     per_day_contact: int
+    max_report_bytes: int = 30 * 1048576  # every file of one report together
+    max_day_bytes_ip: int = 100 * 1048576  # evidence one address may send in 24 hours
+
+
+def recent_from(session: Session, ip: str, now: datetime) -> tuple[int, int]:
+    """(reports from ``ip`` in the last hour, evidence bytes from it in the last 24 hours)."""
+    reports = session.execute(
+        select(func.count())
+        .select_from(Report)
+        .where(Report.ip == ip, Report.created_at > now - timedelta(hours=1))
+    ).scalar_one()
+    stored = session.execute(
+        select(func.coalesce(func.sum(ReportEvidence.size), 0))
+        .select_from(ReportEvidence)
+        .join(Report, Report.id == ReportEvidence.report_id)
+        .where(Report.ip == ip, Report.created_at > now - timedelta(days=1))
+    ).scalar_one()
+    return int(reports), int(stored)
 
 
 def normalise_contact(raw: str) -> str | None:
@@ -147,7 +165,14 @@ def submit(
                 filename=item.filename,
                 mb=round(limits.max_file_bytes / 1048576),
             )
-    _check_rate(session, ip, contact, limits, now)
+    total = sum(len(item.data) for item in files)
+    if total > limits.max_report_bytes:
+        raise ReportRefused(
+            "report_too_large",
+            f"the files add up to more than {limits.max_report_bytes / 1048576:g} MB",
+            mb=round(limits.max_report_bytes / 1048576),
+        )
+    _check_rate(session, ip, contact, limits, now, total)
 
     report = Report(
         receipt=_unused_receipt(session),
@@ -203,16 +228,21 @@ def submit(
 
 
 def _check_rate(
-    session: Session, ip: str | None, contact: str | None, limits: Limits, now: datetime
+    session: Session,
+    ip: str | None,
+    contact: str | None,
+    limits: Limits,
+    now: datetime,
+    new_bytes: int = 0,
 ) -> None:
     if ip:
-        recent = session.execute(
-            select(func.count())
-            .select_from(Report)
-            .where(Report.ip == ip, Report.created_at > now - timedelta(hours=1))
-        ).scalar_one()
+        recent, stored = recent_from(session, ip, now)
         if recent >= limits.per_hour_ip:
             raise ReportRefused("rate_ip", "too many reports from this address in the last hour")
+        if stored + new_bytes > limits.max_day_bytes_ip:
+            raise ReportRefused(
+                "rate_bytes", "this address sent more evidence than allowed in 24 hours"
+            )
     if contact:
         recent = session.execute(
             select(func.count())

@@ -23,6 +23,7 @@ as themselves.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -138,11 +139,9 @@ def call(target: str, *args: Any, limits: Limits, label: str = "file") -> Any:
         if overran:
             log.warning("sandbox: %s killed after %.0f s (wall-clock limit)", label, took)
             raise SandboxError(f"reading took longer than {limits.wall_seconds:g} s", "timeout")
-        if code == -signal.SIGXCPU or code == -signal.SIGKILL and took < limits.wall_seconds:
+        if code == -signal.SIGXCPU or (code == -signal.SIGKILL and took < limits.wall_seconds):
             log.warning("sandbox: %s stopped at the %s s CPU limit", label, limits.cpu_seconds)
-            raise SandboxError(
-                f"reading used more than {limits.cpu_seconds} s of CPU", "timeout"
-            )
+            raise SandboxError(f"reading used more than {limits.cpu_seconds} s of CPU", "timeout")
         log.warning("sandbox: %s: the reading process died (exit code %s)", label, code)
         raise SandboxError(f"the reading process died (exit code {code})", "crashed")
     child.join(5)
@@ -181,10 +180,8 @@ def _wait(receiving: Connection, child, wall_seconds: float) -> tuple[str, Any] 
 
 def _kill(child) -> None:
     if child.pid is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.pid, signal.SIGKILL)  # the child and whatever it started
-        except (ProcessLookupError, PermissionError):
-            pass
     child.kill()
     child.join(5)
 
@@ -210,10 +207,8 @@ def _child(sending: Connection, target: str, args: tuple, limits: Limits) -> Non
     try:
         module, name = target.split(":")
         result = getattr(importlib.import_module(module), name)(*args)
-        if _chars(result) > limits.output_chars:
-            answer = ("output", None)
-        else:
-            answer = ("ok", result)
+        too_long = _chars(result) > limits.output_chars
+        answer = ("output", None) if too_long else ("ok", result)
     except MemoryError:
         answer = ("memory", None)
     except Exception as exc:

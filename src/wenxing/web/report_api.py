@@ -128,11 +128,21 @@ def _largest(request: Request) -> int:
     return reporting.largest_body(request.app.state.runtime.publisher_settings())
 
 
+def _refused_early(request: Request) -> JSONResponse | None:
+    if request.url.path != "/api/v1/reports":
+        return None
+    refused = reporting.early_refusal(request.app.state.runtime, request)
+    if refused is None:
+        return None
+    status, message = refused
+    return JSONResponse({"error": message}, status_code=status)
+
+
 def report_api_routes(runtime: Runtime) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1",
         tags=["api"],
-        route_class=reporting.body_limited_route(_largest, _too_large),
+        route_class=reporting.body_limited_route(_largest, _too_large, _refused_early),
     )
     signed_in_optional: dict[str, Any] = {
         "dependencies": [Security(_bearer), Security(_cookie)],

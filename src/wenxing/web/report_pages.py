@@ -70,10 +70,21 @@ def report_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
         message = reporting.too_large_message(runtime.publisher_settings())
         return form_page(request, error=message, status=413)
 
+    def refused_early(request: Request) -> Response | None:
+        if request.url.path != "/report":
+            return None
+        refused = reporting.early_refusal(runtime, request)
+        if refused is None:
+            return None
+        status, message = refused
+        return form_page(request, error=message, status=status)
+
     router = APIRouter(
         include_in_schema=False,
         route_class=reporting.body_limited_route(
-            lambda _request: reporting.largest_body(runtime.publisher_settings()), too_large
+            lambda _request: reporting.largest_body(runtime.publisher_settings()),
+            too_large,
+            refused_early,
         ),
     )
 

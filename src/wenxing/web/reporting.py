@@ -63,6 +63,8 @@ _REFUSALS = {
     "too_many_files": N_("一次最多上传 %(n)s 个文件"),
     "file_too_large": N_("文件“%(name)s”超过了 %(mb)s MB 的上限"),
     "rate_ip": N_("举报太频繁了，请一小时后再试"),
+    "rate_bytes": N_("这个网络今天上传的证据已达上限，请明天再试"),
+    "report_too_large": N_("所有文件加起来不能超过 %(mb)s MB"),
     "rate_contact": N_("这个联系方式今天的举报次数已达上限，请明天再试"),
 }
 _REFUSAL_NUMBERS = {
@@ -94,14 +96,20 @@ _RECEIPTS_KEPT = 20  # receipts one browser's cookie opens (the newest)
 def refusal(error: ReportRefused, file_mb: str) -> tuple[int, str]:
     """The status and the message for a refused report (``file_mb``: the file limit as
     the page states it, ``file_mb()``)."""
-    status = {"file_too_large": 413, "rate_ip": 429, "rate_contact": 429}.get(error.code, 400)
+    status = {
+        "file_too_large": 413,
+        "report_too_large": 413,
+        "rate_ip": 429,
+        "rate_bytes": 429,
+        "rate_contact": 429,
+    }.get(error.code, 400)
     message = _REFUSALS.get(error.code)
     if message is None:
         return status, _("举报内容有误")
     values = {
         "n": _REFUSAL_NUMBERS.get(error.code, 0),
         "name": error.details.get("filename", ""),
-        "mb": file_mb,
+        "mb": error.details.get("mb", file_mb) if error.code == "report_too_large" else file_mb,
     }
     return status, _(message) % values
 
@@ -212,13 +220,40 @@ def limits(publisher: PublisherSettings) -> Limits:
         max_file_bytes=int(float(publisher["report_file_mb"]) * 1048576),
         per_hour_ip=int(publisher["reports_per_hour"]),
         per_day_contact=int(publisher["reports_per_day_contact"]),
+        max_report_bytes=int(float(publisher["report_total_mb"]) * 1048576),
+        max_day_bytes_ip=int(float(publisher["report_mb_per_day"]) * 1048576),
     )
 
 
 def largest_body(publisher: PublisherSettings) -> int:
-    """The largest report a request may carry: every file at the limit, the pasted text at
-    its longest, and a margin for the other fields and the multipart framing."""
-    return MAX_FILES * limits(publisher).max_file_bytes + 4 * MAX_TEXT_CHARS + 256 * 1024
+    """The largest report a request may carry: its files at their total limit (each at
+    most the file limit), the pasted text at its longest, and a margin for the other
+    fields and the multipart framing."""
+    taken = limits(publisher)
+    files = min(MAX_FILES * taken.max_file_bytes, taken.max_report_bytes)
+    return files + 4 * MAX_TEXT_CHARS + 256 * 1024
+
+
+def early_refusal(runtime, request: Request) -> tuple[int, str] | None:
+    """Why a report request is refused before a byte of its body is read: its address has
+    filed its hourly reports, or the body it declares would take the address past its
+    daily evidence total. None to go on (the body is then read, and checked again)."""
+    ip = auth.client_ip(request)
+    if not ip:
+        return None
+    publisher = runtime.publisher_settings()
+    taken = limits(publisher)
+    with runtime.db.reading() as session:
+        recent, stored = intake.recent_from(session, ip, utcnow())
+    if recent >= taken.per_hour_ip:
+        return 429, _(_REFUSALS["rate_ip"])
+    declared = request.headers.get("content-length", "")
+    # The declared length counts the form's framing too: only what is over by more than
+    # the margin largest_body allows is refused now; the files' own sizes are checked later.
+    sent = max(0, int(declared) - 4 * MAX_TEXT_CHARS - 256 * 1024) if declared.isdigit() else 0
+    if stored + sent > taken.max_day_bytes_ip:
+        return 429, _(_REFUSALS["rate_bytes"])
+    return None
 
 
 def file_mb(publisher: PublisherSettings) -> str:
@@ -227,8 +262,11 @@ def file_mb(publisher: PublisherSettings) -> str:
 
 def too_large_message(publisher: PublisherSettings) -> str:
     """Why a request over ``largest_body`` is refused."""
-    return _("提交的内容太大了：每个文件不超过 %(mb)s MB，最多 %(n)s 个文件") % {
+    return _(
+        "提交的内容太大了：每个文件不超过 %(mb)s MB，合计不超过 %(total)s MB，最多 %(n)s 个文件"
+    ) % {
         "mb": file_mb(publisher),
+        "total": f"{float(publisher['report_total_mb']):g}",
         "n": MAX_FILES,
     }
 
@@ -290,12 +328,15 @@ class BodyTooLarge(HTTPException):
 
 
 def body_limited_route(
-    largest: Callable[[Request], int], refuse: Callable[[Request], Response]
+    largest: Callable[[Request], int],
+    refuse: Callable[[Request], Response],
+    early: Callable[[Request], Response | None] | None = None,
 ) -> type[APIRoute]:
     """A route class refusing (``refuse``, status 413) a request body over ``largest``
     bytes before any of it is parsed: at once by its Content-Length, or, when it is sent
-    without one, as soon as that many bytes have arrived. Both callables run in a worker
-    thread (they may read the settings)."""
+    without one, as soon as that many bytes have arrived. ``early`` may refuse a POST
+    before its body is read at all (its answer is sent, the body never read). The
+    callables run in a worker thread (they may read the settings and the database)."""
 
     class BodyLimited(APIRoute):
         def get_route_handler(self):
@@ -304,6 +345,10 @@ def body_limited_route(
             async def limited(request: Request) -> Response:
                 if request.method != "POST":
                     return await handler(request)
+                if early is not None:
+                    refused = await to_thread.run_sync(early, request)
+                    if refused is not None:
+                        return refused
                 most = await to_thread.run_sync(largest, request)
                 declared = request.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > most:
