@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         description="networks (CIDR, comma-separated) a group robot's webhook may resolve to "
         "although they are private, loopback or link-local (an in-house receiver); empty: none",
     )
+    webhook_ca_file: Path | None = Field(
+        None,
+        description="extra certificate authorities (PEM) trusted for group robots' webhooks "
+        "(an in-house receiver's); the system's are always trusted",
+    )
     host: str = Field("127.0.0.1", description="address `wenxing serve` listens on")
     port: int = Field(8000, description="port `wenxing serve` listens on")
 

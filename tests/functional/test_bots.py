@@ -25,7 +25,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests import tls
 from tests.helpers import account, import_sample
+from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.live import bot_credentials, bot_sender, events
 from wenxing.live.models import BotDelivery, Robot
@@ -70,7 +72,7 @@ class Receiver:
             "dingtalk": "/robot/send?access_token=dingtalk-token-0123456789",
             "feishu": "/open-apis/bot/v2/hook/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab",
         }[self.platform]
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"https://127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
         receiver = self
@@ -90,6 +92,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        context = tls.certificates().server_context()
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -145,9 +149,18 @@ def robots_installation(runtime, settings):
     """The installation with fast retries and a public address, the sample as a draft, and
     an admin account."""
     runtime.settings = settings.model_copy(
-        update={"bot_retry_seconds": 0.2, "public_url": PUBLIC_URL}
+        update={
+            "bot_retry_seconds": 0.2,
+            "public_url": PUBLIC_URL,
+            # The receivers are local TLS stand-ins: the operator allows loopback and
+            # trusts their test authority; the publisher allows their host.
+            "webhook_private_networks": "127.0.0.0/8",
+            "webhook_ca_file": tls.certificates().ca_file,
+        }
     )
     import_sample(runtime, publish=False)
+    with runtime.db.transaction() as session:
+        set_publisher_setting(session, "webhook_hosts", ["127.0.0.1"])
     with runtime.db.transaction() as session:
         account(session, runtime.publisher_settings(), "管理员", subscribed=False, username="boss")
         session.flush()

@@ -150,13 +150,13 @@ def read_reply(platform: str, status: int, text: str) -> Outcome:
     if status == 429 or status == 408 or status >= 500:
         return Outcome(False, retry=True, error=f"HTTP {status}")
     if not 200 <= status < 300:
-        return Outcome(False, error=f"HTTP {status}: {text[:200]}")
+        return Outcome(False, error=f"HTTP {status}")
     try:
         reply = json.loads(text)
     except ValueError:
         reply = None
     if not isinstance(reply, dict):
-        return Outcome(False, retry=True, error=f"unexpected reply: {text[:200]}")
+        return Outcome(False, retry=True, error="unexpected reply (not the platform's JSON)")
     if platform == "feishu":
         code = reply.get("code", reply.get("StatusCode"))
         said = reply.get("msg") or reply.get("StatusMessage") or ""
@@ -166,8 +166,9 @@ def read_reply(platform: str, status: int, text: str) -> Outcome:
     if code == 0:
         return Outcome(True)
     if not isinstance(code, int):
-        return Outcome(False, retry=True, error=f"unexpected reply: {text[:200]}")
-    error = f"{name} {code}: {str(said)[:300]}"
+        return Outcome(False, retry=True, error="unexpected reply (not the platform's JSON)")
+    # The platform's own words for its code, short: never more of the remote body.
+    error = f"{name} {code}: {str(said)[:80]}"
     return Outcome(False, retry=code in RATE_LIMITED.get(platform, ()), error=error)
 
 

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 from sqlalchemy import ColumnElement, select, update
@@ -39,7 +42,7 @@ from wenxing import metrics
 from wenxing.background import PollingThread
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite, rowcount
-from wenxing.live import bot_credentials, events
+from wenxing.live import bot_credentials, events, webhook_guard
 from wenxing.live.bot_formats import Message, Outcome, build_request, read_reply
 from wenxing.live.bots import announcement
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
@@ -64,9 +67,17 @@ class Claimed:
     created_at: datetime
 
 
-def http_client() -> httpx2.Client:
-    # trust_env=False: webhook traffic never goes through a proxy from the environment.
-    return httpx2.Client(timeout=TIMEOUT_SECONDS, trust_env=False, follow_redirects=False)
+def http_client(ca_file: str | Path | None = None) -> httpx2.Client:
+    """A client for webhooks: no proxy from the environment (trust_env=False), no
+    redirects; certificates checked against the system's authorities, and those in
+    ``ca_file`` (``WENXING_WEBHOOK_CA_FILE``, an in-house receiver's) when given."""
+    verify: ssl.SSLContext | bool = True
+    if ca_file:
+        verify = ssl.create_default_context()
+        verify.load_verify_locations(cafile=str(ca_file))
+    return httpx2.Client(
+        timeout=TIMEOUT_SECONDS, trust_env=False, follow_redirects=False, verify=verify
+    )
 
 
 def claim(db: Database, now: datetime | None = None) -> Claimed | None:
@@ -105,19 +116,43 @@ def claim(db: Database, now: datetime | None = None) -> Claimed | None:
         return Claimed(row.id, row.robot_id, row.event_id, row.attempts + 1, now, row.created_at)
 
 
-def post(client: httpx2.Client, platform: str, url: str, secret: str | None, message: Message):
-    """Send one message through a robot now; (HTTP status or None, Outcome)."""
+def post(
+    client: httpx2.Client,
+    platform: str,
+    url: str,
+    secret: str | None,
+    message: Message,
+    policy: webhook_guard.Policy,
+    resolve: webhook_guard.Resolver | None = None,
+):
+    """Send one message through a robot now, to the address its host resolved to and
+    that ``policy`` allows (``webhook_guard.pin``); (HTTP status or None, Outcome)."""
     request = build_request(platform, url, secret, message, time.time())
     try:
+        pinned = webhook_guard.pin(request.url, policy, resolve)
+    except webhook_guard.WebhookRefused as refused:
+        return None, Outcome(False, retry=refused.code == "resolve", error=str(refused))
+    try:
         response = client.post(
-            request.url,
+            pinned.url,
             content=request.content(),
-            headers={"Content-Type": "application/json; charset=utf-8"},
+            headers={"Content-Type": "application/json; charset=utf-8", "Host": _host(url)},
+            extensions={"sni_hostname": pinned.host},
         )
     except httpx2.HTTPError as exc:
         reason = str(exc) or exc.__class__.__name__
         return None, Outcome(False, retry=True, error=f"{exc.__class__.__name__}: {reason}"[:500])
+    if 300 <= response.status_code < 400:
+        return response.status_code, Outcome(
+            False, error=f"HTTP {response.status_code}: redirects are not followed"
+        )
     return response.status_code, read_reply(platform, response.status_code, response.text)
+
+
+def _host(url: str) -> str:
+    """The Host header of a URL (its port kept when it names one)."""
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1]
 
 
 def deliver_one(runtime, client: httpx2.Client) -> bool:
@@ -153,7 +188,8 @@ def deliver_one(runtime, client: httpx2.Client) -> bool:
         outcome = Outcome(False, retry=True, error=UNREADABLE)
         _finish(db, job, None, outcome, runtime.settings.bot_retry_seconds)
     else:
-        status, outcome = post(client, platform, opened.url, opened.secret, message)
+        policy = webhook_guard.Policy.for_runtime(runtime)
+        status, outcome = post(client, platform, opened.url, opened.secret, message, policy)
         if not outcome.ok:
             log.warning("robot %s delivery %s: %s", job.robot_id, job.id, outcome.error)
         _finish(db, job, status, outcome, runtime.settings.bot_retry_seconds)
@@ -201,7 +237,7 @@ def _finish(
 def send_due(runtime, client: httpx2.Client | None = None, limit: int = 1000) -> int:
     """Send due deliveries until none is left (or ``limit``); how many were handled."""
     own = client is None
-    client = client or http_client()
+    client = client or http_client(runtime.settings.webhook_ca_file)
     try:
         done = 0
         while done < limit and deliver_one(runtime, client):
@@ -228,7 +264,7 @@ class Sender(PollingThread):
     def _loop(self) -> None:
         self._poll = min(self.poll_seconds, self.runtime.settings.bot_retry_seconds)
         self._seal_plain()
-        with http_client() as self._client:
+        with http_client(self.runtime.settings.webhook_ca_file) as self._client:
             super()._loop()
 
     def _seal_plain(self) -> None:

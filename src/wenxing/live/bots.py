@@ -35,7 +35,7 @@ from wenxing import audit
 from wenxing.db.base import utcnow
 from wenxing.events import PublicationAnnounced, handles
 from wenxing.i18n import N_, _
-from wenxing.live import bot_credentials, digests, events
+from wenxing.live import bot_credentials, digests, events, webhook_guard
 from wenxing.live.bot_formats import PLATFORMS, SIGNED, Message, mask_secret, mask_url
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
 from wenxing.materials import catalog
@@ -69,8 +69,9 @@ class RobotForm:
     secret: str = ""
 
 
-def check_webhook_url(url: str) -> str:
-    """The URL as stored, or RobotError: http or https, a host, no spaces or credentials."""
+def check_webhook_url(url: str, policy: webhook_guard.Policy) -> str:
+    """The URL as stored, or RobotError: https, a platform's host or one the publisher
+    allowed (``webhook_guard``), no spaces or credentials."""
     url = url.strip()
     if not url:
         raise RobotError("webhook_url", _("请填写 Webhook 地址"))
@@ -82,10 +83,36 @@ def check_webhook_url(url: str) -> str:
     except ValueError:
         port = -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-        raise RobotError("webhook_url", _("Webhook 地址要以 http:// 或 https:// 开头，并有主机名"))
+        raise RobotError("webhook_url", _("Webhook 地址要以 https:// 开头，并有主机名"))
     if parts.username or parts.password:
         raise RobotError("webhook_url", _("Webhook 地址里不能带用户名或密码"))
+    try:
+        webhook_guard.check_url(url, policy)
+    except webhook_guard.WebhookRefused as refused:
+        raise RobotError("webhook_url", webhook_refusal(refused)) from None
     return url
+
+
+def webhook_refusal(refused: webhook_guard.WebhookRefused) -> str:
+    """Why a webhook is refused, in the site's language."""
+    if refused.code == "scheme":
+        return _("Webhook 地址必须以 https:// 开头")
+    if refused.code == "host":
+        return _(
+            "Webhook 地址只能是企业微信、钉钉或飞书的官方地址；其他主机需先加入设置 webhook_hosts"
+        )
+    if refused.code == "resolve":
+        return _("Webhook 地址的主机名无法解析")
+    return _("Webhook 地址指向内部网络地址，不能使用")
+
+
+def _policy(session: Session, policy: webhook_guard.Policy | None) -> webhook_guard.Policy:
+    """The given policy, or the publisher's hosts with no private network allowed."""
+    if policy is not None:
+        return policy
+    from wenxing.config import PublisherSettings
+
+    return webhook_guard.Policy.of(PublisherSettings.load(session)["webhook_hosts"], "")
 
 
 def check_secret(platform: str, secret: str) -> str:
@@ -97,7 +124,13 @@ def check_secret(platform: str, secret: str) -> str:
 
 
 def add_robot(
-    session: Session, form: RobotForm, *, server_secret: bytes, actor: str, ip: str | None
+    session: Session,
+    form: RobotForm,
+    *,
+    server_secret: bytes,
+    actor: str,
+    ip: str | None,
+    policy: webhook_guard.Policy | None = None,
 ) -> Robot:
     name = " ".join(form.name.split())
     if not name or len(name) > 60:
@@ -106,7 +139,7 @@ def add_robot(
         raise RobotError("platform", _("请选择平台"))
     if form.audience not in GROUP_NAMES:
         raise RobotError("audience", _("请选择群"))
-    url = check_webhook_url(form.webhook_url)
+    url = check_webhook_url(form.webhook_url, _policy(session, policy))
     secret = check_secret(form.platform, form.secret)
     # Inserted first without its credentials: they are sealed for the robot's id.
     robot = Robot(
@@ -155,12 +188,13 @@ def replace_credentials(
     server_secret: bytes,
     actor: str,
     ip: str | None,
+    policy: webhook_guard.Policy | None = None,
 ) -> Robot:
     """Store a robot's webhook URL and signing secret anew (sealed): how a robot whose
     stored values no longer open (the server secret changed) is put back to work. Its
     waiting announcements are due at once."""
     robot = _robot(session, robot_id)
-    url = check_webhook_url(webhook_url)
+    url = check_webhook_url(webhook_url, _policy(session, policy))
     secret = check_secret(robot.platform, secret)
     bot_credentials.write(server_secret, robot, url, secret or None)
     session.execute(

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing import audit
 from wenxing.i18n import N_, _
-from wenxing.live import bot_credentials, bot_sender, bots
+from wenxing.live import bot_credentials, bot_sender, bots, webhook_guard
 from wenxing.live.bot_formats import PLATFORMS, SIGNED, mask_url
 from wenxing.live.models import Robot
 from wenxing.runtime import Runtime
@@ -101,6 +101,7 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
                     server_secret=runtime.secret,
                     actor=who.number,
                     ip=auth.client_ip(request),
+                    policy=webhook_guard.Policy.for_runtime(runtime),
                 )
         except bots.RobotError as refused:
             # The secret is not put back into the page: it is typed again.
@@ -157,6 +158,7 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
                     server_secret=runtime.secret,
                     actor=who.number,
                     ip=auth.client_ip(request),
+                    policy=webhook_guard.Policy.for_runtime(runtime),
                 )
         except bots.RobotNotFound:
             return _missing(request, who, _("没有这个机器人"))
@@ -177,8 +179,9 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
             return show(request, who, tested=tested)
         url, secret = opened.url, opened.secret
         message = bots.trial_message(name, runtime.publisher_settings()["brand"])
-        with bot_sender.http_client() as client:
-            status, outcome = bot_sender.post(client, platform, url, secret, message)
+        policy = webhook_guard.Policy.for_runtime(runtime)
+        with bot_sender.http_client(runtime.settings.webhook_ca_file) as client:
+            status, outcome = bot_sender.post(client, platform, url, secret, message, policy)
         with runtime.db.transaction() as session:
             audit.record(
                 session,
@@ -191,7 +194,36 @@ def console_robot_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) ->
                 status=status,
                 error=outcome.error,
             )
-        tested = {"name": name, "ok": outcome.ok, "status": status, "error": outcome.error}
+        # A status and a sentence: never what the other end answered (it may be anything
+        # a webhook pointed at, and admins are not to read other services through us).
+        tested = {
+            "name": name,
+            "ok": outcome.ok,
+            "status": status,
+            "error": test_sentence(outcome, status),
+        }
         return show(request, who, tested=tested)
 
     return router
+
+
+def test_sentence(outcome, status: int | None) -> str | None:
+    """Why a test message failed, in the site's language: a status and a sentence."""
+    if outcome.ok:
+        return None
+    error = outcome.error or ""
+    if error.startswith(("a webhook must", "host ", "the webhook")):
+        return _("Webhook 地址不被允许（只能是 https 的平台地址，且不能指向内部网络）")
+    if status is not None and 300 <= status < 400:
+        return _("对方要求跳转（HTTP %(status)s），服务器不跟随跳转") % {"status": status}
+    if error.startswith("HTTP"):
+        return _("对方返回了错误状态（HTTP %(status)s）") % {"status": status}
+    if error.startswith(("errcode", "code")):
+        return _("平台拒绝了这条消息（%(code)s），请检查 Webhook 地址和密钥") % {
+            "code": error.split(":")[0]
+        }
+    if error.startswith("unexpected reply"):
+        return _("对方的回答不是平台的格式（HTTP %(status)s）") % {"status": status}
+    if error == _(UNREADABLE):
+        return error
+    return _("连接失败或超时")
