@@ -87,9 +87,11 @@ def check_webhook_url(url: str, policy: webhook_guard.Policy) -> str:
     if parts.username or parts.password:
         raise RobotError("webhook_url", _("Webhook 地址里不能带用户名或密码"))
     try:
-        webhook_guard.check_url(url, policy)
+        webhook_guard.pin(url, policy)  # a name resolving inside is refused now too
     except webhook_guard.WebhookRefused as refused:
-        raise RobotError("webhook_url", webhook_refusal(refused)) from None
+        # A name that does not resolve now (no DNS here) is checked again at each send.
+        if refused.code != "resolve":
+            raise RobotError("webhook_url", webhook_refusal(refused)) from None
     return url
 
 
