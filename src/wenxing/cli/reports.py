@@ -151,6 +151,47 @@ def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
     emit(as_json, document, text)
 
 
+@reports.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(0, 100_000),
+    help="Keep evidence this many days after the decision (default: evidence_retention_days).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+@guarded
+def purge_evidence(ctx: click.Context, days: int | None, as_json: bool) -> None:
+    """Delete the evidence files of reports decided longer ago than the retention period,
+    keeping their hashes, sizes and traces (run it daily)."""
+    from wenxing.db.base import utcnow
+    from wenxing.reports import retention
+
+    with runtime_for(ctx) as runtime:
+        keep = (
+            days
+            if days is not None
+            else int(runtime.publisher_settings()["evidence_retention_days"])
+        )
+        with runtime.db.transaction() as session:
+            done = retention.purge(session, days=keep, now=utcnow(), actor="cli")
+    document = {
+        "retention_days": keep,
+        "reports": [{"receipt": p.receipt, "files": p.files, "bytes": p.bytes} for p in done],
+        "files": sum(p.files for p in done),
+        "bytes": sum(p.bytes for p in done),
+    }
+
+    def text() -> None:
+        for p in done:
+            click.echo(f"{p.receipt}  {p.files} files  {p.bytes} bytes deleted")
+        click.echo(
+            f"purged {document['files']} evidence files ({document['bytes']} bytes) of "
+            f"{len(done)} reports decided more than {keep} days ago"
+        )
+
+    emit(as_json, document, text)
+
+
 @click.group("jobs")
 def jobs_group() -> None:
     """Background jobs (tracing reports)."""

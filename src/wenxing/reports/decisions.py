@@ -3,21 +3,27 @@
 One decision is one transaction: the report's state, the sanction, the ended sessions,
 the leak record, the reward and every audit event are stored together or not at all.
 
-Rewards: one per leak (an accused account and a material), to the first confirmed report
-of it; the unique key on ``report_leaks`` holds that even when two editors confirm two
-reports of the same leak at the same moment. No reward when the reporter looks like the
-accused (the same account or phone, a shared device or network): the report is still
-confirmed, the reward withheld with the reason, and a flag raised for the publisher.
+Rewards need a sanction: a reward is granted only when the decision suspends the
+leaker's account (a warn-only decision thanks the reporter, ``reward = "thanks"``, so a
+leaker and an accomplice cannot trade a warning for a year of membership). Then one per
+leak (an accused account and a material), to the first report that got it suspended;
+the unique key on ``report_leaks`` holds that even when two editors confirm two reports
+of the same leak at the same moment. At most ``report_rewards_per_year`` rewards go to
+one reporter (the same account, or the same contact) in any 365 days (then
+``reward = "capped"``). No reward when the reporter looks like the accused (the same
+account or phone, a shared device or network): the report is still confirmed, the
+reward withheld with the reason, and a flag raised for the publisher. Every reason a
+reward was not granted is kept in ``reward_note`` for the case page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +40,8 @@ from wenxing.reports.intake import format_receipt
 from wenxing.reports.models import Accusation, Leak, Report
 
 SANCTIONS = ("suspend", "warn")
+WARN_ONLY = "warned, not suspended: rewards are granted only for a suspension"
+CAPPED = "the reporter has had {cap} rewards in the last 365 days, the yearly limit"
 
 
 class DecisionError(ValueError):
@@ -109,14 +117,17 @@ def confirm(
             _sanction(session, member, sanction, reason, receipt, editor, now, ip)
             sanctioned.append(member.number)
         if accusation.flag:
-            withheld += 1
-            notes.append(f"{member.number}: {accusation.flag_detail}")
             record(
                 audit.REPORT_FLAG,
                 accused=member.number,
                 flag=accusation.flag,
                 detail=accusation.flag_detail,
             )
+        if sanction != "suspend" or member.status != "suspended":
+            notes.append(f"{member.number}: {WARN_ONLY}")
+        elif accusation.flag:
+            withheld += 1
+            notes.append(f"{member.number}: {accusation.flag_detail}")
             _record_leak(session, accusation, report)  # the leak is still on record
         elif _record_leak(session, accusation, report):
             rewardable += 1
@@ -126,7 +137,11 @@ def confirm(
     report.state, report.decided_at, report.decided_by = "confirmed", now, editor
     report.decision_reason, report.sanction = reason, sanction
     code = ends_at = None
-    if rewardable:
+    cap = int(publisher["report_rewards_per_year"])
+    capped = bool(rewardable) and rewards_this_year(session, report, now) >= cap
+    if capped:
+        notes.append(CAPPED.format(cap=cap))
+    if rewardable and not capped:
         plan = _reward_plan(publisher)
         if report.reporter_id is not None:
             period = grant(
@@ -147,7 +162,14 @@ def confirm(
         report.reward_code, report.reward_ends_at = code, ends_at
         record(audit.REPORT_REWARD, reward=report.reward, plan=plan.code, ends_at=ends_at)
     else:
-        report.reward = "withheld" if withheld else "none"
+        if capped:
+            report.reward = "capped"
+        elif withheld:
+            report.reward = "withheld"
+        elif sanction != "suspend":
+            report.reward = "thanks"
+        else:
+            report.reward = "none"
         record(audit.REPORT_REWARD_WITHHELD, why=notes)
     report.reward_note = "\n".join(notes) or None
     record(audit.REPORT_CONFIRM, sanction=sanction, accused=sanctioned, reason=reason)
@@ -165,6 +187,31 @@ def confirm(
         ),
     )
     return Outcome(report, sanctioned, report.reward, code, ends_at)
+
+
+def rewards_this_year(session: Session, report: Report, now: datetime) -> int:
+    """Rewards granted in the 365 days before ``now`` to the report's reporter: reports
+    by the same account, or left with the same contact."""
+    who = []
+    if report.reporter_id is not None:
+        who.append(Report.reporter_id == report.reporter_id)
+    if report.contact:
+        who.append(Report.contact == report.contact)
+    if not who:
+        return 0
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(
+                or_(*who),
+                Report.id != report.id,
+                Report.reward.in_(("membership", "gift_code")),
+                Report.decided_at > now - timedelta(days=365),
+            )
+        )
+        or 0
+    )
 
 
 def reject(

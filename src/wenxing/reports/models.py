@@ -75,6 +75,9 @@ class ReportEvidence(Base):
     chars: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(20))
     error_detail: Mapped[str | None] = mapped_column(String(300))
+    # When the file (and the text read from it) was deleted after the retention period;
+    # the hash, the size and the trace stay (``retention.py``).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ReportTrace(Base):

@@ -60,6 +60,8 @@ REWARD_NAMES = {
     "gift_code": N_("兑换码（显示在回执页）"),
     "none": N_("不奖励：这起倒卖此前已奖励过"),
     "withheld": N_("不奖励：举报人与被举报账户有关联"),
+    "thanks": N_("不奖励：只警告、未封禁（感谢举报人）"),
+    "capped": N_("不奖励：举报人一年内的奖励次数已达上限"),
 }
 _DECISION_ERRORS = {
     "not_found": N_("没有这条举报"),
@@ -94,6 +96,11 @@ _NOTES = (
         N_("举报提交自 %(network)s，被举报账户也用这个网络"),
     ),
     (r"^this leak was confirmed and rewarded before$", N_("这起倒卖此前已确认并奖励过")),
+    (r"^warned, not suspended", N_("只警告、未封禁：只有封禁才发放奖励")),
+    (
+        r"^the reporter has had (?P<cap>\d+) rewards in the last 365 days",
+        N_("举报人在 365 天内已获得 %(cap)s 次奖励，达到每年上限"),
+    ),
 )
 
 
@@ -177,6 +184,9 @@ def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse])
             if row is None or row.report_id != report_id:
                 message = _("没有这份证据")
                 return view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
+            if row.purged_at is not None:
+                message = _("这份证据已过保存期限并删除，只保留了它的哈希值和核对结果")
+                return view(request, "message.html", {"message": message, "who": who.__dict__}, 410)
             data, name = row.data, row.filename or f"pasted-{row.id}.txt"
             report = session.get(Report, report_id)
             assert report is not None  # the evidence row's report (a foreign key)
@@ -350,6 +360,7 @@ def _evidence(session, report: Report) -> list[dict]:
             ReportEvidence.error,
             ReportEvidence.error_detail,
             ReportEvidence.chars,
+            ReportEvidence.purged_at,
             func.substr(ReportEvidence.text, 1, PREVIEW_CHARS).label("preview"),
         )
         .where(ReportEvidence.report_id == report.id)
@@ -359,6 +370,7 @@ def _evidence(session, report: Report) -> list[dict]:
         {
             "row": row,
             "outcome": reporting.evidence_message(*evidence_outcome(report.state, row.error)),
+            "detail": reporting.evidence_detail(row.error_detail),
             "more": (row.chars or 0) > PREVIEW_CHARS,
         }
         for row in rows

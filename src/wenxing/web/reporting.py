@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -138,6 +139,20 @@ def evidence_message(outcome: str, reason: str | None) -> str:
     return _("无法读取这个文件")
 
 
+_PAGES_READ = re.compile(r"^read the first (?P<n>\d+) of (?P<total>\d+) pages$")
+
+
+def evidence_detail(detail: str | None) -> str | None:
+    """The reader's English note on a piece of evidence, for staff: the pages left unread
+    in the site's language, anything else as written (the console is for staff)."""
+    if not detail:
+        return None
+    found = _PAGES_READ.match(detail)
+    if found:
+        return _("只读取了前 %(n)s 页（共 %(total)s 页）") % found.groupdict()
+    return detail
+
+
 def local_date(moment: datetime, timezone: str) -> str:
     """A UTC time as the publisher's calendar date, 2026年11月27日."""
     day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
@@ -161,6 +176,10 @@ def reward_message(view: ReceiptView, timezone: str) -> str | None:
         return _("奖励已发放：下面的会员兑换码（卡密），注册或登录后在“我的账户”兑换。")
     if view.reward == "none":
         return _("这起倒卖此前已有人举报并获得奖励，每起倒卖只奖励第一位举报人。")
+    if view.reward == "thanks":
+        return _("感谢你的举报！这次的处理是警告，按规则只有封禁倒卖账户时才发放奖励。")
+    if view.reward == "capped":
+        return _("感谢你的举报！你一年内获得的举报奖励已达上限，这次不再发放奖励。")
     return _("按举报奖励规则，这次举报不发放奖励（例如举报人与被举报的账户有关联）。")
 
 
