@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-import tempfile
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
