@@ -88,7 +88,7 @@ def _preparation_without_main(original):
             data.pop("init_main_from_name", None)
         return data
 
-    prepared.wenxing_sandbox = True  # type: ignore[attr-defined]
+    prepared.wenxing_sandbox = True
     return prepared
 
 
@@ -99,9 +99,7 @@ def _mp_context():
             from multiprocessing import spawn
 
             if not getattr(spawn.get_preparation_data, "wenxing_sandbox", False):
-                spawn.get_preparation_data = _preparation_without_main(  # type: ignore[assignment]
-                    spawn.get_preparation_data
-                )
+                spawn.get_preparation_data = _preparation_without_main(spawn.get_preparation_data)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_PRELOAD)
             _context = context
