@@ -124,9 +124,24 @@ def _walk(folder: Path) -> Iterator[Path | _Skip]:
 class MaterialImporter:
     """Imports files into one database, following the publisher's cleaning settings."""
 
-    def __init__(self, db: Database, settings: Settings, publisher: PublisherSettings):
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        publisher: PublisherSettings,
+        *,
+        sandboxed: bool = False,
+    ):
+        """``sandboxed``: read each file in a limited child process (``reports.sandbox``),
+        one at a time: for uploads through the web console."""
         self.db = db
-        self.limits = Limits(settings.max_file_bytes, settings.max_unpacked_bytes)
+        self.sandboxed = sandboxed
+        limits = None
+        if sandboxed:
+            from wenxing.reports import sandbox
+
+            limits = sandbox.Limits.of(settings)
+        self.limits = Limits(settings.max_file_bytes, settings.max_unpacked_bytes, limits)
         self.cleaner_args = (
             list(publisher.masthead_lines()) + list(publisher["masthead"]),
             list(publisher["extra_promo_patterns"]),
@@ -194,6 +209,8 @@ class MaterialImporter:
         return report
 
     def _prepare_all(self, files: list[Path], workers: int | None) -> Iterator[Prepared | Failure]:
+        if self.sandboxed:
+            workers = 1  # each file is read in its own sandbox child already
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if len(files) >= _PARALLEL_FROM else 1
         if workers <= 1:

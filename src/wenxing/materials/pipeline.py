@@ -11,16 +11,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wenxing.materials import identify, keywords, kinds, outline, shingles
 from wenxing.materials.cleaning import Cleaner
-from wenxing.materials.readers import ReadError, read_source
+from wenxing.materials.readers import ReadError, SourceText, read_source
 
 
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
     max_unpacked_bytes: int
+    # Read the file in the sandbox (``reports.sandbox``) with these limits: files uploaded
+    # through the web console, which a stolen staff account could fill with bombs.
+    sandbox: Any = None
 
 
 @dataclass
@@ -53,9 +57,12 @@ class Failure:
 def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Failure:
     """Read, clean and analyse one file; a file that cannot become a material is a Failure."""
     try:
-        source = read_source(
-            path, max_bytes=limits.max_bytes, max_unpacked_bytes=limits.max_unpacked_bytes
-        )
+        if limits.sandbox is not None:
+            source = _read_sandboxed(path, limits)
+        else:
+            source = read_source(
+                path, max_bytes=limits.max_bytes, max_unpacked_bytes=limits.max_unpacked_bytes
+            )
         content_hash = _file_hash(path)
     except ReadError as exc:
         return Failure(str(path), str(exc))
@@ -87,6 +94,24 @@ def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Fai
         shingle_hashes=hashes.tobytes(),
         grams=identify.winnow(structure.body).tolist(),
     )
+
+
+def _read_sandboxed(path: Path, limits: Limits) -> SourceText:
+    from wenxing.reports import sandbox
+
+    try:
+        found = sandbox.call(
+            "wenxing.materials.readers:read_source_positional",
+            str(path),
+            limits.max_bytes,
+            limits.max_unpacked_bytes,
+            limits=limits.sandbox,
+            label=f"import {path.name}",
+        )
+    except sandbox.SandboxError as exc:
+        raise ReadError(str(exc)) from None
+    assert isinstance(found, SourceText)
+    return found
 
 
 def _file_hash(path: Path) -> str:

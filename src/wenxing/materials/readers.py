@@ -80,6 +80,11 @@ def read_source(path: Path, *, max_bytes: int, max_unpacked_bytes: int) -> Sourc
     return read_bytes(data, path.suffix, max_unpacked_bytes=max_unpacked_bytes)
 
 
+def read_source_positional(path: str, max_bytes: int, max_unpacked_bytes: int) -> SourceText:
+    """:func:`read_source` with positional arguments (what the sandbox calls)."""
+    return read_source(Path(path), max_bytes=max_bytes, max_unpacked_bytes=max_unpacked_bytes)
+
+
 def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceText:
     """Read a source already in memory; ``suffix`` is the file's extension, like ".docx"."""
     suffix = suffix.lower()
@@ -299,11 +304,21 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
             raise ReadError("encrypted or password-protected Word file")
         raise ReadError(_DOC_MESSAGE)
     _check_archive(data, max_unpacked_bytes)
+    from wenxing.reports import file_rules
+
+    try:
+        file_rules.check_docx(data, max_unpacked_bytes=max_unpacked_bytes)
+    except file_rules.RuleBroken:
+        raise
+    except Exception:
+        raise ReadError("not a valid .docx file (not a zip archive)") from None
     try:
         document = docx.Document(io.BytesIO(data))
         numbering = Numbering(document)
         lines = list(_block_lines(document.element.body, numbering))
         title = _docx_title(document)
+    except MemoryError:
+        raise
     except Exception as exc:
         raise ReadError(f"damaged .docx file: {_short(exc)}") from None
     return _source("\n".join(lines), "docx", None, title)

@@ -162,7 +162,9 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 with target.open("wb") as out:
                     shutil.copyfileobj(upload.file, out, 1024 * 1024)
                 paths.append(target)
-            importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+            importer = MaterialImporter(
+                runtime.db, runtime.settings, runtime.publisher_settings(), sandboxed=True
+            )
             report = importer.run(
                 paths,
                 ImportOptions(category=category.strip() or None, publish=bool(publish)),
@@ -194,7 +196,9 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             target = folder / f"0000-{name}"
             with target.open("wb") as out:
                 shutil.copyfileobj(file.file, out, 1024 * 1024)
-            importer = MaterialImporter(runtime.db, runtime.settings, runtime.publisher_settings())
+            importer = MaterialImporter(
+                runtime.db, runtime.settings, runtime.publisher_settings(), sandboxed=True
+            )
             try:
                 report = importer.run_version(
                     material_id, target, ImportOptions(publish=bool(publish))
