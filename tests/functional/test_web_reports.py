@@ -202,7 +202,10 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     assert confirm_all(runtime, editor, two, "warn", "群里转发会员资料").status_code == 303
     warned = signed_in(app, "leaker2").get("/account").text
     assert "警告" in warned and "群里转发会员资料" in warned
-    assert "举报成立" in second.get(receipt2).text and gift_codes(runtime) == 2
+    # A warning is no sanction to reward (issue 19): the reporter is thanked, no code.
+    thanked = second.get(receipt2).text
+    assert "举报成立" in thanked and "只有封禁倒卖账户时才发放奖励" in thanked
+    assert gift_codes(runtime) == 1
 
     # The same leak reported again: confirmed, no second reward.
     third = visitor(app, "192.0.2.30")
@@ -218,10 +221,10 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
     assert confirm_all(runtime, editor, three, "suspend", "同一份").status_code == 303
     again = third.get(receipt3).text
     assert "举报成立" in again and "每起倒卖只奖励第一位举报人" in again
-    assert gift_codes(runtime) == 2
+    assert gift_codes(runtime) == 1
     with runtime.db.reading() as session:
         types = [t for (t,) in session.execute(select(audit.AuditEvent.type))]
-    assert types.count(audit.REPORT_REWARD) == 2 and types.count(audit.REPORT_CONFIRM) == 3
+    assert types.count(audit.REPORT_REWARD) == 1 and types.count(audit.REPORT_CONFIRM) == 3
 
     # A signed-in reporter: the report is theirs, the reward is membership on the account.
     leaker4 = signed_in(app, "leaker4")
@@ -244,7 +247,7 @@ def test_reports_name_their_leakers_and_confirming_rewards_once(runtime, site):
         finder_id = session.scalar(select(Member.id).where(Member.number == numbers["finder"]))
         ends = membership_end(session, finder_id, before)
     assert ends is not None and ends - before > timedelta(days=360)
-    assert gift_codes(runtime) == 2  # membership, not a code
+    assert gift_codes(runtime) == 1  # membership, not a code
 
     # The suspended leaker signs in again and reads why.
     suspended = signed_in(app, "leaker1").get("/account").text
@@ -579,7 +582,7 @@ def test_the_api_files_a_report_and_tells_its_status_without_the_evidence(runtim
 
     editor = signed_in(app, "editor")
     number = report_id(runtime, "/report/" + receipt)
-    confirmed = confirm_all(runtime, editor, number, "warn", "群聊截图属实")
+    confirmed = confirm_all(runtime, editor, number, "suspend", "群聊截图属实")
     assert confirmed.status_code == 303
     body = api.post(f"/api/v1/reports/{receipt}/status", json={"contact": "wxid_api_user"}).json()
     assert body["state"] == "confirmed" and body["decision"]["reason"] is None

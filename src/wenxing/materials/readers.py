@@ -307,7 +307,7 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     from wenxing.reports import file_rules
 
     try:
-        file_rules.check_docx(data, max_unpacked_bytes=max_unpacked_bytes)
+        file_rules.check_elements(data)
     except file_rules.RuleBroken:
         raise
     except Exception:

@@ -56,7 +56,7 @@ class DecisionError(ValueError):
 class Outcome:
     report: Report
     sanctioned: list[str]  # member numbers
-    reward: str  # membership | gift_code | none | withheld
+    reward: str  # membership | gift_code | none | withheld | thanks | capped
     reward_code: str | None
     reward_ends_at: datetime | None
 

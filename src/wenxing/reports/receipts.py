@@ -53,7 +53,8 @@ class ReceiptView:
     evidence: tuple[EvidenceOutcome, ...]
     decided_at: datetime | None
     rejection_reason: str | None  # the editor's reason, for a rejected report only
-    # confirmed reports: membership | gift_code | none (rewarded before) | withheld
+    # confirmed reports: membership | gift_code | none (rewarded before) | withheld |
+    # thanks (warned, not suspended) | capped (the reporter's yearly rewards used up)
     reward: str | None
     reward_code: str | None
     reward_ends_at: datetime | None

@@ -53,10 +53,12 @@ class DecisionOut(BaseModel):
 
 
 class RewardOut(BaseModel):
-    kind: Literal["membership", "gift_code", "none", "withheld"] = Field(
+    kind: Literal["membership", "gift_code", "none", "withheld", "thanks", "capped"] = Field(
         description="membership: added to the reporter's account; gift_code: an activation "
         "code to redeem after signing up; none: this leak was rewarded before; withheld: "
-        "the reward rules exclude this report"
+        "the reward rules exclude this report; thanks: the leaker was warned, not "
+        "suspended (rewards need a suspension); capped: the reporter's yearly rewards are "
+        "used up"
     )
     message: str = Field(description="what the reporter is told, in the site's language")
     code: str | None = Field(description="the gift code (gift_code only)")
