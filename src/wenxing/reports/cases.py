@@ -91,12 +91,18 @@ def trace_report(runtime, report_id: int) -> None:
                 ReportEvidence.kind,
                 ReportEvidence.filename,
                 ReportEvidence.data,
+                ReportEvidence.purged_at,
             )
             .where(ReportEvidence.report_id == report_id)
             .order_by(ReportEvidence.id)
         ).all()
     limits = sandbox.Limits.of(runtime.settings)
-    reads = [_read_one(row.id, row.kind, row.filename, row.data, limits) for row in items]
+    reads = [
+        _read_one(row.id, row.kind, row.filename, row.data, limits)
+        if row.purged_at is None
+        else _Read(row.id, None, None, "purged", "deleted after the retention period")
+        for row in items
+    ]
 
     traced: list[tuple[dict, list[int], float, int]] = []
     with runtime.db.reading() as session:
@@ -145,8 +151,6 @@ def _read_one(
 ) -> _Read:
     """One piece of evidence read in the sandbox (pasted text too: it is short, and one
     path for all keeps the rules in one place)."""
-    if kind == "file" and not data:
-        return _Read(evidence_id, None, None, "purged", "deleted after the retention period")
     try:
         if kind == "text":
             found = evidence_reading.read_sandboxed(data, "evidence.txt", limits)
