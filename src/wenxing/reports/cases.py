@@ -8,6 +8,7 @@ crash) replaces what an earlier run stored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -97,12 +98,20 @@ def trace_report(runtime, report_id: int) -> None:
             .order_by(ReportEvidence.id)
         ).all()
     limits = sandbox.Limits.of(runtime.settings)
-    reads = [
-        _read_one(row.id, row.kind, row.filename, row.data, limits)
-        if row.purged_at is None
-        else _Read(row.id, None, None, "purged", "deleted after the retention period")
-        for row in items
-    ]
+    # One report may take twice one file's wall time in all: ten slow files cannot hold a
+    # runner for ten times the limit.
+    budget = time.monotonic() + 2 * limits.wall_seconds
+    reads = []
+    for row in items:
+        if row.purged_at is not None:
+            reads.append(_Read(row.id, None, None, "purged", "deleted after the retention period"))
+            continue
+        left = budget - time.monotonic()
+        if left <= 1:
+            reads.append(_Read(row.id, None, None, "timeout", "the report's reading time ran out"))
+            continue
+        mine = dataclasses.replace(limits, wall_seconds=min(limits.wall_seconds, left))
+        reads.append(_read_one(row.id, row.kind, row.filename, row.data, mine))
 
     traced: list[tuple[dict, list[int], float, int]] = []
     with runtime.db.reading() as session:

@@ -12,7 +12,9 @@ are imported there once, so a child starts in milliseconds) under:
   child at the limit; Tesseract, started by the child, inherits both limits;
 * wall time (``WENXING_SANDBOX_WALL_SECONDS``, 300): the parent kills the child (and its
   process group: Tesseract too) when it has not answered in time;
-* output size (``WENXING_SANDBOX_OUTPUT_CHARS``): text longer than that is refused.
+* output size (``WENXING_SANDBOX_OUTPUT_CHARS``): text longer than that is refused;
+* a lower CPU priority (nice 10): while a file keeps a core busy, pages and searches of
+  the same server are scheduled first.
 
 The parent receives the result or one reason and never a traceback: a :class:`SandboxError`
 whose ``reason`` is ``too_large`` (memory or output), ``timeout`` (CPU or wall time) or
@@ -39,6 +41,7 @@ from typing import Any
 log = logging.getLogger("wenxing.sandbox")
 
 REASONS = frozenset({"too_large", "timeout", "crashed"})
+NICENESS = 10
 # Imported once in the fork server, so each child has them already.
 _PRELOAD = ["wenxing.reports.evidence", "wenxing.materials.readers"]
 _context_lock = threading.Lock()
@@ -197,6 +200,7 @@ def _rebuild(value: tuple[str, str, str | None, str | None]) -> Exception:
 def _child(sending: Connection, target: str, args: tuple, limits: Limits) -> None:
     """In the child: limits first, then the reader, then one answer on the pipe."""
     os.setpgid(0, 0)  # its own process group, so a kill reaches Tesseract as well
+    os.nice(NICENESS)  # pages and searches come first when a file keeps the CPU busy
     memory = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))

@@ -42,7 +42,7 @@ class EvidenceOutcomeOut(BaseModel):
     )
     reason: str | None = Field(
         description="why it was unreadable: empty, too_large, unsupported, corrupt, "
-        "image_too_large, too_many_pages, ocr_failed, no_text, unreadable"
+        "image_too_large, too_many_pages, timeout, ocr_failed, no_text, unreadable, purged"
     )
     message: str = Field(description="the outcome in the site's language")
 
