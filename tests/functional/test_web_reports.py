@@ -355,7 +355,6 @@ def test_rate_limits_refuse_with_429(runtime, site):
     assert refused.status_code == 429 and "举报太频繁了" in refused.text
     # Refused before its body is read (issue 19): what was typed never reached the server.
     assert 'value="13900139069"' not in refused.text
-    assert '<option value="xianyu" selected>' in refused.text
 
     for n in range(3):  # reports_per_day_contact (3) from three addresses
         receipt_path(file_report(visitor(app, f"198.51.100.{n}"), contact="wxid_same1", text="文"))
