@@ -43,7 +43,7 @@ log = logging.getLogger("wenxing.sandbox")
 REASONS = frozenset({"too_large", "timeout", "crashed"})
 NICENESS = 10
 # Imported once in the fork server, so each child has them already.
-_PRELOAD = ["wenxing.reports.evidence", "wenxing.materials.readers"]
+_PRELOAD = ["wenxing.reports.evidence", "wenxing.materials.readers", "wenxing.reports.sandbox_warm"]
 _context_lock = threading.Lock()
 _context: Any = None
 
