@@ -129,7 +129,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds (PNG: 1)")
     args = parser.parse_args()
     rounds = 3 if args.quick else 7
-    from wenxing.reports import sandbox
+    from wenxing import sandbox
     from wenxing.reports.evidence import read_evidence, read_sandboxed
 
     limits = sandbox.Limits()

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import bombs
+from wenxing import sandbox
+from wenxing.materials import file_rules
 from wenxing.materials.readers import ReadError
-from wenxing.reports import evidence, file_rules, sandbox
+from wenxing.reports import evidence
 from wenxing.reports.evidence import EvidenceError, read_evidence, read_sandboxed
 
 LIMITS = sandbox.Limits()
@@ -28,7 +30,8 @@ def test_cpu_over_the_limit_is_a_timeout():
     with pytest.raises(sandbox.SandboxError) as stopped:
         sandbox.call("builtins:sum", range(10**13), limits=sandbox.Limits(cpu_seconds=1))
     assert stopped.value.reason == "timeout" and "CPU" in str(stopped.value)
-    assert time.monotonic() - started < 15
+    # 1 s of CPU at nice 10: on a busy machine that is many seconds of wall time.
+    assert time.monotonic() - started < 120
 
 
 def test_wall_time_over_the_limit_kills_the_child():

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
+from wenxing import sandbox
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
 from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy, mark_delivered
 from wenxing.materials import catalog
 from wenxing.materials.readers import ReadError
 from wenxing.members.service import MemberError, MemberNotFound, find_member
-from wenxing.reports import sandbox
 from wenxing.reports.evidence import read_evidence_file
 from wenxing.reports.trace import trace_all
 

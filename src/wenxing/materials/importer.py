@@ -132,13 +132,13 @@ class MaterialImporter:
         *,
         sandboxed: bool = False,
     ):
-        """``sandboxed``: read each file in a limited child process (``reports.sandbox``),
+        """``sandboxed``: read each file in a limited child process (``wenxing.sandbox``),
         one at a time: for uploads through the web console."""
         self.db = db
         self.sandboxed = sandboxed
         limits = None
         if sandboxed:
-            from wenxing.reports import sandbox
+            from wenxing import sandbox
 
             limits = sandbox.Limits.of(settings)
         self.limits = Limits(settings.max_file_bytes, settings.max_unpacked_bytes, limits)

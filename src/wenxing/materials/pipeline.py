@@ -22,7 +22,7 @@ from wenxing.materials.readers import ReadError, SourceText, read_source
 class Limits:
     max_bytes: int
     max_unpacked_bytes: int
-    # Read the file in the sandbox (``reports.sandbox``) with these limits: files uploaded
+    # Read the file in the sandbox (``wenxing.sandbox``) with these limits: files uploaded
     # through the web console, which a stolen staff account could fill with bombs.
     sandbox: Any = None
 
@@ -97,7 +97,7 @@ def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Fai
 
 
 def _read_sandboxed(path: Path, limits: Limits) -> SourceText:
-    from wenxing.reports import sandbox
+    from wenxing import sandbox
 
     try:
         found = sandbox.call(

@@ -44,6 +44,8 @@ _OBJECT_REPR = re.compile(r"'?<[\w.]+ object at 0x[0-9a-f]+>'?")
 class ReadError(Exception):
     """A file that cannot be read as a material; str(err) is a one-line English reason."""
 
+    sandbox_passes = True  # raised on purpose: passed back from the sandbox whole
+
 
 @dataclass(frozen=True)
 class SourceText:
@@ -304,7 +306,7 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
             raise ReadError("encrypted or password-protected Word file")
         raise ReadError(_DOC_MESSAGE)
     _check_archive(data, max_unpacked_bytes)
-    from wenxing.reports import file_rules
+    from wenxing.materials import file_rules
 
     try:
         file_rules.check_elements(data)
@@ -447,8 +449,8 @@ def pdf_pages(data: bytes) -> tuple[list[str], str]:
 
 def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str, int]:
     """As :func:`pdf_pages`, reading only the first ``max_pages`` pages (evidence), after
-    the content rules (``reports.file_rules``) have passed them; also the page count."""
-    from wenxing.reports import file_rules
+    the content rules (``materials.file_rules``) have passed them; also the page count."""
+    from wenxing.materials import file_rules
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from wenxing import audit, jobs
+from wenxing import audit, jobs, sandbox
 from wenxing.db.base import utcnow
 from wenxing.delivery.models import IssuedCopy
 from wenxing.fingerprint.align import align, skeleton
@@ -29,7 +29,6 @@ from wenxing.materials.models import MaterialVersion
 from wenxing.materials.readers import ReadError
 from wenxing.members.models import AccountSession, Member
 from wenxing.reports import evidence as evidence_reading
-from wenxing.reports import sandbox
 from wenxing.reports.evidence import Evidence
 from wenxing.reports.intake import TRACE_JOB, format_receipt
 from wenxing.reports.models import Accusation, Report, ReportEvidence, ReportTrace

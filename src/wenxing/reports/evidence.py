@@ -41,8 +41,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from wenxing import sandbox
+from wenxing.materials import file_rules
 from wenxing.materials.readers import ReadError, decode_text, pdf_first_pages, pdf_paragraphs
-from wenxing.reports import file_rules, ocr, sandbox
+from wenxing.reports import ocr
 
 EVIDENCE_SUFFIXES = (
     ".txt",
@@ -95,6 +97,9 @@ class EvidenceError(ReadError):
         super().__init__(message)
         self.reason = reason
         self.detected = detected  # the format the content was taken for, when known
+
+    def __reduce__(self):  # (it travels back from the sandbox whole)
+        return (type(self), (str(self), self.reason, self.detected))
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,8 @@ def read_evidence_file(
     return read_evidence(data, path.name, max_bytes=max_bytes)
 
 
+# The fork server imports the readers, and reads a small file of each kind once.
+sandbox.preload("wenxing.reports.evidence", "wenxing.reports.sandbox_warm")
 _SANDBOX_REASONS = {"too_large": "too_large", "timeout": "timeout", "crashed": "corrupt"}
 
 

@@ -49,6 +49,9 @@ class RuleBroken(ReadError):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self):
+        return (type(self), (str(self), self.reason))
+
 
 @dataclass(frozen=True)
 class ZipShape:

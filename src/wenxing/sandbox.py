@@ -19,8 +19,12 @@ are imported there once, so a child starts in milliseconds) under:
 The parent receives the result or one reason and never a traceback: a :class:`SandboxError`
 whose ``reason`` is ``too_large`` (memory or output), ``timeout`` (CPU or wall time) or
 ``crashed`` (the child died another way), and an English message for the log. Errors the
-reader raises on purpose (``ReadError`` and ``EvidenceError`` with their reasons) come back
-as themselves.
+reader raises on purpose come back as themselves: exceptions whose class says
+``sandbox_passes = True`` (``materials.readers.ReadError`` and its kin, ``EvidenceError``
+with its reason), pickled. Any other exception is ``crashed``, with only its class name.
+
+This module imports nothing of wenxing: the domains tell it what to preload
+(:func:`preload`) and name the function a child runs as ``module:function``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -42,8 +47,8 @@ log = logging.getLogger("wenxing.sandbox")
 
 REASONS = frozenset({"too_large", "timeout", "crashed"})
 NICENESS = 10
-# Imported once in the fork server, so each child has them already.
-_PRELOAD = ["wenxing.reports.evidence", "wenxing.materials.readers", "wenxing.reports.sandbox_warm"]
+# Imported once in the fork server, so each child has them already (``preload``).
+_PRELOAD: list[str] = []
 _context_lock = threading.Lock()
 _context: Any = None
 
@@ -95,6 +100,16 @@ def _preparation_without_main(original):
     return prepared
 
 
+def preload(*modules: str) -> None:
+    """Have the fork server import these modules before its first child (the readers a
+    domain runs here register themselves when imported); once it runs, children import
+    what they need themselves."""
+    with _context_lock:
+        for module in modules:
+            if module not in _PRELOAD:
+                _PRELOAD.append(module)
+
+
 def _mp_context():
     global _context
     with _context_lock:
@@ -104,7 +119,7 @@ def _mp_context():
             if not getattr(spawn.get_preparation_data, "wenxing_sandbox", False):
                 spawn.get_preparation_data = _preparation_without_main(spawn.get_preparation_data)
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
+            context.set_forkserver_preload(list(_PRELOAD))
             _context = context
         return _context
 
@@ -158,7 +173,7 @@ def call(target: str, *args: Any, limits: Limits, label: str = "file") -> Any:
         log.warning("sandbox: %s gave more than %s characters", label, limits.output_chars)
         raise SandboxError(f"more than {limits.output_chars} characters of text", "too_large")
     if status == "read_error":
-        raise _rebuild(value)
+        raise value
     log.warning("sandbox: %s: the reader failed (%s)", label, value)
     raise SandboxError(f"the reader failed ({value})", "crashed")
 
@@ -187,16 +202,6 @@ def _kill(child) -> None:
     child.join(5)
 
 
-def _rebuild(value: tuple[str, str, str | None, str | None]) -> Exception:
-    from wenxing.materials.readers import ReadError
-    from wenxing.reports.evidence import EvidenceError
-
-    kind, message, reason, detected = value
-    if kind == "evidence" and reason is not None:
-        return EvidenceError(message, reason, detected)
-    return ReadError(message)
-
-
 def _child(sending: Connection, target: str, args: tuple, limits: Limits) -> None:
     """In the child: limits first, then the reader, then one answer on the pipe."""
     os.setpgid(0, 0)  # its own process group, so a kill reaches Tesseract as well
@@ -223,12 +228,12 @@ def _child(sending: Connection, target: str, args: tuple, limits: Limits) -> Non
 
 
 def _read_error(exc: Exception) -> tuple[str, Any]:
-    from wenxing.materials.readers import ReadError
-
-    if isinstance(exc, ReadError):
-        reason = getattr(exc, "reason", None)
-        kind = "evidence" if reason is not None else "read"
-        return "read_error", (kind, str(exc), reason, getattr(exc, "detected", None))
+    if getattr(type(exc), "sandbox_passes", False):
+        try:
+            pickle.loads(pickle.dumps(exc))  # it must travel whole, or not at all
+        except Exception:
+            return "failed", exc.__class__.__name__
+        return "read_error", exc
     return "failed", exc.__class__.__name__
 
 
