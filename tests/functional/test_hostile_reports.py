@@ -348,3 +348,37 @@ def test_evidence_is_purged_after_the_retention_period_keeping_hashes(library, c
         ).all()
     assert len(purged) == 1
     assert cli("reports", "purge", "--json").json()["files"] == 0  # done once
+
+
+# --- console imports ------------------------------------------------------------------------
+
+
+def test_console_uploads_are_read_in_the_sandbox(runtime):
+    """A stolen editor account uploading bombs: each file fails with a Chinese reason, the
+    good one beside them is imported."""
+    from tests.helpers import account, signed_in
+    from wenxing.web.auth import CSRF_COOKIE
+
+    with runtime.db.transaction() as session:
+        account(
+            session, runtime.publisher_settings(), "writer", subscribed=False, username="writer"
+        ).role = "editor"
+    editor = signed_in(create_app(runtime), "writer")
+    files = [
+        ("files", ("讲话.txt", SAMPLE.read_bytes(), "text/plain")),
+        ("files", ("空段落.docx", bombs.empty_paragraphs_docx(2_000_000), "application/zip")),
+        ("files", ("嵌套.docx", bombs.nested_docx(3_000), "application/zip")),
+        ("files", ("实体.docx", bombs.billion_laughs_docx(9), "application/zip")),
+        ("files", ("页面.pdf", bombs.shared_stream_pdf(1_000, ops=100_000), "application/pdf")),
+    ]
+    started = time.monotonic()
+    done = editor.post(
+        "/console/materials/upload",
+        data={"csrf_token": editor.cookies[CSRF_COOKIE], "category": "讲话"},
+        files=files,
+    )
+    assert done.status_code == 200 and time.monotonic() - started < 120
+    assert "导入 1 份" in done.text and "失败 4 份" in done.text, done.text[-3000:]
+    for reason in ("文档元素超过", "嵌套层数过多", "声明了 DTD", "PDF 页面内容超过"):
+        assert reason in done.text, reason
+    assert "Traceback" not in done.text

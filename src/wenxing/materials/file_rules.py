@@ -9,9 +9,10 @@ run until a limit stops it (the sandbox, ``sandbox.py``, is the net under these 
   size; then the document part is streamed (never held) to count its elements: at most
   ``MAX_ELEMENTS`` start tags (millions of empty paragraphs pack into a few KB), at most
   ``MAX_DEPTH`` levels deep, and no DTD (entity expansion, "billion laughs");
-* PDF: only the first ``PDF_MAX_PAGES`` pages are read (the reader says so), and a page
-  whose content streams decode to more than ``PDF_MAX_PAGE_CONTENT`` bytes, or pages whose
-  content decodes to more than ``PDF_MAX_CONTENT`` bytes together, are refused;
+* PDF: evidence is read to its first ``PDF_MAX_PAGES`` pages (the reader says so), and a
+  page whose content streams decode to more than ``PDF_MAX_PAGE_CONTENT`` bytes, or pages
+  whose content decodes to more than ``PDF_MAX_CONTENT`` bytes together, are refused (an
+  imported PDF: every page, up to ``PDF_IMPORT_MAX_CONTENT`` together);
 * images: their header's dimensions (``ocr.py``: pixel limits per image and per TIFF).
 
 A refusal is a :class:`RuleBroken` (a ``ReadError``): an English message and a reason
@@ -37,6 +38,7 @@ MAX_DEPTH = 200
 PDF_MAX_PAGES = 50
 PDF_MAX_PAGE_CONTENT = 2 * 1024 * 1024
 PDF_MAX_CONTENT = 8 * 1024 * 1024
+PDF_IMPORT_MAX_CONTENT = 64 * 1024 * 1024  # an imported material may be a long book
 # The parts of a Word document whose elements are counted (the body, notes, headers).
 _COUNTED = re.compile(r"^word/(document|footnotes|endnotes|header\d*|footer\d*|comments)\.xml$")
 _TAG = re.compile(rb"<(/?)[A-Za-z_][^>]*?(/?)>")
@@ -170,9 +172,9 @@ def _inflated_size(raw: bytes, most: int) -> int:
     return size
 
 
-def check_pdf_pages(pages: list) -> None:
-    """Refuse PDF pages (pypdf page objects, at most PDF_MAX_PAGES) whose content streams
-    decode to more than the limits."""
+def check_pdf_pages(pages: list, max_content: int = PDF_MAX_CONTENT) -> None:
+    """Refuse PDF pages (pypdf page objects) whose content streams decode to more than
+    PDF_MAX_PAGE_CONTENT each or ``max_content`` together."""
     total = 0
     seen: dict[object, int] = {}
     for number, page in enumerate(pages, 1):
@@ -186,7 +188,5 @@ def check_pdf_pages(pages: list) -> None:
                 f"PDF page {number} draws more than {PDF_MAX_PAGE_CONTENT >> 20} MB of content"
             )
         total += size
-        if total > PDF_MAX_CONTENT:
-            raise RuleBroken(
-                f"PDF pages draw more than {PDF_MAX_CONTENT >> 20} MB of content in all"
-            )
+        if total > max_content:
+            raise RuleBroken(f"PDF pages draw more than {max_content >> 20} MB of content in all")

@@ -458,8 +458,10 @@ def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str,
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
             raise ReadError(_ENCRYPTED_PDF)
         chosen = list(reader.pages) if max_pages is None else _first_pages(reader, max_pages)
-        if max_pages is not None:
-            file_rules.check_pdf_pages(chosen)
+        most = (
+            file_rules.PDF_IMPORT_MAX_CONTENT if max_pages is None else file_rules.PDF_MAX_CONTENT
+        )
+        file_rules.check_pdf_pages(chosen, most)
         pages = [page.extract_text() or "" for page in chosen]
         meta: Any = reader.metadata or {}
         info = " ".join(str(meta.get(k) or "") for k in ("/Title", "/Subject", "/Keywords"))

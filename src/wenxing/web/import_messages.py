@@ -63,6 +63,8 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"document has more than (?P<n>\d+) elements", N_("太大：文档元素超过 %(n)s 个")),
         (r".* nests elements more than", N_("无法读取：文档嵌套层数过多")),
         (r".* declares a DTD", N_("无法读取：文档声明了 DTD（实体展开不被接受）")),
+        (r"PDF pages? (?:\d+ )?draws? more than (?P<mb>\d+) MB",
+         N_("太大：PDF 页面内容超过 %(mb)s MB 的上限")),
         (r"PDF has no text layer", N_("PDF 没有文字层（扫描件需要文字识别，目前还不支持）")),
         (r"encrypted PDF needs AES", N_("PDF 使用 AES 加密，服务器缺少 cryptography 组件")),
         (r"encrypted PDF", N_("PDF 已加密（需要密码才能打开）")),
