@@ -379,6 +379,6 @@ def test_console_uploads_are_read_in_the_sandbox(runtime):
     )
     assert done.status_code == 200 and time.monotonic() - started < 120
     assert "导入 1 份" in done.text and "失败 4 份" in done.text, done.text[-3000:]
-    for reason in ("文档元素超过", "嵌套层数过多", "声明了 DTD", "PDF 页面内容超过"):
+    for reason in ("文件解压后超过", "嵌套层数过多", "声明了 DTD", "PDF 页面内容超过"):
         assert reason in done.text, reason
     assert "Traceback" not in done.text
