@@ -412,13 +412,15 @@ def test_read_source_dispatches_on_suffix(tmp_path: Path) -> None:
     path = tmp_path / "讲话.TXT"
     path.write_bytes(SPEECH.encode("gbk"))
     assert read_source(path, **LIMITS).encoding == "gb18030"
-    assert frozenset({".docx", ".txt", ".md", ".pdf"}) == SUPPORTED_SUFFIXES
+    assert frozenset(
+        {".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"}
+    ) == SUPPORTED_SUFFIXES
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("old.doc", "old Word .doc format is not supported; save it as .docx and import again"),
+        ("old.doc", "not an old Word .doc file (not an OLE document)"),
         ("notes.xyz", "unsupported file type .xyz"),
         ("README", "unsupported file type (no extension)"),
     ],

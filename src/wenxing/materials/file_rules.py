@@ -40,7 +40,10 @@ PDF_MAX_PAGE_CONTENT = 2 * 1024 * 1024
 PDF_MAX_CONTENT = 8 * 1024 * 1024
 PDF_IMPORT_MAX_CONTENT = 64 * 1024 * 1024  # an imported material may be a long book
 # The parts of a Word document whose elements are counted (the body, notes, headers).
-_COUNTED = re.compile(r"^word/(document|footnotes|endnotes|header\d*|footer\d*|comments)\.xml$")
+_COUNTED = re.compile(
+    r"^word/(document|footnotes|endnotes|header\d*|footer\d*|comments)\.xml$"
+    r"|^(content|styles)\.xml$|\.x?html?$"
+)
 _TAG = re.compile(rb"<(/?)[A-Za-z_][^>]*?(/?)>")
 
 

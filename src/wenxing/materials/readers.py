@@ -1,4 +1,5 @@
-"""Turn an imported source file (.docx, .txt, .md, .pdf) into plain text.
+"""Turn an imported source file (.docx, .txt, .md, .pdf; .doc, .wps, .odt, .rtf and .epub
+through ``office.py``) into plain text.
 
 Every failure surfaces as :class:`ReadError` with a one-line English reason, so an import
 can report a bad file and go on; files come from the wild and may be hostile or damaged.
@@ -30,7 +31,9 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from wenxing.materials.docx_numbering import Numbering
 from wenxing.materials.docx_numbering import W as _W
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".docx", ".txt", ".md", ".pdf"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"}
+)
 
 _MB = 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -100,6 +103,10 @@ def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceTe
         return _read_docx(data, max_unpacked_bytes)
     if suffix == ".pdf":
         return _read_pdf(data)
+    if suffix in (".doc", ".wps"):
+        return _read_doc(data, suffix, max_unpacked_bytes)
+    if suffix in (".odt", ".epub", ".rtf"):
+        return _read_office(data, suffix, max_unpacked_bytes)
     text, encoding = decode_text(data)
     if suffix == ".md":
         text, title = _strip_markdown(text)
@@ -112,8 +119,6 @@ def _too_large(max_bytes: int) -> str:
 
 
 def _check_suffix(suffix: str) -> None:
-    if suffix == ".doc":
-        raise ReadError(_DOC_MESSAGE)
     if suffix not in SUPPORTED_SUFFIXES:
         raise ReadError(f"unsupported file type {suffix or '(no extension)'}")
 
@@ -304,6 +309,8 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
         # Word stores a password-protected .docx inside an OLE container too.
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise ReadError("encrypted or password-protected Word file")
+        if "WordDocument".encode("utf-16-le") in data:  # an old .doc named .docx
+            return _read_doc(data, ".doc", max_unpacked_bytes)
         raise ReadError(_DOC_MESSAGE)
     _check_archive(data, max_unpacked_bytes)
     from wenxing.materials import file_rules
@@ -324,6 +331,37 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     except Exception as exc:
         raise ReadError(f"damaged .docx file: {_short(exc)}") from None
     return _source("\n".join(lines), "docx", None, title)
+
+
+def _read_doc(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
+    """An old Word or WPS file: converted to .docx by LibreOffice, then read as one (the
+    same body and outline as its .docx twin)."""
+    from wenxing.materials import office
+
+    if not data.startswith(_OLE_MAGIC):
+        raise ReadError(f"not an old Word {suffix} file (not an OLE document)")
+    if "EncryptedPackage".encode("utf-16-le") in data:
+        raise ReadError("encrypted or password-protected Word file")
+    if "WordDocument".encode("utf-16-le") not in data:
+        raise ReadError(f"not an old Word {suffix} file (no WordDocument stream)")
+    source = _read_docx(office.convert_to_docx(data, suffix), max_unpacked_bytes)
+    return SourceText(source.text, suffix[1:], None, source.title_hint)
+
+
+def _read_office(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
+    from wenxing.materials import file_rules, office
+
+    if suffix == ".rtf":
+        return _source(_normalise_newlines(office.rtf_text(data)), "rtf", None, None)
+    try:
+        file_rules.check_zip(data, max_unpacked_bytes=max_unpacked_bytes)
+        file_rules.check_elements(data)
+    except ReadError:
+        raise
+    except Exception:
+        raise ReadError(f"not a valid {suffix} file (not a zip archive)") from None
+    text = office.odt_text(data) if suffix == ".odt" else office.epub_text(data)
+    return _source(text, suffix[1:], None, None)
 
 
 def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:

@@ -42,7 +42,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from wenxing import sandbox
-from wenxing.materials import file_rules
+from wenxing.materials import file_rules, office
 from wenxing.materials.readers import ReadError, decode_text, pdf_first_pages, pdf_paragraphs
 from wenxing.reports import ocr
 
@@ -51,6 +51,11 @@ EVIDENCE_SUFFIXES = (
     ".html",
     ".htm",
     ".docx",
+    ".doc",
+    ".wps",
+    ".rtf",
+    ".odt",
+    ".epub",
     ".pdf",
     ".png",
     ".jpg",
@@ -239,6 +244,17 @@ def read_evidence(
             return _pdf(data)
         if kind == "docx":
             return _docx(data)
+        if kind in ("odt", "epub"):
+            file_rules.check_zip(data)
+            file_rules.check_elements(data)
+            reader = office.odt_text if kind == "odt" else office.epub_text
+            return _found(_converted(reader, data, kind), kind)
+        if kind == "rtf":
+            return _found(_converted(office.rtf_text, data, kind), kind)
+        if kind == "doc":
+            converted = _converted(lambda d: office.convert_to_docx(d, ".doc"), data, kind)
+            found = _docx(converted)
+            return Evidence(found.text, found.copy_tags, "doc")
         if kind in _UNSUPPORTED:
             raise EvidenceError(_UNSUPPORTED[kind], "unsupported")
         if kind == "tiff":
@@ -256,10 +272,33 @@ def read_evidence(
 
 
 _UNSUPPORTED = {
-    "zip": "a zip archive that is not a Word .docx file",
-    "ole": "old Word .doc (or another old Office) format; save it as .docx",
+    "zip": "a zip archive that is not a Word, OpenDocument or EPUB document",
+    "pages": "an Apple Pages document, which is not read; export it as .docx or PDF",
+    "images": "a zip of images; send the images themselves (PNG, JPEG, TIFF)",
+    "ole": "an old Office file that is not a Word document; save it as .docx",
     "heic": "a HEIC/HEIF photo, which is not read; save it as JPEG or PNG",
 }
+
+
+def _converted(reader, data: bytes, kind: str):
+    try:
+        return reader(data)
+    except EvidenceError:
+        raise
+    except ReadError as exc:
+        message = str(exc)
+        reason = "too_large" if "levels deep" in message else "corrupt"
+        if "took longer" in message:
+            reason = "timeout"
+        if "needs LibreOffice" in message:
+            reason = "unsupported"
+        raise EvidenceError(message, reason, kind) from None
+
+
+def _found(text: str, kind: str) -> Evidence:
+    if not text.strip():
+        raise EvidenceError(f".{kind} file has no text", "no_text")
+    return Evidence(text, tuple(_TAG.findall(text)), kind)
 
 
 def detect_format(data: bytes) -> str | None:
@@ -269,9 +308,14 @@ def detect_format(data: bytes) -> str | None:
     if b"%PDF-" in data[:1024]:  # as readers.pdf_text: some writers put junk first
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        return "docx" if _zip_holds(data, "word/document.xml") else "zip"
+        if _zip_holds(data, "word/document.xml"):
+            return "docx"
+        return office.zip_kind(data) or "zip"
     if data.startswith(_OLE_MAGIC):
-        return "ole"
+        # Word 97–2003 and WPS documents hold a "WordDocument" stream; LibreOffice reads them.
+        return "doc" if "WordDocument".encode("utf-16-le") in data else "ole"
+    if data.lstrip()[:5] == b"{\\rtf":
+        return "rtf"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
     return ocr.image_kind(data)
@@ -348,6 +392,35 @@ def _paragraphs(pages: list[str]) -> str:
     return "\n".join(pdf_paragraphs(pages))
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_ASIDE_PARTS = re.compile(r"^word/(header\d*|footer\d*|footnotes|endnotes)\.xml$")
+
+
+def _docx_asides(document, data: bytes) -> list[str]:
+    """Text a .docx holds outside its body's paragraphs and tables: text boxes, then the
+    page headers and footers, footnotes and endnotes (where a copy's recipient line may
+    sit: a lead, never a basis to accuse)."""
+    lines = [_w_text(p) for p in document.element.body.iter(_W + "txbxContent")]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in sorted(archive.namelist()):
+            if _ASIDE_PARTS.match(name):
+                root = office.parse_xml(archive.read(name), ".docx")
+                lines.extend(_w_text(p) for p in root.iter(_W + "p"))
+    return [line for line in lines if line.strip()]
+
+
+def _w_text(element) -> str:
+    parts = []
+    for node in element.iter(_W + "t", _W + "tab", _W + "br", _W + "p"):
+        if node.tag == _W + "t":
+            parts.append(node.text or "")
+        elif node.tag == _W + "tab":
+            parts.append("\t")
+        elif node is not element:
+            parts.append("\n")
+    return "".join(parts)
+
+
 def _docx(data: bytes) -> Evidence:
     from docx import Document
 
@@ -363,6 +436,7 @@ def _docx(data: bytes) -> Evidence:
         for table in document.tables:
             for row in table.rows:
                 lines.append("\t".join(cell.text for cell in row.cells))
+        lines.extend(_docx_asides(document, data))
         properties = document.core_properties
         meta = " ".join(filter(None, [properties.identifier, properties.comments]))
     except MemoryError:
