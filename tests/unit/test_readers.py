@@ -412,9 +412,10 @@ def test_read_source_dispatches_on_suffix(tmp_path: Path) -> None:
     path = tmp_path / "讲话.TXT"
     path.write_bytes(SPEECH.encode("gbk"))
     assert read_source(path, **LIMITS).encoding == "gb18030"
-    assert frozenset(
-        {".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"}
-    ) == SUPPORTED_SUFFIXES
+    assert (
+        frozenset({".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"})
+        == SUPPORTED_SUFFIXES
+    )
 
 
 @pytest.mark.parametrize(
