@@ -260,7 +260,7 @@ def test_another_server_secret_sends_nothing_and_asks_for_the_webhook(robots_run
             "/console/robots/1/webhook",
             data={"webhook_url": "ftp://x/y", "secret": "", "csrf_token": _csrf(client)},
         )
-        assert refused.status_code == 400 and "http://" in refused.text
+        assert refused.status_code == 400 and "https://" in refused.text
         again = client.post(
             "/console/robots/1/webhook",
             data={
