@@ -115,12 +115,12 @@ def _write(files, out: Path, several: bool) -> list[dict]:
 @click.pass_context
 @guarded
 def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Trace evidence (.txt .html .docx .pdf .png .jpg .tif) to the material and the member(s) who
-    leaked it.
+    """Trace evidence (.txt .html .docx .doc .wps .rtf .odt .epub .pdf .png .jpg .tif) to the
+    material and the member(s) who leaked it.
 
     The file's content decides its format, whatever its name; images and PDFs without a text
     layer are read by OCR (Tesseract, chi_sim), which takes a few seconds a page (a TIFF
-    scan's pages each).
+    scan's pages each); .doc and .wps are converted by LibreOffice (a few seconds).
     """
     with runtime_for(ctx) as runtime:
         try:

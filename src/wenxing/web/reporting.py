@@ -78,7 +78,9 @@ _REFUSAL_NUMBERS = {
 _UNREADABLE = {
     "empty": N_("文件是空的"),
     "too_large": N_("太大（解压或读取所需超过上限）"),
-    "unsupported": N_("不支持这种文件格式（可用 .txt .docx .pdf .html .png .jpg .tif）"),
+    "unsupported": N_(
+        "不支持这种文件格式（可用 .txt .docx .doc .wps .rtf .odt .epub .pdf .html .png .jpg .tif）"
+    ),
     "unreadable": N_("文件打不开"),
     "corrupt": N_("文件已损坏"),
     "encrypted": N_("PDF 设有密码"),
