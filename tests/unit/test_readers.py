@@ -616,15 +616,50 @@ def seed_files() -> dict[str, bytes]:
     pdf.add_page()
     pdf.set_font("helvetica", size=12)
     pdf.multi_cell(0, 8, "Plain text in a PDF for the fuzzer to break. " * 5)
+    odt = zip_bytes(
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.text",
+            "content.xml": (
+                '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+                'office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+                "<office:body><office:text><text:h>统一思想</text:h><text:p>正文<text:s text:c="
+                '"2"/>第一段</text:p></office:text></office:body></office:document-content>'
+            ).encode(),
+        }
+    )
+    epub = zip_bytes(
+        {
+            "mimetype": b"application/epub+zip",
+            "META-INF/container.xml": b'<container><rootfiles><rootfile full-path="c.opf"/>'
+            b"</rootfiles></container>",
+            "c.opf": b'<package><manifest><item id="a" href="a.xhtml"/></manifest>'
+            b'<spine><itemref idref="a"/></spine></package>',
+            "a.xhtml": "<html><body><p>统一思想</p><p>正文</p></body></html>".encode(),
+        }
+    )
+    rtf = b"{\\rtf1\\ansi\\ansicpg936{\\fonttbl{\\f0 SimSun;}}\\f0 \\'cd\\'b3\\'d2\\'bb\\u24605?\\u24819?\\par}"
     return {
         ".docx": docx_bytes(document),
         ".pdf": bytes(pdf.output()),
         ".txt": SPEECH.encode("gbk"),
         ".md": MARKDOWN.encode("utf-16"),
+        ".odt": odt,
+        ".epub": epub,
+        ".rtf": rtf,
+        # Damaged old Word files are refused before LibreOffice (no WordDocument stream):
+        # converting one per fuzzed example would take seconds each.
+        ".doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
+        ".wps": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
     }
 
 
 SEEDS = seed_files()
+
+
+def test_seed_formats_read():
+    assert read(SEEDS[".odt"], ".odt", max_unpacked_bytes=MB).text == "统一思想\n正文  第一段"
+    assert read(SEEDS[".epub"], ".epub", max_unpacked_bytes=MB).text.split() == ["统一思想", "正文"]
+    assert read(SEEDS[".rtf"], ".rtf", max_unpacked_bytes=MB).text.strip() == "统一思想"
 
 
 @st.composite

@@ -333,11 +333,13 @@ def rtf_text(data: bytes) -> str:
                     code += 65536
                 if 0xD800 <= code < 0xDC00:
                     high = code
-                elif 0xDC00 <= code < 0xE000 and high is not None:
-                    emit(chr(0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)))
+                elif 0xDC00 <= code < 0xE000:
+                    if high is not None:  # (a lone half of a pair is dropped)
+                        emit(chr(0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)))
                     high = None
-                else:
+                elif 0 <= code <= 0xFFFF:  # (\\u takes a signed 16-bit number)
                     emit(chr(code))
+                    high = None
                 to_skip = uc
             elif word in (
                 b"emdash",
