@@ -116,8 +116,9 @@ def _file(client: httpx2.Client, base: str, name: str, data: bytes, contact: str
 
 
 def _status(client: httpx2.Client, base: str, receipt: str, contact: str) -> dict:
+    # A generous timeout: a slow answer fails the test by the checks below, which say why.
     response = client.post(
-        f"{base}/api/v1/reports/{receipt}/status", json={"contact": contact}, timeout=10
+        f"{base}/api/v1/reports/{receipt}/status", json={"contact": contact}, timeout=60
     )
     assert response.status_code == 200, response.text[:500]
     return response.json()
@@ -183,13 +184,17 @@ def test_bombs_through_report_do_not_hurt_the_server(cli, settings, tmp_path):
             started = time.monotonic()
             good = _file(client, base, "转发.docx", copy.read_bytes(), good_contact)
             while _status(client, base, good, good_contact)["state"] == "received":
-                assert time.monotonic() - started < 10, "the good report was not traced in 10 s"
+                took = time.monotonic() - started
+                assert took < 10, f"the good report was not traced in 10 s ({took:.1f} s)"
                 time.sleep(0.2)
+            print(f"hostile serve: good report traced in {time.monotonic() - started:.1f} s")
     finally:
         watch.stop.set()
         if watch.is_alive():
             watch.join(10)
         code, err = stop_server(server)
+        if sys.exc_info()[0] is not None:
+            print("server log:", err[-4000:])
     for receipt, status in ended.items():
         name = filed[receipt][0]
         [outcome] = status["evidence"]
