@@ -148,6 +148,7 @@ class PendingCopy:
             ),
             copy_id=self.copy_id,
             links=self.links,
+            visual_key=self.key,
         )
         prepared = PREPARED.get(self.form, self.version_id, self.layout, self.masthead)
         data = self.form.render(prepared, content)

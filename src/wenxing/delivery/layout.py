@@ -88,6 +88,9 @@ class CopyContent:
     copy_tag: str
     copy_id: int
     links: tuple[tuple[str, str], ...] = ()  # (label, href) a reader page offers, e.g. downloads
+    # The material key when the page layout carries the visual layer (fingerprint.visual);
+    # None draws every character in its place.
+    visual_key: bytes | None = None
 
     @property
     def body(self) -> str:

@@ -25,22 +25,22 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import threading
 import unicodedata
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from fontTools import subset as ftsubset
 from fontTools import ttLib
 from fontTools.ttLib.tables._g_l_y_f import Glyph
-from fpdf import FPDF
-from fpdf.enums import TextMode
 from PIL import Image, ImageDraw, ImageFont
 
 from wenxing.delivery.layout import (
@@ -53,6 +53,7 @@ from wenxing.delivery.layout import (
     MarkedBlock,
 )
 from wenxing.delivery.marking import shipped_variants
+from wenxing.fingerprint import visual
 from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, ZW_MARKS
 from wenxing.i18n import N_
 
@@ -131,14 +132,17 @@ def clusters_of(runs: Iterable[tuple[str, str]]) -> list[Cluster]:
     """Clusters of ``(text, style)`` runs; a mark stays with the character before it."""
     out: list[Cluster] = []
     for text, style in runs:
-        for ch in text:
-            width = _half_cells(ch)
+        for piece in _CLUSTER.findall(text):  # a character and our marks after it
+            width = _half_cells(piece[0])
             if width == 0 and out:
                 last = out[-1]
-                out[-1] = Cluster(last.text + ch, last.style, last.cells)
+                out[-1] = Cluster(last.text + piece, last.style, last.cells)
             else:
-                out.append(Cluster(ch, style, width))
+                out.append(Cluster(piece, style, width))
     return out
+
+
+_CLUSTER = re.compile("(?s).[" + "".join(sorted(_INVISIBLE)) + "]*")
 
 
 def may_break(before: Cluster, after: Cluster) -> bool:
@@ -254,6 +258,7 @@ class Row:
     cell: float  # mm per cell
     size: float  # font size in pt
     gray: int = 0  # 0 black … 255 white
+    origin: int = -1  # body rows: base offset of the line's first visible character
 
 
 @dataclass(frozen=True)
@@ -310,11 +315,41 @@ def header_lines(
 
 
 def paragraph_lines(block: MarkedBlock) -> tuple[list[Line], str]:
-    """The lines of one block (a run-in heading in its own face) and their alignment."""
-    style = block.block.style
+    """The lines of one block (a run-in heading in its own face) and their alignment.
+
+    Invisible marks take no cells, so where a block breaks depends on its visible text
+    only: the breaks are computed once per visible text (every copy of a version shares
+    them) and this copy's clusters, marks and all, are dealt into them.
+    """
     head_style = _HEADING_STYLE.get(block.block.rank, SONG)
     clusters = clusters_of([(block.head, head_style), (block.text, SONG)])
-    if style == HEADING and block.block.rank == 0:
+    if clusters and not clusters[0].cells:  # marks before the first character: no sharing
+        return _paragraph_lines(block.block.style, block.block.rank, clusters)
+    visible = "".join(c.char for c in clusters)
+    key = (block.block.style, block.block.rank, visible, len(block.head.translate(_NO_MARKS)))
+    shape = _LINE_SHAPES.get(key)
+    if shape is None:
+        lines, align = _paragraph_lines(block.block.style, block.block.rank, clusters)
+        shape = ([(len(line.clusters), line.x, line.width, line.stretch) for line in lines], align)
+        with _SHAPES_LOCK:
+            _LINE_SHAPES[key] = shape
+            while len(_LINE_SHAPES) > _SHAPES_KEPT:
+                _LINE_SHAPES.pop(next(iter(_LINE_SHAPES)))
+    out, at = [], 0
+    for count, xs, width, stretch in shape[0]:
+        out.append(Line(tuple(clusters[at : at + count]), xs, width, stretch))
+        at += count
+    return out, shape[1]
+
+
+_NO_MARKS = dict.fromkeys(map(ord, _INVISIBLE))
+_LINE_SHAPES: dict[tuple, tuple[list[tuple[int, tuple[float, ...], float, float]], str]] = {}
+_SHAPES_KEPT = 20000  # blocks (a long material has a few hundred)
+_SHAPES_LOCK = threading.Lock()
+
+
+def _paragraph_lines(style: str, rank: int, clusters: list[Cluster]) -> tuple[list[Line], str]:
+    if style == HEADING and rank == 0:
         return break_lines(clusters, justify=False), CENTRE
     if style == SALUTATION:
         return break_lines(clusters), LEFT_ALIGN
@@ -330,7 +365,7 @@ def compose(prepared: PreparedPdf, content: CopyContent) -> list[Page]:
     pages: list[list[Row]] = [[]]
     at = 0  # grid line on the current page
 
-    def place(line: Line, size: float, align: str) -> None:
+    def place(line: Line, size: float, align: str, origin: int = -1) -> None:
         nonlocal at
         if at == LINES:
             pages.append([])
@@ -341,7 +376,7 @@ def compose(prepared: PreparedPdf, content: CopyContent) -> list[Page]:
             left += (TYPE_W - line.width * cell) / 2
         elif align == RIGHT_ALIGN:
             left += TYPE_W - line.width * cell
-        pages[-1].append(Row(line, left, _grid_baseline(at, size), cell, size))
+        pages[-1].append(Row(line, left, _grid_baseline(at, size), cell, size, 0, origin))
         at += 1
 
     for line in prepared.title:
@@ -361,10 +396,12 @@ def compose(prepared: PreparedPdf, content: CopyContent) -> list[Page]:
             over = 0
         elif over is not None and len(lines) - over == 1 and over > 1:
             over -= 1
+        origin = block.block.start
         for n, line in enumerate(lines):
             if n == over:
                 at = LINES  # the next line starts a page
-            place(line, BODY_PT, align)
+            place(line, BODY_PT, align, origin)
+            origin += sum(1 for c in line.clusters if c.cells)
 
     # The recipient line in Hei at its own widths: in the Song's thin fixed-pitch Latin a
     # phone screenshot (a page 720 px wide) read the member number wrong in most trials
@@ -605,6 +642,7 @@ class FontBook:
         self._lock = threading.Lock()
         self._faces: dict[Face, _LoadedFace] = {}
         self._subsets: OrderedDict[tuple[Face, frozenset[int]], bytes] = OrderedDict()
+        self._compiled: OrderedDict[tuple[Face, frozenset[int]], _Embedded] = OrderedDict()
         self._limit = limit
 
     def face(self, key: str) -> _LoadedFace:
@@ -631,6 +669,21 @@ class FontBook:
                 self._subsets.popitem(last=False)
         return data
 
+    def embedded(self, key: str, codepoints: frozenset[int]) -> _Embedded:
+        """The subset of :meth:`subset` compiled into PDF objects (once per version)."""
+        cache_key = (FACES[key], codepoints)
+        with self._lock:
+            found = self._compiled.get(cache_key)
+            if found is not None:
+                self._compiled.move_to_end(cache_key)
+                return found
+        found = _compile_font(self.subset(key, codepoints))
+        with self._lock:
+            self._compiled[cache_key] = found
+            while len(self._compiled) > self._limit:
+                self._compiled.popitem(last=False)
+        return found
+
 
 FONTS = FontBook()
 
@@ -644,38 +697,155 @@ _STAMPS = ((0.32, 0.26), (0.7, 0.44), (0.3, 0.62), (0.68, 0.8))  # centres, in p
 _STAMP_LOCK = threading.Lock()
 
 
-@dataclass(slots=True)
-class _Run:
-    """Text drawn by one operator: one font, each glyph where the one before it ends."""
-
-    font: str
-    bold: bool
-    x: float  # cells
-    text: str
-    end: float = 0.0  # where the next glyph would go
+MM = 72 / 25.4  # points per mm
 
 
-class _CopyPdf(FPDF):
-    """An A4 document whose info names the copy and whose file identifier is its tag."""
+def _pdf_text(text: str) -> str:
+    """A PDF text string: UTF-16BE with its byte-order mark, in hex."""
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
-    def __init__(self, content: CopyContent) -> None:
-        super().__init__(unit="mm", format="A4")
-        self._copy_tag = content.copy_tag
-        self.set_title(content.title or "")
-        self.set_subject(f"会员专属副本 {content.copy_tag}")
-        self.set_keywords(content.copy_tag)
-        self.set_creator("wenxing")
-        self.set_lang("zh-CN")
-        self.set_creation_date(datetime.fromisoformat(content.issued_on).replace(tzinfo=UTC))
-        self.set_auto_page_break(False)
 
-    def file_id(self) -> str:
-        tag = self._copy_tag.encode("ascii").hex().upper()
-        return f"<{tag}><{tag}>"
+class _Pdf:
+    """The bytes of a PDF file being written: numbered objects and the cross-reference."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
+        self.size = len(self.parts[0])
+        self.offsets: dict[int, int] = {}
+        self.count = 0
+
+    def reserve(self, how_many: int = 1) -> int:
+        """The number of the first of ``how_many`` new objects."""
+        first = self.count + 1
+        self.count += how_many
+        return first
+
+    def put(self, number: int, body: bytes | str) -> None:
+        data = body.encode("latin-1") if isinstance(body, str) else body
+        self.offsets[number] = self.size
+        for part in (b"%d 0 obj\n" % number, data, b"\nendobj\n"):
+            self.parts.append(part)
+            self.size += len(part)
+
+    def stream(self, number: int, entries: str, data: bytes) -> None:
+        head = f"<<{entries} /Length {len(data)}>>\nstream\n".encode("latin-1")
+        self.put(number, head + data + b"\nendstream")
+
+    def finish(self, root: int, info: int, file_id: str) -> bytes:
+        xref = self.size
+        rows = ["xref", f"0 {self.count + 1}", "0000000000 65535 f "]
+        rows += [f"{self.offsets[n]:010d} 00000 n " for n in range(1, self.count + 1)]
+        rows += [
+            "trailer",
+            f"<< /Size {self.count + 1} /Root {root} 0 R /Info {info} 0 R /ID [{file_id}] >>",
+            "startxref",
+            str(xref),
+            "%%EOF\n",
+        ]
+        self.parts.append("\n".join(rows).encode("latin-1"))
+        return b"".join(self.parts)
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """A face cut down for a version's copies, compiled once into the PDF objects every copy
+    of the version writes as they are: characters are numbered (CIDs) by code point, so the
+    objects do not depend on which characters a copy draws or in what order."""
+
+    name: str  # the subset's PostScript name, with its six-letter tag
+    cids: dict[int, int]  # code point → CID
+    widths: str  # the /W array
+    descriptor: str  # the FontDescriptor's entries but /FontFile2
+    font_file: bytes  # compressed
+    font_length: int  # uncompressed
+    to_unicode: bytes  # compressed
+    cid_to_gid: bytes  # compressed
+    codes: dict[str, str] = field(default_factory=dict)  # character → its CID in hex
+
+    def __post_init__(self) -> None:
+        self.codes.update((chr(point), f"{cid:04X}") for point, cid in self.cids.items())
+
+    def hex(self, text: str) -> str:
+        codes = self.codes
+        return "<" + "".join([codes.get(ch) or "0000" for ch in text]) + ">"
+
+    def write(self, pdf: _Pdf) -> int:
+        """Write the font's objects; the number of the one a page's resources name."""
+        n = pdf.reserve(6)
+        pdf.put(
+            n,
+            f"<< /Type /Font /Subtype /Type0 /BaseFont /{self.name} /Encoding /Identity-H "
+            f"/DescendantFonts [{n + 1} 0 R] /ToUnicode {n + 4} 0 R >>",
+        )
+        pdf.put(
+            n + 1,
+            f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{self.name} /CIDSystemInfo "
+            f"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor "
+            f"{n + 2} 0 R /DW 1000 /W {self.widths} /CIDToGIDMap {n + 5} 0 R >>",
+        )
+        pdf.put(n + 2, f"<< {self.descriptor} /FontFile2 {n + 3} 0 R >>")
+        pdf.stream(n + 3, f" /Filter /FlateDecode /Length1 {self.font_length}", self.font_file)
+        pdf.stream(n + 4, " /Filter /FlateDecode", self.to_unicode)
+        pdf.stream(n + 5, " /Filter /FlateDecode", self.cid_to_gid)
+        return n
+
+
+def _compile_font(data: bytes) -> _Embedded:
+    with ttLib.TTFont(io.BytesIO(data), lazy=True) as font:
+        cmap = font.getBestCmap()
+        units = font["head"].unitsPerEm
+        head, hmtx, os2 = font["head"], font["hmtx"].metrics, font["OS/2"]
+        points = sorted(cmap)
+        glyph_ids = [font.getGlyphID(cmap[point]) for point in points]
+        widths = [round(hmtx[cmap[point]][0] * 1000 / units) for point in points]
+        family = (font["name"].getDebugName(6) or "Font").replace(" ", "")
+        ascent, descent = os2.sTypoAscender, os2.sTypoDescender
+        cap = getattr(os2, "sCapHeight", 0) or ascent
+        box = [round(v * 1000 / units) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(data).digest()[:6])
+    name = f"{tag}+{''.join(ch for ch in family if ch.isalnum()) or 'Font'}"
+    cid_to_gid = bytearray(2 * (len(points) + 1))
+    for cid, gid in enumerate(glyph_ids, start=1):
+        cid_to_gid[2 * cid : 2 * cid + 2] = gid.to_bytes(2, "big")
+    entries = []
+    for cid, point in enumerate(points, start=1):
+        entries.append(f"<{cid:04X}> <{chr(point).encode('utf-16-be').hex().upper()}>")
+    blocks = []
+    for at in range(0, len(entries), 100):
+        chunk = entries[at : at + 100]
+        blocks.append(f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar")
+    to_unicode = (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "\n".join(blocks)
+        + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
+    )
+    return _Embedded(
+        name=name,
+        cids={point: cid for cid, point in enumerate(points, start=1)},
+        widths=f"[1 [{' '.join(map(str, widths))}]]",
+        descriptor=(
+            f"/Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{' '.join(map(str, box))}] "
+            f"/ItalicAngle 0 /Ascent {round(ascent * 1000 / units)} "
+            f"/Descent {round(descent * 1000 / units)} /CapHeight {round(cap * 1000 / units)} "
+            "/StemV 80 /MissingWidth 1000"
+        ),
+        font_file=zlib.compress(data, 6),
+        font_length=len(data),
+        to_unicode=zlib.compress(to_unicode.encode("ascii"), 6),
+        cid_to_gid=zlib.compress(bytes(cid_to_gid), 6),
+    )
 
 
 class PdfFormat:
-    """A4 PDF laid out like a GB/T 9704 document, with embedded fonts that carry the marks."""
+    """A4 PDF laid out like a GB/T 9704 document, with embedded fonts that carry the marks.
+
+    The file is written here, not by a PDF library: what every copy of a version shares
+    (its fonts, cut down and compiled into PDF objects, and the breaks of its paragraphs)
+    is made once, so a copy costs setting its pages' text and compressing them.
+    """
 
     name = "pdf"
     media_type = "application/pdf"
@@ -690,53 +860,103 @@ class PdfFormat:
 
     def render(self, prepared: PreparedPdf, content: CopyContent) -> bytes:
         advances = _Advances()
-        pages = [
-            [(row, _runs(row, advances)) for row in page.rows]
-            for page in compose(prepared, content)
-        ]
-        pdf = _CopyPdf(content)
-        with tempfile.TemporaryDirectory(prefix="wenxing-pdf-") as folder:
-            _embed_fonts(pdf, pages, Path(folder))
-            stamp = _stamp(content.member_number)
-            for rows in pages:
-                _draw_page(pdf, rows, stamp)
-            return bytes(pdf.output())
+        pages = compose(prepared, content)
+        fonts_of_rows = [[_fonts_of(row, advances) for row in page.rows] for page in pages]
+        used: dict[str, set[int]] = {}
+        for page, fonts in zip(pages, fonts_of_rows, strict=True):
+            for row, row_fonts in zip(page.rows, fonts, strict=True):
+                for cluster, font in zip(row.line.clusters, row_fonts, strict=True):
+                    used.setdefault(font, set()).update(map(ord, cluster.text))
+        embedded = {
+            font: FONTS.embedded(font, frozenset(_shared_characters() | points))
+            for font, points in sorted(used.items())
+        }
+        names = {font: f"F{n}" for n, font in enumerate(embedded, start=1)}
+        shift = _Shifts(content)
+        pdf = _Pdf()
+        catalog, tree, info, resources = (pdf.reserve() for _ in range(4))
+        stamp_number = _write_stamp(pdf, content.member_number)
+        font_refs = " ".join(
+            f"/{names[font]} {emb.write(pdf)} 0 R" for font, emb in embedded.items()
+        )
+        pdf.put(
+            resources,
+            f"<< /ProcSet [/PDF /Text /ImageB] /Font << {font_refs} >> "
+            f"/XObject << /I1 {stamp_number} 0 R >> >>",
+        )
+        kids = []
+        stamp_w, stamp_h = _stamp_size(content.member_number)
+        for page, fonts in zip(pages, fonts_of_rows, strict=True):
+            ops = _page_ops(stamp_w, stamp_h)
+            for row, row_fonts in zip(page.rows, fonts, strict=True):
+                ops.extend(_row_ops(row, row_fonts, advances, embedded, names, shift))
+            ops.append("ET")
+            number, contents = pdf.reserve(), pdf.reserve()
+            pdf.put(
+                number,
+                f"<< /Type /Page /Parent {tree} 0 R /Resources {resources} 0 R "
+                f"/Contents {contents} 0 R >>",
+            )
+            pdf.stream(contents, " /Filter /FlateDecode", zlib.compress("\n".join(ops).encode(), 6))
+            kids.append(f"{number} 0 R")
+        pdf.put(
+            tree,
+            f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} "
+            f"/MediaBox [0 0 {PAGE_W * MM:.2f} {PAGE_H * MM:.2f}] >>",
+        )
+        pdf.put(
+            catalog,
+            f"<< /Type /Catalog /Pages {tree} 0 R /Lang (zh-CN) /PageLayout /OneColumn >>",
+        )
+        issued = content.issued_on.replace("-", "")
+        pdf.put(
+            info,
+            f"<< /Title {_pdf_text(content.title or '')} "
+            f"/Subject {_pdf_text(f'会员专属副本 {content.copy_tag}')} "
+            f"/Keywords {_pdf_text(content.copy_tag)} /Creator {_pdf_text('wenxing')} "
+            f"/CreationDate (D:{issued}000000Z) >>",
+        )
+        tag = content.copy_tag.encode("ascii").hex().upper()
+        return pdf.finish(catalog, info, f"<{tag}><{tag}>")
 
 
-def _embed_fonts(pdf: FPDF, pages: list[list[tuple[Row, list[_Run]]]], folder: Path) -> None:
-    """Add every font the runs use, cut down to the characters any copy of the version may
-    need (fpdf2 reads fonts from files, and cuts them down again to what it draws)."""
-    used: dict[str, set[int]] = {}
-    for rows in pages:
-        for _row, runs in rows:
-            for run in runs:
-                used.setdefault(run.font, set(_shared_characters())).update(map(ord, run.text))
-    for font, codepoints in used.items():
-        path = folder / f"{font}.ttf"
-        path.write_bytes(FONTS.subset(font, frozenset(codepoints)))
-        pdf.add_font(font, fname=path)
-        # The subset keeps the source's bounding boxes; recomputing them would decode and
-        # re-encode every outline when fpdf2 subsets it (~0.3 s a face).
-        pdf.fonts[font].ttfont.recalcBBoxes = False  # type: ignore[union-attr]  # a TrueType font
+class _Shifts:
+    """Where each body character of a copy is drawn off its place: the visual layer's
+    shifts (mm) by base offset, for copies that carry it."""
+
+    def __init__(self, content: CopyContent) -> None:
+        self.content = content
+        self.dx: dict[int, float] = {}
+        self.dy: dict[int, float] = {}
+        if content.visual_key is None:
+            return
+        offsets = []
+        for block in content.blocks:
+            at = block.block.start
+            for ch in block.whole:
+                if _half_cells(ch):
+                    if visual.carries(ch):
+                        offsets.append(at)
+                    at += 1
+        if offsets:
+            dx, dy = visual.shifts(content.visual_key, content.member_number, np.array(offsets))
+            self.dx = dict(zip(offsets, dx.tolist(), strict=True))
+            self.dy = dict(zip(offsets, dy.tolist(), strict=True))
 
 
-def _draw_page(pdf: FPDF, rows: list[tuple[Row, list[_Run]]], stamp: Image.Image) -> None:
-    pdf.add_page()
-    width, height = (side / _STAMP_DPI * 25.4 for side in stamp.size)
-    for fx, fy in _STAMPS:  # first, so that everything else is drawn over it
-        pdf.image(stamp, x=fx * PAGE_W - width / 2, y=fy * PAGE_H - height / 2, w=width, h=height)
-    pdf.set_draw_color(170)
-    pdf.set_line_width(0.2)
-    pdf.line(LEFT, TOP - 3.5, PAGE_W - RIGHT, TOP - 3.5)  # under the header
-    pdf.set_draw_color(0)
-    pdf.set_line_width(_BOLD_STROKE)
-    for row, runs in rows:
-        pdf.set_text_color(row.gray)
-        pdf.set_stretching(100 * row.cell * row.line.stretch / (row.size * PT))
-        for run in runs:
-            pdf.set_font(run.font, size=row.size)
-            pdf.text_mode = TextMode.FILL_STROKE if run.bold else TextMode.FILL
-            pdf.text(row.left + run.x * row.cell, row.baseline, run.text)
+def _page_ops(stamp_w: float, stamp_h: float) -> list[str]:
+    ops = [
+        f"q {stamp_w * MM:.2f} 0 0 {stamp_h * MM:.2f} {(fx * PAGE_W - stamp_w / 2) * MM:.2f} "
+        f"{(PAGE_H - fy * PAGE_H - stamp_h / 2) * MM:.2f} cm /I1 Do Q"
+        for fx, fy in _STAMPS  # first, so that everything else is drawn over it
+    ]
+    rule_y = (PAGE_H - (TOP - 3.5)) * MM
+    ops.append(
+        f"0.6667 G {0.2 * MM:.2f} w {LEFT * MM:.2f} {rule_y:.2f} m "
+        f"{(PAGE_W - RIGHT) * MM:.2f} {rule_y:.2f} l S"  # under the header
+    )
+    ops.append(f"0 G {_BOLD_STROKE * MM:.2f} w BT")
+    return ops
 
 
 class _Advances(dict[str, dict[int, float]]):
@@ -755,54 +975,145 @@ def _font_for(style: str, ch: str, advances: _Advances) -> str:
     return WIDE
 
 
-def _runs(row: Row, advances: _Advances) -> list[_Run]:
-    """The row's text operators: one per stretch of a font whose glyphs sit where the
-    advances of those before them put them (on the squeezed grid one em is one cell).
+def _fonts_of(row: Row, advances: _Advances) -> list[str]:
+    return [_font_for(c.style, c.char, advances) for c in row.line.clusters]
 
-    Text extraction puts the runs of a line in order by where they start, so a character's
-    marks never end a run that another continues at the same place: they begin that next
-    run instead, drawn in its font.
+
+_JUMP = 0.1  # cells: a glyph further than this from where the one before ends is placed anew
+
+
+def _row_ops(
+    row: Row,
+    fonts: list[str],
+    advances: _Advances,
+    embedded: dict[str, _Embedded],
+    names: dict[str, str],
+    shift: _Shifts,
+) -> list[str]:
+    """The text operators of one row.
+
+    Glyphs of one font follow each other in one string, small moves (justification, the
+    visual layer's shifts) as adjustments inside it; a change of font or a larger move
+    (squeezed punctuation, a gap) places the next string anew. Text extraction orders the
+    strings of a line by where they start, so a character's marks never end a string that
+    another continues at the same place: they begin that next string instead.
     """
     line = row.line
-    fonts = [_font_for(c.style, c.char, advances) for c in line.clusters]
-    runs: list[_Run] = []
-    pending = ""  # marks waiting for the next run
-    for i, (cluster, x) in enumerate(zip(line.clusters, line.x, strict=True)):
+    stretch = line.stretch
+    baseline = (PAGE_H - row.baseline) * MM
+    ops = [f"{row.gray / 255:.4f} g {100 * row.cell * stretch / (row.size * PT):.2f} Tz"]
+    text: list[str] = []  # the TJ array being built
+    current: tuple[str, bool] | None = None
+    pen = -1e9  # cells: where the next glyph would go
+    pending = ""  # marks waiting for the next string
+    rise = 0.0
+    visible = row.origin - 1
+    per_cell = -1000 / stretch  # TJ units per cell of move
+    shifted = row.origin >= 0 and bool(shift.dx)
+    dxs, dys = shift.dx, shift.dy
+    clusters, xs = line.clusters, line.x
+    last = len(clusters) - 1
+    for i, cluster in enumerate(clusters):
         if not cluster.cells:  # marks before the first character
             pending += cluster.text
             continue
+        visible += 1
         font, bold = fonts[i], cluster.style == SONG_BOLD
-        last = runs[-1] if runs else None
-        if last and not pending and (last.font, last.bold) == (font, bold) and _at(last.end, x):
-            last.text += cluster.char
+        emb = embedded[font]
+        x = xs[i]
+        if (font, bold) != current or abs(x - pen) > _JUMP:
+            if text:
+                ops.append(f"[{' '.join(text)}] TJ")
+                text = []
+            if (font, bold) != current:
+                ops.append(f"/{names[font]} {row.size:.2f} Tf {2 if bold else 0} Tr")
+                current = (font, bold)
+            ops.append(f"1 0 0 1 {(row.left + x * row.cell) * MM:.3f} {baseline:.3f} Tm")
+            if pending:
+                text.append(emb.hex(pending))
+                pending = ""
+        elif abs(x - pen) > 1e-6:
+            text.append(f"{(x - pen) * per_cell:.1f}")
+        char = cluster.text[0]
+        if shifted:
+            dx = dxs.get(visible, 0.0) / row.cell
+            dy = dys.get(visible, 0.0) * MM
+            if dy != rise:
+                if text:
+                    ops.append(f"[{' '.join(text)}] TJ")
+                    text = []
+                ops.append(f"{dy:.3f} Ts")
+                rise = dy
+            if dx:
+                text.append(f"{dx * per_cell:.1f} {emb.hex(char)} {-dx * per_cell:.1f}")
+            else:
+                text.append(emb.hex(char))
         else:
-            runs.append(_Run(font, bold, x, pending + cluster.char))
-            pending = ""
-        run = runs[-1]
-        run.end = x + advances[font].get(ord(cluster.char), 0.0) * line.stretch
-        follows = i + 1 < len(fonts) and (
-            (fonts[i + 1], line.clusters[i + 1].style == SONG_BOLD) != (font, bold)
-            or not _at(run.end, line.x[i + 1])
-        )
-        if follows:
-            pending = cluster.text[1:]
-        else:
-            run.text += cluster.text[1:]
+            text.append(emb.hex(char))
+        pen = x + advances[font].get(ord(char), 0.0) * stretch
+        marks = cluster.text[1:]
+        if marks:
+            follows = i < last and (
+                (fonts[i + 1], clusters[i + 1].style == SONG_BOLD) != (font, bold)
+                or abs(xs[i + 1] - pen) > _JUMP
+            )
+            if follows:
+                pending = marks
+            else:
+                text.append(emb.hex(marks))
     if pending:  # a line of marks only
-        runs.append(_Run(fonts[0], False, line.x[0], pending))
-    return runs
+        if current is None:
+            ops.append(f"/{names[fonts[0]]} {row.size:.2f} Tf 0 Tr")
+            ops.append(f"1 0 0 1 {(row.left + xs[0] * row.cell) * MM:.3f} {baseline:.3f} Tm")
+        text.append(embedded[fonts[0]].hex(pending))
+    if text:
+        ops.append(f"[{' '.join(text)}] TJ")
+    if rise:
+        ops.append("0 Ts")
+    return ops
 
 
-def _at(a: float, b: float) -> bool:
-    return abs(a - b) < 1e-6
+_STAMPS_KEPT = 256
+_stamps: OrderedDict[str, tuple[bytes, int, int]] = OrderedDict()
+
+
+def _stamp_image(member_number: str) -> tuple[bytes, int, int]:
+    """The member's watermark, compressed, and its size in pixels (cached per member)."""
+    with _STAMP_LOCK:
+        found = _stamps.get(member_number)
+        if found is not None:
+            _stamps.move_to_end(member_number)
+            return found
+    image = _stamp(member_number)
+    found = (zlib.compress(image.tobytes(), 6), image.width, image.height)
+    with _STAMP_LOCK:
+        _stamps[member_number] = found
+        while len(_stamps) > _STAMPS_KEPT:
+            _stamps.popitem(last=False)
+    return found
+
+
+def _stamp_size(member_number: str) -> tuple[float, float]:
+    _data, width, height = _stamp_image(member_number)
+    return width / _STAMP_DPI * 25.4, height / _STAMP_DPI * 25.4
+
+
+def _write_stamp(pdf: _Pdf, member_number: str) -> int:
+    """The watermark as an image drawn on every page by reference (as vector outlines it
+    would be written out, and compressed, on every page)."""
+    data, width, height = _stamp_image(member_number)
+    number = pdf.reserve()
+    pdf.stream(
+        number,
+        f" /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+        "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
+        data,
+    )
+    return number
 
 
 def _stamp(text: str) -> Image.Image:
-    """The watermark: ``text`` pale grey at an angle, as a grayscale image on white.
-
-    An image is drawn once per copy and placed on every page by reference; the same stamp
-    as vector outlines would be written out, and compressed, on every page (3× the time).
-    """
+    """The watermark: ``text`` pale grey at an angle, as a grayscale image on white."""
     font = _stamp_font()
     with _STAMP_LOCK:  # a FreeType face is not to be used by two threads at once
         left, top, right, bottom = font.getbbox(text)
