@@ -37,9 +37,10 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from wenxing import sandbox
 from wenxing.materials import file_rules, office
@@ -114,6 +115,8 @@ class Evidence:
     detected: str = "txt"  # what the content is: txt html docx pdf png jpeg gif webp bmp tiff
     ocr_pages: int = 0  # images, TIFF pages and PDF pages whose text came from OCR
     note: str | None = None  # what was left unread, in English ("read the first 50 of 5000 pages")
+    # Images of pages, as OCR saw them, for the visual layer (wenxing.reports.visual)
+    pages: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
 class _TextOfPage(HTMLParser):
@@ -372,10 +375,14 @@ def _pdf(data: bytes) -> Evidence:
 
 
 def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
-    text = _paragraphs([ocr.read_image(data, max_pixels=max_pixels)])
+    from wenxing.reports.visual import PageImage, parse_tsv
+
+    read, pixels, tsv = ocr.read_image_page(data, max_pixels=max_pixels)
+    text = _paragraphs([read])
     if not text.strip():
         raise EvidenceError(f"OCR found no text in the {kind.upper()} image", "no_text")
-    return Evidence(text, tuple(_TAG.findall(text)), kind, ocr_pages=1)
+    page = PageImage(pixels, parse_tsv(tsv))
+    return Evidence(text, tuple(_TAG.findall(text)), kind, ocr_pages=1, pages=(page,))
 
 
 def _tiff(data: bytes, max_pixels: int) -> Evidence:

@@ -237,6 +237,44 @@ def read_image(
         return _recognise(prepare(image), deadline)
 
 
+def read_image_page(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, timeout: float = TESSERACT_TIMEOUT
+) -> tuple[str, np.ndarray, str]:
+    """As :func:`read_image`, and also the image as Tesseract saw it (grayscale pixels) and
+    its word boxes (Tesseract's TSV), from the same single recognition: what the page's
+    visual layer is read from (``wenxing.reports.visual``)."""
+    kind = image_kind(data)
+    if kind is None or kind == "tiff":
+        raise OcrError("not an image this reader knows (PNG, JPEG, GIF, WebP, BMP)", "corrupt")
+    width, height = image_size(data, kind)
+    limit = _pixel_limit(max_pixels)
+    if width * height > limit:
+        raise OcrError(
+            f"image is {width}×{height} pixels, more than the {limit / 1e6:g} megapixel limit",
+            "image_too_large",
+        )
+    deadline = time.monotonic() + timeout
+    with _slot(deadline):
+        image = prepare(_decoded(data, kind, limit))
+        text, tsv = _recognise_with_boxes(image, deadline)
+        return text, np.asarray(image), tsv
+
+
+def _recognise_with_boxes(image: Image.Image, deadline: float) -> tuple[str, str]:
+    """The text (as :func:`_recognise` gives it) and the TSV of one Tesseract run."""
+    if min(image.size) < _SMALLEST_SIDE:
+        return "", ""
+    frame = io.BytesIO()
+    image.save(frame, "PPM")
+    with tempfile.TemporaryDirectory(prefix="wenxing-ocr-") as folder:
+        base = str(Path(folder) / "out")
+        command = ["tesseract", "stdin", base, "-l", LANGUAGE, "--dpi", "300", "--psm", "3"]
+        _run([*command, "txt", "tsv"], frame.getvalue(), deadline, "tesseract")
+        text = Path(base + ".txt").read_text("utf-8", errors="replace")
+        tsv = Path(base + ".tsv").read_text("utf-8", errors="replace")
+    return tidy(text), tsv
+
+
 def _pixel_limit(max_pixels: int) -> int:
     # Pillow warns above its own limit (89 M pixels) and refuses above twice that.
     return min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)

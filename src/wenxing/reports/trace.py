@@ -257,9 +257,12 @@ def trace_version(
     layers: dict[str, int] = defaultdict(int)
     positions: dict[str, int] = defaultdict(int)
     fold = identify.t2s_fold()
+    page_reading = _visual_reading(evidence, version, key)
     for plan_json, members in groups:
         plan = fingerprint.Plan.from_json(plan_json)
         reading = fingerprint.read_evidence(version.body, plan, evidence.text, fold)
+        if page_reading is not None:
+            reading = fingerprint.merge_readings([reading, page_reading])
         # Split the allowed total over plan groups by size: the union bound still holds.
         verdict = fingerprint.accuse(reading, key, members, total_bound * len(members) / everyone)
         result.positions = max(result.positions, reading.positions)
@@ -291,6 +294,19 @@ def trace_version(
         result.visible_recipients, [a["member"] for a in result.accused], result.positions
     )
     return result
+
+
+def _visual_reading(
+    evidence: Evidence, version: MaterialVersion, key: bytes
+) -> fingerprint.Reading | None:
+    """The visual layer read from the evidence's page images (None without images)."""
+    if not evidence.pages:
+        return None
+    from wenxing.delivery.issue import version_layout
+    from wenxing.reports import visual
+
+    reading = visual.read_pages(list(evidence.pages), version_layout(version), version.body, key)
+    return reading if reading.positions else None
 
 
 def read_tags(

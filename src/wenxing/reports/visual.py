@@ -15,6 +15,7 @@ Nothing here depends on the member: the same measurement serves every candidate.
 from __future__ import annotations
 
 import difflib
+import itertools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from wenxing.delivery.layout import CopyContent, Layout, unmarked
 from wenxing.fingerprint import visual
 from wenxing.fingerprint.read import Reading, empty_reading
 
-_MIN_LINE_CHARS = 6  # characters a line needs to be measured (its fit has 3 unknowns)
+_MIN_LINE_CHARS = 6
+# Evidence line of a page's visual positions: one segment per page image (a page is one
+# copy's), apart from the text reading's lines.
+VISUAL_LINE = 1_000_000  # characters a line needs to be measured (its fit has 3 unknowns)
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def _match_rows(lines: tuple[OcrLine, ...], rows: tuple[_Row, ...]) -> list[tupl
     are left out)."""
     index: dict[str, set[int]] = {}
     for n, row in enumerate(rows):
-        for a, b in zip(row.text, row.text[1:], strict=False):
+        for a, b in itertools.pairwise(row.text):
             index.setdefault(a + b, set()).add(n)
     out = []
     for line in lines:
@@ -231,7 +235,7 @@ def _match_rows(lines: tuple[OcrLine, ...], rows: tuple[_Row, ...]) -> list[tupl
         if len(han) < _MIN_LINE_CHARS:
             continue
         hits: dict[int, int] = {}
-        for a, b in zip(han, han[1:], strict=False):
+        for a, b in itertools.pairwise(han):
             for n in index.get(a + b, ()):
                 hits[n] = hits.get(n, 0) + 1
         if not hits:
@@ -301,7 +305,7 @@ def _register(
     """Mappings from the first one corrected so that the cells' edges fall in the gaps between
     characters: a search over scale (± 3 %) and offset (± 0.7 of a cell) for the least ink
     under the edges, in the line's column profile."""
-    left, top, right, bottom = box
+    _left, top, _right, bottom = box
     height, width = pixels.shape
     band = pixels[max(0, top) : min(height, bottom), :].astype(np.float64)
     profile = np.clip(floor - band, 0, None).sum(axis=0)
@@ -351,7 +355,6 @@ def measure_line(
     scale = float(x_map[0])
     left, top, right, bottom = line.box
     chars = np.arange(first, last + 1)
-    y_base = np.array([0.0, bottom - 0.12 * row.em * scale])  # baseline px along the line (mm)
     height, width = pixels.shape
     patch_top = max(0, int(top - 0.5 * row.em * scale))
     patch_bottom = min(height, int(bottom + 0.5 * row.em * scale) + 1)
@@ -433,8 +436,7 @@ def read_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) ->
         return empty_reading()
     offsets, rx, ry, line_numbers = [], [], [], []
     used: set[int] = set()
-    number = 0
-    for page in pages:
+    for page_number, page in enumerate(pages):
         for line, row_index in _match_rows(page.lines, rows):
             if row_index in used:
                 continue
@@ -446,8 +448,7 @@ def read_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) ->
             offsets.append(offs)
             rx.append(res_x)
             ry.append(res_y)
-            line_numbers.append(np.full(len(offs), number))
-            number += 1
+            line_numbers.append(np.full(len(offs), VISUAL_LINE + page_number))
     if not offsets:
         return empty_reading()
     return visual.reading(
