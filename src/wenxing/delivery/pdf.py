@@ -760,6 +760,7 @@ class _Embedded:
     font_length: int  # uncompressed
     to_unicode: bytes  # compressed
     cid_to_gid: bytes  # compressed
+    shifted: dict[str, tuple[str, ...]] = field(default_factory=dict)  # moved glyphs' codes
     codes: dict[str, str] = field(default_factory=dict)  # character → its CID in hex
 
     def __post_init__(self) -> None:
@@ -790,7 +791,69 @@ class _Embedded:
         return n
 
 
+# The visual layer's glyphs: every Han character of a face also as four composite glyphs,
+# the plain one moved right by 0 or DX and up or down by DY (at the body's size and cell),
+# a few bytes each. A copy draws a character's moved glyph in the character's own place,
+# so its ink sits off the grid while text extraction sees the same glyph boxes, advances
+# and Unicode as ever.
+_VARIANTS = tuple((dx, dy) for dx in (0.0, visual.DX_MM) for dy in (-visual.DY_MM, visual.DY_MM))
+
+
+def _variant(dx: float, dy: float) -> int:
+    return 2 * (dx > 0) + (dy > 0)
+
+
+def _with_shifted_glyphs(data: bytes) -> tuple[bytes, dict[int, list[int]]]:
+    """The font with the moved glyphs added: its bytes, and the new glyphs' ids per code
+    point (in the order of ``_VARIANTS``)."""
+    from fontTools.ttLib.tables._g_l_y_f import GlyphComponent
+
+    with ttLib.TTFont(io.BytesIO(data), recalcBBoxes=False, recalcTimestamp=False) as font:
+        cmap = font.getBestCmap()
+        units = font["head"].unitsPerEm
+        glyf, hmtx = font["glyf"], font["hmtx"]
+        order = font.getGlyphOrder()
+        added: dict[str, list[str]] = {}
+        for point, name in sorted(cmap.items()):
+            if not visual.carries(chr(point)):
+                continue
+            base = glyf[name]
+            if base.numberOfContours == 0:
+                continue
+            names = []
+            for n, (dx, dy) in enumerate(_VARIANTS):
+                glyph = Glyph()
+                glyph.numberOfContours = -1
+                component = GlyphComponent()
+                component.glyphName = name
+                component.x = round(dx / CELL * units)
+                component.y = round(dy / (BODY_PT * PT) * units)
+                component.flags = 0x2  # ARGS_ARE_XY_VALUES
+                glyph.components = [component]
+                if hasattr(base, "xMin"):
+                    glyph.xMin, glyph.xMax = base.xMin + component.x, base.xMax + component.x
+                    glyph.yMin, glyph.yMax = base.yMin + component.y, base.yMax + component.y
+                variant = f"{name}.v{n}"
+                glyf.glyphs[variant] = glyph
+                advance, lsb = hmtx[name]
+                hmtx[variant] = (advance, lsb + component.x)  # rasterisers place ink by lsb
+                order.append(variant)
+                names.append(variant)
+            added[point] = names
+        font.setGlyphOrder(order)
+        glyf.glyphOrder = order
+        maxp = font["maxp"]
+        maxp.numGlyphs = len(order)
+        maxp.maxComponentElements = max(getattr(maxp, "maxComponentElements", 0), 1)
+        maxp.maxComponentDepth = max(getattr(maxp, "maxComponentDepth", 0), 1)
+        out = io.BytesIO()
+        font.save(out)
+        ids = {point: [font.getGlyphID(v) for v in names] for point, names in added.items()}
+    return out.getvalue(), ids
+
+
 def _compile_font(data: bytes) -> _Embedded:
+    data, moved = _with_shifted_glyphs(data)
     with ttLib.TTFont(io.BytesIO(data), lazy=True) as font:
         cmap = font.getBestCmap()
         units = font["head"].unitsPerEm
@@ -798,18 +861,30 @@ def _compile_font(data: bytes) -> _Embedded:
         points = sorted(cmap)
         glyph_ids = [font.getGlyphID(cmap[point]) for point in points]
         widths = [round(hmtx[cmap[point]][0] * 1000 / units) for point in points]
+        # The moved glyphs: CIDs after the characters', each mapped to its character.
+        extra = [(point, gid) for point in points for gid in moved.get(point, ())]
+        widths += [round(hmtx[cmap[point]][0] * 1000 / units) for point, _gid in extra]
         family = (font["name"].getDebugName(6) or "Font").replace(" ", "")
         ascent, descent = os2.sTypoAscender, os2.sTypoDescender
         cap = getattr(os2, "sCapHeight", 0) or ascent
         box = [round(v * 1000 / units) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(data).digest()[:6])
     name = f"{tag}+{''.join(ch for ch in family if ch.isalnum()) or 'Font'}"
-    cid_to_gid = bytearray(2 * (len(points) + 1))
-    for cid, gid in enumerate(glyph_ids, start=1):
+    all_gids = glyph_ids + [gid for _point, gid in extra]
+    all_points = points + [point for point, _gid in extra]
+    cid_to_gid = bytearray(2 * (len(all_gids) + 1))
+    for cid, gid in enumerate(all_gids, start=1):
         cid_to_gid[2 * cid : 2 * cid + 2] = gid.to_bytes(2, "big")
     entries = []
-    for cid, point in enumerate(points, start=1):
+    for cid, point in enumerate(all_points, start=1):
         entries.append(f"<{cid:04X}> <{chr(point).encode('utf-16-be').hex().upper()}>")
+    shifted: dict[str, tuple[str, ...]] = {}
+    cid = len(points)
+    for point in points:
+        count = len(moved.get(point, ()))
+        if count:
+            shifted[chr(point)] = tuple(f"<{cid + 1 + n:04X}>" for n in range(count))
+            cid += count
     blocks = []
     for at in range(0, len(entries), 100):
         chunk = entries[at : at + 100]
@@ -836,6 +911,7 @@ def _compile_font(data: bytes) -> _Embedded:
         font_length=len(data),
         to_unicode=zlib.compress(to_unicode.encode("ascii"), 6),
         cid_to_gid=zlib.compress(bytes(cid_to_gid), 6),
+        shifted=shifted,
     )
 
 
@@ -1006,7 +1082,6 @@ def _row_ops(
     current: tuple[str, bool] | None = None
     pen = -1e9  # cells: where the next glyph would go
     pending = ""  # marks waiting for the next string
-    rise = 0.0
     visible = row.origin - 1
     per_cell = -1000 / stretch  # TJ units per cell of move
     shifted = row.origin >= 0 and bool(shift.dx)
@@ -1035,19 +1110,9 @@ def _row_ops(
         elif abs(x - pen) > 1e-6:
             text.append(f"{(x - pen) * per_cell:.1f}")
         char = cluster.text[0]
-        if shifted:
-            dx = dxs.get(visible, 0.0) / row.cell
-            dy = dys.get(visible, 0.0) * MM
-            if dy != rise:
-                if text:
-                    ops.append(f"[{' '.join(text)}] TJ")
-                    text = []
-                ops.append(f"{dy:.3f} Ts")
-                rise = dy
-            if dx:
-                text.append(f"{dx * per_cell:.1f} {emb.hex(char)} {-dx * per_cell:.1f}")
-            else:
-                text.append(emb.hex(char))
+        moved = emb.shifted.get(char) if shifted else None
+        if moved is not None and visible in dys:
+            text.append(moved[_variant(dxs[visible], dys[visible])])
         else:
             text.append(emb.hex(char))
         pen = x + advances[font].get(ord(char), 0.0) * stretch
@@ -1068,8 +1133,6 @@ def _row_ops(
         text.append(embedded[fonts[0]].hex(pending))
     if text:
         ops.append(f"[{' '.join(text)}] TJ")
-    if rise:
-        ops.append("0 Ts")
     return ops
 
 
