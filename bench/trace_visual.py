@@ -118,8 +118,10 @@ class Sample:
         page = visual.read_pages(list(evidence.pages), self.layout, self.body, self.key)
         merged = fingerprint.merge_readings([reading, page]) if page.positions else reading
         verdict = fingerprint.accuse(merged, self.key, RECIPIENTS)
+        alone = fingerprint.accuse(page, self.key, RECIPIENTS) if page.positions else None
         return {
             "accused": [s.member for s in verdict.accused],
+            "visual_alone": [s.member for s in alone.accused] if alone else [],
             "visual_positions": page.positions,
             "text_positions": reading.positions,
             "basis": sorted({b for s in verdict.accused for b in s.basis}),
@@ -208,7 +210,7 @@ ROWS = {"pdf-100dpi": pdf_100dpi, "pdf-photo": pdf_photo}
 
 def run_row(sample: Sample, name: str, trials: int, seed: int) -> dict:
     rng = random.Random(f"{name}:{seed}")
-    named = innocents = 0
+    named = innocents = alone = alone_innocents = 0
     visual_positions, text_positions, read_times, bases = [], [], [], []
     for _ in range(trials):
         leaker = rng.choice(RECIPIENTS)
@@ -216,6 +218,8 @@ def run_row(sample: Sample, name: str, trials: int, seed: int) -> dict:
         result = sample.trace(image)
         named += leaker in result["accused"]
         innocents += sum(1 for m in result["accused"] if m != leaker)
+        alone += leaker in result["visual_alone"]
+        alone_innocents += sum(1 for m in result["visual_alone"] if m != leaker)
         visual_positions.append(result["visual_positions"])
         text_positions.append(result["text_positions"])
         read_times.append(result["read_s"])
@@ -226,6 +230,8 @@ def run_row(sample: Sample, name: str, trials: int, seed: int) -> dict:
         "named": named / trials,
         "target": TARGETS[name],
         "innocents_accused": innocents,
+        "named_by_visual_alone": alone / trials,
+        "innocents_accused_by_visual_alone": alone_innocents,
         "visual_positions_median": statistics.median(visual_positions),
         "text_positions_median": statistics.median(text_positions),
         "read_s_median": statistics.median(read_times),
