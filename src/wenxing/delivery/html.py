@@ -12,8 +12,11 @@ strings with holes for the per-copy values, so a copy is one ``"".join``.
 
 from __future__ import annotations
 
+import unicodedata
 from html import escape
 from urllib.parse import quote
+
+import numpy as np
 
 from wenxing.delivery.layout import (
     CLOSING,
@@ -24,6 +27,8 @@ from wenxing.delivery.layout import (
     CopyContent,
     Layout,
 )
+from wenxing.fingerprint import visual
+from wenxing.fingerprint.plan import VS_MARKS, ZW_MARKS
 from wenxing.i18n import N_
 
 _STYLE = """
@@ -60,10 +65,12 @@ article .r2{font-family:"KaiTi","楷体","KaiTi_GB2312","AR PL UKai CN",serif;fo
 article .r3{font-weight:700}
 article h2,article h3,article h4{font-size:18px;margin:1.1em 0 .5em;text-indent:2em;line-height:1.8}
 article h2.r0{text-align:center;text-indent:0}
+w-0,w-1,w-2,w-3{position:relative}
+w-0{top:@DYem}w-1{top:-@DYem}w-2{left:@DXem;top:@DYem}w-3{left:@DXem;top:-@DYem}
 footer{font:12px system-ui,sans-serif;color:var(--muted);margin-top:2rem;text-align:center}
 @media (min-width:48rem){body{font-size:19px}.page{padding:0 2rem 4rem}}
 @media print{nav.links,details.toc{display:none}body{background-color:#fff}}
-"""
+""".replace("@DX", f"{visual.DX_EM:.4f}").replace("@DY", f"{visual.DY_EM:.4f}")
 
 
 def watermark_svg(member_number: str, issued_on: str) -> str:
@@ -146,15 +153,17 @@ class HtmlFormat:
     def render(self, prepared: list[str | int], content: CopyContent) -> bytes:
         out: list[str] = []
         blocks = content.blocks
+        moved = _moved(content)
         for part in prepared:
             if isinstance(part, str):
                 out.append(part)
             elif part >= _TEXT_BASE:
-                out.append(escape(blocks[part - _TEXT_BASE].text, quote=False))
+                block = blocks[part - _TEXT_BASE]
+                out.append(_text(block.text, block.block.head_end, moved))
             elif part >= _BLOCK_BASE:
                 block = blocks[part - _BLOCK_BASE]
                 heading = block.block.style == HEADING
-                out.append(escape(block.whole if heading else block.head, quote=False))
+                out.append(_text(block.whole if heading else block.head, block.block.start, moved))
             elif part == _HEAD:
                 tile = quote(watermark_svg(content.member_number, content.issued_on))
                 out.append(
@@ -176,6 +185,47 @@ class HtmlFormat:
                     " · 个人专属副本 · 可追溯</footer>\n"
                 )
         return "".join(out).encode("utf-8")
+
+
+def _moved(content: CopyContent) -> list[str] | None:
+    """The visual layer's opening tag for every base offset of the body (None for a page
+    that does not carry it): each Han character is wrapped in ``w-0`` … ``w-3``, inline
+    elements the style moves by the member's shifts (as the .pdf copy moves its glyphs);
+    selected and copied text is the same."""
+    if content.visual_key is None or not content.blocks:
+        return None
+    length = content.blocks[-1].block.end + 1
+    kinds = visual.variants(content.visual_key, content.member_number, np.arange(length))
+    return [_OPEN[k] for k in kinds.tolist()]
+
+
+_MARKS = frozenset(ZW_MARKS + VS_MARKS)
+_OPEN = ("<w-0>", "<w-1>", "<w-2>", "<w-3>")
+_CLOSE = {"<w-0>": "</w-0>", "<w-1>": "</w-1>", "<w-2>": "</w-2>", "<w-3>": "</w-3>"}
+
+
+def _text(text: str, start: int, moved: list[str] | None) -> str:
+    """``text`` escaped, its Han characters wrapped by their shifts; ``start`` is the base
+    offset of its first visible character (invisible marks take none)."""
+    if moved is None:
+        return escape(text, quote=False)
+    out = []
+    at = start
+    for ch in text:
+        if visual.carries(ch):
+            tag = moved[at]
+            out.append(f"{tag}{ch}{_CLOSE[tag]}")
+            at += 1
+        elif _invisible(ch):
+            out.append(ch)
+        else:
+            out.append(escape(ch, quote=False))
+            at += 1
+    return "".join(out)
+
+
+def _invisible(ch: str) -> bool:
+    return ch in _MARKS or unicodedata.category(ch) in ("Mn", "Me", "Cf")
 
 
 # Holes in a prepared page. Block holes are offsets from their bases, one per block.

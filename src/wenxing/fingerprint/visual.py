@@ -69,6 +69,17 @@ def shifts(key: bytes, member: str, offsets: np.ndarray) -> tuple[np.ndarray, np
     return np.where(sx > 0, DX_MM, 0.0), sy * DY_MM
 
 
+def variants(key: bytes, member: str, offsets: np.ndarray) -> np.ndarray:
+    """Each character's shift as one of four variants: ``2·(moved right) + (moved up)``."""
+    dx, dy = shifts(key, member, offsets)
+    return (2 * (dx > 0) + (dy > 0)).astype(np.int8)
+
+
+# The reader page draws the same shifts in ems of its body type (the .pdf's 16-pt em).
+DX_EM = DX_MM / (16 * 25.4 / 72)
+DY_EM = DY_MM / (16 * 25.4 / 72)
+
+
 def reading(
     key: bytes,
     offsets: np.ndarray,

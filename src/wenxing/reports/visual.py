@@ -17,8 +17,10 @@ from __future__ import annotations
 import difflib
 import itertools
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -177,6 +179,11 @@ def _expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
     return tuple(rows)
 
 
+# The reader page's body face where no Chinese system serif is installed (Debian's
+# Chromium falls back to it for the page's serif stack): the glyphs screenshots are read with.
+READER = "reader"
+READER_FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
+
 _centroids: dict[tuple[str, str], tuple[float, float]] = {}
 _centroid_lock = threading.Lock()
 _raster_fonts: dict[str, ImageFont.FreeTypeFont] = {}
@@ -197,7 +204,7 @@ def glyph_centroid(face: str, ch: str) -> tuple[float, float]:
     with _centroid_lock:
         font = _raster_fonts.get(face)
         if font is None:
-            path = str(pdf.FONTS.face(face).path)
+            path = str(READER_FONT if face == READER else pdf.FONTS.face(face).path)
             font = _raster_fonts[face] = ImageFont.truetype(path, _RASTER_EM)
         size = 2 * _RASTER_EM
         origin_x, origin_y = _RASTER_EM // 2, int(1.4 * _RASTER_EM)
@@ -343,7 +350,7 @@ _MAX_SPREAD = 0.17
 
 
 def measure_line(
-    pixels: np.ndarray, line: OcrLine, row: _Row
+    pixels: np.ndarray, line: OcrLine, row: _Row, max_spread: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Residual shifts (mm, right and up) of the row's characters that the line shows,
     NaN where not measured, and which characters those are; None when the line cannot be
@@ -371,7 +378,7 @@ def measure_line(
         measured = _centroids_fit(pixels, floor, candidate, bottom, row, chars)
         if measured is not None and (best is None or measured[0] < best[0]):
             best = measured
-    if best is None or best[0] > _MAX_SPREAD:
+    if best is None or best[0] > (max_spread or _MAX_SPREAD):
         return None
     return best[1], best[2], row.offsets[chars]
 
@@ -430,7 +437,15 @@ def _spread(residual: np.ndarray) -> float:
 
 
 def read_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) -> Reading:
-    """The visual layer's reading of images of the version's pages."""
+    """The visual layer's reading of images of the version's pages: as .pdf pages, or
+    as screenshots of the reader page, whichever reads more positions."""
+    as_pdf = read_pdf_pages(pages, layout, body, key)
+    as_reader = read_reader_pages(pages, body, key)
+    return as_reader if as_reader.positions > as_pdf.positions else as_pdf
+
+
+def read_pdf_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) -> Reading:
+    """The visual layer's reading of images of the version's .pdf pages."""
     rows = expected_rows(layout, body)
     if not rows:
         return empty_reading()
@@ -444,6 +459,114 @@ def read_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) ->
             if measured is None:
                 continue
             used.add(row_index)
+            res_x, res_y, offs = measured
+            offsets.append(offs)
+            rx.append(res_x)
+            ry.append(res_y)
+            line_numbers.append(np.full(len(offs), VISUAL_LINE + page_number))
+    if not offsets:
+        return empty_reading()
+    return visual.reading(
+        key,
+        np.concatenate(offsets),
+        np.concatenate(rx),
+        np.concatenate(ry),
+        np.concatenate(line_numbers),
+    )
+
+
+# --- Screenshots of the reader page ---------------------------------------------------------
+
+# Residual spread (ems) above which a reader line is taken as misregistered.
+_READER_MAX_SPREAD = 0.03
+
+
+def _bigram_index(body: str) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for at in range(len(body) - 1):
+        index.setdefault(body[at : at + 2], []).append(at)
+    return index
+
+
+_indexes: OrderedDict[str, dict[str, list[int]]] = OrderedDict()
+
+
+def _index_of(body: str) -> dict[str, list[int]]:
+    with _rows_lock:
+        found = _indexes.get(body)
+        if found is None:
+            found = _indexes[body] = _bigram_index(body)
+            while len(_indexes) > _ROWS_KEPT:
+                _indexes.popitem(last=False)
+        return found
+
+
+def _full_width(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def reader_row(line: OcrLine, body: str) -> _Row | None:
+    """A row for a line of the reader page, which the browser set: where in the base text
+    the line is (by its characters' pairs), and its characters one em apart (every
+    character of a Chinese line is full width; a line with anything else is left out)."""
+    text = "".join(ch for ch in line.text if not ch.isspace())
+    if len(_han(text)) < _MIN_LINE_CHARS:
+        return None
+    index = _index_of(body)
+    votes: dict[int, int] = {}
+    for k in range(len(text) - 1):
+        for at in index.get(text[k : k + 2], ())[:50]:
+            votes[at - k] = votes.get(at - k, 0) + 1
+    if not votes:
+        return None
+    start = max(votes, key=lambda at: votes[at])
+    if votes[start] < max(3, 0.35 * (len(text) - 1)):
+        return None
+    lo, hi = max(0, start - 4), min(len(body), start + len(text) + 4)
+    matcher = difflib.SequenceMatcher(None, text, body[lo:hi], autojunk=False)
+    covered = [lo + b.b + k for b in matcher.get_matching_blocks() for k in range(b.size)]
+    if len(covered) < _MIN_LINE_CHARS:
+        return None
+    first, last = min(covered), max(covered)
+    span = body[first : last + 1]
+    if "\n" in span or not all(_full_width(ch) for ch in span):
+        return None
+    chars, offsets, cx, cy = [], [], [], []
+    for k, ch in enumerate(span):
+        if visual.carries(ch):
+            gx, gy = glyph_centroid(READER, ch)
+            chars.append(ch)
+            offsets.append(first + k)
+            cx.append(k + gx)
+            cy.append(gy)
+    if len(chars) < _MIN_LINE_CHARS:
+        return None
+    lefts = np.array([o - first for o in offsets], dtype=np.float64)
+    return _Row(
+        "".join(chars),
+        np.array(offsets, dtype=np.int64),
+        np.array(cx),
+        np.array(cy),
+        lefts,
+        lefts + 1.0,
+        0.0,
+        1.0,
+    )
+
+
+def read_reader_pages(pages: list[PageImage], body: str, key: bytes) -> Reading:
+    """The visual layer's reading of screenshots of the reader page (residuals in ems)."""
+    offsets, rx, ry, line_numbers = [], [], [], []
+    seen: set[int] = set()
+    for page_number, page in enumerate(pages):
+        for line in page.lines:
+            row = reader_row(line, body)
+            if row is None or int(row.offsets[0]) in seen:
+                continue
+            measured = measure_line(page.pixels, line, row, _READER_MAX_SPREAD)
+            if measured is None:
+                continue
+            seen.add(int(row.offsets[0]))
             res_x, res_y, offs = measured
             offsets.append(offs)
             rx.append(res_x)
