@@ -205,7 +205,41 @@ def pdf_photo(sample: Sample, member: str, rng: random.Random) -> bytes:
     return out.getvalue()
 
 
-ROWS = {"pdf-100dpi": pdf_100dpi, "pdf-photo": pdf_photo}
+class Browser:
+    """Debian's Chromium through Playwright, as the e2e tests drive it (one per run)."""
+
+    page = None
+
+    @classmethod
+    def screen(cls, html: str, paragraph: int) -> bytes:
+        if cls.page is None:
+            from playwright.sync_api import sync_playwright
+
+            cls.playwright = sync_playwright().start()
+            browser = cls.playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True
+            )
+            cls.page = browser.new_page(
+                viewport={"width": 390, "height": 844}, device_scale_factor=1
+            )
+        cls.page.set_content(html)
+        cls.page.evaluate(f"document.querySelectorAll('article p')[{paragraph}].scrollIntoView()")
+        return cls.page.screenshot()
+
+
+def reader_390(sample: Sample, member: str, rng: random.Random) -> bytes:
+    from wenxing.delivery.html import HtmlFormat
+    from wenxing.delivery.layout import Layout
+
+    fmt = HtmlFormat()
+    content = sample.content(member)
+    layout = Layout(content.title, tuple(b.block for b in content.blocks), content.toc)
+    html = fmt.render(fmt.prepare(layout, sample.masthead), content).decode("utf-8")
+    paragraphs = sum(1 for b in content.blocks if b.block.style != "heading")
+    return Browser.screen(html, rng.randint(3, max(3, paragraphs - 12)))
+
+
+ROWS = {"pdf-100dpi": pdf_100dpi, "pdf-photo": pdf_photo, "reader-390": reader_390}
 
 
 def run_row(sample: Sample, name: str, trials: int, seed: int) -> dict:
