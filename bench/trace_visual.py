@@ -287,7 +287,8 @@ def main() -> int:
     )
     print(
         f"{'row':12} {'named':>7} {'target':>7} {'':5} {'innocents':>9} {'':5} "
-        f"{'visual pos':>10} {'text pos':>8} {'read s':>7}  basis"
+        f"{'visual pos':>10} {'text pos':>8} {'read s':>7} {'visual alone (innocents)':>24}"
+        "  basis"
     )
     for name in ROWS:
         if not name.startswith(args.only):
@@ -300,7 +301,8 @@ def main() -> int:
             f"{name:12} {r['named']:7.0%} {'≥ ' + format(r['target'], '.0%'):>7} "
             f"{'PASS' if ok else 'MISS':5} {r['innocents_accused']:9d} {'PASS' if clean else 'MISS':5} "
             f"{r['visual_positions_median']:10.0f} {r['text_positions_median']:8.0f} "
-            f"{r['read_s_median']:7.1f}  {','.join(r['basis'])}"
+            f"{r['read_s_median']:7.1f} {r['named_by_visual_alone']:18.0%} "
+            f"({r['innocents_accused_by_visual_alone']})  {','.join(r['basis'])}"
         )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"load": load, "trials": args.trials, "rows": results}, indent=2))
