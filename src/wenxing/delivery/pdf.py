@@ -813,7 +813,7 @@ def _with_shifted_glyphs(data: bytes) -> tuple[bytes, dict[int, list[int]]]:
         units = font["head"].unitsPerEm
         glyf, hmtx = font["glyf"], font["hmtx"]
         order = font.getGlyphOrder()
-        added: dict[str, list[str]] = {}
+        added: dict[int, list[str]] = {}
         for point, name in sorted(cmap.items()):
             if not visual.carries(chr(point)):
                 continue
