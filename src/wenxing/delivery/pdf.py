@@ -796,11 +796,8 @@ class _Embedded:
 # a few bytes each. A copy draws a character's moved glyph in the character's own place,
 # so its ink sits off the grid while text extraction sees the same glyph boxes, advances
 # and Unicode as ever.
+# (In the order of fingerprint.visual.variants: 2·(moved right) + (moved up).)
 _VARIANTS = tuple((dx, dy) for dx in (0.0, visual.DX_MM) for dy in (-visual.DY_MM, visual.DY_MM))
-
-
-def _variant(dx: float, dy: float) -> int:
-    return 2 * (dx > 0) + (dy > 0)
 
 
 def _with_shifted_glyphs(data: bytes) -> tuple[bytes, dict[int, list[int]]]:
@@ -997,27 +994,17 @@ class PdfFormat:
 
 
 class _Shifts:
-    """Where each body character of a copy is drawn off its place: the visual layer's
-    shifts (mm) by base offset, for copies that carry it."""
+    """Which moved glyph each body character of a copy is drawn with (the visual layer's
+    variant, by base offset), for copies that carry it."""
 
     def __init__(self, content: CopyContent) -> None:
-        self.content = content
-        self.dx: dict[int, float] = {}
-        self.dy: dict[int, float] = {}
-        if content.visual_key is None:
+        self.kinds: list[int] = []
+        if content.visual_key is None or not content.blocks:
             return
-        offsets = []
-        for block in content.blocks:
-            at = block.block.start
-            for ch in block.whole:
-                if _half_cells(ch):
-                    if visual.carries(ch):
-                        offsets.append(at)
-                    at += 1
-        if offsets:
-            dx, dy = visual.shifts(content.visual_key, content.member_number, np.array(offsets))
-            self.dx = dict(zip(offsets, dx.tolist(), strict=True))
-            self.dy = dict(zip(offsets, dy.tolist(), strict=True))
+        length = content.blocks[-1].block.end + 1
+        self.kinds = visual.variants(
+            content.visual_key, content.member_number, np.arange(length)
+        ).tolist()
 
 
 def _page_ops(stamp_w: float, stamp_h: float) -> list[str]:
@@ -1084,8 +1071,7 @@ def _row_ops(
     pending = ""  # marks waiting for the next string
     visible = row.origin - 1
     per_cell = -1000 / stretch  # TJ units per cell of move
-    shifted = row.origin >= 0 and bool(shift.dx)
-    dxs, dys = shift.dx, shift.dy
+    kinds = shift.kinds if row.origin >= 0 else None
     clusters, xs = line.clusters, line.x
     last = len(clusters) - 1
     for i, cluster in enumerate(clusters):
@@ -1110,9 +1096,9 @@ def _row_ops(
         elif abs(x - pen) > 1e-6:
             text.append(f"{(x - pen) * per_cell:.1f}")
         char = cluster.text[0]
-        moved = emb.shifted.get(char) if shifted else None
-        if moved is not None and visible in dys:
-            text.append(moved[_variant(dxs[visible], dys[visible])])
+        moved = emb.shifted.get(char) if kinds else None
+        if kinds and moved is not None:
+            text.append(moved[kinds[visible]])
         else:
             text.append(emb.hex(char))
         pen = x + advances[font].get(ord(char), 0.0) * stretch
