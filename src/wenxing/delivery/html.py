@@ -12,6 +12,7 @@ strings with holes for the per-copy values, so a copy is one ``"".join``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from html import escape
 from urllib.parse import quote
@@ -211,20 +212,22 @@ def _text(text: str, start: int, moved: list[str] | None) -> str:
         return escape(text, quote=False)
     out = []
     at = start
-    for ch in text:
-        if visual.carries(ch):
+    for n, part in enumerate(_HAN.split(text)):  # odd parts: one Han character each
+        if n % 2:
             tag = moved[at]
-            out.append(f"{tag}{ch}{_CLOSE[tag]}")
+            out.append(f"{tag}{part}{_CLOSE[tag]}")
             at += 1
-        elif _invisible(ch):
-            out.append(ch)
-        else:
-            out.append(escape(ch, quote=False))
-            at += 1
+        elif part:
+            out.append(escape(part, quote=False))
+            at += sum(1 for ch in part if not _invisible(ch))
     return "".join(out)
 
 
+_HAN = re.compile("([\u3400-\u4dbf\u4e00-\u9fff])")
+
+
 def _invisible(ch: str) -> bool:
+    """What takes no place in the base text: our marks, any other format or combining mark."""
     return ch in _MARKS or unicodedata.category(ch) in ("Mn", "Me", "Cf")
 
 
