@@ -36,6 +36,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from fontTools import subset as ftsubset
@@ -101,9 +102,9 @@ def _half_cells(ch: str) -> int:
     return 1 if unicodedata.east_asian_width(ch) in ("Na", "H") else 2
 
 
-@dataclass(frozen=True, slots=True)
-class Cluster:
-    """A visible character with the invisible marks after it, set in one style."""
+class Cluster(NamedTuple):
+    """A visible character with the invisible marks after it, set in one style (a named
+    tuple: a copy makes thousands, and a frozen dataclass is slower to make)."""
 
     text: str
     style: str
@@ -1038,8 +1039,18 @@ def _font_for(style: str, ch: str, advances: _Advances) -> str:
     return WIDE
 
 
+_FONT_OF: dict[tuple[str, str], str] = {}  # (style, character) → face: faces never change
+
+
 def _fonts_of(row: Row, advances: _Advances) -> list[str]:
-    return [_font_for(c.style, c.char, advances) for c in row.line.clusters]
+    out = []
+    for cluster in row.line.clusters:
+        key = (cluster.style, cluster.text[0])
+        font = _FONT_OF.get(key)
+        if font is None:
+            font = _FONT_OF[key] = _font_for(key[0], key[1], advances)
+        out.append(font)
+    return out
 
 
 _JUMP = 0.1  # cells: a glyph further than this from where the one before ends is placed anew
