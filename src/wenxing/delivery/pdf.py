@@ -9,15 +9,18 @@ no line starts with closing punctuation or ends with opening punctuation.
 
 The fingerprint must survive text extraction, so the fonts are prepared once with fontTools:
 every invisible mark gets an empty zero-advance glyph of its own and every look-alike its own
-copy of the plain glyph, all mapped in the cmap. fpdf2 then writes a ToUnicode map that gives
+copy of the plain glyph, all mapped in the cmap, and the ToUnicode map written here gives
 the marks back to ``pdftotext``, pypdf or a reader's copy-and-paste. The member number is
 also stamped across every page as a pale watermark image: part of every print and
-screenshot, never part of the extracted text.
+screenshot, never part of the extracted text. The page itself carries the code too (the
+visual layer, :mod:`wenxing.fingerprint.visual`): body characters are drawn with glyphs
+moved a fifth of a millimetre, see ``_VARIANTS``.
 
-A CJK face is several megabytes and fpdf2 subsets every font it embeds on every output, which
-takes it over a second for a full face. Handing it a face already cut down to the copy's
-characters (one cached subset serves every copy of a version) keeps a copy of a
-6,000-character material near a tenth of a second.
+The file is written here rather than by a PDF library: a CJK face is several megabytes, and
+what costs is cutting it down and compiling it, which is the same for every copy of a
+version and done once (``FontBook.embedded``); so are the paragraphs' line breaks. A copy
+then costs setting its pages' text and compressing it (a few tens of milliseconds for the
+6,000-character sample, where fpdf2 took 175 ms).
 """
 
 from __future__ import annotations
