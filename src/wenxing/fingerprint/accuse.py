@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wenxing.fingerprint import code, layers, prf
-from wenxing.fingerprint.bound import _ALPHAS, evidence_bound
+from wenxing.fingerprint.bound import _ALPHAS, evidence_bound, table_bound
 from wenxing.fingerprint.read import Reading
 
 DEFAULT_TOTAL_BOUND = 1e-6
@@ -108,6 +108,23 @@ def _tails(scores: np.ndarray, cumulants: np.ndarray, block: int = 64) -> np.nda
     return np.minimum(0.0, out)
 
 
+# Of the total bound, the share of the whole evidence's every-layer test (and as much again
+# for its fitted-presence twin, when the evidence has presence layers); the other tests
+# share the rest equally. A weighted union bound: every test's allotment is fixed before
+# the scores are seen, and the allotments add up to the total.
+HEADLINE_SHARE = 0.25
+PRESENCE_CODES = (layers.ZW_PLACE_CODE, layers.VS_PLACE_CODE)
+
+
+def _shares(segments: int, families: int, fitted: bool) -> tuple[float, float, float]:
+    """(share of the headline test, of its fitted twin, of every other test)."""
+    others = segments * families - 1
+    headline = HEADLINE_SHARE if others else (0.5 if fitted else 1.0)
+    twin = headline if fitted else 0.0
+    rest = (1.0 - headline - twin) / others if others else 0.0
+    return headline, twin, rest
+
+
 def accuse(
     reading: Reading,
     key: bytes,
@@ -123,8 +140,9 @@ def accuse(
     pieces = _segments(reading)
     segment_lines = [None, *(line for line, _mask in pieces)]
     segments = [np.ones(len(ids), dtype=bool), *(mask for _line, mask in pieces)]
-    tests = max(1, len(recipients) * len(segments) * max(1, len(families)))
-    log_target = math.log(total_bound / tests)
+    fitted_layers = [i for i, c in enumerate(present) if c in PRESENCE_CODES]
+    fitted = bool(fitted_layers)
+    tests = max(1, len(recipients) * (len(segments) * max(1, len(families)) + fitted))
     if len(ids) == 0 or not recipients:
         return Verdict(
             len(ids),
@@ -134,23 +152,35 @@ def accuse(
             [MemberScore(m, 0.0, math.inf, None, 1.0, False) for m in recipients],
             names,
         )
+    headline, twin, rest = _shares(len(segments), len(families), fitted)
+    log_base = math.log(total_bound / len(recipients))
     p = code.biases(key, ids)
     in_layer = [codes == c for c in present]
-    # One column per (segment, layer): the score over those positions.
+    # One column per (segment, layer): the score over those positions; then one per fitted
+    # presence layer on the whole evidence.
     masks = [s & lay for s in segments for lay in in_layer]
     cumulants = np.stack([evidence_bound(p[m], y[m]).cumulants for m in masks])
     one, zero = code.score_weights(p, y)
-    table = code.score_members(
-        key, prf.member_seeds(key, recipients), ids, p, [(one - zero, m) for m in masks]
-    )
-    table += np.array([zero[m].sum() for m in masks])[None, :]
+    columns = [(one - zero, m) for m in masks]
+    offsets = [zero[m].sum() for m in masks]
+    fitted_cumulants = np.zeros_like(_ALPHAS)
+    if fitted:
+        fit_one, fit_zero = one.copy(), zero.copy()
+        for i in fitted_layers:
+            m = in_layer[i]
+            fit_one[m], fit_zero[m] = code.fitted_weights(p[m], y[m])
+            columns.append((fit_one - fit_zero, m))
+            offsets.append(fit_zero[m].sum())
+            fitted_cumulants += table_bound(p[m], fit_one[m], fit_zero[m]).cumulants
+    table = code.score_members(key, prf.member_seeds(key, recipients), ids, p, columns)
+    table += np.array(offsets)[None, :]
     # Families as a (layers × families) 0/1 matrix: a family's score and cumulants are sums.
     choose = np.zeros((len(present), len(families)))
     for f, family in enumerate(families):
         choose[list(family), f] = 1.0
     count = len(present)
     accused = np.zeros(len(recipients), dtype=bool)
-    best_log = np.zeros(len(recipients))  # natural log of each member's best tail bound
+    best_log = np.zeros(len(recipients))  # log of each member's best tail bound / share
     best_test = np.zeros((len(recipients), 2), dtype=np.int64)  # (segment, family)
     layer_log = np.zeros((len(recipients), count))
     all_family = len(families) - 1  # the last family is every layer
@@ -159,7 +189,27 @@ def accuse(
     for s in range(len(segments)):
         scores = table[:, s * count : (s + 1) * count] @ choose  # members × families
         family_cumulants = choose.T @ cumulants[s * count : (s + 1) * count]  # families × α
-        thresholds = np.min((family_cumulants - log_target) / _ALPHAS[None, :], axis=1)
+        log_share = np.full(len(families), math.log(rest) if rest else -math.inf)
+        if s == 0:
+            log_share[all_family] = math.log(headline)
+        if s == 0 and fitted:
+            # The fitted twin of the headline test: the presence layers' columns swapped
+            # for their fitted scores.
+            swap = table[:, len(masks) :].sum(axis=1) - table[:, fitted_layers].sum(axis=1)
+            twin_cumulants = (
+                family_cumulants[all_family]
+                - cumulants[fitted_layers].sum(axis=0)
+                + fitted_cumulants
+            )
+            scores = np.column_stack([scores, scores[:, all_family] + swap])
+            family_cumulants = np.vstack([family_cumulants, twin_cumulants])
+            log_share = np.append(log_share, math.log(twin))
+        usable = np.isfinite(log_share)
+        log_target = log_base + log_share
+        thresholds = np.full(len(log_share), math.inf)
+        thresholds[usable] = np.min(
+            (family_cumulants[usable] - log_target[usable, None]) / _ALPHAS[None, :], axis=1
+        )
         if s == 0:
             whole_threshold = float(thresholds[all_family])
         accused |= (scores >= thresholds[None, :]).any(axis=1)
@@ -167,18 +217,18 @@ def accuse(
         near = np.flatnonzero((scores >= NEAR * thresholds[None, :]).any(axis=1))
         if not len(near):
             continue
-        tails = _tails(scores[near], family_cumulants)  # near × families
+        tails = _tails(scores[near], family_cumulants) - np.where(usable, log_share, 0.0)
+        tails[:, ~usable] = 0.0
         if s == 0:
             layer_log[near] = tails[:, :count]  # the first families are the single layers
         least = tails.min(axis=1)
         better = least < best_log[near]
         best_log[near[better]] = least[better]
-        best_test[near[better]] = np.stack(
-            [np.full(better.sum(), s), tails.argmin(axis=1)[better]], axis=1
-        )
-    log_tests = math.log(tests)
-    member_log10 = np.minimum(0.0, (log_tests + best_log) / _LOG10)
-    layer_log10 = np.minimum(0.0, (log_tests + layer_log) / _LOG10)
+        chosen = np.minimum(tails.argmin(axis=1), all_family)  # the twin counts as every layer
+        best_test[near[better]] = np.stack([np.full(better.sum(), s), chosen[better]], axis=1)
+    log_recipients = math.log(len(recipients))
+    member_log10 = np.minimum(0.0, (log_recipients + best_log) / _LOG10)
+    layer_log10 = np.minimum(0.0, (log_recipients + layer_log) / _LOG10)
     results = []
     for row, member in enumerate(recipients):
         segment, family = best_test[row]

@@ -143,3 +143,42 @@ def _score_blocks(
             scores += (z[:, low_cols] < low_lim).astype(np.float32) @ weights_low
         out[start : start + len(chunk)] = scores
     return out
+
+
+# Fitted presence scores: the floor of the modelled chance that evidence shows a mark the
+# leaker's copy had not (insertions) and the bounds of the chance it keeps one it had.
+_FIT_INSERT_FLOOR = 0.01
+_FIT_KEEP = (0.02, 0.98)
+
+
+def fitted_weights(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, a leaker's log-likelihood-ratio score under the attack the evidence
+    shows: (score of a member holding 1, score of one holding 0).
+
+    For presence bits (a mark at a keyed place or not). Per bias value, the share ``q`` of
+    marks the evidence shows, against the share ``p`` a copy has, tells how the marks were
+    treated: fewer (``q < p``: marks deleted, as colluders do where their copies differ)
+    means a leaker's mark survives with probability ``q/p`` and none appears where the
+    leaker had none; more means marks were added. The score of a member is the log of how
+    much likelier their bit makes the evidence bit under that model than the evidence is
+    anyway. The model is chosen from the evidence and the biases only, which an innocent's
+    bits are independent of, so :func:`wenxing.fingerprint.bound.table_bound` bounds it.
+    """
+    holds_one = np.zeros(len(p))
+    holds_zero = np.zeros(len(p))
+    for bias in np.unique(p):
+        here = p == bias
+        q = float(y[here].mean())
+        if q <= bias:
+            keep, insert = q / bias, 0.0
+        else:
+            keep, insert = 1.0, (q - bias) / (1.0 - bias)
+        keep = min(max(keep, _FIT_KEEP[0]), _FIT_KEEP[1])
+        insert = min(max(insert, _FIT_INSERT_FLOOR), keep / 2)
+        shown = bias * keep + (1.0 - bias) * insert  # an innocent's chance of a 1
+        mark = y[here] == 1
+        holds_one[here] = np.where(mark, np.log(keep / shown), np.log((1.0 - keep) / (1.0 - shown)))
+        holds_zero[here] = np.where(
+            mark, np.log(insert / shown), np.log((1.0 - insert) / (1.0 - shown))
+        )
+    return holds_one, holds_zero
