@@ -113,7 +113,7 @@ def _tails(scores: np.ndarray, cumulants: np.ndarray, block: int = 64) -> np.nda
 # share the rest equally. A weighted union bound: every test's allotment is fixed before
 # the scores are seen, and the allotments add up to the total.
 HEADLINE_SHARE = 0.25
-PRESENCE_CODES = (layers.ZW_PLACE_CODE, layers.VS_PLACE_CODE)
+PRESENCE_CODES = (layers.ZW_PLACE_CODE, layers.VS_PLACE_CODE, layers.ZW_SPARSE_CODE)
 
 
 def _shares(segments: int, families: int, fitted: bool) -> tuple[float, float, float]:

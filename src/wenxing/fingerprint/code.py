@@ -26,9 +26,10 @@ def biases(key: bytes, position_ids: np.ndarray) -> np.ndarray:
     high = (draws & np.uint64(1)).astype(bool)
     p = np.where(high, HIGH_BIAS, LOW_BIAS)
     codes = layers.code_of(position_ids)
-    low_sparse, high_sparse = layers.BIAS_PAIRS[layers.SPARSE]
-    sparse = np.isin(codes, layers.bias_codes(layers.SPARSE))
-    p = np.where(sparse, np.where(high, high_sparse, low_sparse), p)
+    for rule in (layers.SPARSE, layers.SPARSER):
+        low, high_bias = layers.BIAS_PAIRS[rule]
+        here = np.isin(codes, layers.bias_codes(rule))
+        p = np.where(here, np.where(high, high_bias, low), p)
     return np.where(np.isin(codes, layers.half_bias_codes()), 0.5, p)
 
 
