@@ -54,8 +54,8 @@ from wenxing.fingerprint import (
     mark,
     parse_variant_list,
     read_evidence,
-    slot_symbols,
 )
+from wenxing.fingerprint.embed import rendered_symbols
 from wenxing.fingerprint.plan import (
     GLYPHS,
     LAYER_NAMES,
@@ -401,7 +401,8 @@ class Bench:
 
     def symbols(self, member: str) -> np.ndarray:
         if member not in self._symbols:
-            self._symbols[member] = slot_symbols(self.plan, self.key, member)
+            # What the copy shows: the code, less the marks the strength's ceiling leaves out.
+            self._symbols[member] = rendered_symbols(self.base, self.plan, self.key, member)
         return self._symbols[member]
 
     def render(self, symbols: np.ndarray) -> str:

@@ -209,9 +209,10 @@ def test_pasted_paragraphs_are_traced_to_the_copy_each_came_from(picks):
     verdict = trace(evidence, THOUSAND)
     assert {s.member for s in verdict.accused} == set(pair)
     for s in verdict.accused:
-        # The strongest test of each is one of the paragraphs taken from their own copy.
-        assert s.best_segment is not None
-        assert pair[picks[s.best_segment][0]] == s.member
+        # The strongest test of each is the whole evidence (which holds a quarter of the
+        # bound) or one of the paragraphs taken from their own copy.
+        if s.best_segment is not None:
+            assert pair[picks[s.best_segment][0]] == s.member
     check_verdict_is_consistent(verdict)
 
 

@@ -92,8 +92,9 @@ VS_PLACE_SHARE = 0.22
 # Format 3: share of gaps that are zero-width places (sparser biases: 1 in 15 filled) and
 # share that are selector places (after Han characters; Nuida's biases, the selector the
 # same in every copy), by strength.
-ZW_PLACE_SHARE_V3 = {"off": 0.42, "light": 0.42, "strong": 0.8}
-VS_PLACE_SHARE_V3 = {"off": 0.06, "light": 0.06, "strong": 0.12}
+# Strong uses the denser SPARSE biases (1 place in 6 filled) on its zero-width places.
+ZW_PLACE_SHARE_V3 = {"off": 0.42, "light": 0.42, "strong": 0.72}
+VS_PLACE_SHARE_V3 = {"off": 0.06, "light": 0.06, "strong": 0.1}
 MAX_INVISIBLE_SHARE = {"off": 0.05, "light": 0.05, "strong": 0.15}
 WORDING_STRENGTHS = frozenset({"light", "strong"})
 PLAN_FORMAT = 3
@@ -193,7 +194,9 @@ class Plan:
         ids = (self.slot_ids[slot_numbers] << np.uint64(2)) | rank.astype(np.uint64)
         layer = self.layer[slot_numbers]
         index = self.index[slot_numbers].astype(np.uint64)
-        zw_code = ZW_PLACE_CODE if self.format == 2 else ZW_SPARSE_CODE
+        zw_code = ZW_SPARSE_CODE
+        if self.format == 2 or self.profile.strength == "strong":
+            zw_code = ZW_PLACE_CODE
         for place, presence_code, kind_code in (
             (ZW_PLACE, zw_code, ZW_KIND_CODE),
             (VS_PLACE, VS_PLACE_CODE, VS_KIND_CODE),
