@@ -24,10 +24,11 @@ from wenxing.fingerprint.plan import (
 
 # A family of invisible marks with this many candidate places covered and not one mark
 # present was stripped: its presence bits are erasures, not zeros. Format 3's zero-width
-# places hold a mark 1 time in 15, so 8 empty places happen in an unstripped excerpt; there
-# the family counts as stripped when a copy would have shown 6 marks on average.
+# places (light) hold a mark about 1 time in 36, so many empty places happen in an
+# unstripped excerpt; there the family counts as stripped when a copy would have shown 6
+# marks on average (an unstripped excerpt shows none 1 time in 400).
 STRIPPED_FAMILY_PLACES = 8
-STRIPPED_SPARSE_PLACES = 90
+STRIPPED_SPARSE_PLACES = int(6 / (sum(layers.BIAS_PAIRS[layers.SPARSER]) / 2))
 
 
 @dataclass(frozen=True)
