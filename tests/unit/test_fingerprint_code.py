@@ -352,3 +352,32 @@ def test_fitted_scores_reward_the_marks_a_deleting_coalition_kept():
     threshold = bound.table_bound(p, one, zero).threshold(math.log(1e-9))
     assert colluders.min() > threshold
     assert innocents.max() < threshold
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 300),
+    st.integers(1, 6),
+    st.integers(0, 2),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_score_cells_equals_score_members_on_every_cell(positions, cells, extras, shuffle, seed):
+    """Cell sums and extra columns are exactly the masked scores of score_members (any
+    partition, positions in any order, high and low halves of slot words mixed)."""
+    rng = np.random.default_rng(seed)
+    slots = rng.choice(2**30, size=positions, replace=False).astype(np.uint64)
+    ids = (slots << np.uint64(2)) | rng.integers(0, 2, positions).astype(np.uint64)
+    if shuffle:
+        ids = rng.permutation(ids)
+    p = code.biases(b"k" * 32, ids)
+    weight = rng.normal(size=positions)
+    cell = rng.integers(0, cells, positions)
+    extra = rng.normal(size=(positions, extras))
+    seeds = prf.member_seeds(b"k" * 32, [f"WX-{n}" for n in range(150)])
+    got, got_extra = code.score_cells(b"k" * 32, seeds, ids, p, weight, cell, cells, extra)
+    tests = [(weight, cell == c) for c in range(cells)]
+    tests += [(extra[:, j], np.ones(positions, dtype=bool)) for j in range(extras)]
+    want = code.score_members(b"k" * 32, seeds, ids, p, tests)
+    assert np.allclose(got, want[:, :cells], atol=1e-3)
+    assert np.allclose(got_extra, want[:, cells:], atol=1e-3)

@@ -66,35 +66,31 @@ class Verdict:
         return [s for s in self.scores if s.accused]
 
 
-def _segments(reading: Reading) -> list[tuple[int, np.ndarray]]:
-    """(evidence line, positions) for every line with enough positions.
+def _pieces(reading: Reading) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The evidence cut into pieces: (piece of each position, [(evidence line, piece)] for
+    the pieces tested as segments of their own).
 
+    The pieces are the evidence's lines, and a line with enough positions is a segment.
     Evidence on a single line (paragraphs pasted together, whitespace removed) is cut into
     consecutive runs of positions instead, so that pieces from different copies are still
     each tested as a single-leaker case.
     """
-    lines, counts = np.unique(reading.lines, return_counts=True)
-    if len(lines) < 2:
-        return _chunks(reading)
-    return [
-        (int(line), reading.lines == line)
-        for line, count in zip(lines, counts, strict=True)
-        if count >= MIN_SEGMENT_POSITIONS
-    ]
-
-
-def _chunks(reading: Reading) -> list[tuple[int, np.ndarray]]:
     total = len(reading.position_ids)
+    lines, inverse, counts = np.unique(reading.lines, return_inverse=True, return_counts=True)
+    if len(lines) >= 2:
+        return inverse.astype(np.int64), [
+            (int(lines[k]), k) for k in range(len(lines)) if counts[k] >= MIN_SEGMENT_POSITIONS
+        ]
+    piece = np.zeros(total, dtype=np.int64)
     if total < 2 * CHUNK_POSITIONS:
-        return []
+        return piece, []
     order = np.argsort(reading.offsets, kind="stable")
+    starts = list(range(0, total - CHUNK_POSITIONS // 2, CHUNK_POSITIONS))
+    piece[:] = len(starts)  # positions after the last run: in the whole evidence only
+    for k, start in enumerate(starts):
+        piece[order[start : start + CHUNK_POSITIONS]] = k
     line = int(reading.lines[0])
-    chunks = []
-    for start in range(0, total - CHUNK_POSITIONS // 2, CHUNK_POSITIONS):
-        mask = np.zeros(total, dtype=bool)
-        mask[order[start : start + CHUNK_POSITIONS]] = True
-        chunks.append((line, mask))
-    return chunks
+    return piece, [(line, k) for k in range(len(starts))]
 
 
 def _tails(scores: np.ndarray, cumulants: np.ndarray, block: int = 64) -> np.ndarray:
@@ -137,9 +133,9 @@ def accuse(
     present = sorted(set(codes.tolist()))
     names = tuple(layers.name_of(c) for c in present)
     families = layers.subsets(len(present))
-    pieces = _segments(reading)
-    segment_lines = [None, *(line for line, _mask in pieces)]
-    segments = [np.ones(len(ids), dtype=bool), *(mask for _line, mask in pieces)]
+    piece, pieces = _pieces(reading)
+    segment_lines = [None, *(line for line, _piece in pieces)]
+    segments = [None, *(k for _line, k in pieces)]
     fitted_layers = [i for i, c in enumerate(present) if c in PRESENCE_CODES]
     fitted = bool(fitted_layers)
     tests = max(1, len(recipients) * (len(segments) * max(1, len(families)) + fitted))
@@ -155,50 +151,65 @@ def accuse(
     headline, twin, rest = _shares(len(segments), len(families), fitted)
     log_base = math.log(total_bound / len(recipients))
     p = code.biases(key, ids)
+    count = len(present)
     in_layer = [codes == c for c in present]
-    # One column per (segment, layer): the score over those positions; then one per fitted
-    # presence layer on the whole evidence.
-    masks = [s & lay for s in segments for lay in in_layer]
-    cumulants = np.stack([evidence_bound(p[m], y[m]).cumulants for m in masks])
+    # Scores and cumulants per cell (piece × layer); a segment's or the whole evidence's
+    # per-layer figures are sums of cells. Then one column per fitted presence layer.
+    # Layer-major cells follow the position ids (layer, then text order): the scorer's
+    # fast path.
+    piece_count = int(piece.max()) + 1
+    cells = np.searchsorted(np.array(present), codes) * piece_count + piece
+    cell_count = piece_count * count
     one, zero = code.score_weights(p, y)
-    columns = [(one - zero, m) for m in masks]
-    offsets = [zero[m].sum() for m in masks]
+    extra = np.zeros((len(ids), len(fitted_layers)))
+    extra_offsets = np.zeros(len(fitted_layers))
     fitted_cumulants = np.zeros_like(_ALPHAS)
-    if fitted:
-        fit_one, fit_zero = one.copy(), zero.copy()
-        for i in fitted_layers:
-            m = in_layer[i]
-            fit_one[m], fit_zero[m] = code.fitted_weights(p[m], y[m])
-            columns.append((fit_one - fit_zero, m))
-            offsets.append(fit_zero[m].sum())
-            fitted_cumulants += table_bound(p[m], fit_one[m], fit_zero[m]).cumulants
-    table = code.score_members(key, prf.member_seeds(key, recipients), ids, p, columns)
-    table += np.array(offsets)[None, :]
+    for j, i in enumerate(fitted_layers):
+        m = in_layer[i]
+        fit_one, fit_zero = code.fitted_weights(p[m], y[m])
+        extra[m, j] = fit_one - fit_zero
+        extra_offsets[j] = fit_zero.sum()
+        fitted_cumulants += table_bound(p[m], fit_one, fit_zero).cumulants
+    cell_scores, fitted_scores = code.score_cells(
+        key, prf.member_seeds(key, recipients), ids, p, one - zero, cells, cell_count, extra
+    )
+    cell_scores += np.bincount(cells, weights=zero, minlength=cell_count)[None, :]
+    fitted_scores += extra_offsets[None, :]
+    cell_cumulants = np.zeros((cell_count, len(_ALPHAS)))
+    for cell in np.unique(cells).tolist():
+        m = cells == cell
+        cell_cumulants[cell] = evidence_bound(p[m], y[m]).cumulants
+    by_piece = cell_scores.reshape(len(recipients), count, piece_count).transpose(0, 2, 1)
+    cumulants_by_piece = cell_cumulants.reshape(count, piece_count, -1).transpose(1, 0, 2)
+    layer_tables = [by_piece.sum(axis=1), *(by_piece[:, k, :] for _line, k in pieces)]
+    layer_cumulants = [
+        cumulants_by_piece.sum(axis=0),
+        *(cumulants_by_piece[k] for _line, k in pieces),
+    ]
     # Families as a (layers × families) 0/1 matrix: a family's score and cumulants are sums.
     choose = np.zeros((len(present), len(families)))
     for f, family in enumerate(families):
         choose[list(family), f] = 1.0
-    count = len(present)
     accused = np.zeros(len(recipients), dtype=bool)
     best_log = np.zeros(len(recipients))  # log of each member's best tail bound / share
     best_test = np.zeros((len(recipients), 2), dtype=np.int64)  # (segment, family)
     layer_log = np.zeros((len(recipients), count))
     all_family = len(families) - 1  # the last family is every layer
-    whole_scores = table[:, :count] @ choose[:, all_family]
+    whole_scores = layer_tables[0] @ choose[:, all_family]
     whole_threshold = math.inf
     for s in range(len(segments)):
-        scores = table[:, s * count : (s + 1) * count] @ choose  # members × families
-        family_cumulants = choose.T @ cumulants[s * count : (s + 1) * count]  # families × α
+        scores = layer_tables[s] @ choose  # members × families
+        family_cumulants = choose.T @ layer_cumulants[s]  # families × α
         log_share = np.full(len(families), math.log(rest) if rest else -math.inf)
         if s == 0:
             log_share[all_family] = math.log(headline)
         if s == 0 and fitted:
             # The fitted twin of the headline test: the presence layers' columns swapped
             # for their fitted scores.
-            swap = table[:, len(masks) :].sum(axis=1) - table[:, fitted_layers].sum(axis=1)
+            swap = fitted_scores.sum(axis=1) - layer_tables[0][:, fitted_layers].sum(axis=1)
             twin_cumulants = (
                 family_cumulants[all_family]
-                - cumulants[fitted_layers].sum(axis=0)
+                - layer_cumulants[0][fitted_layers].sum(axis=0)
                 + fitted_cumulants
             )
             scores = np.column_stack([scores, scores[:, all_family] + swap])

@@ -183,3 +183,75 @@ def fitted_weights(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
             mark, np.log(insert / shown), np.log((1.0 - insert) / (1.0 - shown))
         )
     return holds_one, holds_zero
+
+
+def score_cells(
+    key: bytes,
+    seeds: np.ndarray,
+    position_ids: np.ndarray,
+    p: np.ndarray,
+    weight: np.ndarray,
+    cells: np.ndarray,
+    cell_count: int,
+    extra: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Members' sums of ``x_i·weight_i`` over the cells of a partition of the positions
+    (``cells[i]`` in ``0 … cell_count−1``), and ``x @ extra`` for a few more weight columns
+    (``extra``: positions × k).
+
+    The same sums :func:`score_members` gives for masks that are unions of cells, at a cost
+    that does not grow with the number of cells (one pass over each member's bits). Fastest
+    when the cells follow the order of the position ids (layer by layer, in text order).
+    """
+    out = np.zeros((len(seeds), cell_count), dtype=np.float64)
+    out_extra = np.zeros((len(seeds), extra.shape[1]), dtype=np.float64)
+    if not len(position_ids):
+        return out, out_extra
+    slot_ids, column = np.unique(position_ids >> np.uint64(2), return_inverse=True)
+    mixed = prf.mix64(slot_ids) ^ prf.key_word(key, "symbol")
+    limits = np.floor(p * 4294967296.0).astype(np.uint32)
+    low = (position_ids & np.uint64(3)) == np.uint64(1)
+    # Two groups of positions, each in (cell, id) order: those reading the high half of
+    # their slot's word (every slot has one; in slot order when the cells follow the ids,
+    # so no gather) and the few reading the low half.
+    groups = []
+    for half in (~low, low):
+        at = np.flatnonzero(half)
+        at = at[np.lexsort((position_ids[at], cells[at]))]
+        if not len(at):
+            continue
+        sorted_cells = cells[at]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        col = column[at]
+        direct = bool(half is not low and np.array_equal(col, np.arange(len(mixed))))
+        groups.append(
+            (
+                half is low,
+                None if direct else col,
+                limits[at],
+                weight[at].astype(np.float32),
+                extra[at].astype(np.float32),
+                starts,
+                sorted_cells[starts],
+            )
+        )
+    block = np.empty((_MEMBER_CHUNK, len(mixed)), dtype=np.uint64)
+    spare = np.empty_like(block)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, len(seeds), _MEMBER_CHUNK):
+            chunk = seeds[start : start + _MEMBER_CHUNK]
+            n = len(chunk)
+            z, tmp = block[:n], spare[:n]
+            np.bitwise_xor(chunk[:, None], mixed[None, :], out=z)
+            prf.mix64_inplace(z, tmp)
+            halves = z.view(np.uint32)  # little-endian: low word, then high word
+            rows = slice(start, start + n)
+            for is_low, col, lim, w, more, starts, present in groups:
+                words = halves[:, 0::2] if is_low else halves[:, 1::2]
+                if col is not None:
+                    words = words[:, col]
+                bits = (words < lim[None, :]).astype(np.float32)
+                out[rows, present] += np.add.reduceat(bits * w[None, :], starts, axis=1)
+                if more.shape[1]:
+                    out_extra[rows] += bits @ more
+    return out, out_extra
