@@ -7,12 +7,17 @@ single-leaker case and need far fewer positions than a whole-text collusion deco
 long line is cut into runs of positions instead. The positions of a segment belong to
 layers (wording, zero-width places, … see :mod:`wenxing.fingerprint.layers`). For every
 segment and every non-empty subset of the layers present, each recipient's symmetric
-Tardos score over those positions is one test, with the threshold at which the Chernoff
-bound of exactly those positions, multiplied by the number of tests, falls to the allowed
-total. A recipient is accused when one of their tests passes. So the chance that anyone
-innocent is accused in this trace is at most the total bound, whatever the colluders did
-to any layer: a scrambled layer only has tests of its own that nobody passes, and the
-subsets without it are tested as if it were not there.
+Tardos score over those positions is one test; the whole evidence's every-layer test has a
+twin in which the presence layers are scored by the fitted presence score
+(:func:`wenxing.fingerprint.code.fitted_weights`: a log-likelihood ratio under the
+deletion or insertion the evidence shows). The allowed total is shared out before any
+score is seen (a weighted union bound): a quarter to the every-layer test, a quarter to its
+twin, the rest equally to every other test; a test's threshold is where the Chernoff bound
+of exactly its positions and scores falls to its share, divided by the number of
+recipients. A recipient is accused when one of their tests passes. So the chance that
+anyone innocent is accused in this trace is at most the total bound, whatever the
+colluders did to any layer: a scrambled layer only has tests of its own that nobody
+passes, and the subsets without it are tested as if it were not there.
 """
 
 from __future__ import annotations
