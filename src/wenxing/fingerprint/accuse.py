@@ -120,8 +120,11 @@ PRESENCE_CODES = (layers.ZW_PLACE_CODE, layers.VS_PLACE_CODE, layers.ZW_SPARSE_C
 def _shares(segments: int, families: int, fitted: bool) -> tuple[float, float, float]:
     """(share of the headline test, of its fitted twin, of every other test)."""
     others = segments * families - 1
-    headline = HEADLINE_SHARE if others else (0.5 if fitted else 1.0)
-    twin = headline if fitted else 0.0
+    if not fitted:
+        headline = HEADLINE_SHARE * 2 if others else 1.0
+        return headline, 0.0, (1.0 - headline) / others if others else 0.0
+    headline = HEADLINE_SHARE if others else 0.5
+    twin = 2 * HEADLINE_SHARE if others else 0.5
     rest = (1.0 - headline - twin) / others if others else 0.0
     return headline, twin, rest
 

@@ -148,8 +148,8 @@ def _score_blocks(
 
 # Fitted presence scores: the floor of the modelled chance that evidence shows a mark the
 # leaker's copy had not (insertions) and the bounds of the chance it keeps one it had.
-_FIT_INSERT_FLOOR = 0.01
-_FIT_KEEP = (0.02, 0.98)
+_FIT_INSERT_FLOOR = 0.002
+_FIT_KEEP = (0.02, 0.995)
 
 
 def fitted_weights(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
