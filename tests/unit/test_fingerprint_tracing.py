@@ -251,6 +251,33 @@ def test_three_colluders_mixing_slot_by_slot_accuse_only_colluders():
     check_verdict_is_consistent(verdict)
 
 
+def test_four_colluders_voting_mark_by_mark_get_bounds_within_the_total():
+    """Four colluders keep, after every character, the marks most of their copies have
+    there: the fitted presence test can then accuse at a negative score (innocents score far
+    lower); every accused member's printed bound is still within the total."""
+    gang = ["WX-00005", "WX-00500", "WX-00995", "WX-00321"]
+    split = []
+    for member in gang:
+        visible: list[str] = []
+        after: list[str] = []
+        for ch in copy_of(member):
+            if ch in MARKS:
+                after[-1] += ch
+            else:
+                visible.append(ch)
+                after.append("")
+        split.append((visible, after))
+    rng = np.random.default_rng(7)
+    pieces = []
+    for i, ch in enumerate(split[0][0]):
+        options = [after[i] for _visible, after in split]
+        counts = {o: options.count(o) + rng.random() for o in options}
+        pieces.append(ch + max(counts, key=counts.__getitem__))
+    verdict = trace("".join(pieces), THOUSAND)
+    assert set(accused(verdict)) <= set(gang)
+    check_verdict_is_consistent(verdict)
+
+
 def test_a_larger_total_bound_lowers_the_threshold():
     evidence = excerpt(copy_of(LEAKER), 1_000, 300)
     strict = trace(evidence, THOUSAND, total_bound=1e-9)

@@ -233,7 +233,10 @@ def accuse(
             whole_threshold = float(thresholds[all_family])
         accused |= (scores >= thresholds[None, :]).any(axis=1)
         # Exact bounds for members near a threshold; 1.0 is a valid (loose) bound for others.
-        near = np.flatnonzero((scores >= NEAR * thresholds[None, :]).any(axis=1))
+        # (A fitted score's threshold can be negative: innocents' scores are then mostly far
+        # below it. "Near" is measured from the threshold either way.)
+        near_line = thresholds - (1.0 - NEAR) * np.abs(thresholds)
+        near = np.flatnonzero((scores >= near_line[None, :]).any(axis=1))
         if not len(near):
             continue
         tails = _tails(scores[near], family_cumulants) - np.where(usable, log_share, 0.0)
