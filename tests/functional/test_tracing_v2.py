@@ -70,8 +70,8 @@ def test_scrambled_and_homogenised_marks_still_name_the_member(cli, library, tmp
         result = trace(cli, tmp_path, text)
         assert named(result) == [(1, "WX-10001")]
         positions = result["layer_positions"]
-        assert positions["zw-place"] > 500 and positions["vs-place"] > 100
-        assert "zw-place" in result["accused"][0]["basis"]
+        assert positions["zw-sparse"] > 500 and positions["vs-place"] > 100
+        assert "zw-sparse" in result["accused"][0]["basis"]
 
 
 @pytest.mark.parametrize("filler", ["\u2065", "\ufff0", "\U000e0080", "\u3164"])
@@ -153,3 +153,44 @@ def test_a_copy_issued_before_tracing_v2_traces_with_its_own_plan(cli, library, 
     result = trace(cli, tmp_path, copy)
     assert named(result) == [(1, "WX-10002")]
     assert "zero-width" in result["layer_positions"]
+
+
+def test_a_copy_issued_with_a_stored_format_2_plan_is_read_with_it(cli, library, runtime, tmp_path):
+    """Copies issued before plan format 3 (member-chosen selectors, zw-place) keep their
+    plan: read with it, named, its vs-kind bits counted; new copies get a format-3 plan."""
+    with runtime.db.transaction() as session:
+        version = session.scalar(select(MaterialVersion).where(MaterialVersion.material_id == 1))
+        key = material_key(runtime.secret, version.id)
+        old = fingerprint.build_plan(
+            version.body,
+            key,
+            words(version.body),
+            shipped_variants(),
+            fingerprint.Profile("light"),
+            plan_format=2,
+        )
+        row = MarkingPlan(version_id=version.id, profile="v2:light:old:old:old", plan=old.to_json())
+        session.add(row)
+        session.flush()
+        member = session.scalar(select(Member).where(Member.number == "WX-10002"))
+        session.add(
+            IssuedCopy(
+                member_id=member.id,
+                material_id=1,
+                version_id=version.id,
+                plan_id=row.id,
+                format="txt",
+                actor="publisher:test",
+            )
+        )
+        body = version.body
+        newest = session.scalars(
+            select(MarkingPlan).where(MarkingPlan.profile.like("v3:%"))
+        ).first()
+    assert newest is not None and fingerprint.Plan.from_json(newest.plan).format == 3
+    copy = fingerprint.mark(body, old, key, "WX-10002")
+    result = trace(cli, tmp_path, copy)
+    # The member also holds a format-3 copy of the same version, whose plan shares the
+    # wording positions: they may be named under both plans, and nobody else is.
+    assert set(named(result)) == {(1, "WX-10002")}
+    assert {"zw-place", "vs-kind"} <= set(result["layer_positions"])

@@ -297,3 +297,87 @@ def test_bound_of_no_evidence_accuses_no_one():
     assert b.log_tail(0.0) == 0.0
     assert b.log_tail(10.0) < math.log(1e-6)
     assert 0 < b.threshold(math.log(1e-6)) < math.inf
+
+
+# --- fitted presence scores and the bound of any score table ----------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BIASES = st.sampled_from([0.04, 0.09, 0.1, 0.233, code.LOW_BIAS, code.HIGH_BIAS])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_BIASES, st.integers(0, 1)), min_size=1, max_size=10))
+def test_table_bound_holds_for_fitted_scores_by_enumeration(cells):
+    """For evidence of up to 10 positions, the exact chance that an innocent (every bit
+    drawn with its bias, independent of the evidence) reaches a score never exceeds the
+    bound table_bound gives for the fitted presence scores, at any score."""
+    p = np.array([c[0] for c in cells])
+    y = np.array([c[1] for c in cells], dtype=np.uint8)
+    one, zero = code.fitted_weights(p, y)
+    assert np.all(np.isfinite(one)) and np.all(np.isfinite(zero))
+    table = bound.table_bound(p, one, zero)
+    outcomes = []
+    for bits in itertools.product((0, 1), repeat=len(p)):
+        x = np.array(bits)
+        chance = float(np.prod(np.where(x == 1, p, 1 - p)))
+        outcomes.append((float(np.sum(np.where(x == 1, one, zero))), chance))
+    for score, _chance in outcomes:
+        exact = sum(c for s, c in outcomes if s >= score - 1e-12)
+        assert exact <= math.exp(table.log_tail(score)) * (1 + 1e-9) + 1e-15
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_BIASES, st.integers(0, 1)), min_size=1, max_size=30))
+def test_table_bound_of_tardos_scores_is_evidence_bound(cells):
+    """The general bound equals the symmetric-score bound on the symmetric scores."""
+    p = np.array([c[0] for c in cells])
+    y = np.array([c[1] for c in cells], dtype=np.uint8)
+    one, zero = code.score_weights(p, y)
+    general = bound.table_bound(p, one, zero).cumulants
+    assert np.allclose(general, bound.evidence_bound(p, y).cumulants, rtol=1e-9, atol=1e-9)
+
+
+def test_fitted_scores_reward_the_marks_a_deleting_coalition_kept():
+    """Evidence keeping a mark only where all three colluders have one: every colluder
+    gains on average under the fitted scores and an innocent does not."""
+    rng = np.random.default_rng(7)
+    p = np.where(rng.random(4000) < 0.5, code.LOW_BIAS, code.HIGH_BIAS)
+    x = (rng.random((3, 4000)) < p).astype(np.uint8)
+    y = x.min(axis=0)
+    one, zero = code.fitted_weights(p, y)
+    colluders = np.where(x == 1, one, zero).sum(axis=1)
+    innocents = np.where((rng.random((200, 4000)) < p), one, zero).sum(axis=1)
+    threshold = bound.table_bound(p, one, zero).threshold(math.log(1e-9))
+    assert colluders.min() > threshold
+    assert innocents.max() < threshold
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 300),
+    st.integers(1, 6),
+    st.integers(0, 2),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_score_cells_equals_score_members_on_every_cell(positions, cells, extras, shuffle, seed):
+    """Cell sums and extra columns are exactly the masked scores of score_members (any
+    partition, positions in any order, high and low halves of slot words mixed)."""
+    rng = np.random.default_rng(seed)
+    slots = rng.choice(2**30, size=positions, replace=False).astype(np.uint64)
+    ids = (slots << np.uint64(2)) | rng.integers(0, 2, positions).astype(np.uint64)
+    if shuffle:
+        ids = rng.permutation(ids)
+    p = code.biases(b"k" * 32, ids)
+    weight = rng.normal(size=positions)
+    cell = rng.integers(0, cells, positions)
+    extra = rng.normal(size=(positions, extras))
+    seeds = prf.member_seeds(b"k" * 32, [f"WX-{n}" for n in range(150)])
+    got, got_extra = code.score_cells(b"k" * 32, seeds, ids, p, weight, cell, cells, extra)
+    tests = [(weight, cell == c) for c in range(cells)]
+    tests += [(extra[:, j], np.ones(positions, dtype=bool)) for j in range(extras)]
+    want = code.score_members(b"k" * 32, seeds, ids, p, tests)
+    assert np.allclose(got, want[:, :cells], atol=1e-3)
+    assert np.allclose(got_extra, want[:, cells:], atol=1e-3)

@@ -15,6 +15,7 @@ from wenxing.fingerprint import (
     PlanError,
     Profile,
     build_plan,
+    layers,
     mark,
     mark_spans,
     parse_variant_list,
@@ -27,13 +28,17 @@ from wenxing.fingerprint.embed import rendered_symbols
 from wenxing.fingerprint.plan import (
     GLYPH,
     GLYPHS,
+    PLAN_FORMAT,
     VS_MARKS,
     VS_MARKS_V1,
     VS_PLACE,
+    VS_PLACE_SHARE_V3,
     WORD,
     ZW_MARKS,
     ZW_PLACE,
+    ZW_PLACE_SHARE_V3,
     build_plan_v1,
+    shared_kinds,
 )
 from wenxing.materials.keywords import words
 
@@ -353,7 +358,7 @@ def test_plan_of_an_empty_text_round_trips():
 
 
 def test_plan_json_of_an_unknown_format_is_refused():
-    text = sample_plan().to_json().replace('"format":2', '"format":99')
+    text = sample_plan().to_json().replace(f'"format":{PLAN_FORMAT}', '"format":99')
     with pytest.raises(PlanError, match="format"):
         Plan.from_json(text)
 
@@ -401,9 +406,15 @@ def test_strength_decides_wording_and_invisible_places():
         sorted(int(i) for i in sample_plan("strong").index[sample_plan("strong").layer == WORD])
         == allowed
     )
-    # Invisible candidate places: 23% of the gaps in "off" and "light", 55% in "strong".
+    # Invisible candidate places (format 3): 48% of the gaps in "off" and "light" (42%
+    # zero-width, 6% selector places after Han characters), 82% in "strong".
     gaps = len(sample())
-    for counts, share in ((off, 0.23), (light, 0.23), (strong, 0.55)):
+    shares = {s: ZW_PLACE_SHARE_V3[s] + VS_PLACE_SHARE_V3[s] for s in ("light", "strong")}
+    for counts, share in (
+        (off, shares["light"]),
+        (light, shares["light"]),
+        (strong, shares["strong"]),
+    ):
         places = counts["zw-place"] + counts["vs-place"]
         assert 0.75 * share * gaps < places < 1.1 * share * gaps
         assert counts["zero-width"] == counts["variation-selector"] == 0
@@ -603,4 +614,45 @@ def test_slot_symbols_are_the_codes_bits(strength):
         starts = np.r_[0, np.flatnonzero(slot_numbers[1:] != slot_numbers[:-1]) + 1]
         rank = np.arange(len(ids)) - np.repeat(starts, np.diff(np.r_[starts, len(ids)]))
         np.add.at(expected, slot_numbers, row.astype(np.int64) << rank)
+        # Format 3: a selector place shows the selector every copy has there.
+        places = plan.layer == VS_PLACE
+        expected[places] += shared_kinds(FINGERPRINT_KEY, plan.index[places]) << 1
         assert np.array_equal(slot_symbols(plan, FINGERPRINT_KEY, member), expected)
+
+
+def test_format_3_copies_share_the_selector_at_each_place():
+    """Two copies that both have a selector at a place have the same one there, so the
+    places where colluders' copies differ are where one has a mark and another none."""
+    plan = sample_plan()
+    assert plan.format == PLAN_FORMAT == 3
+    places = np.flatnonzero(plan.layer == VS_PLACE)
+    seen: dict[int, set[int]] = {}
+    for n in range(40):
+        symbols = rendered_symbols(sample(), plan, KEY, f"WX-{10000 + n}")
+        for slot in places[(symbols[places] & 1) == 1]:
+            seen.setdefault(int(slot), set()).add(int(symbols[slot]) >> 1)
+    assert len(seen) > 0.5 * len(places)
+    assert all(len(kinds) == 1 for kinds in seen.values())
+    # The presence bits differ between members (the code), the selectors do not.
+    first = rendered_symbols(sample(), plan, KEY, "WX-10000")[places] & 1
+    second = rendered_symbols(sample(), plan, KEY, "WX-10001")[places] & 1
+    assert (first != second).any()
+
+
+def test_format_2_plans_still_mark_and_read_as_they_did():
+    """Copies issued with a format-2 plan keep it: member-chosen selectors (vs-kind bits) and
+    the zero-width presence layer zw-place; their own copy reads back every slot."""
+    base = sample()
+    plan = build_plan(base, KEY, sample_words(), variants(), Profile("light"), plan_format=2)
+    again = Plan.from_json(plan.to_json())
+    assert again.format == 2
+    ids, _slots = again.position_ids()
+    names = {layers.name_of(c) for c in layers.code_of(ids).tolist()}
+    assert {"zw-place", "vs-place", "vs-kind", "zw-kind"} <= names and "zw-sparse" not in names
+    for member in ("WX-10034", "WX-20001"):
+        marked = mark(base, again, KEY, member)
+        reading = read_evidence(base, again, marked)
+        for kind in (ZW_PLACE, VS_PLACE):
+            name = "zw-place" if kind == ZW_PLACE else "vs-place"
+            assert reading.slots_read[name] == int(np.sum(again.layer == kind))
+        assert {"vs-kind", "zw-kind"} <= set(reading.layer_positions())

@@ -209,9 +209,10 @@ def test_pasted_paragraphs_are_traced_to_the_copy_each_came_from(picks):
     verdict = trace(evidence, THOUSAND)
     assert {s.member for s in verdict.accused} == set(pair)
     for s in verdict.accused:
-        # The strongest test of each is one of the paragraphs taken from their own copy.
-        assert s.best_segment is not None
-        assert pair[picks[s.best_segment][0]] == s.member
+        # The strongest test of each is the whole evidence (which holds a quarter of the
+        # bound) or one of the paragraphs taken from their own copy.
+        if s.best_segment is not None:
+            assert pair[picks[s.best_segment][0]] == s.member
     check_verdict_is_consistent(verdict)
 
 
@@ -246,6 +247,33 @@ def test_three_colluders_mixing_slot_by_slot_accuse_only_colluders():
     evidence = "".join(parts[k][0][i] + parts[k][1][i] for i, k in enumerate(pick.tolist()))
     verdict = trace(evidence, THOUSAND)
     assert accused(verdict)
+    assert set(accused(verdict)) <= set(gang)
+    check_verdict_is_consistent(verdict)
+
+
+def test_four_colluders_voting_mark_by_mark_get_bounds_within_the_total():
+    """Four colluders keep, after every character, the marks most of their copies have
+    there: the fitted presence test can then accuse at a negative score (innocents score far
+    lower); every accused member's printed bound is still within the total."""
+    gang = ["WX-00005", "WX-00500", "WX-00995", "WX-00321"]
+    split = []
+    for member in gang:
+        visible: list[str] = []
+        after: list[str] = []
+        for ch in copy_of(member):
+            if ch in MARKS:
+                after[-1] += ch
+            else:
+                visible.append(ch)
+                after.append("")
+        split.append((visible, after))
+    rng = np.random.default_rng(7)
+    pieces = []
+    for i, ch in enumerate(split[0][0]):
+        options = [after[i] for _visible, after in split]
+        counts = {o: options.count(o) + rng.random() for o in options}
+        pieces.append(ch + max(counts, key=counts.__getitem__))
+    verdict = trace("".join(pieces), THOUSAND)
     assert set(accused(verdict)) <= set(gang)
     check_verdict_is_consistent(verdict)
 

@@ -104,13 +104,15 @@ def profile_label(
     protected: list[tuple[int, int]] | None = None,
 ) -> str:
     """The stored plan's key beside its version. Plans of format 1 were stored as ``v1:…``
-    and stay readable for the copies made with them; new copies get a ``v2:…`` plan."""
+    and of format 2 as ``v2:…``; both stay readable for the copies made with them (each
+    copy names its plan), and new copies get a ``v3:…`` plan (format 3, the same selector
+    at a place in every copy)."""
     vetoes = ",".join(map(str, sorted(profile.vetoes)))
     veto_digest = hashlib.sha256(vetoes.encode()).hexdigest()[:12]
     if protected is None:
         return f"v1:{profile.strength}:{variants.digest}:{veto_digest}"
     spans = plan_module.protected_digest(protected)[:12]
-    return f"v2:{profile.strength}:{variants.digest}:{veto_digest}:{spans}"
+    return f"v{plan_module.PLAN_FORMAT}:{profile.strength}:{variants.digest}:{veto_digest}:{spans}"
 
 
 def protected(version: MaterialVersion) -> list[tuple[int, int]]:

@@ -48,3 +48,22 @@ def evidence_bound(p: np.ndarray, y: np.ndarray) -> Bound:
             terms = (np.log(1 - bias) + _ALPHAS * down, np.log(bias) - _ALPHAS * up)
         total += count * np.logaddexp(*terms)
     return Bound(_ALPHAS, total)
+
+
+def table_bound(p: np.ndarray, holds_one: np.ndarray, holds_zero: np.ndarray) -> Bound:
+    """Λ(α) for any per-position score table: an innocent member holding 1 (probability
+    ``p``) scores ``holds_one``, holding 0 scores ``holds_zero``.
+
+    The table may be chosen from the evidence (and the biases) in any way: an innocent's
+    symbols are independent of both, so the bound holds for the score it defines.
+    """
+    if len(p) == 0:
+        return Bound(_ALPHAS, np.zeros_like(_ALPHAS))
+    rows = np.stack([p, holds_one, holds_zero])
+    classes, counts = np.unique(rows, axis=1, return_counts=True)
+    total = np.zeros_like(_ALPHAS)
+    for (bias, one, zero), count in zip(classes.T, counts, strict=True):
+        total += count * np.logaddexp(
+            math.log(bias) + _ALPHAS * one, math.log(1.0 - bias) + _ALPHAS * zero
+        )
+    return Bound(_ALPHAS, total)

@@ -26,9 +26,10 @@ def biases(key: bytes, position_ids: np.ndarray) -> np.ndarray:
     high = (draws & np.uint64(1)).astype(bool)
     p = np.where(high, HIGH_BIAS, LOW_BIAS)
     codes = layers.code_of(position_ids)
-    low_sparse, high_sparse = layers.BIAS_PAIRS[layers.SPARSE]
-    sparse = np.isin(codes, layers.bias_codes(layers.SPARSE))
-    p = np.where(sparse, np.where(high, high_sparse, low_sparse), p)
+    for rule in (layers.SPARSE, layers.SPARSER):
+        low, high_bias = layers.BIAS_PAIRS[rule]
+        here = np.isin(codes, layers.bias_codes(rule))
+        p = np.where(here, np.where(high, high_bias, low), p)
     return np.where(np.isin(codes, layers.half_bias_codes()), 0.5, p)
 
 
@@ -143,3 +144,114 @@ def _score_blocks(
             scores += (z[:, low_cols] < low_lim).astype(np.float32) @ weights_low
         out[start : start + len(chunk)] = scores
     return out
+
+
+# Fitted presence scores: the floor of the modelled chance that evidence shows a mark the
+# leaker's copy had not (insertions) and the bounds of the chance it keeps one it had.
+_FIT_INSERT_FLOOR = 0.002
+_FIT_KEEP = (0.02, 0.995)
+
+
+def fitted_weights(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, a leaker's log-likelihood-ratio score under the attack the evidence
+    shows: (score of a member holding 1, score of one holding 0).
+
+    For presence bits (a mark at a keyed place or not). Per bias value, the share ``q`` of
+    marks the evidence shows, against the share ``p`` a copy has, tells how the marks were
+    treated: fewer (``q < p``: marks deleted, as colluders do where their copies differ)
+    means a leaker's mark survives with probability ``q/p`` and none appears where the
+    leaker had none; more means marks were added. The score of a member is the log of how
+    much likelier their bit makes the evidence bit under that model than the evidence is
+    anyway. The model is chosen from the evidence and the biases only, which an innocent's
+    bits are independent of, so :func:`wenxing.fingerprint.bound.table_bound` bounds it.
+    """
+    holds_one = np.zeros(len(p))
+    holds_zero = np.zeros(len(p))
+    for bias in np.unique(p):
+        here = p == bias
+        q = float(y[here].mean())
+        if q <= bias:
+            keep, insert = q / bias, 0.0
+        else:
+            keep, insert = 1.0, (q - bias) / (1.0 - bias)
+        keep = min(max(keep, _FIT_KEEP[0]), _FIT_KEEP[1])
+        insert = min(max(insert, _FIT_INSERT_FLOOR), keep / 2)
+        shown = bias * keep + (1.0 - bias) * insert  # an innocent's chance of a 1
+        mark = y[here] == 1
+        holds_one[here] = np.where(mark, np.log(keep / shown), np.log((1.0 - keep) / (1.0 - shown)))
+        holds_zero[here] = np.where(
+            mark, np.log(insert / shown), np.log((1.0 - insert) / (1.0 - shown))
+        )
+    return holds_one, holds_zero
+
+
+def score_cells(
+    key: bytes,
+    seeds: np.ndarray,
+    position_ids: np.ndarray,
+    p: np.ndarray,
+    weight: np.ndarray,
+    cells: np.ndarray,
+    cell_count: int,
+    extra: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Members' sums of ``x_i·weight_i`` over the cells of a partition of the positions
+    (``cells[i]`` in ``0 … cell_count−1``), and ``x @ extra`` for a few more weight columns
+    (``extra``: positions × k).
+
+    The same sums :func:`score_members` gives for masks that are unions of cells, at a cost
+    that does not grow with the number of cells (one pass over each member's bits). Fastest
+    when the cells follow the order of the position ids (layer by layer, in text order).
+    """
+    out = np.zeros((len(seeds), cell_count), dtype=np.float64)
+    out_extra = np.zeros((len(seeds), extra.shape[1]), dtype=np.float64)
+    if not len(position_ids):
+        return out, out_extra
+    slot_ids, column = np.unique(position_ids >> np.uint64(2), return_inverse=True)
+    mixed = prf.mix64(slot_ids) ^ prf.key_word(key, "symbol")
+    limits = np.floor(p * 4294967296.0).astype(np.uint32)
+    low = (position_ids & np.uint64(3)) == np.uint64(1)
+    # Two groups of positions, each in (cell, id) order: those reading the high half of
+    # their slot's word (every slot has one; in slot order when the cells follow the ids,
+    # so no gather) and the few reading the low half.
+    groups = []
+    for half in (~low, low):
+        at = np.flatnonzero(half)
+        at = at[np.lexsort((position_ids[at], cells[at]))]
+        if not len(at):
+            continue
+        sorted_cells = cells[at]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        col = column[at]
+        direct = bool(half is not low and np.array_equal(col, np.arange(len(mixed))))
+        groups.append(
+            (
+                half is low,
+                None if direct else col,
+                limits[at],
+                weight[at].astype(np.float32),
+                extra[at].astype(np.float32),
+                starts,
+                sorted_cells[starts],
+            )
+        )
+    block = np.empty((_MEMBER_CHUNK, len(mixed)), dtype=np.uint64)
+    spare = np.empty_like(block)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, len(seeds), _MEMBER_CHUNK):
+            chunk = seeds[start : start + _MEMBER_CHUNK]
+            n = len(chunk)
+            z, tmp = block[:n], spare[:n]
+            np.bitwise_xor(chunk[:, None], mixed[None, :], out=z)
+            prf.mix64_inplace(z, tmp)
+            halves = z.view(np.uint32)  # little-endian: low word, then high word
+            rows = slice(start, start + n)
+            for is_low, col, lim, w, more, starts, present in groups:
+                words = halves[:, 0::2] if is_low else halves[:, 1::2]
+                if col is not None:
+                    words = words[:, col]
+                bits = (words < lim[None, :]).astype(np.float32)
+                out[rows, present] += np.add.reduceat(bits * w[None, :], starts, axis=1)
+                if more.shape[1]:
+                    out_extra[rows] += bits @ more
+    return out, out_extra

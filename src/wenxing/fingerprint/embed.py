@@ -25,6 +25,7 @@ from wenxing.fingerprint.plan import (
     ZW_PLACE,
     Plan,
     PlanError,
+    shared_kinds,
     text_digest,
 )
 
@@ -44,10 +45,14 @@ def slot_symbols(plan: Plan, key: bytes, member: str) -> np.ndarray:
     values = prf.mix64(seed ^ table.mixed)[table.slot_of_position]
     halves = np.where(table.low_half, values & np.uint64(0xFFFFFFFF), values >> np.uint64(32))
     bits = halves < table.limits
-    # A slot's r-th position is bit r of its symbol.
-    return np.bincount(
-        table.slot_numbers, weights=bits * table.bit_weight, minlength=len(plan.layer)
-    ).astype(np.int64)
+    # A slot's r-th position is bit r of its symbol; a format-3 selector place adds the
+    # selector all copies share there.
+    return (
+        np.bincount(
+            table.slot_numbers, weights=bits * table.bit_weight, minlength=len(plan.layer)
+        ).astype(np.int64)
+        + table.shared
+    )
 
 
 def rendered_symbols(base: str, plan: Plan, key: bytes, member: str) -> np.ndarray:
@@ -79,6 +84,7 @@ class _CodeTable:
     limits: np.ndarray  # the bias as a 32-bit threshold
     bit_weight: np.ndarray  # 2**r for a slot's r-th position
     cap_order: np.ndarray  # place slots, highest presence bias first (marks dropped first)
+    shared: np.ndarray  # per slot: the shared selector's kind << 1 (format-3 selector places)
 
 
 _CODE_TABLES: OrderedDict[tuple[int, bytes], tuple[Plan, _CodeTable]] = OrderedDict()
@@ -101,9 +107,18 @@ def _code_table(plan: Plan, key: bytes) -> _CodeTable:
         limits=np.floor(p * 4294967296.0).astype(np.uint64),
         bit_weight=np.exp2(rank).astype(np.float64),
         cap_order=_cap_order(plan, p, slot_numbers, rank),
+        shared=_shared_kinds(plan, key),
     )
     _remember(_CODE_TABLES, (id(plan), key), plan, table)
     return table
+
+
+def _shared_kinds(plan: Plan, key: bytes) -> np.ndarray:
+    shared = np.zeros(len(plan.layer), dtype=np.int64)
+    if plan.format >= 3:
+        places = plan.layer == VS_PLACE
+        shared[places] = shared_kinds(key, plan.index[places]) << 1
+    return shared
 
 
 @lru_cache(maxsize=64)

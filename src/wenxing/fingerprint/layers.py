@@ -36,6 +36,8 @@ ZW_CODE, VS_CODE, GLYPH_CODE, WORD_CODE = 0, 1, 2, 3
 ZW_PLACE_CODE, VS_PLACE_CODE, ZW_KIND_CODE, VS_KIND_CODE = 4, 5, 6, 7
 # The page's own carrier (line/word shifts, glyph spacing read back from an image).
 VISUAL_CODE = 16
+# Format 3: zero-width presence with sparser biases (more places, fewer marks at each).
+ZW_SPARSE_CODE = 8
 
 NUIDA = "nuida"  # biases (1 ± 1/√3)/2: secure against up to four colluders
 HALF = "half"  # bias 1/2: most information per position for one leaker (code-point choice)
@@ -44,7 +46,15 @@ HALF = "half"  # bias 1/2: most information per position for one leaker (code-po
 # invisible code point, for short excerpts. Weaker against three or more colluders, which
 # the Nuida layers (selector places, wording) cover.
 SPARSE = "sparse"
-BIAS_PAIRS = {NUIDA: (0.2113248654051871, 0.7886751345948129), SPARSE: (0.1, 0.233)}
+# Biases 0.04 and 0.09: format 3's zero-width places, one place in 15 holds a mark: about
+# 1.5 bits more per mark than SPARSE for the same number of marks (a mark at a place where
+# an innocent has one 1 time in 15 says log2 15 ≈ 3.9 bits, the empty places the rest).
+SPARSER = "sparser"
+BIAS_PAIRS = {
+    NUIDA: (0.2113248654051871, 0.7886751345948129),
+    SPARSE: (0.1, 0.233),
+    SPARSER: (0.04, 0.09),
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ def register(layer: Layer) -> Layer:
     """Make a layer known (idempotent for the same definition)."""
     if not 0 <= layer.code < 1 << 22:
         raise ValueError("a layer code is below 2**22")
-    if layer.bias not in (NUIDA, HALF, SPARSE):
+    if layer.bias not in (NUIDA, HALF, SPARSE, SPARSER):
         raise ValueError(f"unknown bias rule {layer.bias!r}")
     known = _LAYERS.get(layer.code)
     if known is not None and known != layer:
@@ -83,6 +93,7 @@ for _layer in (
     Layer(ZW_KIND_CODE, "zw-kind", HALF, "which zero-width character a mark is"),
     Layer(VS_KIND_CODE, "vs-kind", HALF, "which variation selector a mark is"),
     Layer(VISUAL_CODE, "visual", NUIDA, "the page itself (shifts read back from an image)"),
+    Layer(ZW_SPARSE_CODE, "zw-sparse", SPARSER, "format 3: a zero-width mark at a keyed place"),
 ):
     register(_layer)
 

@@ -4,28 +4,36 @@ A plan lists the slots of one base text. Each slot carries one or more code posi
 each code position belongs to one *code layer* (see :mod:`wenxing.fingerprint.layers`),
 decoded on its own and combined when tracing.
 
-Format 2 (every plan made now):
+Format 3 (every plan made now):
 
 * ``ZW_PLACE`` a keyed candidate place between two characters. A copy has a zero-width
-               character there or not (the member's presence bit, layer ``zw-place``); when
-               it has one, which of 4 it is carries 2 more bits (layer ``zw-kind``).
+               character there or not (the member's presence bit, layer ``zw-sparse`` at
+               light, sparser biases: 1 place in 15 filled; ``zw-place`` at strong); when it
+               has one, which of 4 it is carries 2 more bits (layer ``zw-kind``).
                Replacing or homogenising the marks leaves the presence bits intact.
-* ``VS_PLACE`` the same after a Han character with 8 variation selectors (presence in
-               ``vs-place``, 3 bits of choice in ``vs-kind``); not a format character (Cf),
-               so it survives "remove zero-width characters" tools.
+* ``VS_PLACE`` the same after a Han character (presence in ``vs-place``, Nuida's biases),
+               but the selector (one of 8) is keyed by the place and the same in every copy
+               (:func:`shared_kinds`): colluders comparing copies see only which of them
+               have a mark there, and deleting the marks they disagree on keeps those they
+               all have. Not a format character (Cf), so it survives "remove zero-width
+               characters" tools.
 * ``GLYPH``    a look-alike of a dash or middle dot (2 kinds, 1 bit), both unlike the plain
                form, so mapping look-alikes to plain forms makes an erasure, not a wrong bit.
 * ``WORD``     a reviewed wording variant (和/与, 加强/强化 …; 1 or 2 bits); visible, and the
                only carrier that survives retyping and OCR. Never in a protected span
                (headings, run-in headings, parallel lead words, quotations, names, numbers).
 
+Format 2 (copies issued before plan format 3, still read with their plan): the same slots,
+zero-width presence in ``zw-place`` (biases 0.1 / 0.233 on 23% of the gaps) and the
+member's own selector at a selector place (3 bits in ``vs-kind``).
+
 Format 1 (copies issued before tracing v2, still read with the plan they were made with):
 ``ZW`` (one of 4 zero-width characters after 30% of characters, 2 bits by code point) and
 ``VS`` (one of 4 variation selectors after 25% of Han characters), plus glyph and wording.
 
 At the default strength a copy holds at most one invisible code point per 20 visible
-characters (the keyed candidate places are 9% of the gaps and a member fills about half of
-them).
+characters (4.8% in the sample: zero-width places on 42% of the gaps, 1 in 15 filled;
+selector places on 6%, half filled), three per 20 at strong.
 
 A plan depends on the base text, the material key, the word segmentation, the protected
 spans and the marking profile (variant list, strength, vetoes). It is built once per
@@ -49,6 +57,7 @@ from wenxing.fingerprint.layers import (
     VS_PLACE_CODE,
     ZW_KIND_CODE,
     ZW_PLACE_CODE,
+    ZW_SPARSE_CODE,
     position_id,
 )
 from wenxing.fingerprint.variants import VariantList
@@ -88,10 +97,16 @@ STRENGTHS = ("off", "light", "strong")
 # holds more than one per 20 (``MAX_INVISIBLE_SHARE``, enforced when marking).
 PLACE_SHARE = {"off": 0.23, "light": 0.23, "strong": 0.55}
 VS_PLACE_SHARE = 0.22
+# Format 3: share of gaps that are zero-width places (sparser biases: 1 in 15 filled) and
+# share that are selector places (after Han characters; Nuida's biases, the selector the
+# same in every copy), by strength.
+# Strong uses the denser SPARSE biases (1 place in 6 filled) on its zero-width places.
+ZW_PLACE_SHARE_V3 = {"off": 0.42, "light": 0.42, "strong": 0.72}
+VS_PLACE_SHARE_V3 = {"off": 0.06, "light": 0.06, "strong": 0.1}
 MAX_INVISIBLE_SHARE = {"off": 0.05, "light": 0.05, "strong": 0.15}
 WORDING_STRENGTHS = frozenset({"light", "strong"})
-PLAN_FORMAT = 2
-READABLE_FORMATS = (1, 2)
+PLAN_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 # Format 1 only.
 ZW_DENSITY = 0.3
 VS_DENSITY = 0.25
@@ -115,8 +130,20 @@ class Profile:
             raise PlanError(f"unknown marking strength {self.strength!r}")
 
 
-def _kind_bits(layer: int) -> int:
-    return 2 if layer == ZW_PLACE else 3
+def _kind_bits(layer: int, plan_format: int = PLAN_FORMAT) -> int:
+    """Code positions a place carries in the choice of its mark. Format 3 gives every copy
+    the same selector at a place (keyed by the place: :func:`shared_kinds`), so copies
+    differ at a selector place only by whether the mark is there."""
+    if layer == ZW_PLACE:
+        return 2
+    return 3 if plan_format == 2 else 0
+
+
+def shared_kinds(key: bytes, index: np.ndarray) -> np.ndarray:
+    """The selector every format-3 copy has at the selector places at base offsets
+    ``index`` (0 … 7, an index into ``VS_MARKS``)."""
+    draws = prf.keyed(prf.key_word(key, "vs-kind"), np.asarray(index, dtype=np.uint64))
+    return (draws % np.uint64(len(VS_MARKS))).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -156,8 +183,8 @@ class Plan:
     def bits(self) -> np.ndarray:
         """Code positions per slot."""
         bits = np.where(self.alphabet() == 4, 2, 1)
-        bits = np.where(self.layer == ZW_PLACE, 1 + _kind_bits(ZW_PLACE), bits)
-        return np.where(self.layer == VS_PLACE, 1 + _kind_bits(VS_PLACE), bits)
+        bits = np.where(self.layer == ZW_PLACE, 1 + _kind_bits(ZW_PLACE, self.format), bits)
+        return np.where(self.layer == VS_PLACE, 1 + _kind_bits(VS_PLACE, self.format), bits)
 
     def position_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """(code position ids, owning slot number) for every bit the plan carries.
@@ -175,8 +202,11 @@ class Plan:
         ids = (self.slot_ids[slot_numbers] << np.uint64(2)) | rank.astype(np.uint64)
         layer = self.layer[slot_numbers]
         index = self.index[slot_numbers].astype(np.uint64)
+        zw_code = ZW_SPARSE_CODE
+        if self.format == 2 or self.profile.strength == "strong":
+            zw_code = ZW_PLACE_CODE
         for place, presence_code, kind_code in (
-            (ZW_PLACE, ZW_PLACE_CODE, ZW_KIND_CODE),
+            (ZW_PLACE, zw_code, ZW_KIND_CODE),
             (VS_PLACE, VS_PLACE_CODE, VS_KIND_CODE),
         ):
             here = layer == place
@@ -194,7 +224,7 @@ class Plan:
         return {
             name: int(np.sum(self.layer == n))
             for n, name in enumerate(LAYER_NAMES)
-            if self.format == 2 or n < 4
+            if self.format >= 2 or n < 4
         }
 
     def to_json(self) -> str:
@@ -325,6 +355,7 @@ def build_plan(
     variants: VariantList,
     profile: Profile = Profile(),
     protected: Sequence[tuple[int, int]] = (),
+    plan_format: int = PLAN_FORMAT,
 ) -> Plan:
     """The plan for ``base`` (a material body) under ``profile``.
 
@@ -341,7 +372,12 @@ def build_plan(
     rows: list[tuple[int, int, int, int, int]] = []
     for offset, length, group, form in word_slots:
         rows.append((WORD, offset, length, group, form))
-    share = PLACE_SHARE[profile.strength]
+    if plan_format == 2:
+        share = PLACE_SHARE[profile.strength]
+        vs_share = share * VS_PLACE_SHARE
+    else:
+        vs_share = VS_PLACE_SHARE_V3[profile.strength]
+        share = vs_share + ZW_PLACE_SHARE_V3[profile.strength]
     draws = _keyed_draws(key, "layout:place", len(base))
     for i, ch in enumerate(base):
         if ch in glyph_groups and not in_word[i]:
@@ -351,11 +387,15 @@ def build_plan(
         # A variation selector must follow a Han character in every copy, so never one
         # inside or after a replaced word (its other form may end otherwise); a zero-width
         # mark sits between two visible characters.
-        if draws[i] < share * VS_PLACE_SHARE and is_han(ch):
+        if draws[i] < vs_share and is_han(ch):
             rows.append((VS_PLACE, i, 0, -1, -1))
         elif i + 1 < len(base) and not base[i + 1].isspace():
             rows.append((ZW_PLACE, i, 0, -1, -1))
-    return _assemble(base, rows, groups, variants.digest, profile, 2, protected_digest(protected))
+    if plan_format not in (2, 3):
+        raise PlanError(f"build_plan makes formats 2 and 3, not {plan_format}")
+    return _assemble(
+        base, rows, groups, variants.digest, profile, plan_format, protected_digest(protected)
+    )
 
 
 def build_plan_v1(

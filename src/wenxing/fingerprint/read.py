@@ -23,8 +23,12 @@ from wenxing.fingerprint.plan import (
 )
 
 # A family of invisible marks with this many candidate places covered and not one mark
-# present was stripped: its presence bits are erasures, not zeros.
+# present was stripped: its presence bits are erasures, not zeros. Format 3's zero-width
+# places (light) hold a mark about 1 time in 36, so many empty places happen in an
+# unstripped excerpt; there the family counts as stripped when a copy would have shown 6
+# marks on average (an unstripped excerpt shows none 1 time in 400).
 STRIPPED_FAMILY_PLACES = 8
+STRIPPED_SPARSE_PLACES = int(6 / (sum(layers.BIAS_PAIRS[layers.SPARSER]) / 2))
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def read_evidence(
     base_sk, ev_sk = skeleton(base, fold), skeleton(evidence, fold)
     e_of_b = align(base_sk.text, ev_sk.text)
     first, last = _base_offsets(base_sk, len(base))
-    kinds = [name for n, name in enumerate(LAYER_NAMES) if plan.format == 2 or n < 4]
+    kinds = [name for n, name in enumerate(LAYER_NAMES) if plan.format >= 2 or n < 4]
     seen = dict.fromkeys(kinds, 0)
     read = dict.fromkeys(kinds, 0)
     count = len(plan.layer)
@@ -164,7 +168,12 @@ def read_evidence(
             slot_offset[n] = where
     for place in (ZW_PLACE, VS_PLACE):
         covered = (plan.layer == place) & (slot_symbol >= 0)
-        if covered.sum() >= STRIPPED_FAMILY_PLACES and not (slot_symbol[covered] & 1).any():
+        least = (
+            STRIPPED_SPARSE_PLACES
+            if plan.format >= 3 and place == ZW_PLACE
+            else STRIPPED_FAMILY_PLACES
+        )
+        if covered.sum() >= least and not (slot_symbol[covered] & 1).any():
             slot_symbol[covered] = -1  # every mark of the family is gone: stripped, unread
             read[LAYER_NAMES[place]] = 0
     ids, slot_numbers = plan.position_ids()
