@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenxing.errors import DomainError
+
 DEFAULT_DATABASE_URL = "sqlite:///./wenxing.db"
 
 
@@ -374,12 +376,15 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
     if expected is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, expected):
-        raise ValueError(f"setting {name} expects {expected.__name__}, got {type(value).__name__}")
+        got = type(value).__name__
+        if expected is list:
+            raise DomainError("setting.list_type", name=name, got=got)
+        raise DomainError("setting.wrong_type", name=name, expected=expected.__name__, got=got)
     spec = _SPECS[name]
     if spec.choices and value not in spec.choices:
-        raise ValueError(f"setting {name} must be one of {', '.join(map(str, spec.choices))}")
+        raise DomainError("setting.choice", name=name, choices=list(spec.choices))
     if name == "accusation_bound" and not 0 < value <= 1e-3:
-        raise ValueError("setting accusation_bound must be above 0 and at most 0.001")
+        raise DomainError("setting.accusation_bound")
     if (
         name
         in (
@@ -393,18 +398,16 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         )
         and value < 1
     ):
-        raise ValueError(f"setting {name} must be at least 1")
+        raise DomainError("setting.at_least_one", name=name)
     if name == "plans":
         _check_plans(value)
         _check_plans_in_use(session, {plan["code"] for plan in value})
     if name == "report_reward_plan":
         codes = [plan["code"] for plan in PublisherSettings.load(session)["plans"]]
         if value not in codes:
-            raise ValueError(
-                f"setting report_reward_plan: no plan {value!r}; the plans are {', '.join(codes)}"
-            )
+            raise DomainError("setting.reward_plan", plan=value, choices=codes)
     if name in ("masthead", "extra_promo_patterns") and not all(isinstance(v, str) for v in value):
-        raise ValueError(f"setting {name} expects a list of strings")
+        raise DomainError("setting.list_of_strings", name=name)
     if name == "masthead":
         _check_masthead(value)
     if name == "extra_promo_patterns":
@@ -412,22 +415,22 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(
-                    f"setting {name}: {pattern!r} is not a regular expression: {exc}"
+                raise DomainError(
+                    "setting.regex", name=name, pattern=repr(pattern), detail=str(exc)
                 ) from None
     if name == "report_file_mb" and not 0 < value <= 200:
-        raise ValueError("setting report_file_mb must be above 0 and at most 200")
+        raise DomainError("setting.report_file_mb")
     if name == "near_duplicate_threshold" and not 0 < value <= 1:
-        raise ValueError("setting near_duplicate_threshold must be above 0 and at most 1")
+        raise DomainError("setting.near_duplicate_threshold")
     if name == "timezone":
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"setting timezone: unknown time zone {value!r}") from None
+            raise DomainError("setting.timezone", zone=value) from None
     if name == "wording_group_reviews" and not all(
         isinstance(k, str) and v in ("approved", "vetoed") for k, v in value.items()
     ):
-        raise ValueError(f"setting {name} maps group forms to approved or vetoed")
+        raise DomainError("setting.group_reviews", name=name)
     if name == "wording_variants" and value.strip():
         from wenxing.fingerprint.variants import parse_variant_list
 
@@ -446,10 +449,7 @@ def _check_masthead(lines: list[str]) -> None:
         try:
             line.format(member_group="", free_group="")
         except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-            raise ValueError(
-                f"masthead line {number}: only {{member_group}} and {{free_group}} may stand "
-                "in braces"
-            ) from None
+            raise DomainError("setting.masthead_braces", line=number) from None
 
 
 def parse_setting(name: str, raw: str, *, lines: bool = False) -> Any:
@@ -465,36 +465,36 @@ def parse_setting(name: str, raw: str, *, lines: bool = False) -> Any:
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"setting {name} expects a whole number, got {raw!r}") from None
+            raise DomainError("setting.whole_number", name=name, raw=raw) from None
     if isinstance(default, float):
         try:
             return float(raw)
         except ValueError:
-            raise ValueError(f"setting {name} expects a number, got {raw!r}") from None
+            raise DomainError("setting.number", name=name, raw=raw) from None
     if isinstance(default, list):
         if lines:
             return [line for line in raw.splitlines() if line.strip()]
         try:
             return json.loads(raw)
         except json.JSONDecodeError:
-            raise ValueError(f"setting {name} expects a JSON list") from None
-    raise ValueError(f"setting {name} cannot be set from text")
+            raise DomainError("setting.json_list", name=name) from None
+    raise DomainError("setting.not_from_text", name=name)
 
 
 def _check_plans(value: list) -> None:
     codes = set()
     for number, item in enumerate(value, start=1):
         if not isinstance(item, dict):
-            raise ValueError(f"plan {number} must be an object")
+            raise DomainError("setting.plan_object", n=number)
         missing = {"code", "name", "months", "archive_months", "daily_quota"} - set(item)
         if missing:
-            raise ValueError(f"plan {number} lacks {', '.join(sorted(missing))}")
+            raise DomainError("setting.plan_fields", n=number, fields=", ".join(sorted(missing)))
         if not str(item["code"]).strip() or item["code"] in codes:
-            raise ValueError(f"plan {number} needs a unique code")
+            raise DomainError("setting.plan_code", n=number)
         codes.add(item["code"])
         for field in ("months", "archive_months", "daily_quota"):
             if not isinstance(item[field], int) or item[field] < (1 if field == "months" else 0):
-                raise ValueError(f"plan {item['code']}: {field} must be a whole number")
+                raise DomainError("setting.plan_whole_number", plan=item["code"], field=field)
 
 
 def _check_plans_in_use(session: Session, codes: set[str]) -> None:
@@ -513,11 +513,7 @@ def _check_plans_in_use(session: Session, codes: set[str]) -> None:
     ).all()
     if waiting:
         plan, count = waiting[0]
-        raise ValueError(
-            f"plan {plan} is still granted by {count} unredeemed code(s); revoke them first"
-        )
+        raise DomainError("setting.plan_has_codes", plan=plan, count=count)
     reward = PublisherSettings.load(session)["report_reward_plan"]
     if reward not in codes:
-        raise ValueError(
-            f"plan {reward} is the reward for resale reports; change report_reward_plan first"
-        )
+        raise DomainError("setting.plan_is_reward", plan=reward)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from wenxing.errors import DomainError
 
-class VariantListError(ValueError):
-    """The variant list breaks a rule; the message names the line."""
+
+class VariantListError(DomainError):
+    """The variant list breaks a rule (a ``variants.*`` code); the message names the line."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,9 @@ def parse_variant_list(text: str) -> VariantList:
         rules = [part for part in last_parts if part.startswith("!") or part.endswith("!")]
         last = " ".join(part for part in last_parts if part not in rules)
         if any(rule.strip("!") == "" for rule in rules):
-            raise VariantListError(f"line {number}: an empty context rule")
+            raise VariantListError("variants.empty_context", line=number)
         if any(len(rule) > 33 for rule in rules):
-            raise VariantListError(f"line {number}: a context rule is longer than 32 characters")
+            raise VariantListError("variants.long_context", line=number)
         contexts.append(
             (
                 tuple(rule[1:] for rule in rules if rule.startswith("!")),
@@ -85,17 +87,17 @@ def parse_variant_list(text: str) -> VariantList:
         )
         forms = tuple(form.strip() for form in [*head, last])
         if len(forms) not in (2, 4) or any(not form for form in forms):
-            raise VariantListError(f"line {number}: a group needs 2 or 4 non-empty forms")
+            raise VariantListError("variants.group_size", line=number)
         if len({len(form) for form in forms}) != 1:
-            raise VariantListError(f"line {number}: forms of a group must have the same length")
+            raise VariantListError("variants.form_lengths", line=number)
         if len(set(forms)) != len(forms):
-            raise VariantListError(f"line {number}: a form is repeated")
+            raise VariantListError("variants.repeated_form", line=number)
         for form in forms:
             if any(ch.isspace() for ch in form):
-                raise VariantListError(f"line {number}: forms cannot contain spaces")
+                raise VariantListError("variants.spaces", line=number)
             if form in seen:
                 raise VariantListError(
-                    f"line {number}: {form} is already in the group on line {seen[form]}"
+                    "variants.form_elsewhere", line=number, form=form, other=seen[form]
                 )
             seen[form] = number
         groups.append(forms)

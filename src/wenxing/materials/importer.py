@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
+from wenxing.errors import DomainError
 from wenxing.events import (
     RUN_ABANDONED_SECONDS,
     ImportRunEnded,
@@ -67,6 +68,10 @@ class ImportOptions:
 
 @dataclass
 class ImportReport:
+    """What an import did. A skipped file's ``reason`` and a failed one's ``error`` are
+    DomainErrors (``import.*`` and ``read.*`` codes): ``as_dict()`` gives their English,
+    as the CLI prints it; the console shows their Chinese (web/error_messages.py)."""
+
     imported: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
@@ -75,8 +80,8 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
             "imported": self.imported,
-            "skipped": self.skipped,
-            "failed": self.failed,
+            "skipped": [{**s, "reason": str(s["reason"])} for s in self.skipped],
+            "failed": [{**f, "error": str(f["error"])} for f in self.failed],
         }
         if self.stopped:
             found["stopped"] = self.stopped
@@ -86,18 +91,18 @@ class ImportReport:
 @dataclass(frozen=True)
 class _Skip:
     path: str
-    reason: str
+    reason: DomainError
 
 
 def collect_files(paths: Iterable[Path]) -> Iterator[Path | _Skip | Failure]:
     """Files to import, in a stable order; folders are walked recursively."""
     for path in paths:
         if not path.exists():
-            yield Failure(str(path), "no such file or folder")
+            yield Failure(str(path), DomainError("import.no_such_path"))
         elif path.is_dir():
             yield from _walk(path)
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES and path.suffix.lower() != ".doc":
-            yield Failure(str(path), f"unsupported file type {path.suffix or '(none)'}")
+            yield Failure(str(path), _unsupported(path))
         else:
             yield path
 
@@ -106,7 +111,9 @@ def _walk(folder: Path) -> Iterator[Path | _Skip]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        yield _Skip(str(folder), f"cannot list folder: {exc.strerror or exc}")
+        yield _Skip(
+            str(folder), DomainError("import.cannot_list_folder", detail=exc.strerror or str(exc))
+        )
         return
     for entry in entries:
         # Hidden files, and the ~$ lock files Word leaves beside open documents.
@@ -118,7 +125,13 @@ def _walk(folder: Path) -> Iterator[Path | _Skip]:
         elif path.suffix.lower() in SUPPORTED_SUFFIXES or path.suffix.lower() == ".doc":
             yield path
         else:
-            yield _Skip(str(path), f"unsupported file type {path.suffix or '(none)'}")
+            yield _Skip(str(path), _unsupported(path))
+
+
+def _unsupported(path: Path) -> DomainError:
+    if path.suffix:
+        return DomainError("import.unsupported_type", suffix=path.suffix)
+    return DomainError("import.no_extension")
 
 
 class MaterialImporter:
@@ -241,14 +254,13 @@ class MaterialImporter:
         except (SQLAlchemyError, OSError) as exc:
             if is_disk_full(exc):
                 log.error("storing %s failed: disk full; import stopped", item.path)
-                report.failed.append({"path": item.path, "error": DISK_FULL})
+                report.failed.append({"path": item.path, "error": DomainError("import.disk_full")})
                 return True
             if isinstance(exc, OSError):
                 raise
             log.exception("storing %s failed", item.path)
-            report.failed.append(
-                {"path": item.path, "error": f"database error: {exc.__class__.__name__}"}
-            )
+            error = DomainError("import.database_error", detail=exc.__class__.__name__)
+            report.failed.append({"path": item.path, "error": error})
             return False
         if "reason" in outcome:
             report.skipped.append(outcome)
@@ -281,7 +293,9 @@ def _prepare_guarded(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared |
         return prepare_file(path, limits, cleaner)
     except Exception as exc:  # a parser bug must cost one file, not the whole import
         log.exception("preparing %s failed", path)
-        return Failure(str(path), f"internal error while reading: {exc.__class__.__name__}")
+        return Failure(
+            str(path), DomainError("import.internal_error", detail=exc.__class__.__name__)
+        )
 
 
 def _bounded_map(
@@ -299,7 +313,9 @@ def _bounded_map(
         try:
             yield future.result()
         except Exception as exc:  # a worker that died (out of memory, killed)
-            yield Failure(str(path), f"worker failed: {exc.__class__.__name__}")
+            yield Failure(
+                str(path), DomainError("import.worker_failed", detail=exc.__class__.__name__)
+            )
         next_path = next(queue, None)
         if next_path is not None:
             pending.append((next_path, pool.submit(_worker_prepare, next_path, limits)))
@@ -321,14 +337,16 @@ def store(
         select(MaterialVersion).where(MaterialVersion.body_hash == item.body_hash).limit(1)
     ).first()
     if same_text is not None:
-        return _skip(item, f"same text as material {same_text.material_id}")
+        return _skip(item, "import.same_text", id=same_text.material_id)
     original = _near_duplicate(session, item, threshold)
     if original is not None:
         version, similarity = original
         return _skip(
             item,
-            f"near-duplicate of material {version.material_id} 《{version.title}》 "
-            f"(similarity {similarity:.2f})",
+            "import.near_duplicate",
+            id=version.material_id,
+            title=version.title,
+            similarity=f"{similarity:.2f}",
         )
     now = utcnow()
     material = Material(
@@ -367,13 +385,11 @@ def _same_file_imported(session: Session, item: Prepared) -> dict[str, Any] | No
     ).first()
     if same_bytes is None:
         return None
-    return _skip(
-        item, f"already imported as material {same_bytes.material_id} version {same_bytes.number}"
-    )
+    return _skip(item, "import.same_bytes", id=same_bytes.material_id, version=same_bytes.number)
 
 
-def _skip(item: Prepared, reason: str) -> dict[str, Any]:
-    return {"path": item.path, "reason": reason}
+def _skip(item: Prepared, code: str, **params: Any) -> dict[str, Any]:
+    return {"path": item.path, "reason": DomainError(code, **params)}
 
 
 def _new_version(
@@ -386,7 +402,7 @@ def _new_version(
         )
     ).one()
     if current.body_hash == item.body_hash:
-        return _skip(item, f"unchanged since material {material.id} version {current.number}")
+        return _skip(item, "import.unchanged", id=material.id, version=current.number)
     number = material.current_version + 1
     material.current_version = number
     material.title = item.title

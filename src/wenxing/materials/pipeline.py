@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wenxing.errors import DomainError
 from wenxing.materials import identify, keywords, kinds, outline, shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.readers import ReadError, SourceText, read_source
@@ -51,7 +52,7 @@ class Prepared:
 @dataclass(frozen=True)
 class Failure:
     path: str
-    error: str
+    error: DomainError  # a read.* or import.* code
 
 
 def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Failure:
@@ -65,15 +66,15 @@ def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Fai
             )
         content_hash = _file_hash(path)
     except ReadError as exc:
-        return Failure(str(path), str(exc))
+        return Failure(str(path), exc)
     except OSError as exc:
-        return Failure(str(path), f"cannot read file: {exc.strerror or exc}")
+        return Failure(str(path), ReadError("read.cannot_read", detail=exc.strerror or str(exc)))
     paragraphs = cleaner.clean(source.text)
     if not paragraphs:
-        return Failure(str(path), "no material text left after removing masthead and promotion")
+        return Failure(str(path), DomainError("import.no_text_left"))
     structure = outline.parse(paragraphs)
     if not structure.body.strip():
-        return Failure(str(path), "file holds a title but no text")
+        return Failure(str(path), DomainError("import.title_only"))
     title = structure.title or source.title_hint or path.stem
     hashes = shingles.shingle_hashes(structure.body)
     signature = shingles.minhash(hashes)

@@ -28,6 +28,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
+from wenxing.errors import ENGLISH, DomainError
 from wenxing.materials.docx_numbering import Numbering
 from wenxing.materials.docx_numbering import W as _W
 
@@ -37,15 +38,23 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 
 _MB = 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_DOC_MESSAGE = "old Word .doc format is not supported; save it as .docx and import again"
-_ENCRYPTED_PDF = "encrypted PDF (a password is needed to open it)"
 _MAX_MEMBER_RATIO = 200
 _RATIO_CHECK_FROM = 10 * _MB
 _OBJECT_REPR = re.compile(r"'?<[\w.]+ object at 0x[0-9a-f]+>'?")
 
 
-class ReadError(Exception):
-    """A file that cannot be read as a material; str(err) is a one-line English reason."""
+class ReadError(DomainError):
+    """A file that cannot be read as a material: a ``read.*`` code of ``wenxing.errors``;
+    str(err) is a one-line English reason.
+
+    Transitional: a reason not given a code yet (the office formats', the sandbox's and the
+    file rules' English) is accepted as it is, as ``read.uncoded``, and worded for the
+    console by ``web/import_messages.py``; new reasons should get codes."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        if code not in ENGLISH:
+            code, params = "read.uncoded", {"detail": code}
+        super().__init__(code, **params)
 
     sandbox_passes = True  # raised on purpose: passed back from the sandbox whole
 
@@ -64,24 +73,24 @@ def read_source(path: Path, *, max_bytes: int, max_unpacked_bytes: int) -> Sourc
     try:
         # A FIFO or device would block or stream forever, so only regular files are opened.
         if not stat.S_ISREG(path.stat().st_mode):
-            raise ReadError("not a regular file")
+            raise ReadError("read.not_regular_file")
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size == 0:
-                raise ReadError("empty file")
+                raise ReadError("read.empty_file")
             if size > max_bytes:
-                raise ReadError(_too_large(max_bytes))
+                raise _too_large(max_bytes)
             _check_suffix(path.suffix.lower())
             # Read one byte past the limit: the file may have grown since stat().
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise ReadError("file not found") from None
+        raise ReadError("read.file_not_found") from None
     except PermissionError:
-        raise ReadError("permission denied") from None
+        raise ReadError("read.permission_denied") from None
     except OSError as exc:
-        raise ReadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from None
+        raise ReadError("read.cannot_read", detail=exc.strerror or type(exc).__name__) from None
     if len(data) > max_bytes:
-        raise ReadError(_too_large(max_bytes))
+        raise _too_large(max_bytes)
     return read_bytes(data, path.suffix, max_unpacked_bytes=max_unpacked_bytes)
 
 
@@ -96,7 +105,7 @@ def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceTe
     if suffix and not suffix.startswith("."):
         suffix = "." + suffix
     if not data:
-        raise ReadError("empty file")
+        raise ReadError("read.empty_file")
     _check_suffix(suffix)
     data = bytes(data)
     if suffix == ".docx":
@@ -114,19 +123,23 @@ def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceTe
     return _source(text, "txt", encoding, None)
 
 
-def _too_large(max_bytes: int) -> str:
-    return f"file is larger than the {max_bytes / _MB:.1f} MB limit"
+def _too_large(max_bytes: int) -> ReadError:
+    return ReadError("read.too_large", limit=f"{max_bytes / _MB:.1f}")
 
 
 def _check_suffix(suffix: str) -> None:
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ReadError(f"unsupported file type {suffix or '(no extension)'}")
+        raise (
+            ReadError("read.unsupported_type", suffix=suffix)
+            if suffix
+            else ReadError("read.no_extension")
+        )
 
 
 def _source(text: str, fmt: str, encoding: str | None, title: str | None) -> SourceText:
     text = _normalise_newlines(text)
     if not text.strip():
-        raise ReadError("file has no text")
+        raise ReadError("read.no_text")
     return SourceText(text=text, format=fmt, encoding=encoding, title_hint=title)
 
 
@@ -159,9 +172,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     text, encoding = _decode(bytes(data))
     text = _normalise_newlines(text.removeprefix("\ufeff"))
     if text and len(_CONTROL.findall(text)) > 0.05 * len(text):
-        raise ReadError("binary data, not text")
+        raise ReadError("read.binary")
     if not text.strip():
-        raise ReadError("file has no text")
+        raise ReadError("read.no_text")
     return text, encoding
 
 
@@ -188,7 +201,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             pass
-    raise ReadError("binary data, not text")
+    raise ReadError("read.binary")
 
 
 def _utf16_without_bom(data: bytes, has_nul: bool) -> str | None:
@@ -308,10 +321,10 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     if data.startswith(_OLE_MAGIC):
         # Word stores a password-protected .docx inside an OLE container too.
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise ReadError("encrypted or password-protected Word file")
+            raise ReadError("read.docx_encrypted")
         if "WordDocument".encode("utf-16-le") in data:  # an old .doc named .docx
             return _read_doc(data, ".doc", max_unpacked_bytes)
-        raise ReadError(_DOC_MESSAGE)
+        raise ReadError("read.doc_format")
     _check_archive(data, max_unpacked_bytes)
     from wenxing.materials import file_rules
 
@@ -320,7 +333,7 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     except file_rules.RuleBroken:
         raise
     except Exception:
-        raise ReadError("not a valid .docx file (not a zip archive)") from None
+        raise ReadError("read.docx_not_zip") from None
     try:
         document = docx.Document(io.BytesIO(data))
         numbering = Numbering(document)
@@ -329,7 +342,7 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     except MemoryError:
         raise
     except Exception as exc:
-        raise ReadError(f"damaged .docx file: {_short(exc)}") from None
+        raise ReadError("read.docx_damaged", detail=_short(exc)) from None
     return _source("\n".join(lines), "docx", None, title)
 
 
@@ -341,7 +354,7 @@ def _read_doc(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
     if not data.startswith(_OLE_MAGIC):
         raise ReadError(f"not an old Word {suffix} file (not an OLE document)")
     if "EncryptedPackage".encode("utf-16-le") in data:
-        raise ReadError("encrypted or password-protected Word file")
+        raise ReadError("read.docx_encrypted")
     if "WordDocument".encode("utf-16-le") not in data:
         raise ReadError(f"not an old Word {suffix} file (no WordDocument stream)")
     source = _read_docx(office.convert_to_docx(data, suffix), max_unpacked_bytes)
@@ -369,7 +382,7 @@ def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except Exception:
-        raise ReadError("not a valid .docx file (not a zip archive)") from None
+        raise ReadError("read.docx_not_zip") from None
     # Declared sizes are safe to trust: zipfile stops reading a member at its declared size.
     bomb = sum(m.file_size for m in members) > max_unpacked_bytes or any(
         m.file_size > _RATIO_CHECK_FROM
@@ -378,9 +391,9 @@ def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
     )
     if bomb:
         limit = f"{max_unpacked_bytes / _MB:g}"
-        raise ReadError(f"archive expands beyond the {limit} MB limit (zip bomb?)")
+        raise ReadError("read.zip_bomb", limit=limit)
     if "word/document.xml" not in {m.filename for m in members}:
-        raise ReadError("not a valid .docx file")
+        raise ReadError("read.docx_invalid")
 
 
 def _docx_title(document: WordDocument) -> str | None:
@@ -468,13 +481,11 @@ def pdf_text(data: bytes) -> tuple[str, str]:
     """The text layer of a PDF rejoined into paragraphs, and its document info as one string
     (title, subject, keywords: where a copy tag may be)."""
     if b"%PDF-" not in data[:1024]:
-        raise ReadError("not a valid PDF file")
+        raise ReadError("read.pdf_invalid")
     pages, info = pdf_pages(data)
     text = "\n".join(pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", text)) < 20:
-        raise ReadError(
-            "PDF has no text layer (scanned pages need OCR, which is not available yet)"
-        )
+        raise ReadError("read.pdf_no_text_layer")
     return text, info
 
 
@@ -494,7 +505,7 @@ def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str,
         reader = pypdf.PdfReader(io.BytesIO(data))
         # pypdf already tried the empty user password; an owner-only PDF is open now.
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise ReadError(_ENCRYPTED_PDF)
+            raise ReadError("read.pdf_encrypted")
         chosen = list(reader.pages) if max_pages is None else _first_pages(reader, max_pages)
         most = (
             file_rules.PDF_IMPORT_MAX_CONTENT if max_pages is None else file_rules.PDF_MAX_CONTENT
@@ -507,13 +518,11 @@ def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str,
     except (ReadError, MemoryError):
         raise
     except FileNotDecryptedError:
-        raise ReadError(_ENCRYPTED_PDF) from None
+        raise ReadError("read.pdf_encrypted") from None
     except DependencyError:
-        raise ReadError(
-            "encrypted PDF needs AES, but the 'cryptography' package is missing"
-        ) from None
+        raise ReadError("read.pdf_needs_aes") from None
     except Exception as exc:
-        raise ReadError(f"damaged PDF file: {_short(exc)}") from None
+        raise ReadError("read.pdf_damaged", detail=_short(exc)) from None
 
 
 def _first_pages(reader: pypdf.PdfReader, count: int) -> list:

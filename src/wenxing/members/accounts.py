@@ -76,7 +76,7 @@ def network_of(ip: str | None) -> str | None:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise MemberError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise MemberError("account.password_short", min=MIN_PASSWORD)
 
 
 def sign_up(
@@ -90,13 +90,13 @@ def sign_up(
 ) -> Member:
     """A new free account, identified by phone number or username (or both)."""
     if not phone and not username:
-        raise MemberError("sign up with a phone number or a username")
+        raise MemberError("account.identifier_missing")
     if username is not None:
         username = username.strip()
         if not _USERNAME.match(username):
-            raise MemberError("a username is 3–40 letters, digits or _, starting with a letter")
+            raise MemberError("account.username_format")
         if session.scalar(select(Member.id).where(func.lower(Member.username) == username.lower())):
-            raise MemberError(f"username {username} is taken")
+            raise MemberError("account.username_taken", username=username)
     check_password(password)
     member = add_member(session, name, phone)
     member.username = username
@@ -165,7 +165,7 @@ def sign_in(
             ip=ip,
             at=now,
         )
-        raise SignInFailed("wrong phone number, username or password")
+        raise SignInFailed("account.sign_in_failed")
     assert member is not None
     token = secrets.token_urlsafe(32)
     session.add(
@@ -289,7 +289,7 @@ def end_session(session: Session, member_id: int, session_id: str, now: datetime
     """Sign one device out (the member's own, or any for an admin acting for them)."""
     row = session.get(AccountSession, session_id)
     if row is None or row.member_id != member_id or row.ended_at is not None:
-        raise MemberError("no such signed-in device")
+        raise MemberError("account.no_such_device")
     row.ended_at = now
 
 

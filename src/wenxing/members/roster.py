@@ -31,7 +31,7 @@ def _parse_date(text: str) -> date:
             return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
-    raise MemberError(f"paid_until {text!r} is not a date like 2027-06-30")
+    raise MemberError("member.paid_until", text=text)
 
 
 def parse_roster(
@@ -55,12 +55,12 @@ def parse_roster(
         name, phone, paid = (f.strip() for f in fields)
         try:
             if not name:
-                raise MemberError("a member needs a name")
+                raise MemberError("member.name_missing")
             if len(name) > 100:
-                raise MemberError("name is longer than 100 characters")
+                raise MemberError("member.name_too_long")
             phone = normalise_phone(phone)
             if phone and phone in phones:
-                raise MemberError(f"phone {phone} is also on line {phones[phone]}")
+                raise MemberError("member.phone_repeated", phone=phone, line=phones[phone])
             if phone:
                 phones[phone] = line
             rows.append((line, name, phone, _parse_date(paid) if paid else None))
@@ -78,7 +78,7 @@ def import_roster(
     zone = ZoneInfo(timezone)
     for line, name, phone, paid_until in rows:
         if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
-            errors.append(RowError(line, f"phone {phone} already belongs to a member"))
+            errors.append(RowError(line, str(MemberError("member.phone_taken", phone=phone))))
             continue
         try:
             member = add_member(session, name, phone)
@@ -112,15 +112,15 @@ def import_roster(
 
 def suspend(session: Session, member: Member, reason: str, *, actor: str, now: datetime) -> None:
     if not reason.strip():
-        raise MemberError("a suspension needs a reason")
+        raise MemberError("member.suspension_reason")
     if member.status == "suspended":
-        raise MemberError(f"member {member.number} is already suspended")
+        raise MemberError("member.already_suspended", number=member.number)
     member.status, member.suspended_reason, member.suspended_at = "suspended", reason.strip(), now
     audit.record(session, audit.MEMBER_SUSPEND, actor=actor, subject=member.number, reason=reason)
 
 
 def reinstate(session: Session, member: Member, *, actor: str) -> None:
     if member.status != "suspended":
-        raise MemberError(f"member {member.number} is not suspended")
+        raise MemberError("member.not_suspended", number=member.number)
     member.status, member.suspended_reason, member.suspended_at = "active", None, None
     audit.record(session, audit.MEMBER_REINSTATE, actor=actor, subject=member.number)

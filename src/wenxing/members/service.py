@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenxing.errors import DomainError
 from wenxing.installation import member_number_offset
 from wenxing.members.models import FIRST_NUMBER, Member
 
@@ -15,8 +16,9 @@ _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _NUMBER = re.compile(r"^WX-(\d+)$", re.IGNORECASE)
 
 
-class MemberError(ValueError):
-    """Bad member data; the message says what is wrong."""
+class MemberError(DomainError):
+    """Bad member data (a ``member.*`` or ``account.*`` code); the message says what is
+    wrong."""
 
 
 class MemberNotFound(LookupError):
@@ -30,7 +32,7 @@ def normalise_phone(phone: str | None) -> str | None:
     if digits.startswith("+86"):
         digits = digits[3:]
     if not _PHONE.match(digits):
-        raise MemberError(f"not a mainland mobile number: {phone!r}")
+        raise MemberError("member.phone_format", phone=phone)
     return digits
 
 
@@ -38,12 +40,12 @@ def add_member(session: Session, name: str, phone: str | None = None) -> Member:
     """A new member with the next member number (the caller's transaction commits)."""
     name = name.strip()
     if not name:
-        raise MemberError("a member needs a name")
+        raise MemberError("member.name_missing")
     if len(name) > 100:
-        raise MemberError("name is longer than 100 characters")
+        raise MemberError("member.name_too_long")
     phone = normalise_phone(phone)
     if phone and session.scalar(select(Member.id).where(Member.phone == phone)):
-        raise MemberError(f"phone {phone} already belongs to a member")
+        raise MemberError("member.phone_taken", phone=phone)
     # The number follows the row id, so concurrent sign-ups can never draw the same one.
     member = Member(name=name, phone=phone, number=f"tmp-{uuid.uuid4().hex[:12]}")
     session.add(member)
@@ -63,7 +65,7 @@ def find_member(session: Session, ref: str) -> Member:
     elif ref.isdigit():
         member = session.get(Member, int(ref))
     else:
-        raise MemberError(f"not a member id or number: {ref!r}")
+        raise MemberError("member.bad_reference", ref=ref)
     if member is None:
         raise MemberNotFound(ref)
     return member

@@ -100,7 +100,7 @@ class EvidenceError(ReadError):
 
     def __init__(self, message: str, reason: str, detected: str | None = None) -> None:
         assert reason in REASONS, reason
-        super().__init__(message)
+        super().__init__("read.evidence", detail=message)
         self.reason = reason
         self.detected = detected  # the format the content was taken for, when known
 

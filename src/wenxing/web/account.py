@@ -2,12 +2,12 @@
 download history) and the search page.
 
 Every message a member sees goes through the translation catalogue (``wenxing.i18n``);
-the services below raise English errors for logs and the CLI, translated here by their kind.
+the services below raise DomainErrors (English for logs and the CLI), shown here in the
+site's language through their codes (``web/error_messages.py``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, search
 from wenxing.web import auth
+from wenxing.web.error_messages import user_message
 from wenxing.web.reporting import report_rows
 
 # Labels and messages below are marked with N_ and translated where they are shown.
@@ -38,16 +39,6 @@ ROLE_NAMES = {
     "admin": N_("管理员"),
     "suspended": N_("已暂停"),
 }
-_SIGN_UP_ERRORS = (
-    (r"phone number or a username", N_("请填写手机号或用户名")),
-    (r"username is 3", N_("用户名为 3–40 位字母、数字或下划线，以字母开头")),
-    (r"username .* is taken", N_("这个用户名已被使用")),
-    (r"password needs at least", N_("密码至少 %(min)s 位")),
-    (r"not a mainland mobile number", N_("手机号格式不正确")),
-    (r"already belongs to a member", N_("这个手机号已经注册过了")),
-    (r"needs a name", N_("请填写称呼")),
-    (r"name is longer", N_("称呼太长了")),
-)
 _REDEEM_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (codes.CodeTypo, N_("卡密有误：请检查是否输错了某个字符")),
     (codes.CodeMalformed, N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入")),
@@ -65,11 +56,7 @@ def role_name(role: str) -> str:
 
 
 def sign_up_message(error: MemberError) -> str:
-    text = str(error)
-    found = next((m for pattern, m in _SIGN_UP_ERRORS if re.search(pattern, text)), None)
-    if found is None:
-        return _("注册信息有误")
-    return _(found) % {"min": accounts.MIN_PASSWORD} if "%(min)s" in found else _(found)
+    return user_message(error)
 
 
 def redeem_message(error: Exception) -> str:

@@ -42,6 +42,7 @@ from wenxing.reports.receipts import pending_count
 from wenxing.runtime import Runtime
 from wenxing.web import auth
 from wenxing.web.account import role_name
+from wenxing.web.error_messages import user_message
 from wenxing.web.import_messages import translated_report
 from wenxing.web.paging import Page, PageNumber, link
 
@@ -173,7 +174,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             shutil.rmtree(folder, ignore_errors=True)
         context = {
             "who": who.__dict__,
-            "report": translated_report(report.as_dict()),
+            "report": translated_report(report),
             "prefix": len("0000-"),
         }
         return view(request, "uploaded.html", context)
@@ -210,7 +211,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         runtime.search_index().catch_up()
         context = {
             "who": who.__dict__,
-            "report": translated_report(report.as_dict()),
+            "report": translated_report(report),
             "prefix": len("0000-"),
         }
         return view(request, "uploaded.html", context)
@@ -442,11 +443,7 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 else:
                     roster.reinstate(session, member, actor=who.number)
         except MemberError as refused:
-            if "reason" in str(refused):
-                message = _("请填写暂停原因")
-            else:
-                message = _("会员当前状态不能这样操作")
-            return view(request, "message.html", {"message": message}, 400)
+            return view(request, "message.html", {"message": user_message(refused)}, 400)
         return RedirectResponse(f"/console/members/{quote(number)}", status_code=303)
 
     @admins.get("/audit", response_class=HTMLResponse)

@@ -4,15 +4,14 @@ The settings are the ones declared in ``config.PUBLISHER_SETTINGS``; a new decla
 up here by itself. A value is read and checked exactly as ``wenxing settings set`` does
 (``config.parse_setting`` then ``config.set_publisher_setting``): lists are typed as JSON,
 numbers and text as they are. A refused value is shown again beside its field with the
-reason, and nothing is stored; a change is stored with a ``setting:change`` audit event in
-the same transaction. Settings are read afresh by every request, so the next page or copy
+reason (the sentence of its DomainError's code, web/error_messages.py), and nothing is
+stored; a change is stored with a ``setting:change`` audit event in the same transaction. Settings are read afresh by every request, so the next page or copy
 follows the change.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -30,6 +29,7 @@ from wenxing.i18n import N_, _
 from wenxing.runtime import Runtime
 from wenxing.web import auth
 from wenxing.web.console import AdminDep, admin, checked
+from wenxing.web.error_messages import user_message
 
 _SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
 _MULTILINE_TEXT = frozenset({"wording_variants"})  # text settings edited in a textarea
@@ -124,78 +124,10 @@ _SHOWN = {
     ),
 }
 
-# Why a value was refused, from the English message of the shared checks (named groups
-# fill the message's placeholders).
-_REFUSALS: tuple[tuple[str, str], ...] = (
-    (r"expects a whole number", N_("请填写整数。")),
-    (r"expects a number", N_("请填写数字。")),
-    (r"expects a JSON list", N_('请填写 JSON 列表，例如 ["第一行", "第二行"]。')),
-    (r"expects a list of strings", N_("列表里的每一项都要是用引号括起来的文字。")),
-    (r"expects list", N_("请填写 JSON 列表（用方括号括起来）。")),
-    (r"expects (str|int|float)", N_("格式不对。")),
-    (r"must be one of (?P<choices>.+)$", N_("只能是 %(choices)s 之一。")),
-    (r"accusation_bound must be", N_("要大于 0，最大 0.001。")),
-    (r"near_duplicate_threshold must be", N_("要大于 0，最大 1。")),
-    (r"must be at least 1", N_("至少为 1。")),
-    (
-        r"masthead line (?P<n>\d+)",
-        N_("第 %(n)s 行：花括号里只能是 {member_group} 或 {free_group}。"),
-    ),
-    (
-        r"(?P<pattern>'.*') is not a regular expression: (?P<detail>.+)$",
-        N_("%(pattern)s 不是正确的正则表达式（%(detail)s）。"),
-    ),
-    (r"unknown time zone", N_("没有这个时区，请填写如 Asia/Shanghai 的时区名。")),
-    (r"plan (?P<n>\d+) must be an object", N_("第 %(n)s 个套餐要写成 JSON 对象 {…}。")),
-    (r"plan (?P<n>\d+) lacks (?P<fields>.+)$", N_("第 %(n)s 个套餐缺少 %(fields)s。")),
-    (
-        r"plan (?P<n>\d+) needs a unique code",
-        N_("第 %(n)s 个套餐的 code 为空，或与别的套餐重复。"),
-    ),
-    (
-        r"plan (?P<plan>.+): (?P<field>\w+) must be a whole number",
-        N_("套餐 %(plan)s 的 %(field)s 要填整数。"),
-    ),
-    (
-        r"plan (?P<plan>\S+) is still granted by (?P<count>\d+) unredeemed",
-        N_("套餐 %(plan)s 还有 %(count)s 张未兑换的卡密，请先作废这些卡密。"),
-    ),
-    (
-        r"plan (?P<plan>\S+) is the reward for resale reports",
-        N_("套餐 %(plan)s 是举报奖励套餐，请先修改“举报奖励套餐”。"),
-    ),
-    (
-        r"report_reward_plan: no plan .*; the plans are (?P<choices>.+)$",
-        N_("只能是 %(choices)s 之一。"),
-    ),
-    (r"report_file_mb must be", N_("要大于 0，最大 200。")),
-    (r"^line (?P<n>\d+): an empty context rule", N_("第 %(n)s 行：有一条空的上下文规则。")),
-    (r"^line (?P<n>\d+): a context rule is longer", N_("第 %(n)s 行：上下文规则超过 32 个字。")),
-    (
-        r"^line (?P<n>\d+): a group needs 2 or 4",
-        N_("第 %(n)s 行：每组要有 2 个或 4 个不为空的说法。"),
-    ),
-    (r"^line (?P<n>\d+): forms of a group must", N_("第 %(n)s 行：同一组的说法字数要相同。")),
-    (r"^line (?P<n>\d+): a form is repeated", N_("第 %(n)s 行：同一组里有重复的说法。")),
-    (r"^line (?P<n>\d+): forms cannot contain spaces", N_("第 %(n)s 行：说法里不能有空格。")),
-    (
-        r"^line (?P<n>\d+): (?P<form>\S+) is already in the group on line (?P<other>\d+)",
-        N_("第 %(n)s 行：“%(form)s”已经在第 %(other)s 行的组里了。"),
-    ),
-)
-
 
 def refusal_message(error: ValueError) -> str:
-    """A refused setting value's reason in the site's language."""
-    text = str(error)
-    for pattern, message in _REFUSALS:
-        found = re.search(pattern, text)
-        if found is not None:
-            values = found.groupdict()
-            if "choices" in values:
-                values["choices"] = "、".join(values["choices"].split(", "))
-            return _(message) % values if values else _(message)
-    return _("这个值不能用：%(detail)s") % {"detail": text}
+    """A refused setting value's reason in the site's language (the sentence of its code)."""
+    return user_message(error)
 
 
 def _text(spec: SettingSpec, value) -> str:

@@ -1,0 +1,165 @@
+"""One error model: ``DomainError(code, **params)``.
+
+A domain refuses bad input by raising a :class:`DomainError` (or one of its subclasses,
+``ReadError``, ``MemberError``, …) with a **code** naming what is wrong and the details as
+named **params**. ``str(error)`` is the English sentence of :data:`ENGLISH` filled with
+them, for logs and the CLI (``error: …``, exit 1); the site shows the Chinese sentence of
+the same code from the one catalogue in ``web/error_messages.py``. Nothing ever reads the
+English text back: a reworded English sentence changes what the CLI prints, never what a
+member reads. ``tests/unit/test_errors.py`` requires a Chinese sentence for every code.
+
+A list or tuple param is joined with ", " in English (and with "、" in Chinese). The module
+imports nothing of wenxing, so every layer, down to ``fingerprint``, can raise it.
+
+To add an error: add its code and English sentence here, its Chinese sentence to
+``web/error_messages.py``, and raise it where the rule is checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> the English sentence (``str.format`` with the error's params)
+ENGLISH: dict[str, str] = {
+    # --- reading a file as a material (materials/readers.py) -----------------------------
+    "read.not_regular_file": "not a regular file",
+    "read.empty_file": "empty file",
+    "read.file_not_found": "file not found",
+    "read.permission_denied": "permission denied",
+    "read.cannot_read": "cannot read file: {detail}",
+    "read.too_large": "file is larger than the {limit} MB limit",
+    "read.doc_format": "old Word .doc format is not supported; save it as .docx and import again",
+    "read.unsupported_type": "unsupported file type {suffix}",
+    "read.no_extension": "unsupported file type (no extension)",
+    "read.no_text": "file has no text",
+    "read.binary": "binary data, not text",
+    "read.docx_encrypted": "encrypted or password-protected Word file",
+    "read.docx_damaged": "damaged .docx file: {detail}",
+    "read.docx_not_zip": "not a valid .docx file (not a zip archive)",
+    "read.docx_invalid": "not a valid .docx file",
+    "read.zip_bomb": "archive expands beyond the {limit} MB limit (zip bomb?)",
+    "read.pdf_invalid": "not a valid PDF file",
+    "read.pdf_no_text_layer": (
+        "PDF has no text layer (scanned pages need OCR, which is not available yet)"
+    ),
+    "read.pdf_needs_aes": "encrypted PDF needs AES, but the 'cryptography' package is missing",
+    "read.pdf_encrypted": "encrypted PDF (a password is needed to open it)",
+    "read.pdf_damaged": "damaged PDF file: {detail}",
+    # evidence for a report (reports/evidence.py); ``reason`` is its kind, shown by reports
+    "read.evidence": "{detail}",
+    # a reason not given a code yet (materials.readers.ReadError), worded by its English
+    "read.uncoded": "{detail}",
+    # --- importing (materials/pipeline.py, materials/importer.py) ------------------------
+    "import.no_text_left": "no material text left after removing masthead and promotion",
+    "import.title_only": "file holds a title but no text",
+    "import.no_such_path": "no such file or folder",
+    "import.unsupported_type": "unsupported file type {suffix}",
+    "import.no_extension": "unsupported file type (none)",
+    "import.cannot_list_folder": "cannot list folder: {detail}",
+    "import.internal_error": "internal error while reading: {detail}",
+    "import.worker_failed": "worker failed: {detail}",
+    "import.database_error": "database error: {detail}",
+    "import.disk_full": "disk full: free space on the database's disk and try again",
+    "import.same_bytes": "already imported as material {id} version {version}",
+    "import.same_text": "same text as material {id}",
+    "import.near_duplicate": "near-duplicate of material {id} 《{title}》 (similarity {similarity})",
+    "import.unchanged": "unchanged since material {id} version {version}",
+    # --- publisher settings (config.py, fingerprint/variants.py) -------------------------
+    "setting.whole_number": "setting {name} expects a whole number, got {raw!r}",
+    "setting.number": "setting {name} expects a number, got {raw!r}",
+    "setting.json_list": "setting {name} expects a JSON list",
+    "setting.not_from_text": "setting {name} cannot be set from text",
+    "setting.list_of_strings": "setting {name} expects a list of strings",
+    "setting.list_type": "setting {name} expects list, got {got}",
+    "setting.wrong_type": "setting {name} expects {expected}, got {got}",
+    "setting.choice": "setting {name} must be one of {choices}",
+    "setting.accusation_bound": "setting accusation_bound must be above 0 and at most 0.001",
+    "setting.near_duplicate_threshold": (
+        "setting near_duplicate_threshold must be above 0 and at most 1"
+    ),
+    "setting.report_file_mb": "setting report_file_mb must be above 0 and at most 200",
+    "setting.at_least_one": "setting {name} must be at least 1",
+    "setting.reward_plan": "setting report_reward_plan: no plan {plan!r}; the plans are {choices}",
+    "setting.regex": "setting {name}: {pattern} is not a regular expression: {detail}",
+    "setting.timezone": "setting timezone: unknown time zone {zone!r}",
+    "setting.group_reviews": "setting {name} maps group forms to approved or vetoed",
+    "setting.masthead_braces": (
+        "masthead line {line}: only {{member_group}} and {{free_group}} may stand in braces"
+    ),
+    "setting.plan_object": "plan {n} must be an object",
+    "setting.plan_fields": "plan {n} lacks {fields}",
+    "setting.plan_code": "plan {n} needs a unique code",
+    "setting.plan_whole_number": "plan {plan}: {field} must be a whole number",
+    "setting.plan_has_codes": (
+        "plan {plan} is still granted by {count} unredeemed code(s); revoke them first"
+    ),
+    "setting.plan_is_reward": (
+        "plan {plan} is the reward for resale reports; change report_reward_plan first"
+    ),
+    "variants.empty_context": "line {line}: an empty context rule",
+    "variants.long_context": "line {line}: a context rule is longer than 32 characters",
+    "variants.group_size": "line {line}: a group needs 2 or 4 non-empty forms",
+    "variants.form_lengths": "line {line}: forms of a group must have the same length",
+    "variants.repeated_form": "line {line}: a form is repeated",
+    "variants.spaces": "line {line}: forms cannot contain spaces",
+    "variants.form_elsewhere": "line {line}: {form} is already in the group on line {other}",
+    # --- members and accounts (members/service.py, accounts.py, roster.py) ---------------
+    "member.phone_format": "not a mainland mobile number: {phone!r}",
+    "member.name_missing": "a member needs a name",
+    "member.name_too_long": "name is longer than 100 characters",
+    "member.phone_taken": "phone {phone} already belongs to a member",
+    "member.bad_reference": "not a member id or number: {ref!r}",
+    "member.paid_until": "paid_until {text!r} is not a date like 2027-06-30",
+    "member.phone_repeated": "phone {phone} is also on line {line}",
+    "member.suspension_reason": "a suspension needs a reason",
+    "member.already_suspended": "member {number} is already suspended",
+    "member.not_suspended": "member {number} is not suspended",
+    "account.password_short": "a password needs at least {min} characters",
+    "account.identifier_missing": "sign up with a phone number or a username",
+    "account.username_format": "a username is 3–40 letters, digits or _, starting with a letter",
+    "account.username_taken": "username {username} is taken",
+    "account.no_such_device": "no such signed-in device",
+    "account.sign_in_failed": "wrong phone number, username or password",
+}
+
+
+def english(code: str, params: dict[str, Any]) -> str:
+    """The English sentence of ``code`` filled with ``params`` (lists joined by ", ")."""
+    return ENGLISH[code].format(**joined(params, ", "))
+
+
+def joined(params: dict[str, Any], separator: str) -> dict[str, Any]:
+    """``params`` with each list or tuple joined into one string by ``separator``."""
+    return {
+        key: separator.join(map(str, value)) if isinstance(value, list | tuple) else value
+        for key, value in params.items()
+    }
+
+
+class DomainError(ValueError):
+    """Bad input refused by a domain rule: ``code`` (a key of :data:`ENGLISH`) and
+    ``params``; ``str()`` is the English sentence. A ValueError, so the CLI and callers
+    that catch bad input as ValueError keep doing so."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        if code not in ENGLISH:
+            raise KeyError(f"unknown error code {code!r}: add it to wenxing.errors.ENGLISH")
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def __str__(self) -> str:
+        return english(self.code, self.params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, **{self.params!r})"
+
+    def __reduce__(self):  # errors cross process boundaries (the importer's workers)
+        return (_rebuild, (type(self), self.code, self.params, self.__dict__))
+
+
+def _rebuild(cls: type[DomainError], code: str, params: dict[str, Any], state: dict[str, Any]):
+    error = DomainError.__new__(cls)
+    DomainError.__init__(error, code, **params)
+    error.__dict__.update(state)
+    return error

@@ -1,0 +1,118 @@
+"""The one catalogue of what a refused input means, in the site's language.
+
+Every :class:`wenxing.errors.DomainError` code has its sentence here, marked with ``N_`` so
+``scripts/dev i18n`` extracts it like every other message, and translated where it is shown
+by :func:`user_message`; its params fill the sentence's named placeholders (a list param is
+joined with "、"). ``tests/unit/test_errors.py`` fails when a code has no sentence here, so
+a new error cannot reach a member as the generic fallback.
+"""
+
+from __future__ import annotations
+
+from wenxing.errors import DomainError, joined
+from wenxing.i18n import N_, _
+
+CHINESE: dict[str, str] = {
+    # reading a file as a material
+    "read.not_regular_file": N_("不是普通文件"),
+    "read.empty_file": N_("文件是空的"),
+    "read.file_not_found": N_("文件不存在"),
+    "read.permission_denied": N_("没有读取这个文件的权限"),
+    "read.cannot_read": N_("无法读取文件：%(detail)s"),
+    "read.too_large": N_("文件超过 %(limit)s MB 的上限"),
+    "read.doc_format": N_("不支持旧版 Word .doc 格式，请另存为 .docx 后重新导入"),
+    "read.unsupported_type": N_("不支持 %(suffix)s 文件"),
+    "read.no_extension": N_("不支持没有扩展名的文件"),
+    "read.no_text": N_("文件里没有文字"),
+    "read.binary": N_("文件是二进制数据，不是文本"),
+    "read.docx_encrypted": N_("Word 文件已加密或设有密码"),
+    "read.docx_damaged": N_(".docx 文件已损坏（%(detail)s）"),
+    "read.docx_not_zip": N_("不是有效的 .docx 文件"),
+    "read.docx_invalid": N_("不是有效的 .docx 文件"),
+    "read.zip_bomb": N_("文件解压后超过 %(limit)s MB 的上限"),
+    "read.pdf_invalid": N_("不是有效的 PDF 文件"),
+    "read.pdf_no_text_layer": N_("PDF 没有文字层（扫描件需要文字识别，目前还不支持）"),
+    "read.pdf_needs_aes": N_("PDF 使用 AES 加密，服务器缺少 cryptography 组件"),
+    "read.pdf_encrypted": N_("PDF 已加密（需要密码才能打开）"),
+    "read.pdf_damaged": N_("PDF 文件已损坏（%(detail)s）"),
+    "read.evidence": N_("无法读取证据文件（%(detail)s）"),
+    # transitional: web/import_messages.py words the reasons it knows of these
+    "read.uncoded": N_("无法导入（%(detail)s）"),
+    # importing
+    "import.no_text_left": N_("去掉刊头和推广内容后没有正文"),
+    "import.title_only": N_("文件只有标题，没有正文"),
+    "import.no_such_path": N_("文件或文件夹不存在"),
+    "import.unsupported_type": N_("不支持 %(suffix)s 文件"),
+    "import.no_extension": N_("不支持没有扩展名的文件"),
+    "import.cannot_list_folder": N_("无法读取文件夹：%(detail)s"),
+    "import.internal_error": N_("读取时出现内部错误（%(detail)s）"),
+    "import.worker_failed": N_("读取文件的进程出错（%(detail)s）"),
+    "import.database_error": N_("写入数据库时出错（%(detail)s）"),
+    "import.disk_full": N_("数据库所在的磁盘已满，请腾出空间后重新导入"),
+    "import.same_bytes": N_("已导入过：材料 %(id)s 第 %(version)s 版"),
+    "import.same_text": N_("与材料 %(id)s 的正文相同"),
+    "import.near_duplicate": N_("与材料 %(id)s《%(title)s》几乎相同（相似度 %(similarity)s）"),
+    "import.unchanged": N_("与材料 %(id)s 第 %(version)s 版相比没有变化"),
+    # publisher settings
+    "setting.whole_number": N_("请填写整数。"),
+    "setting.number": N_("请填写数字。"),
+    "setting.json_list": N_('请填写 JSON 列表，例如 ["第一行", "第二行"]。'),
+    "setting.not_from_text": N_("这个设置不能直接填写，请在它自己的页面上修改。"),
+    "setting.list_of_strings": N_("列表里的每一项都要是用引号括起来的文字。"),
+    "setting.list_type": N_("请填写 JSON 列表（用方括号括起来）。"),
+    "setting.wrong_type": N_("格式不对。"),
+    "setting.choice": N_("只能是 %(choices)s 之一。"),
+    "setting.accusation_bound": N_("要大于 0，最大 0.001。"),
+    "setting.near_duplicate_threshold": N_("要大于 0，最大 1。"),
+    "setting.report_file_mb": N_("要大于 0，最大 200。"),
+    "setting.at_least_one": N_("至少为 1。"),
+    "setting.reward_plan": N_("只能是 %(choices)s 之一。"),
+    "setting.regex": N_("%(pattern)s 不是正确的正则表达式（%(detail)s）。"),
+    "setting.timezone": N_("没有这个时区，请填写如 Asia/Shanghai 的时区名。"),
+    "setting.group_reviews": N_("每组措辞变体只能标为 approved（批准）或 vetoed（否决）。"),
+    "setting.masthead_braces": N_(
+        "第 %(line)s 行：花括号里只能是 {member_group} 或 {free_group}。"
+    ),
+    "setting.plan_object": N_("第 %(n)s 个套餐要写成 JSON 对象 {…}。"),
+    "setting.plan_fields": N_("第 %(n)s 个套餐缺少 %(fields)s。"),
+    "setting.plan_code": N_("第 %(n)s 个套餐的 code 为空，或与别的套餐重复。"),
+    "setting.plan_whole_number": N_("套餐 %(plan)s 的 %(field)s 要填整数。"),
+    "setting.plan_has_codes": N_("套餐 %(plan)s 还有 %(count)s 张未兑换的卡密，请先作废这些卡密。"),
+    "setting.plan_is_reward": N_("套餐 %(plan)s 是举报奖励套餐，请先修改“举报奖励套餐”。"),
+    "variants.empty_context": N_("第 %(line)s 行：有一条空的上下文规则。"),
+    "variants.long_context": N_("第 %(line)s 行：上下文规则超过 32 个字。"),
+    "variants.group_size": N_("第 %(line)s 行：每组要有 2 个或 4 个不为空的说法。"),
+    "variants.form_lengths": N_("第 %(line)s 行：同一组的说法字数要相同。"),
+    "variants.repeated_form": N_("第 %(line)s 行：同一组里有重复的说法。"),
+    "variants.spaces": N_("第 %(line)s 行：说法里不能有空格。"),
+    "variants.form_elsewhere": N_("第 %(line)s 行：“%(form)s”已经在第 %(other)s 行的组里了。"),
+    # members and accounts
+    "member.phone_format": N_("手机号格式不正确"),
+    "member.name_missing": N_("请填写称呼"),
+    "member.name_too_long": N_("称呼太长了"),
+    "member.phone_taken": N_("这个手机号已经注册过了"),
+    "member.bad_reference": N_("没有这个会员号"),
+    "member.paid_until": N_("会员到期日要写成 2027-06-30 这样的日期"),
+    "member.phone_repeated": N_("手机号 %(phone)s 在第 %(line)s 行也出现了"),
+    "member.suspension_reason": N_("请填写暂停原因"),
+    "member.already_suspended": N_("会员当前状态不能这样操作"),
+    "member.not_suspended": N_("会员当前状态不能这样操作"),
+    "account.password_short": N_("密码至少 %(min)s 位"),
+    "account.identifier_missing": N_("请填写手机号或用户名"),
+    "account.username_format": N_("用户名为 3–40 位字母、数字或下划线，以字母开头"),
+    "account.username_taken": N_("这个用户名已被使用"),
+    "account.no_such_device": N_("没有这台已登录的设备"),
+    "account.sign_in_failed": N_("手机号、用户名或密码不正确"),
+}
+
+# Shown only for an error that is not a DomainError (a bug, or a library's own exception).
+FALLBACK = N_("这个值不能用：%(detail)s")
+
+
+def user_message(error: Exception) -> str:
+    """``error`` in the site's language: its code's sentence filled with its params."""
+    if not isinstance(error, DomainError):
+        return _(FALLBACK) % {"detail": str(error)}
+    message = _(CHINESE[error.code])
+    params = joined(error.params, "、")
+    return message % params if "%(" in message else message
