@@ -120,6 +120,21 @@ ENGLISH: dict[str, str] = {
     "account.username_taken": "username {username} is taken",
     "account.no_such_device": "no such signed-in device",
     "account.sign_in_failed": "wrong phone number, username or password",
+    # --- activation codes (members/codes.py, members/redemption.py) ----------------------
+    "code.length": "an activation code has 17 characters (XXXX-XXXX-XXXX-XXXX-X)",
+    "code.character": "{character!r} is not a character used in activation codes",
+    "code.not_canonical": "{what} must be {count} characters of {alphabet}, not {text!r}",
+    "code.typo": "looks like a typo: check the code and try again",
+    "code.not_found": "no such activation code",
+    "code.redeemed": "this code has already been redeemed",
+    "code.revoked": "this code has been revoked",
+    "code.expired": "this code expired on {date}",
+    "code.too_many_attempts": "too many failed attempts; try again in an hour",
+    "code.plan_gone": "the code's plan {plan!r} no longer exists; contact the publisher",
+    "code.not_revocable": "only an unused code can be revoked; this one is {state}",
+    "code.batch_count": "count must be between 1 and 100000",
+    "code.batch_label": "a batch needs a label",
+    "code.batch_exists": "batch {label!r} already exists",
 }
 
 

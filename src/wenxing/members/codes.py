@@ -43,6 +43,9 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable
+from typing import Any
+
+from wenxing.errors import DomainError
 
 __all__ = [
     "ALPHABET",
@@ -77,12 +80,10 @@ _SEPARATORS = frozenset(
     "-_\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u200b\u200c\u200d\u2060\ufeff"
 )
 
-_LENGTH_MESSAGE = "an activation code has 17 characters (XXXX-XXXX-XXXX-XXXX-X)"
-_TYPO_MESSAGE = "looks like a typo: check the code and try again"
 
-
-class CodeError(ValueError):
-    """An entry that is not a redeemable code; ``str()`` is a one-line English message."""
+class CodeError(DomainError):
+    """An entry that is not a redeemable code (a ``code.*`` code); ``str()`` is a one-line
+    English message."""
 
 
 class CodeMalformed(CodeError):
@@ -92,8 +93,8 @@ class CodeMalformed(CodeError):
 class CodeTypo(CodeError):
     """Right shape, wrong check character: almost certainly a mistyped code."""
 
-    def __init__(self, message: str = _TYPO_MESSAGE) -> None:
-        super().__init__(message)
+    def __init__(self, code: str = "code.typo", /, **params: Any) -> None:
+        super().__init__(code, **params)
 
 
 def _times_alpha(v: int) -> int:
@@ -113,7 +114,9 @@ def _canonical_values(text: str, count: int, what: str) -> list[int]:
     """Values of ``text``, which must be ``count`` characters of ALPHABET (canonical form)."""
     values = [_VALUE.get(ch, -1) for ch in text]
     if len(values) != count or -1 in values:
-        raise CodeMalformed(f"{what} must be {count} characters of {ALPHABET}, not {text!r}")
+        raise CodeMalformed(
+            "code.not_canonical", what=what, count=count, alphabet=ALPHABET, text=text
+        )
     return values
 
 
@@ -154,9 +157,9 @@ def normalise_code(entry: str) -> str:
             if v is not None:
                 values.append(v)
             elif c not in _SEPARATORS and not c.isspace():
-                raise CodeMalformed(f"{ch!r} is not a character used in activation codes")
+                raise CodeMalformed("code.character", character=ch)
     if len(values) != CODE_LENGTH:
-        raise CodeMalformed(_LENGTH_MESSAGE)
+        raise CodeMalformed("code.length")
     if _syndrome(values) != 0:
         raise CodeTypo()
     return "".join(ALPHABET[v] for v in values)

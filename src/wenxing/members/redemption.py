@@ -72,12 +72,12 @@ def generate_batch(
 ) -> list[str]:
     """Create ``count`` codes in a new batch; returns them in canonical form."""
     if not 1 <= count <= 100_000:
-        raise ValueError("count must be between 1 and 100000")
+        raise CodeError("code.batch_count")
     label = label.strip()
     if not label:
-        raise ValueError("a batch needs a label")
+        raise CodeError("code.batch_label")
     if session.scalar(select(CodeBatch.id).where(CodeBatch.label == label)):
-        raise ValueError(f"batch {label!r} already exists")
+        raise CodeError("code.batch_exists", label=label)
     batch = CodeBatch(
         label=label,
         channel=channel.strip() or label,
@@ -150,7 +150,7 @@ def redeem(
                 raise LookupError(member_id)
             number = member.number
             if recent_failures(session, number, ip, now) >= failure_limit:
-                raise TooManyAttempts("too many failed attempts; try again in an hour")
+                raise TooManyAttempts("code.too_many_attempts")
             code = normalise_code(entry)
             return _redeem_in(session, code, member, plans, now=now, actor=actor, ip=ip)
     except TooManyAttempts:
@@ -200,7 +200,7 @@ def _redeem_in(
     code_id, plan_code = won
     plan = plans.get(plan_code)
     if plan is None:
-        raise RedeemError(f"the code's plan {plan_code!r} no longer exists; contact the publisher")
+        raise RedeemError("code.plan_gone", plan=plan_code)
     period = extend(session, member, plan.months, plan.code, f"code:{code_id}", now)
     raise_(session, SubscriptionGranted(member.id, plan.code, plan.name, period.ends_at))
     audit.record(
@@ -237,21 +237,21 @@ def _earlier_redemption(
 
 def _why_not(row: ActivationCode | None, now: datetime) -> RedeemError:
     if row is None:
-        return CodeNotFound("no such activation code")
+        return CodeNotFound("code.not_found")
     if row.state == "redeemed":
-        return AlreadyRedeemed("this code has already been redeemed")
+        return AlreadyRedeemed("code.redeemed")
     if row.state == "revoked":
-        return CodeRevoked("this code has been revoked")
-    return CodeExpired(f"this code expired on {row.expires_at:%Y-%m-%d}")
+        return CodeRevoked("code.revoked")
+    return CodeExpired("code.expired", date=f"{row.expires_at:%Y-%m-%d}")
 
 
 def revoke(session: Session, entry: str, *, actor: str, now: datetime) -> ActivationCode:
     code = normalise_code(entry)
     row = session.scalar(select(ActivationCode).where(ActivationCode.code == code))
     if row is None:
-        raise CodeNotFound("no such activation code")
+        raise CodeNotFound("code.not_found")
     if row.state != "issued":
-        raise RedeemError(f"only an unused code can be revoked; this one is {row.state}")
+        raise RedeemError("code.not_revocable", state=row.state)
     row.state, row.revoked_at = "revoked", now
     audit.record(session, audit.CODE_REVOKE, actor=actor, subject=format_code(code))
     return row

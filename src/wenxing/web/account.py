@@ -39,15 +39,6 @@ ROLE_NAMES = {
     "admin": N_("管理员"),
     "suspended": N_("已暂停"),
 }
-_REDEEM_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (codes.CodeTypo, N_("卡密有误：请检查是否输错了某个字符")),
-    (codes.CodeMalformed, N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入")),
-    (redemption.CodeNotFound, N_("没有这个卡密")),
-    (redemption.AlreadyRedeemed, N_("这个卡密已经被使用过了")),
-    (redemption.CodeRevoked, N_("这个卡密已作废")),
-    (redemption.CodeExpired, N_("这个卡密已过期")),
-    (redemption.TooManyAttempts, N_("尝试次数过多，请一小时后再试")),
-)
 
 
 def role_name(role: str) -> str:
@@ -60,8 +51,7 @@ def sign_up_message(error: MemberError) -> str:
 
 
 def redeem_message(error: Exception) -> str:
-    found = next((m for kind, m in _REDEEM_ERRORS if isinstance(error, kind)), None)
-    return _(found) if found is not None else _("卡密无法兑换")
+    return user_message(error)
 
 
 def redeemed_message(plan_name: str, ends_at, timezone: str) -> str:

@@ -103,6 +103,21 @@ CHINESE: dict[str, str] = {
     "account.username_taken": N_("这个用户名已被使用"),
     "account.no_such_device": N_("没有这台已登录的设备"),
     "account.sign_in_failed": N_("手机号、用户名或密码不正确"),
+    # activation codes
+    "code.length": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
+    "code.character": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
+    "code.not_canonical": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
+    "code.typo": N_("卡密有误：请检查是否输错了某个字符"),
+    "code.not_found": N_("没有这个卡密"),
+    "code.redeemed": N_("这个卡密已经被使用过了"),
+    "code.revoked": N_("这个卡密已作废"),
+    "code.expired": N_("这个卡密已过期"),
+    "code.too_many_attempts": N_("尝试次数过多，请一小时后再试"),
+    "code.plan_gone": N_("这个卡密对应的套餐已经停用，请联系出版方"),
+    "code.not_revocable": N_("只有未使用的卡密可以作废"),
+    "code.batch_count": N_("数量为 1 到 100000"),
+    "code.batch_label": N_("请填写批次名称"),
+    "code.batch_exists": N_("这个批次名称已经用过了"),
 }
 
 # Shown only for an error that is not a DomainError (a bug, or a library's own exception).
