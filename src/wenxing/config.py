@@ -449,7 +449,7 @@ def _check_masthead(lines: list[str]) -> None:
         try:
             line.format(member_group="", free_group="")
         except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-            raise DomainError("setting.masthead_braces", line=number) from None
+            raise DomainError("setting.masthead_braces", n=number) from None
 
 
 def parse_setting(name: str, raw: str, *, lines: bool = False) -> Any:

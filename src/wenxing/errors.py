@@ -84,7 +84,7 @@ ENGLISH: dict[str, str] = {
     "setting.timezone": "setting timezone: unknown time zone {zone!r}",
     "setting.group_reviews": "setting {name} maps group forms to approved or vetoed",
     "setting.masthead_braces": (
-        "masthead line {line}: only {{member_group}} and {{free_group}} may stand in braces"
+        "masthead line {n}: only {{member_group}} and {{free_group}} may stand in braces"
     ),
     "setting.plan_object": "plan {n} must be an object",
     "setting.plan_fields": "plan {n} lacks {fields}",
@@ -96,13 +96,13 @@ ENGLISH: dict[str, str] = {
     "setting.plan_is_reward": (
         "plan {plan} is the reward for resale reports; change report_reward_plan first"
     ),
-    "variants.empty_context": "line {line}: an empty context rule",
-    "variants.long_context": "line {line}: a context rule is longer than 32 characters",
-    "variants.group_size": "line {line}: a group needs 2 or 4 non-empty forms",
-    "variants.form_lengths": "line {line}: forms of a group must have the same length",
-    "variants.repeated_form": "line {line}: a form is repeated",
-    "variants.spaces": "line {line}: forms cannot contain spaces",
-    "variants.form_elsewhere": "line {line}: {form} is already in the group on line {other}",
+    "variants.empty_context": "line {n}: an empty context rule",
+    "variants.long_context": "line {n}: a context rule is longer than 32 characters",
+    "variants.group_size": "line {n}: a group needs 2 or 4 non-empty forms",
+    "variants.form_lengths": "line {n}: forms of a group must have the same length",
+    "variants.repeated_form": "line {n}: a form is repeated",
+    "variants.spaces": "line {n}: forms cannot contain spaces",
+    "variants.form_elsewhere": "line {n}: {form} is already in the group on line {other}",
     # --- members and accounts (members/service.py, accounts.py, roster.py) ---------------
     "member.phone_format": "not a mainland mobile number: {phone!r}",
     "member.name_missing": "a member needs a name",
@@ -132,7 +132,7 @@ ENGLISH: dict[str, str] = {
     "code.too_many_attempts": "too many failed attempts; try again in an hour",
     "code.plan_gone": "the code's plan {plan!r} no longer exists; contact the publisher",
     "code.not_revocable": "only an unused code can be revoked; this one is {state}",
-    "code.batch_count": "count must be between 1 and 100000",
+    "code.batch_count": "count must be between {low} and {high}",
     "code.batch_label": "a batch needs a label",
     "code.batch_exists": "batch {label!r} already exists",
 }

@@ -74,9 +74,9 @@ def parse_variant_list(text: str) -> VariantList:
         rules = [part for part in last_parts if part.startswith("!") or part.endswith("!")]
         last = " ".join(part for part in last_parts if part not in rules)
         if any(rule.strip("!") == "" for rule in rules):
-            raise VariantListError("variants.empty_context", line=number)
+            raise VariantListError("variants.empty_context", n=number)
         if any(len(rule) > 33 for rule in rules):
-            raise VariantListError("variants.long_context", line=number)
+            raise VariantListError("variants.long_context", n=number)
         contexts.append(
             (
                 tuple(rule[1:] for rule in rules if rule.startswith("!")),
@@ -87,17 +87,17 @@ def parse_variant_list(text: str) -> VariantList:
         )
         forms = tuple(form.strip() for form in [*head, last])
         if len(forms) not in (2, 4) or any(not form for form in forms):
-            raise VariantListError("variants.group_size", line=number)
+            raise VariantListError("variants.group_size", n=number)
         if len({len(form) for form in forms}) != 1:
-            raise VariantListError("variants.form_lengths", line=number)
+            raise VariantListError("variants.form_lengths", n=number)
         if len(set(forms)) != len(forms):
-            raise VariantListError("variants.repeated_form", line=number)
+            raise VariantListError("variants.repeated_form", n=number)
         for form in forms:
             if any(ch.isspace() for ch in form):
-                raise VariantListError("variants.spaces", line=number)
+                raise VariantListError("variants.spaces", n=number)
             if form in seen:
                 raise VariantListError(
-                    "variants.form_elsewhere", line=number, form=form, other=seen[form]
+                    "variants.form_elsewhere", n=number, form=form, other=seen[form]
                 )
             seen[form] = number
         groups.append(forms)

@@ -72,7 +72,7 @@ def generate_batch(
 ) -> list[str]:
     """Create ``count`` codes in a new batch; returns them in canonical form."""
     if not 1 <= count <= 100_000:
-        raise CodeError("code.batch_count")
+        raise CodeError("code.batch_count", low=1, high=100_000)
     label = label.strip()
     if not label:
         raise CodeError("code.batch_label")
