@@ -217,69 +217,9 @@ def test_exemptions_are_still_needed():
         assert reason and text in (WEB / name).read_text("utf-8"), f"stale exemption {name}"
 
 
-# --- the importer's English reasons reach the console translated -------------------------
-
-_REASON_CALLS = {"ReadError", "Failure", "_Skip", "_skip"}  # the reason is the last argument
-
-
-def _reason_text(node, constants: dict, returns: dict) -> str | None:
-    """A reason expression as text, f-string fields filled with 7 (None for str(exc): a
-    ReadError's own reason, found where it is raised)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(p.value if isinstance(p, ast.Constant) else "7" for p in node.values)
-    if isinstance(node, ast.Name) and node.id in constants:
-        return constants[node.id]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in returns:
-        return _reason_text(returns[node.func.id], constants, returns)
-    return None
-
-
-def _importer_reasons() -> set[str]:
-    """Every reason the importer can write: the arguments of ReadError/Failure/_Skip/_skip
-    and the "reason"/"error" values of its dicts, in src/wenxing/materials."""
-    reasons = set()
-    for path in sorted((SOURCE / "materials").glob("*.py")):
-        tree = ast.parse(path.read_text("utf-8"))
-        constants = {
-            target.id: node.value.value
-            for node in tree.body
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-            for target in node.targets
-            if isinstance(target, ast.Name) and isinstance(node.value.value, str)
-        }
-        returns = {
-            node.name: node.body[-1].value
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef) and isinstance(node.body[-1], ast.Return)
-        }
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in _REASON_CALLS
-                and node.args
-            ):
-                reasons.add(_reason_text(node.args[-1], constants, returns))
-            if isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if isinstance(key, ast.Constant) and key.value in ("reason", "error"):
-                        reasons.add(_reason_text(value, constants, returns))
-    return {r for r in reasons if r}
-
-
-def test_every_importer_reason_has_a_console_message():
-    from wenxing.web.import_messages import import_message
-
-    reasons = _importer_reasons()
-    assert len(reasons) >= 25 and "empty file" in reasons
-    general = import_message("something new")
-    assert "something new" in general
-    before, after = general.split("something new")
-    untranslated = [r for r in reasons if import_message(r) == before + r + after]
-    assert not untranslated, f"add these to web/import_messages.py: {untranslated}"
-    assert import_message("same text as material 12") == "与材料 12 的正文相同"
+# --- the importer's reasons reach the console translated ----------------------------------
+# The importer's reasons are coded DomainErrors now; tests/unit/test_errors.py requires a
+# Chinese sentence for every code raised in the source, and the same Chinese as before.
 
 
 # --- (d) the site follows the catalogue --------------------------------------------------
