@@ -82,14 +82,14 @@ def test_import_reasons_and_redemption_refusals_read_as_before(runtime, site):
         ("files", ("讲话.txt", SAMPLE.read_bytes(), "text/plain")),
         ("files", ("again.txt", SAMPLE.read_bytes(), "text/plain")),
         ("files", ("空.txt", b"", "text/plain")),
-        ("files", ("旧.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "text/plain")),
+        ("files", ("图.xyz", b"\x00" * 64, "application/octet-stream")),
     ]
     done = _post(editor, "/console/materials/upload", {"category": "讲话"}, files=files)
     assert done.status_code == 200
     page = html.unescape(done.text)
     assert "已导入过：材料 1 第 1 版" in page
     assert "文件是空的" in page
-    assert "不支持旧版 Word .doc 格式，请另存为 .docx 后重新导入" in page
+    assert "不支持 .xyz 文件" in page
     assert "empty file" not in page and "already imported" not in page
 
     member = TestClient(editor.app)
