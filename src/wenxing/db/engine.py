@@ -97,6 +97,11 @@ def rowcount(result: Result[Any]) -> int:
 log = logging.getLogger(__name__)
 
 
+def is_write_session(session: Session) -> bool:
+    """Whether ``session`` came from :meth:`Database.transaction` (a write transaction)."""
+    return bool(session.get_bind().get_execution_options().get(_WRITE_OPTION))
+
+
 class WriteTurn:
     """Writers of one SQLite database taking turns, in this process and across processes.
 

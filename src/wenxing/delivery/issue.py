@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import fingerprint, metrics
+from wenxing import fingerprint, limits, metrics
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.delivery.cache import PREPARED
@@ -26,7 +26,7 @@ from wenxing.delivery.docx import DocxFormat
 from wenxing.delivery.html import HtmlFormat
 from wenxing.delivery.layout import CopyContent, Layout, fill, layout_of
 from wenxing.delivery.marking import material_key, plan_for
-from wenxing.delivery.models import IssuedCopy, random_copy_id
+from wenxing.delivery.models import SNIPPET, IssuedCopy, random_copy_id
 from wenxing.delivery.pdf import PdfFormat
 from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
@@ -265,7 +265,7 @@ def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
     rows = session.execute(
         select(IssuedCopy, Material.title)
         .join(Material, Material.id == IssuedCopy.material_id)
-        .where(IssuedCopy.member_id == member_id)
+        .where(IssuedCopy.member_id == member_id, IssuedCopy.format != SNIPPET)
         .order_by(IssuedCopy.created_at.desc(), IssuedCopy.id.desc())
         .limit(limit)
     ).all()
@@ -323,7 +323,11 @@ def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[i
         return memo[2]
     rows = session.execute(
         select(IssuedCopy.material_id, func.count())
-        .where(IssuedCopy.created_at >= since, ~IssuedCopy.actor.startswith("publisher"))
+        .where(
+            IssuedCopy.created_at >= since,
+            IssuedCopy.format != SNIPPET,
+            ~IssuedCopy.actor.startswith("publisher"),
+        )
         .group_by(IssuedCopy.material_id)
         .order_by(func.count().desc(), IssuedCopy.material_id)
         .limit(limit)
@@ -360,6 +364,7 @@ def _check_member_may_have(
     quota = daily_quota(view, now, known)
     if quota is None:
         return
+    limits.hold(session, limits.Subject("quota", member.id))
     zone = publisher["timezone"]
     resets_at = quota_resets_at(now, zone)
     day_start = resets_at - timedelta(days=1)
@@ -370,6 +375,7 @@ def _check_member_may_have(
             .where(
                 IssuedCopy.member_id == member.id,
                 IssuedCopy.created_at >= day_start,
+                IssuedCopy.format != SNIPPET,
                 ~IssuedCopy.actor.startswith("publisher"),
                 # Delivered, or still being delivered: a copy whose worker died before it
                 # was sent gives its download back once the grace has passed.

@@ -45,6 +45,9 @@ def random_copy_id() -> int:
     return FIRST_RANDOM_COPY_ID + secrets.randbelow(2**63 - FIRST_RANDOM_COPY_ID)
 
 
+SNIPPET = "snippet"  # ``IssuedCopy.format`` of a search snippet released to a member
+
+
 class IssuedCopy(Base):
     """The issuance log: one row per copy of a material handed to a member.
 

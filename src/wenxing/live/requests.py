@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.db.engine import is_sqlite, rowcount
+from wenxing.limits import Subject, hold
 from wenxing.live import events
 from wenxing.live.models import MaterialRequest, RequestSupport
 from wenxing.live.notify import notify
@@ -36,7 +37,7 @@ from wenxing.materials import catalog
 from wenxing.materials.models import KINDS
 from wenxing.members.entitlement import role_now
 from wenxing.members.models import Member
-from wenxing.members.subscriptions import account_view, lock_member
+from wenxing.members.subscriptions import account_view
 
 TOPIC_CHARS = 200
 OCCASION_CHARS = 200
@@ -117,7 +118,7 @@ def post_request(
         raise RequestRefused("occasion_long")
     if deadline is not None and deadline < today:
         raise RequestRefused("deadline_past")
-    lock_member(session, member.id)  # held to the commit: the next post counts this one
+    hold(session, Subject("requests", member.id))  # to the commit: the next post counts this one
     posted = session.execute(
         select(func.count())
         .select_from(MaterialRequest)

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import audit
+from wenxing import audit, limits
 from wenxing.config import Settings
 from wenxing.db.engine import write_later
 from wenxing.members.models import AccountSession, Member
@@ -48,6 +48,11 @@ def password_hasher() -> PasswordHasher:
 
 class SignInFailed(MemberError):
     """Wrong identifier or password (the message never says which)."""
+
+
+class SignInThrottled(MemberError):
+    """Too many wrong passwords for this account lately, from any address: even the right
+    password is refused until the window has passed (nothing is recorded for the attempt)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,11 @@ def sign_in(
     inside the transaction and let the transaction commit, so the failure is kept.
     """
     member = _find(session, identifier)
+    if member is not None:
+        limits.hold(session, limits.Subject("sign-in:account", member.id))
+        if _account_failures(session, member.number, now) >= SIGN_IN_FAILURES_PER_ACCOUNT:
+            password_hasher().hash(password)  # the same time as a checked password
+            raise SignInThrottled(f"too many failed sign-ins for {member.number}")
     if not _verify(member, password):
         audit.record(
             session,
@@ -167,6 +177,7 @@ def sign_in(
         )
         raise SignInFailed("account.sign_in_failed")
     assert member is not None
+    limits.hold(session, limits.Subject("devices", member.id))
     token = secrets.token_urlsafe(32)
     session.add(
         AccountSession(
@@ -294,14 +305,34 @@ def end_session(session: Session, member_id: int, session_id: str, now: datetime
 
 
 SIGN_IN_FAILURES_PER_15_MIN = 10  # per address: guessing passwords
+SIGN_IN_FAILURES_PER_ACCOUNT = 10  # per account in 15 minutes, whatever the addresses
 SIGN_UPS_PER_HOUR = 5  # per address: making throwaway accounts
+
+
+def _account_failures(session: Session, number: str, now: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(audit.AuditEvent)
+            .where(
+                audit.AuditEvent.type == audit.MEMBER_SIGN_IN_FAILED,
+                audit.AuditEvent.subject == number,
+                audit.AuditEvent.at > now - timedelta(minutes=15),
+            )
+        )
+        or 0
+    )
 
 
 def too_many_attempts(session: Session, kind: str, ip: str | None, now: datetime) -> bool:
     """Whether an address has used up its sign-in failures (``kind="sign-in"``) or its
-    sign-ups (``kind="sign-up"``) for now; both are counted from the audit log."""
+    sign-ups (``kind="sign-up"``) for now; both are counted from the audit log.
+
+    Call it in the write transaction that then records the attempt: it holds the address
+    (``limits.hold``) until that transaction ends, so parallel attempts count one by one."""
     if not ip:
         return False
+    limits.hold(session, limits.Subject(kind, ip))
     event, window, limit = {
         "sign-in": (
             audit.MEMBER_SIGN_IN_FAILED,

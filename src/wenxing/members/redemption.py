@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import audit
+from wenxing import audit, limits
 from wenxing.db.engine import Database
 from wenxing.events import SubscriptionGranted, raise_
 from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
@@ -140,23 +140,27 @@ def redeem(
     failure_limit: int = 10,
 ) -> Redemption:
     """Redeem a code for a member, exactly once. Raises a CodeError subclass on failure."""
-    number = None
-    try:
-        with db.transaction() as session:
-            # Lock the member first: their subscriptions are extended below, and two of their
-            # redemptions must not both start at the same end.
-            member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
-            if member is None:
-                raise LookupError(member_id)
-            number = member.number
-            if recent_failures(session, number, ip, now) >= failure_limit:
-                raise TooManyAttempts("code.too_many_attempts")
+    failure: CodeError | None = None
+    with db.transaction() as session:
+        # Lock the member first: their subscriptions are extended below, and two of their
+        # redemptions must not both start at the same end. The failures are counted and a new
+        # one recorded in this same transaction, holding the account and the address
+        # (``limits.hold``), so parallel wrong guesses count one by one.
+        member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+        if member is None:
+            raise LookupError(member_id)
+        number = member.number
+        limits.hold(session, limits.Subject("redeem:member", member_id))
+        if ip:
+            limits.hold(session, limits.Subject("redeem:ip", ip))
+        if recent_failures(session, number, ip, now) >= failure_limit:
+            raise TooManyAttempts("code.too_many_attempts")
+        try:
             code = normalise_code(entry)
-            return _redeem_in(session, code, member, plans, now=now, actor=actor, ip=ip)
-    except TooManyAttempts:
-        raise
-    except CodeError as exc:
-        with db.transaction() as session:
+            with session.begin_nested():
+                return _redeem_in(session, code, member, plans, now=now, actor=actor, ip=ip)
+        except CodeError as exc:
+            failure = exc
             audit.record(
                 session,
                 audit.CODE_REDEEM_FAILED,
@@ -167,7 +171,8 @@ def redeem(
                 reason=exc.__class__.__name__,
                 entry=entry[:40],
             )
-        raise
+    assert failure is not None  # the block returned otherwise
+    raise failure
 
 
 def _redeem_in(

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit, jobs
+from wenxing.limits import Subject, hold
 from wenxing.members.accounts import network_of
 from wenxing.members.models import Member
 from wenxing.members.service import normalise_phone
@@ -235,6 +236,12 @@ def _check_rate(
     now: datetime,
     new_bytes: int = 0,
 ) -> None:
+    # Counted and then written in the caller's transaction, holding the address and the
+    # contact so parallel reports count one by one (``wenxing.limits``).
+    if ip:
+        hold(session, Subject("reports:ip", ip))
+    if contact:
+        hold(session, Subject("reports:contact", contact))
     if ip:
         recent, stored = recent_from(session, ip, now)
         if recent >= limits.per_hour_ip:

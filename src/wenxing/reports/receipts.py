@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit
+from wenxing.limits import Subject, hold
 from wenxing.reports.intake import (
     find_for_check,
     format_receipt,
@@ -156,6 +157,8 @@ def open_by_contact(
     recorded when the caller's transaction commits). Entries that are not a receipt number
     and a contact at all are refused without counting: guessing needs well-formed ones.
     Raises TooManyChecks when this address used up its failures."""
+    if ip:
+        hold(session, Subject("report-check", ip))  # counted and recorded one by one
     if ip and _failed_checks(session, ip, now) >= CHECK_FAILURES_PER_15_MIN:
         raise TooManyChecks(ip)
     receipt = normalise_receipt(receipt_entry)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from wenxing.i18n import _
+from wenxing.limits import Subject, hold
 from wenxing.search import fallback
 from wenxing.search.engine import Results, run
 from wenxing.search.models import SearchUsage
@@ -71,6 +72,7 @@ def count_search(session: Session, subject: str, per_minute: int, now: datetime)
     minute's searches; the minute's first search inserts the row, and the loser of that
     insert counts on the winner's row."""
     minute = minute_of(now)
+    hold(session, Subject("search", subject))
     counted = _count_one(session, subject, minute, per_minute)
     if counted is not None:
         return counted

@@ -93,18 +93,19 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             error = _("两次输入的密码不一致")
         publisher = runtime.publisher_settings()
         if error is None:
-            with runtime.db.reading() as session:
-                if accounts.too_many_attempts(
-                    session, "sign-up", auth.client_ip(request), utcnow()
-                ):
-                    context = {
-                        "next": auth.local_target(next),
-                        "error": _("注册太频繁了，请稍后再试"),
-                        "form": form,
-                    }
-                    return page(request, "signup.html", context, 429)
             try:
                 with runtime.db.transaction() as session:
+                    # Counted and written in one transaction holding the address, so a burst
+                    # of parallel sign-ups from one address gets exactly the limit.
+                    if accounts.too_many_attempts(
+                        session, "sign-up", auth.client_ip(request), utcnow()
+                    ):
+                        context = {
+                            "next": auth.local_target(next),
+                            "error": _("注册太频繁了，请稍后再试"),
+                            "form": form,
+                        }
+                        return page(request, "signup.html", context, 429)
                     accounts.sign_up(
                         session,
                         name=name.strip(),

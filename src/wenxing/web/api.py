@@ -417,6 +417,12 @@ def api_routes(
                 )
             except accounts.SignInFailed:
                 pass  # the failure is recorded when this transaction commits
+            except accounts.SignInThrottled:
+                raise ApiError(
+                    429,
+                    _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
+                    {"Retry-After": str(15 * 60)},
+                ) from None
         if signed is None:
             raise ApiError(401, _("会员号、手机号、用户名或密码不正确"))
         return out

@@ -314,6 +314,12 @@ def create_app(runtime: Runtime) -> FastAPI:
                 signed = auth.open_session(session, publisher, request, identifier, password)
             except accounts.SignInFailed:
                 failed = True  # the failure is recorded when this transaction commits
+            except accounts.SignInThrottled:
+                context = {
+                    "next": auth.local_target(next),
+                    "error": _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
+                }
+                return page(request, "signin.html", context, status_code=429)
         if failed:
             context = {"next": auth.local_target(next), "error": _("手机号、用户名或密码不正确")}
             return page(request, "signin.html", context, status_code=400)
