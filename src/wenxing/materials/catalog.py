@@ -17,6 +17,7 @@ from wenxing.materials.models import Material, MaterialVersion
 from wenxing.materials.queries import MaterialNotFound as MaterialNotFound
 from wenxing.materials.queries import current_version as current_version
 from wenxing.materials.queries import get_material as get_material
+from wenxing.materials.outline import public_heading
 
 PREVIEW_CHARS = 300
 _CHANGED = "wenxing_catalog_changed"
@@ -197,7 +198,7 @@ def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "type": node["type"],
             "level": node["level"],
             "marker": node["marker"],
-            "heading": node["heading"][:60],
+            "heading": public_heading(node),
             "children": _headings_only(node["children"]),
         }
         for node in nodes

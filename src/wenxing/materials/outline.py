@@ -393,3 +393,23 @@ def _attach_items(node: Node, builder: _OutlineBuilder) -> None:
     for child in node.children:
         if child.type == "section":
             _attach_items(child, builder)
+
+
+PUBLIC_ITEM_HEADING = 16  # characters of an item's run-in heading anyone may see
+
+
+def public_heading(node: dict[str, Any]) -> str:
+    """What of an outline node's heading is public (rule 1 of the architecture: headings
+    are, running text is not). A section's heading as it is; an item (一是…) shows its
+    run-in heading, the words before its first stop, cut to ``PUBLIC_ITEM_HEADING``
+    characters, and nothing when the item is one running sentence with no stop of its own
+    (its "heading" is then the sentence itself)."""
+    heading = str(node.get("heading") or "")
+    if node.get("type") != "item":
+        return heading[:60]
+    length = int(node.get("end", 0)) - int(node.get("start", 0))
+    if len(node.get("marker") or "") + len(heading) >= length - 1 and len(heading) > (
+        PUBLIC_ITEM_HEADING
+    ):
+        return ""
+    return heading[:PUBLIC_ITEM_HEADING]

@@ -35,7 +35,9 @@ __all__ = ["MATERIAL", "SCHEMA", "UNIT", "MaterialEntry", "SearchIndex", "materi
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 3: characters with positions (phrases cut inside words)
+SCHEMA_VERSION = (
+    4  # 3: characters with positions (phrases cut inside words); 4: public item headings
+)
 _MARKER = "wenxing-schema"  # the layout version of the folder's index
 _OPEN_LOCK = ".wenxing-open.lock"  # held while a process opens (and perhaps rebuilds) it
 _OPENING = threading.Lock()  # the same, between the threads of this process

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from wenxing.materials.outline import public_heading
+
 RUN_CHARS = 1500
 
 
@@ -29,8 +31,8 @@ def units_of(body: str, outline_json: str) -> list[Unit]:
 
     def visit(items: list[dict[str, Any]], path: tuple[str, ...]) -> None:
         for node in items:
-            label = (
-                f"{node['marker']}{node['heading']}".strip()
+            label = (  # public headings only: an item's running sentence is body text
+                f"{node['marker']}{public_heading(node)}".strip()
                 if node["type"]
                 in (
                     "section",

@@ -16,11 +16,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wenxing.db.base import utcnow
+from wenxing.delivery import snippets
 from wenxing.delivery.issue import copies_of
 from wenxing.i18n import N_, _
 from wenxing.live.feeds import feed_opened_at
 from wenxing.members import accounts, codes, redemption
 from wenxing.members.entitlement import role_now
+from wenxing.members.models import Member
 from wenxing.members.service import MemberError
 from wenxing.members.subscriptions import account_view, membership_end, plans
 from wenxing.reports import receipts
@@ -233,7 +235,7 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
             context["error"], status = limited.user_message, 429
         if status == 200:
             try:
-                context["results"] = search(
+                results = search(
                     runtime.search_index(),
                     q,
                     limit=20,
@@ -241,6 +243,8 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                 )
             except QueryError as refused:
                 context["error"], status = refused.user_message, 400
+            else:
+                context["results"] = release_results(runtime, request, member, results, "web")
         return page(request, "search.html", context, status)
 
     return router
@@ -250,3 +254,22 @@ _NOTICES = {
     "device": N_("已让这台设备退出登录。"),
     "feed-stopped": N_("订阅源已停用，原来的订阅地址不再可用。"),
 }  # translated where shown
+
+
+def release_results(runtime: Runtime, request: Request, member, results, channel: str):
+    """A search answer as the asking account may have it (``delivery.snippets``): visitors
+    get headings only without a write; an account's snippets are marked and logged."""
+    if member is None:
+        return snippets.withhold(results)
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        return snippets.release(
+            session,
+            runtime.secret,
+            publisher,
+            session.get(Member, member.id),
+            results,
+            now=utcnow(),
+            actor=f"member:{channel}-search",
+            ip=auth.client_ip(request),
+        )

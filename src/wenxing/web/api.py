@@ -37,7 +37,7 @@ from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, search
 from wenxing.web import auth
-from wenxing.web.account import redeem_message, redeemed_message, role_name
+from wenxing.web.account import redeem_message, redeemed_message, release_results, role_name
 
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -645,6 +645,7 @@ def api_routes(
             results = search(runtime.search_index(), q, limit=max(1, min(limit, 50)), member=full)
         except QueryError as refused:
             return JSONResponse({"error": refused.user_message}, status_code=400)
+        results = release_results(runtime, request, member, results, "api")
         return JSONResponse(results.as_dict())
 
     return router
