@@ -15,8 +15,8 @@ from tests.helpers import PASSWORD, account, import_sample, in_threads
 from wenxing import audit
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import NotEntitled, record_copy
-from wenxing.live.requests import RequestRefused, post_request
 from wenxing.limits import NotInWriteTransaction, Subject, hold
+from wenxing.live.requests import RequestRefused, post_request
 from wenxing.materials.models import Material
 from wenxing.members import accounts, redemption
 from wenxing.members.codes import CodeError
@@ -51,7 +51,9 @@ def burst(work) -> None:
 @pytest.fixture
 def member_id(runtime):
     with runtime.db.transaction() as session:
-        return account(session, runtime.publisher_settings(), "甲", subscribed=True, username="jia").id
+        return account(
+            session, runtime.publisher_settings(), "甲", subscribed=True, username="jia"
+        ).id
 
 
 def test_holding_needs_a_write_transaction(runtime):

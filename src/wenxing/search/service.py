@@ -90,22 +90,6 @@ def count_search(session: Session, subject: str, per_minute: int, now: datetime)
     raise RateLimited(retry_after(now))
 
 
-def add_searches(session: Session, subject: str, minute: int, searches: int) -> int:
-    """Add ``searches`` already allowed (``allowance.SearchAllowance`` lets a process allow
-    some before writing them) to the subject's minute, whatever the allowance; the new
-    count."""
-    added = session.execute(_adding(subject, minute, searches)).scalar()
-    if added is not None:
-        return added
-    try:
-        with session.begin_nested():
-            session.execute(insert(_USAGE).values(subject=subject, minute=minute, count=searches))
-    except IntegrityError:  # another worker wrote this minute's first count
-        return session.execute(_adding(subject, minute, searches)).scalar_one()
-    session.execute(delete(_USAGE).where(_USAGE.c.minute < minute - 60))
-    return searches
-
-
 def minute_of(now: datetime) -> int:
     """The rate limit's minute of ``now`` (naive UTC)."""
     return calendar.timegm(now.timetuple()) // 60
@@ -129,12 +113,3 @@ def _count_one(session: Session, subject: str, minute: int, per_minute: int) -> 
         .values(count=_USAGE.c.count + 1)
         .returning(_USAGE.c.count)
     ).scalar()
-
-
-def _adding(subject: str, minute: int, searches: int):
-    return (
-        update(_USAGE)
-        .where(*_row(subject, minute))
-        .values(count=_USAGE.c.count + searches)
-        .returning(_USAGE.c.count)
-    )

@@ -593,10 +593,18 @@ def api_routes(
     ) -> Response:
         """A copy of the material marked for the calling account and logged like a download
         (``docs/delivery.md``): the same entitlement and daily quota as the site's download
-        buttons. Signed in by a bearer token or the site's cookie."""
+        buttons. Signed in by a bearer token, or by the site's cookie with the page's
+        ``X-CSRF-Token`` header (never from another site)."""
         if format not in FORMATS:
             listed = _("、").join(FORMATS)  # the list separator is the language's own
             raise ApiError(400, _("格式只能是 %(formats)s 之一") % {"formats": listed})
+        by_cookie = not request.headers.get("authorization", "").lower().startswith("bearer ")
+        if by_cookie and (
+            auth.cross_site(request) or not auth.csrf_ok(request, request.headers.get(CSRF_HEADER))
+        ):
+            # The browser sends the cookie with any page's request: a copy by cookie needs
+            # this site's page (its CSRF token), so no other site can spend the downloads.
+            raise ApiError(403, _("请从本站页面领取材料"))
         return deliver(request, material_id, format, api=True)
 
     @router.get(

@@ -223,13 +223,41 @@ def create_app(runtime: Runtime) -> FastAPI:
                 for fmt in DOWNLOADS
             ),
         )
+        if auth.cross_site(request):
+            return _confirm_copy(request, material_id, f"/materials/{material_id}/read")
         return _deliver(request, material_id, "html", links=links, inline=True)
+
+    @app.post("/materials/{material_id}/read", include_in_schema=False)
+    def read_confirmed(request: Request, material_id: int, csrf_token: str = Form("")) -> Response:
+        if not auth.deliberate(request, csrf_token):
+            raise PageError(403, _("页面已过期，请刷新后重试"))
+        return RedirectResponse(f"/materials/{material_id}/read", status_code=303)
 
     @app.get("/materials/{material_id}/download/{fmt}", include_in_schema=False)
     def download(request: Request, material_id: int, fmt: str) -> Response:
         if fmt not in FORMATS:
             raise PageError(404, _("没有这种格式"))
+        if auth.cross_site(request):
+            return _confirm_copy(request, material_id, f"/materials/{material_id}/download/{fmt}")
         return _deliver(request, material_id, fmt)
+
+    @app.post("/materials/{material_id}/download/{fmt}", include_in_schema=False)
+    def download_confirmed(
+        request: Request, material_id: int, fmt: str, csrf_token: str = Form("")
+    ) -> Response:
+        if fmt not in FORMATS:
+            raise PageError(404, _("没有这种格式"))
+        if not auth.deliberate(request, csrf_token):
+            raise PageError(403, _("页面已过期，请刷新后重试"))
+        return _deliver(request, material_id, fmt)
+
+    def _confirm_copy(request: Request, material_id: int, action: str) -> HTMLResponse:
+        """A link from another site issues nothing: the member confirms with a button of
+        this site (a form posting the CSRF token), so no page elsewhere spends their
+        downloads or logs copies in their name."""
+        with runtime.db.reading() as session:
+            view = catalog.public_view(session, _published(session, material_id).id)
+        return page(request, "confirm_copy.html", {"m": view, "action": action}, 200)
 
     def _deliver(
         request: Request,

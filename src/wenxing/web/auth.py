@@ -104,3 +104,34 @@ def open_session(session: Session, publisher, request: Request, identifier: str,
         max_sessions=publisher["max_sessions"],
         sharing_networks=publisher["sharing_networks"],
     )
+
+
+def cross_site(request: Request) -> bool:
+    """Whether the browser says this request comes from another site (a link, image or
+    form on a page elsewhere): ``Sec-Fetch-Site`` is ``cross-site`` or ``same-site`` (a
+    sibling subdomain is another site for copies), or ``Origin`` names another origin."""
+    fetch_site = request.headers.get("sec-fetch-site", "").lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    return origin is not None and not same_origin(request, origin)
+
+
+def same_origin(request: Request, origin: str) -> bool:
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin.rstrip("/").lower() == own.lower()
+
+
+def deliberate(request: Request, submitted: str | None) -> bool:
+    """A state-changing form of this site: the CSRF token matches and, on a POST, the
+    browser names this origin (a missing ``Origin`` passes only with a same-origin
+    ``Sec-Fetch-Site`` or none at all, as non-browser clients send)."""
+    if not csrf_ok(request, submitted) or cross_site(request):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return request.headers.get("sec-fetch-site", "same-origin").lower() in (
+            "same-origin",
+            "none",
+        )
+    return same_origin(request, origin)
