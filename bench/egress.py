@@ -200,33 +200,44 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(database_url: str, workers: int, folder: Path) -> tuple[subprocess.Popen, str]:
+def serve(
+    database_url: str, workers: int, folder: Path, secret: str | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`wenxing serve` on a free loopback port, once it answers: (the process, its URL)."""
     port = _free_port()
     env = {
         **os.environ,
         "WENXING_DATABASE_URL": database_url,
-        "WENXING_SECRET": SECRET,
+        "WENXING_SECRET": secret or SECRET,
         "WENXING_SEARCH_DIR": str(folder / "search"),
         "WENXING_PASSWORD_COST": "test",
     }
     wenxing = Path(sys.executable).with_name("wenxing")
+    folder.mkdir(parents=True, exist_ok=True)
+    log = (folder / "server.log").open("ab")  # the request log, for a look after a MISS
     server = subprocess.Popen(
         [str(wenxing), "serve", "--workers", str(workers), "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=log,
+        stderr=log,  # never a pipe nobody reads: a full pipe stalls the server's log writes
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=5):
-                return server, base
-        except OSError:
-            time.sleep(0.3)
+    log.close()  # the server has its own descriptor
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # every worker up: a parallel round all ready
+        if all(in_parallel(4 * workers, lambda _n: _ready(base))):
+            return server, base
+        time.sleep(0.5)
     server.kill()
     raise RuntimeError("server did not start")
+
+
+def _ready(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/readyz", timeout=10) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 SECRET = "bench-secret-" + "0123456789abcdef" * 3
@@ -440,7 +451,16 @@ def member_account(database_url: str, username: str) -> str:
     db.dispose()
     code = json.loads(
         wenxing_cli(
-            database_url, "codes", "generate", "--plan", "month", "--count", "1", "--json"
+            database_url,
+            "codes",
+            "generate",
+            "--plan",
+            "month",
+            "--count",
+            "1",
+            "--batch",
+            "bench",
+            "--json",
         ).stdout
     )["codes"][0]
     wenxing_cli(database_url, "codes", "redeem", code, "--member", str(member_id), "--json")

@@ -67,6 +67,10 @@ def redeemed_message(plan_name: str, ends_at, timezone: str) -> str:
     }
 
 
+class _Refused(Exception):
+    """Ends a write transaction without writing (a limit refused the request)."""
+
+
 def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(include_in_schema=False)  # pages, not the API
 
@@ -94,20 +98,19 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
         if password != password_again:
             error = _("两次输入的密码不一致")
         publisher = runtime.publisher_settings()
+        throttled = False
         if error is None:
             try:
                 with runtime.db.transaction() as session:
                     # Counted and written in one transaction holding the address, so a burst
-                    # of parallel sign-ups from one address gets exactly the limit.
-                    if accounts.too_many_attempts(
+                    # of parallel sign-ups from one address gets exactly the limit. (The page
+                    # is rendered after it: a second connection must never be taken while
+                    # the address is held.)
+                    throttled = accounts.too_many_attempts(
                         session, "sign-up", auth.client_ip(request), utcnow()
-                    ):
-                        context = {
-                            "next": auth.local_target(next),
-                            "error": _("注册太频繁了，请稍后再试"),
-                            "form": form,
-                        }
-                        return page(request, "signup.html", context, 429)
+                    )
+                    if throttled:
+                        raise _Refused
                     accounts.sign_up(
                         session,
                         name=name.strip(),
@@ -121,6 +124,15 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     signed = auth.open_session(session, publisher, request, identifier, password)
             except MemberError as refused:
                 error = sign_up_message(refused)
+            except _Refused:
+                pass
+        if throttled:
+            context = {
+                "next": auth.local_target(next),
+                "error": _("注册太频繁了，请稍后再试"),
+                "form": form,
+            }
+            return page(request, "signup.html", context, 429)
         if error is not None:
             context = {"next": auth.local_target(next), "error": error, "form": form}
             return page(request, "signup.html", context, 400)

@@ -329,25 +329,27 @@ def create_app(runtime: Runtime) -> FastAPI:
     ) -> Response:
         if not auth.csrf_ok(request, csrf_token):
             raise PageError(403, _("页面已过期，请刷新后重试"))
-        failed = False
+        failed = throttled = False
         publisher = runtime.publisher_settings()
+        # The page is rendered after the transaction: a second connection must never be
+        # taken while the address or account is held (``wenxing.limits``).
         with runtime.db.transaction() as session:
-            if accounts.too_many_attempts(session, "sign-in", auth.client_ip(request), utcnow()):
-                context = {
-                    "next": auth.local_target(next),
-                    "error": _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
-                }
-                return page(request, "signin.html", context, status_code=429)
-            try:
-                signed = auth.open_session(session, publisher, request, identifier, password)
-            except accounts.SignInFailed:
-                failed = True  # the failure is recorded when this transaction commits
-            except accounts.SignInThrottled:
-                context = {
-                    "next": auth.local_target(next),
-                    "error": _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
-                }
-                return page(request, "signin.html", context, status_code=429)
+            throttled = accounts.too_many_attempts(
+                session, "sign-in", auth.client_ip(request), utcnow()
+            )
+            if not throttled:
+                try:
+                    signed = auth.open_session(session, publisher, request, identifier, password)
+                except accounts.SignInFailed:
+                    failed = True  # the failure is recorded when this transaction commits
+                except accounts.SignInThrottled:
+                    throttled = True
+        if throttled:
+            context = {
+                "next": auth.local_target(next),
+                "error": _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
+            }
+            return page(request, "signin.html", context, status_code=429)
         if failed:
             context = {"next": auth.local_target(next), "error": _("手机号、用户名或密码不正确")}
             return page(request, "signin.html", context, status_code=400)

@@ -1,0 +1,84 @@
+"""Bursts of 50 parallel requests at `wenxing serve` with two worker processes, on SQLite and
+PostgreSQL: each limit gives exactly its number (issue 17 found 15 accounts from one
+address's burst, 27 copies of a quota of 20, 37 passwords tried of 10, 5 devices of 3)."""
+
+from __future__ import annotations
+
+from bench.egress import Browser, in_parallel, serve
+from sqlalchemy import func, select
+
+from tests.conftest import TEST_SECRET
+from tests.helpers import PASSWORD, account, import_sample, stop_server
+from wenxing.members import accounts
+from wenxing.members.models import AccountSession, Member
+from wenxing.members.subscriptions import plans
+
+BURST = 50
+
+
+def signed_in(base: str, identifier: str) -> Browser:
+    browser = Browser(base)
+    browser.get("/signin")
+    status, _body = browser.post(
+        "/signin",
+        {
+            "identifier": identifier,
+            "password": PASSWORD,
+            "csrf_token": browser.cookie("wx_csrf"),
+            "next": "/",
+        },
+    )
+    assert status == 200  # followed the redirect home
+    return browser
+
+
+def test_bursts_at_a_server_with_two_workers_get_exactly_each_limit(runtime, settings, tmp_path):
+    import_sample(runtime)
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        member = account(session, publisher, "会员", subscribed=True, username="paid")
+        member_id = member.id
+    quota = plans(publisher)["month"].daily_quota
+    server, base = serve(settings.database_url, 2, tmp_path, TEST_SECRET)
+    try:
+        made = in_parallel(BURST, lambda n: Browser(base).sign_up(f"burst{n:02d}", PASSWORD))
+        assert sum(1 for status in made if status == 200) == accounts.SIGN_UPS_PER_HOUR, [
+            m for m in made if m not in (200, 429)
+        ]
+
+        devices = in_parallel(BURST, lambda n: signed_in(base, "paid"))
+        assert all(isinstance(d, Browser) for d in devices), [
+            d for d in devices if not isinstance(d, Browser)
+        ][:3]
+        reader = signed_in(base, "paid")  # the newest device
+        copies = in_parallel(BURST, lambda n: reader.get("/materials/1/download/txt")[0])
+        assert copies.count(200) == quota and copies.count(403) == BURST - quota, [
+            c for c in copies if c not in (200, 403)
+        ]
+
+        # Last: the address's failures then refuse every sign-in from it.
+        guesser = Browser(base)
+        guesser.get("/signin")
+        token = guesser.cookie("wx_csrf")
+        tried = in_parallel(
+            BURST,
+            lambda n: guesser.post(
+                "/signin",
+                {"identifier": f"nobody{n}", "password": "x" * 8, "csrf_token": token},
+            )[0],
+        )
+        assert tried.count(400) == accounts.SIGN_IN_FAILURES_PER_15_MIN
+        assert tried.count(429) == BURST - accounts.SIGN_IN_FAILURES_PER_15_MIN
+
+    finally:
+        status, _err = stop_server(server)
+    assert status == 0, (tmp_path / "server.log").read_text()[-2000:]
+    with runtime.db.reading() as session:
+        signed = session.scalar(
+            select(func.count())
+            .select_from(AccountSession)
+            .where(AccountSession.member_id == member_id, AccountSession.ended_at.is_(None))
+        )
+        members = session.scalar(select(func.count()).select_from(Member))
+    assert signed == publisher["max_sessions"]
+    assert members == 1 + accounts.SIGN_UPS_PER_HOUR
