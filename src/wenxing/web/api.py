@@ -598,7 +598,9 @@ def api_routes(
         if format not in FORMATS:
             listed = _("、").join(FORMATS)  # the list separator is the language's own
             raise ApiError(400, _("格式只能是 %(formats)s 之一") % {"formats": listed})
-        by_cookie = not request.headers.get("authorization", "").lower().startswith("bearer ")
+        by_cookie = not request.headers.get("authorization", "").lower().startswith(
+            "bearer "
+        ) and bool(request.cookies.get(auth.SESSION_COOKIE))
         if by_cookie and (
             auth.cross_site(request) or not auth.csrf_ok(request, request.headers.get(CSRF_HEADER))
         ):
