@@ -247,7 +247,10 @@ PASSWORD = "correct horse 42"
 def wenxing_cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "WENXING_DATABASE_URL": database_url, "WENXING_SECRET": SECRET}
     wenxing = Path(sys.executable).with_name("wenxing")
-    return subprocess.run([str(wenxing), *args], env=env, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as folder:  # `codes generate` writes its CSV here
+        return subprocess.run(
+            [str(wenxing), *args], env=env, capture_output=True, text=True, cwd=folder
+        )
 
 
 def prepare(database_url: str) -> None:
@@ -336,7 +339,6 @@ def run_backend(name: str, database_url: str, workers: int, folder: Path) -> lis
             texts = []
             for n in range(accounts):
                 user = f"free{accounts}x{n:02d}"
-                wenxing_cli(database_url, "members", "add", user, "--json")
                 browser = Browser(base)
                 if browser_sign_up_cli(database_url, user) and signin(browser, user):
                     texts += chain(browser.search(1), SEED, 40 // accounts + 2)

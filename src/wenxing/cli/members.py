@@ -409,7 +409,7 @@ def password_command(
         try:
             with runtime.db.transaction() as session:
                 member = _member(session, member_ref)
-                set_password(member, password)
+                set_password(session, member, password, now=utcnow())
                 audit.record(session, audit.MEMBER_PASSWORD, actor=ACTOR, subject=member.number)
                 result = {"number": member.number}
         except MemberError as exc:

@@ -210,7 +210,9 @@ def set_published(session: Session, material_id: int, published: bool) -> Materi
     material = get_material(session, material_id)
     if published and material.status != "published":
         material.status = "published"
-        material.published_at = utcnow()
+        # Republishing keeps the first publication date: the archive window follows it, so
+        # unpublishing and republishing must not move an old material into every window.
+        material.published_at = material.published_at or utcnow()
         raise_(session, MaterialPublished(material.id))
     elif not published and material.status == "published":
         material.status = "draft"

@@ -110,9 +110,27 @@ def sign_up(
     return member
 
 
-def set_password(member: Member, password: str) -> None:
+def set_password(
+    session: Session, member: Member, password: str, *, now: datetime, keep: str | None = None
+) -> list[str]:
+    """A new password, and every other session and API token of the account ended (a
+    password changed because it leaked must shut out whoever used it); ``keep`` is the
+    session id of the device making the change, if any. The ended session ids."""
     check_password(password)
     member.password_hash = password_hasher().hash(password)
+    return end_all_sessions(session, member.id, now, keep=keep)
+
+
+def end_all_sessions(
+    session: Session, member_id: int, now: datetime, *, keep: str | None = None
+) -> list[str]:
+    """Sign the account out everywhere (its API tokens are sessions too), but ``keep``."""
+    ended = []
+    for row in devices(session, member_id):
+        if row.id != keep:
+            row.ended_at = now
+            ended.append(row.id)
+    return ended
 
 
 def _find(session: Session, identifier: str) -> Member | None:
@@ -257,9 +275,17 @@ def _check_sharing(
     return True
 
 
+SESSION_IDLE = timedelta(days=30)  # a device unused this long is signed out
+SESSION_LIFETIME = timedelta(days=180)  # and any device this long after signing in
+
+
 def member_for_token(session: Session, token: str, now: datetime) -> Member | None:
+    """The account a session token (cookie or bearer) signs in, while the session lasts:
+    not ended, used within ``SESSION_IDLE``, opened within ``SESSION_LIFETIME``."""
     row = session.get(AccountSession, token_id(token))
     if row is None or row.ended_at is not None:
+        return None
+    if now - row.last_seen_at > SESSION_IDLE or now - row.created_at > SESSION_LIFETIME:
         return None
     if now - row.last_seen_at > timedelta(minutes=5):  # not a write on every page
         write_later(session, partial(_seen, session_id=row.id, now=now))

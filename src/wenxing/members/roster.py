@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenxing import audit
+from wenxing.members.accounts import end_all_sessions
 from wenxing.members.entitlement import Plan
 from wenxing.members.models import Member, Subscription
 from wenxing.members.service import MemberError, add_member, normalise_phone
@@ -116,6 +117,8 @@ def suspend(session: Session, member: Member, reason: str, *, actor: str, now: d
     if member.status == "suspended":
         raise MemberError("member.already_suspended", number=member.number)
     member.status, member.suspended_reason, member.suspended_at = "suspended", reason.strip(), now
+    # Signed out everywhere, whoever suspends (console, CLI, a report's decision).
+    end_all_sessions(session, member.id, now)
     audit.record(session, audit.MEMBER_SUSPEND, actor=actor, subject=member.number, reason=reason)
 
 

@@ -61,7 +61,7 @@ from wenxing.web.console_requests import console_request_routes
 from wenxing.web.console_robots import console_robot_routes
 from wenxing.web.console_wording import console_wording_routes
 from wenxing.web.feed_pages import feed_routes
-from wenxing.web.headers import SecurityHeaders
+from wenxing.web.headers import OutOfRangeIds, SecurityHeaders
 from wenxing.web.home import HomeCache
 from wenxing.web.live_api import live_api_routes
 from wenxing.web.report_api import report_api_routes
@@ -474,7 +474,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             return HTMLResponse(f"{body}<p>{html.escape(message)}</p></html>", status_code=status)
 
     # The request log outermost: it sees the final status, headers included.
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(OutOfRangeIds)
+    app.add_middleware(SecurityHeaders, https=runtime.settings.public_url.startswith("https://"))
     app.add_middleware(logs.RequestLog)
 
     return app

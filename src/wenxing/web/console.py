@@ -32,7 +32,7 @@ from wenxing.i18n import _
 from wenxing.materials import catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.materials.models import KINDS, Material
-from wenxing.members import accounts, roster
+from wenxing.members import roster
 from wenxing.members.entitlement import role_now
 from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
 from wenxing.members.redemption import export_batch, generate_batch
@@ -438,8 +438,6 @@ def console_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     )
                 elif action == "suspend":
                     roster.suspend(session, member, reason, actor=who.number, now=utcnow())
-                    for device in accounts.devices(session, member.id):
-                        accounts.end_session(session, member.id, device.id, utcnow())
                 else:
                     roster.reinstate(session, member, actor=who.number)
         except MemberError as refused:

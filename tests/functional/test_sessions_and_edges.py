@@ -1,0 +1,177 @@
+"""Issue 17's session rules and edges, through the real app on both databases: a new password
+and a suspension sign the account out everywhere (cookies and API tokens), sessions expire
+on the server, ids no row can have answer 404 on every route, HSTS over https, and
+republishing keeps the first publication date."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from tests.functional.test_route_walk import _routes
+from tests.helpers import PASSWORD, account, import_sample
+from wenxing.db.base import utcnow
+from wenxing.materials import catalog
+from wenxing.materials.models import Material
+from wenxing.members import accounts, roster
+from wenxing.members.models import AccountSession, Member
+from wenxing.runtime import open_runtime
+from wenxing.web.app import create_app
+from wenxing.web.auth import CSRF_COOKIE
+
+TOO_BIG = str(2**63 + 1)
+
+
+@pytest.fixture
+def site(runtime):
+    import_sample(runtime)
+    with runtime.db.transaction() as session:
+        member_id = account(
+            session, runtime.publisher_settings(), "会员", subscribed=True, username="paid"
+        ).id
+    return create_app(runtime), member_id
+
+
+def browser(app) -> TestClient:
+    client = TestClient(app)
+    client.get("/signin")
+    signed = client.post(
+        "/signin",
+        data={
+            "identifier": "paid",
+            "password": PASSWORD,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    return client
+
+
+def api_token(app) -> str:
+    answer = TestClient(app).post(
+        "/api/v1/session", json={"identifier": "paid", "password": PASSWORD}
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["token"]
+
+
+def signed_in_everywhere(app, client: TestClient, token: str) -> tuple[bool, bool]:
+    by_cookie = client.get("/api/v1/account").status_code == 200
+    by_token = (
+        TestClient(app)
+        .get("/api/v1/account", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 200
+    )
+    return by_cookie, by_token
+
+
+def test_a_new_password_ends_every_session_and_token(runtime, site):
+    app, member_id = site
+    client, token = browser(app), api_token(app)
+    assert signed_in_everywhere(app, client, token) == (True, True)
+    with runtime.db.transaction() as session:
+        member = session.get(Member, member_id)
+        accounts.set_password(session, member, "a new password 1", now=utcnow())
+    assert signed_in_everywhere(app, client, token) == (False, False)
+
+
+def test_a_suspension_from_the_command_line_signs_out_everywhere(runtime, site, cli):
+    app, member_id = site
+    client, token = browser(app), api_token(app)
+    with runtime.db.reading() as session:
+        number = session.get(Member, member_id).number
+    done = cli("members", "suspend", number, "--reason", "转卖材料", "--json")
+    assert done.code == 0, done
+    assert signed_in_everywhere(app, client, token) == (False, False)
+
+
+def test_the_same_suspension_by_any_caller_ends_the_sessions(runtime, site):
+    app, member_id = site
+    client = browser(app)
+    with runtime.db.transaction() as session:
+        roster.suspend(session, session.get(Member, member_id), "举报成立", actor="t", now=utcnow())
+    assert client.get("/api/v1/account").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "column, age",
+    [("last_seen_at", accounts.SESSION_IDLE), ("created_at", accounts.SESSION_LIFETIME)],
+)
+def test_sessions_expire_on_the_server(runtime, site, column, age):
+    app, member_id = site
+    client = browser(app)
+    assert client.get("/api/v1/account").status_code == 200
+    with runtime.db.transaction() as session:
+        session.execute(
+            update(AccountSession)
+            .where(AccountSession.member_id == member_id)
+            .values({column: utcnow() - age - timedelta(minutes=1)})
+        )
+    assert client.get("/api/v1/account").status_code == 401
+
+
+def test_ids_no_row_can_have_answer_404_on_every_route(site):
+    app, _member_id = site
+    client = browser(app)
+    token = client.cookies[CSRF_COOKIE]
+    walked = 0
+    for prefix, route in _routes(app.routes):
+        path = prefix + route.path
+        dependant = getattr(route, "dependant", None)
+        params = dependant.path_params if dependant is not None else []
+        ids = {p.name for p in params if p.field_info.annotation is int}
+        if not ids:
+            continue
+        big = re.sub(
+            r"\{([^}:]+)(:[^}]*)?\}", lambda m: TOO_BIG if m.group(1) in ids else "x", path
+        )
+        for method in sorted(route.methods - {"HEAD"}):
+            answer = client.request(
+                method,
+                big,
+                data={"csrf_token": token},
+                headers={"X-CSRF-Token": token},
+                follow_redirects=False,
+            )
+            walked += 1
+            assert answer.status_code == 404, (method, path, answer.status_code)
+    assert walked > 20
+    assert TestClient(app).get(f"/api/v1/materials/{TOO_BIG}").json() == {"error": "没有找到"}
+    # Just past an INTEGER key, and the largest one a row may have (an ordinary miss).
+    assert client.get(f"/materials/{2**31}").status_code == 404
+    assert client.get(f"/api/v1/materials/{2**31 - 1}").status_code == 404
+
+
+def test_hsts_when_the_site_is_served_over_https(settings, site):
+    app, _member_id = site
+    assert "strict-transport-security" not in TestClient(app).get("/").headers
+    secure = settings.model_copy(update={"public_url": "https://wenxing.example.cn"})
+    runtime = open_runtime(secure)
+    try:
+        answer = TestClient(create_app(runtime)).get("/")
+    finally:
+        runtime.close()
+    assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_republishing_keeps_the_first_publication_date(runtime, site):
+    with runtime.db.transaction() as session:
+        first = catalog.get_material(session, 1).published_at
+        session.execute(
+            update(Material)
+            .where(Material.id == 1)
+            .values(published_at=first - timedelta(days=900))
+        )
+    with runtime.db.transaction() as session:
+        catalog.set_published(session, 1, False)
+    with runtime.db.transaction() as session:
+        catalog.set_published(session, 1, True)
+    with runtime.db.reading() as session:
+        again = session.scalar(select(Material.published_at).where(Material.id == 1))
+    assert again == first - timedelta(days=900)
