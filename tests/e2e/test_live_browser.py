@@ -43,7 +43,7 @@ def test_a_downloader_sees_a_new_version_under_the_bell_live(runtime, serve, bro
     page = phone.new_page()
     sign_in(page, base, "reader", "/materials/1")
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="下载 Word 公文格式 .docx").click()
+        page.get_by_role("button", name="下载 Word 公文格式 .docx").click()
     waiting.value.save_as(tmp_path / "v1.docx")
     page.goto(base + "/")
     bell = page.locator("#bell")

@@ -58,7 +58,7 @@ def _traced(runtime, text: str) -> list[str]:
 def test_reader_page_copy_and_paste_traces_to_the_reader(runtime, server, browser):
     base, members = server
     context, page = _signed_in_page(browser, base, "reader1", PHONE)
-    page.get_by_role("link", name="阅读全文").click()
+    page.get_by_role("button", name="阅读全文").click()
     page.wait_for_selector("article")
     assert members[1] in page.locator(".recipient").inner_text()
     page.screenshot(path=str(artifacts() / "reader-phone-390x844.png"))
@@ -91,7 +91,7 @@ def test_reader_page_copy_and_paste_traces_to_the_reader(runtime, server, browse
     context.close()
 
     context, page = _signed_in_page(browser, base, "reader2", DESKTOP)
-    page.get_by_role("link", name="阅读全文").click()
+    page.get_by_role("button", name="阅读全文").click()
     page.wait_for_selector("article")
     page.screenshot(path=str(artifacts() / "reader-desktop-1280x900.png"), full_page=False)
     context.close()
@@ -102,7 +102,7 @@ def test_downloads_from_the_material_page_trace_to_the_reader(runtime, server, b
     context, page = _signed_in_page(browser, base, "reader0", DESKTOP)
     for label, suffix in (("Word", ".docx"), ("PDF", ".pdf"), ("纯文本", ".txt")):
         with page.expect_download() as waiting:
-            page.get_by_role("link", name=label).click()
+            page.get_by_role("button", name=label).click()
         target = tmp_path / f"copy{suffix}"
         waiting.value.save_as(target)
         assert waiting.value.suggested_filename.endswith(f"{members[0]}{suffix}")
