@@ -175,3 +175,27 @@ def test_republishing_keeps_the_first_publication_date(runtime, site):
     with runtime.db.reading() as session:
         again = session.scalar(select(Material.published_at).where(Material.id == 1))
     assert again == first - timedelta(days=900)
+
+
+def test_refused_sign_ups_count_against_the_address(site):
+    """Trying usernames on the sign-up form (是否已被注册) is limited like signing up."""
+    app, _member_id = site
+    client = TestClient(app)
+
+    def sign_up(username: str) -> int:
+        client.get("/signup")
+        return client.post(
+            "/signup",
+            data={
+                "name": "试探",
+                "username": username,
+                "password": PASSWORD,
+                "password_again": PASSWORD,
+                "csrf_token": client.cookies[CSRF_COOKIE],
+            },
+            follow_redirects=False,
+        ).status_code
+
+    assert [sign_up("paid") for _ in range(accounts.SIGN_UPS_PER_HOUR)] == [400] * 5
+    assert sign_up("paid") == 429
+    assert sign_up("brandnew") == 429  # the address's hour is used up

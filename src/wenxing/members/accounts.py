@@ -110,6 +110,11 @@ def sign_up(
     return member
 
 
+def sign_up_refused(session: Session, ip: str | None, now: datetime) -> None:
+    """Record a refused sign-up from ``ip``: it counts towards the address's sign-ups."""
+    audit.record(session, audit.MEMBER_SIGN_UP_FAILED, actor="anonymous", ip=ip, at=now)
+
+
 def set_password(
     session: Session, member: Member, password: str, *, now: datetime, keep: str | None = None
 ) -> list[str]:
@@ -359,19 +364,26 @@ def too_many_attempts(session: Session, kind: str, ip: str | None, now: datetime
     if not ip:
         return False
     limits.hold(session, limits.Subject(kind, ip))
-    event, window, limit = {
+    events: tuple[str, ...]
+    events, window, limit = {
         "sign-in": (
-            audit.MEMBER_SIGN_IN_FAILED,
+            (audit.MEMBER_SIGN_IN_FAILED,),
             timedelta(minutes=15),
             SIGN_IN_FAILURES_PER_15_MIN,
         ),
-        "sign-up": (audit.MEMBER_CREATE, timedelta(hours=1), SIGN_UPS_PER_HOUR),
+        # Sign-ups and refused sign-ups (a username taken…) alike: the form cannot be used
+        # to try usernames one after another.
+        "sign-up": (
+            (audit.MEMBER_CREATE, audit.MEMBER_SIGN_UP_FAILED),
+            timedelta(hours=1),
+            SIGN_UPS_PER_HOUR,
+        ),
     }[kind]
     count = session.scalar(
         select(func.count())
         .select_from(audit.AuditEvent)
         .where(
-            audit.AuditEvent.type == event,
+            audit.AuditEvent.type.in_(events),
             audit.AuditEvent.ip == ip,
             audit.AuditEvent.at > now - window,
         )

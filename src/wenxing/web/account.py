@@ -111,17 +111,26 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     )
                     if throttled:
                         raise _Refused
-                    accounts.sign_up(
-                        session,
-                        name=name.strip(),
-                        password=password,
-                        phone=phone.strip() or None,
-                        username=username.strip() or None,
-                        ip=auth.client_ip(request),
-                    )
-                    session.flush()
-                    identifier = phone.strip() or username.strip()
-                    signed = auth.open_session(session, publisher, request, identifier, password)
+                    try:
+                        with session.begin_nested():
+                            accounts.sign_up(
+                                session,
+                                name=name.strip(),
+                                password=password,
+                                phone=phone.strip() or None,
+                                username=username.strip() or None,
+                                ip=auth.client_ip(request),
+                            )
+                            session.flush()
+                    except MemberError as refused:
+                        # Counted against the address like a sign-up, in this transaction.
+                        error = sign_up_message(refused)
+                        accounts.sign_up_refused(session, auth.client_ip(request), utcnow())
+                    else:
+                        identifier = phone.strip() or username.strip()
+                        signed = auth.open_session(
+                            session, publisher, request, identifier, password
+                        )
             except MemberError as refused:
                 error = sign_up_message(refused)
             except _Refused:
