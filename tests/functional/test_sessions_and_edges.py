@@ -199,3 +199,29 @@ def test_refused_sign_ups_count_against_the_address(site):
     assert [sign_up("paid") for _ in range(accounts.SIGN_UPS_PER_HOUR)] == [400] * 5
     assert sign_up("paid") == 429
     assert sign_up("brandnew") == 429  # the address's hour is used up
+
+
+def test_an_open_event_stream_closes_when_its_session_ends_or_its_role_changes(runtime, site):
+    import asyncio
+
+    from wenxing.live.hub import ROLE_SECONDS, Hub
+    from wenxing.web.live import _role_of
+
+    app, member_id = site
+    tokens = [api_token(app) for _ in range(2)]
+    assert ROLE_SECONDS <= 30
+    hub = Hub(runtime.db, role_of=_role_of)
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        ended = hub.subscribe(member_id, "member", tokens[0])
+        changed = hub.subscribe(member_id, "member", tokens[1])
+        kept = hub.subscribe(member_id, "member", tokens[1])
+        with runtime.db.transaction() as session:
+            accounts.end_session(session, member_id, accounts.token_id(tokens[0]), utcnow())
+        kept.role = "member"
+        changed.role = "free"  # as if it opened before the membership began
+        await asyncio.to_thread(hub.refresh_roles)
+        await asyncio.sleep(0)
+        return ended.closed, changed.closed, kept.closed
+
+    assert asyncio.run(scenario()) == (True, True, False)

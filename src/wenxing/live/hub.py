@@ -16,9 +16,11 @@ table when the client resumes with ``Last-Event-ID``.
 
 Each stream has a bounded queue on its event loop; a stream that falls ``QUEUE_SIZE``
 events behind is closed (its browser reconnects and resumes from the table) rather than
-holding memory for a client that does not read. The thread also refreshes the streams'
-roles every ``ROLE_SECONDS`` (a role is worked out once when a stream opens, not per
-event) and runs the expiry reminders every ``REMIND_SECONDS``.
+holding memory for a client that does not read. The thread also checks the streams'
+sessions every ``ROLE_SECONDS`` (a role is worked out once when a stream opens, not per
+event): a stream whose session ended (signed out, a new password, a suspension, expiry) or
+whose role changed is closed, so nothing reaches a reader who may no longer see it (the
+browser reconnects as who it now is). It runs the expiry reminders every ``REMIND_SECONDS``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ QUEUE_SIZE = 100
 BATCH = 500
 GAP_SECONDS = 30.0
 MAX_GAPS = 1000
-ROLE_SECONDS = 300.0
+ROLE_SECONDS = 30.0  # issue 17: an ended session's stream closes within this
 REMIND_SECONDS = 300.0
 BACKLOG = 200  # events a resuming client is sent at most
 _WAIT_SLICE = 0.5  # how long the PostgreSQL wait blocks before looking at the stop flag
@@ -318,8 +320,9 @@ class Hub:
         self.dispatched += 1
 
     def refresh_roles(self) -> None:
-        """Work out each signed-in stream's role again (a membership that began or ended,
-        a suspension); a stream whose session has ended is closed."""
+        """Check each signed-in stream's session and role again: a stream whose session has
+        ended or whose role changed (a membership that began or ended, a suspension) is
+        closed; its browser reconnects as who it now is."""
         if self.role_of is None:
             return
         with self._lock:
@@ -327,12 +330,12 @@ class Hub:
         now = utcnow()
         for stream in signed_in:
             role = self.role_of(self.db, stream, now)
-            if role is None:
+            if role is None or role != stream.role:
                 self.unsubscribe(stream)
                 with contextlib.suppress(RuntimeError):
                     stream.loop.call_soon_threadsafe(stream.close)
             else:
-                stream.role, stream.role_at = role, time.monotonic()
+                stream.role_at = time.monotonic()
 
 
 def _by_loop(streams: list[Stream]) -> dict[asyncio.AbstractEventLoop, list[Stream]]:
