@@ -225,3 +225,12 @@ def test_an_open_event_stream_closes_when_its_session_ends_or_its_role_changes(r
         return ended.closed, changed.closed, kept.closed
 
     assert asyncio.run(scenario()) == (True, True, False)
+
+
+def test_feed_links_come_from_the_public_url_never_the_host_header(site):
+    from wenxing.web.feed_pages import PUBLIC_PATH
+
+    app, _member_id = site
+    feed = TestClient(app).get(PUBLIC_PATH, headers={"Host": "evil.example"})
+    assert feed.status_code == 200
+    assert "evil.example" not in feed.text and "http://127.0.0.1:8000/materials/1" in feed.text

@@ -45,7 +45,10 @@ def feed_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRoute
         return Response(document, media_type=feeds.MEDIA_TYPE, headers=headers)
 
     def site(request: Request) -> str:
-        return str(request.base_url).rstrip("/")
+        """The site's address for feed links: ``WENXING_PUBLIC_URL`` only, never the
+        request's ``Host`` (a forged Host must not put another site's links in a feed)."""
+        del request
+        return runtime.settings.public_url.rstrip("/")
 
     @router.get(PUBLIC_PATH)
     def public_feed(request: Request) -> Response:
