@@ -4,7 +4,8 @@
   the newest snippet, again and again, stitching every snippet of the target material;
   by one visitor address, by 1 free account and by 15 free accounts in turn, and by a
   member (whose stitched text must trace back to them with `wenxing trace`);
-* the public outline: how much of the body its headings carry;
+* the public outline: its longest item heading, and how much of a work report
+  (`$WENXING_CORPUS/gwr_district_hailar/gwr_hailar_2012.txt`) its item nodes carry;
 * parallel bursts at the limits: 50 sign-ups from one address and 50 downloads of one
   member at once against `wenxing serve` (SQLite with 1 worker, PostgreSQL with 2).
 
@@ -40,6 +41,22 @@ sys.path.insert(0, str(ROOT / "src"))
 PREVIEW = 300
 SEED = "全区"  # a word of the sample's preview
 TAIL = 12
+MEMBER_SEEDS = [
+    "改革",
+    "项目",
+    "工业",
+    "乡村",
+    "生态",
+    "城市",
+    "人才",
+    "服务",
+    "安全",
+    "干部",
+    "企业",
+    "民生",
+]
+CORPUS = Path(os.environ.get("WENXING_CORPUS", ROOT.parent / "shared" / "corpus"))
+WORK_REPORT = CORPUS / "gwr_district_hailar" / "gwr_hailar_2012.txt"  # its items: 14 % of it
 
 
 def strip_invisible(text: str) -> str:
@@ -126,6 +143,31 @@ def outline_share(body: str, outline: list[dict]) -> float:
 
     items(outline)
     return sum(covered[PREVIEW:]) / max(1, len(body) - PREVIEW)
+
+
+def work_report_outline() -> tuple[float, float] | None:
+    """Share of a work report's characters its item nodes showed before issue 17 (60
+    characters of running text each) and show now (public run-in headings)."""
+    if not WORK_REPORT.exists():
+        return None
+    from wenxing.config import DEFAULT_MASTHEAD
+    from wenxing.materials.cleaning import Cleaner
+    from wenxing.materials.outline import parse, public_heading
+
+    text = WORK_REPORT.read_text(encoding="utf-8", errors="replace")
+    before = after = 0
+
+    def walk(nodes) -> None:
+        nonlocal before, after
+        for node in nodes:
+            found = node.to_dict()
+            if found["type"] == "item":
+                before += len(found["heading"][:60])
+                after += len(public_heading(found))
+            walk(node.children)
+
+    walk(parse(Cleaner(DEFAULT_MASTHEAD).clean(text)).outline)
+    return before / len(text), after / len(text)
 
 
 def longest_item_heading(outline: list[dict]) -> int:
@@ -304,16 +346,23 @@ def run_backend(
             body = material_document(session, 1)["body"]
         db.dispose()
         headings = public_headings(public["outline"])
-        share = outline_share(body, public["outline"])
+        longest = longest_item_heading(public["outline"])
         rows.append(
-            (
-                name,
-                "outline: body beyond the preview in headings",
-                f"{share:.1%}",
-                "≤ 2%",
-                share <= 0.02,
-            )
+            (name, "outline: longest public item heading (chars)", longest, "≤ 16", longest <= 16)
         )
+        if name == "sqlite":  # the outline rule needs no database: measured once
+            report = work_report_outline()
+            if report is not None:
+                before, after = report
+                rows.append(
+                    (
+                        "-",
+                        f"outline of a work report: body in item nodes (was {before:.1%})",
+                        f"{after:.1%}",
+                        "≤ 3%",
+                        after <= 0.03,
+                    )
+                )
 
         texts = chain(visitor.search(1), SEED, 40)
         got = recovered(body, texts, headings)
@@ -330,7 +379,7 @@ def run_backend(
         # 50 sign-ups at once from one address: exactly 5 accounts.
         started = time.perf_counter()
         outcomes = in_parallel(50, lambda n: Browser(base).sign_up(f"burst{n:02d}", PASSWORD))
-        made = sum(1 for o in outcomes if o == 303)
+        made = sum(1 for o in outcomes if o == 200)  # the redirect home, followed
         rows.append(
             (name, f"sign-up burst of 50 ({workers} workers): accounts made", made, "5", made == 5)
         )
@@ -360,7 +409,9 @@ def run_backend(
         number = member_account(database_url, "memberjia")
         member = Browser(base)
         signin(member, "memberjia")
-        texts = chain(member.search(1), SEED, 40)
+        texts = []
+        for seed in MEMBER_SEEDS:  # marked tails rarely chain far: a chain from each seed
+            texts += [t for t in chain(member.search(1), seed, 4) if t not in texts]
         evidence = folder / "stitched.txt"
         evidence.write_text("\n".join(texts), encoding="utf-8")
         traced = wenxing_cli(database_url, "trace", str(evidence), "--json")
