@@ -380,6 +380,9 @@ def run_backend(
         started = time.perf_counter()
         outcomes = in_parallel(50, lambda n: Browser(base).sign_up(f"burst{n:02d}", PASSWORD))
         made = sum(1 for o in outcomes if o == 200)  # the redirect home, followed
+        others = sorted({str(o)[:60] for o in outcomes if o not in (200, 429)})
+        if others:  # why a sign-up neither succeeded nor was refused (shown beside a MISS)
+            print(f"{name}: sign-up burst answers besides 200 and 429: {others}", file=sys.stderr)
         rows.append(
             (name, f"sign-up burst of 50 ({workers} workers): accounts made", made, "5", made == 5)
         )
