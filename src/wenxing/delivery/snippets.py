@@ -19,7 +19,9 @@ next search shows what follows it), so counting characters per answer protects n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,14 +36,46 @@ from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.entitlement import AccountView, may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
-from wenxing.search.engine import MaterialHit, Results, Section
-from wenxing.search.units import units_of
+
+
+class Section(Protocol):
+    """A search answer's section (``search.engine.Section``): search sits above delivery,
+    so its answers are taken by their shape."""
+
+    ordinal: int
+    snippet: str
+    highlights: list[tuple[int, int]]
+
+
+class MaterialHit(Protocol):
+    @property
+    def material_id(self) -> int: ...
+
+    @property
+    def sections(self) -> Sequence[Section]: ...
+
+
+class Unit(Protocol):
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
+
+
+class Results(Protocol):
+    @property
+    def materials(self) -> Sequence[MaterialHit]: ...
+
+
+UnitsOf = Callable[[str, str], Sequence[Unit]]  # search.units.units_of(body, outline)
+R = TypeVar("R", bound=Results)
 
 SNIPPETS_PER_DAY = 200  # materials' snippets a member may be given a day (ledger rows)
 ELLIPSIS = "…"
 
 
-def withhold(results: Results) -> Results:
+def withhold(results: R) -> R:
     """Every snippet emptied: the answer for someone who may read none of the materials."""
     for hit in results.materials:
         _headings_only(hit)
@@ -53,12 +87,13 @@ def release(
     secret: bytes,
     publisher: PublisherSettings,
     member: Member | None,
-    results: Results,
+    results: R,
     *,
+    units_of: UnitsOf,
     now: datetime,
     actor: str,
     ip: str | None = None,
-) -> Results:
+) -> R:
     """``results`` as ``member`` may have them (see the module's docstring). Call it in a
     write transaction: a member's snippets are written in the ledger and counted there."""
     if member is None or member.status != "active":
@@ -79,7 +114,9 @@ def release(
         if budget <= 0:
             _headings_only(hit)
             continue
-        if _mark(session, secret, publisher, member, material, hit, now=now, actor=actor, ip=ip):
+        if _mark(
+            session, secret, publisher, member, material, hit, units_of, now=now, actor=actor, ip=ip
+        ):
             budget -= 1
         else:
             _headings_only(hit)
@@ -122,6 +159,7 @@ def _mark(
     member: Member,
     material: Material,
     hit: MaterialHit,
+    units_of: UnitsOf,
     *,
     now: datetime,
     actor: str,
@@ -163,7 +201,7 @@ def _mark(
 
 
 def _place(
-    version: MaterialVersion, units, section: Section
+    version: MaterialVersion, units: Sequence[Unit], section: Section
 ) -> tuple[int, int, list[tuple[int, int]]] | None:
     """Where the section's snippet lies in the version's body: (start, end, highlights as
     body offsets), or None."""

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, object_session
 from wenxing.db.base import utcnow
 from wenxing.events import MaterialPublished, MaterialUnpublished, raise_
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.materials.outline import public_heading
 from wenxing.materials.queries import MaterialNotFound as MaterialNotFound
 from wenxing.materials.queries import current_version as current_version
 from wenxing.materials.queries import get_material as get_material
-from wenxing.materials.outline import public_heading
 
 PREVIEW_CHARS = 300
 _CHANGED = "wenxing_catalog_changed"

@@ -29,6 +29,7 @@ from wenxing.reports import receipts
 from wenxing.runtime import Runtime
 from wenxing.search.query import QueryError
 from wenxing.search.service import RateLimited, search
+from wenxing.search.units import units_of
 from wenxing.web import auth
 from wenxing.web.error_messages import user_message
 from wenxing.web.reporting import report_rows
@@ -290,6 +291,7 @@ def release_results(runtime: Runtime, request: Request, member, results, channel
             publisher,
             session.get(Member, member.id),
             results,
+            units_of=units_of,
             now=utcnow(),
             actor=f"member:{channel}-search",
             ip=auth.client_ip(request),
