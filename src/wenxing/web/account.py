@@ -126,7 +126,8 @@ def account_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRo
                     except MemberError as refused:
                         # Counted against the address like a sign-up, in this transaction.
                         error = sign_up_message(refused)
-                        accounts.sign_up_refused(session, auth.client_ip(request), utcnow())
+                        if username.strip() or phone.strip():  # a name tried: it counts
+                            accounts.sign_up_refused(session, auth.client_ip(request), utcnow())
                     else:
                         identifier = phone.strip() or username.strip()
                         signed = auth.open_session(

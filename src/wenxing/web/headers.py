@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from wenxing.i18n import _
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -59,10 +61,14 @@ class OutOfRangeIds:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and _out_of_range(scope["path"]):
             api = scope["path"].startswith("/api/")
+            message = _("没有找到")
             body = (
-                json.dumps({"error": "没有找到"}, ensure_ascii=False).encode()
+                json.dumps({"error": message}, ensure_ascii=False).encode()
                 if api
-                else '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p>没有找到</p></html>'.encode()
+                else (
+                    '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+                    f"<p>{message}</p></html>"
+                ).encode()
             )
             kind = b"application/json" if api else b"text/html; charset=utf-8"
             await send(
