@@ -120,6 +120,7 @@ ENGLISH: dict[str, str] = {
     "account.username_taken": "username {username} is taken",
     "account.no_such_device": "no such signed-in device",
     "account.sign_in_failed": "wrong phone number, username or password",
+    "account.sign_in_throttled": "too many failed sign-ins for {number}; try again in 15 minutes",
     # --- activation codes (members/codes.py, members/redemption.py) ----------------------
     "code.length": "an activation code has 17 characters (XXXX-XXXX-XXXX-XXXX-X)",
     "code.character": "{character!r} is not a character used in activation codes",

@@ -188,7 +188,7 @@ def sign_in(
         limits.hold(session, limits.Subject("sign-in:account", member.id))
         if _account_failures(session, member.number, now) >= SIGN_IN_FAILURES_PER_ACCOUNT:
             password_hasher().hash(password)  # the same time as a checked password
-            raise SignInThrottled(f"too many failed sign-ins for {member.number}")
+            raise SignInThrottled("account.sign_in_throttled", number=member.number)
     if not _verify(member, password):
         audit.record(
             session,

@@ -101,6 +101,7 @@ CHINESE: dict[str, str] = {
     "account.username_taken": N_("这个用户名已被使用"),
     "account.no_such_device": N_("没有这台已登录的设备"),
     "account.sign_in_failed": N_("手机号、用户名或密码不正确"),
+    "account.sign_in_throttled": N_("尝试次数过多，请 15 分钟后再试"),
     # activation codes
     "code.length": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
     "code.character": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
