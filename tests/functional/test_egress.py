@@ -18,6 +18,7 @@ from wenxing.materials.outline import PUBLIC_ITEM_HEADING
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.trace import trace
 from wenxing.web.app import create_app
+from wenxing.web.console import _dashboard
 from wenxing.web.auth import CSRF_COOKIE
 
 FREE_ACCOUNTS = 20
@@ -127,6 +128,7 @@ def test_a_member_collecting_snippets_leaves_a_trail_that_traces_back(runtime, l
         rows = session.scalars(select(IssuedCopy).where(IssuedCopy.format == SNIPPET)).all()
         assert rows and all(r.material_id == 1 for r in rows if r.version_id == 1)
         assert copies_of(session, rows[0].member_id) == []  # no download spent
+        assert sum(_dashboard(session)["downloads"]) == 0  # nor counted as one in the console
         evidence = read_evidence_bytes(stitched.encode(), ".txt")
         result = trace(session, runtime.secret, evidence, 1e-6)
     assert [a["member"] for a in result.accused] == [number]

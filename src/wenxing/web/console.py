@@ -26,7 +26,7 @@ from wenxing import audit
 from wenxing.audit import AuditEvent
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import copies_of
-from wenxing.delivery.models import IssuedCopy
+from wenxing.delivery.models import SNIPPET, IssuedCopy
 from wenxing.events import MaterialEdited, raise_
 from wenxing.i18n import _
 from wenxing.materials import catalog
@@ -526,9 +526,9 @@ def _dashboard(session) -> dict:
     days = [(now - timedelta(days=n)).date() for n in range(13, -1, -1)]
     since = now - timedelta(days=14)
 
-    def per_day(column) -> list[int]:
+    def per_day(column, *conditions) -> list[int]:
         counts = dict.fromkeys(days, 0)
-        for (moment,) in session.execute(select(column).where(column >= since)):
+        for (moment,) in session.execute(select(column).where(column >= since, *conditions)):
             if moment.date() in counts:
                 counts[moment.date()] += 1
         return [counts[d] for d in days]
@@ -558,7 +558,8 @@ def _dashboard(session) -> dict:
         "drafts": materials.get("draft", 0),
         "days": [d.strftime("%m-%d") for d in days],
         "redemptions": per_day(ActivationCode.redeemed_at),
-        "downloads": per_day(IssuedCopy.created_at),
+        # Copies members took, not the marked search snippets the ledger also records.
+        "downloads": per_day(IssuedCopy.created_at, IssuedCopy.format != SNIPPET),
         "flagged": [{"number": s, "at": a} for s, a in flagged],
         "reports_pending": pending_count(session),
     }
