@@ -139,3 +139,34 @@ def test_a_long_context_rule_is_honoured_or_refused():
     assert "推动" in tokens
     plan = build_plan(base, b"k" * 32, tokens, custom, Profile("strong"))
     assert base.index("推动") not in plan.index[plan.layer == WORD].tolist()
+
+
+def test_a_word_touching_another_form_of_its_group_is_never_varied():
+    # 健全完善城市: varying either word would print 完善完善 or 健全健全 in the copy.
+    from wenxing.fingerprint.plan import wording_places
+
+    variants = parse_variant_list("完善 | 健全\n")
+    assert not variants.allows(0, "", "完善城市") and not variants.allows(0, "健全", "城市")
+    assert variants.allows(0, "不断", "城市")
+    base = "健全完善城市管理，不断完善制度。"
+    places = wording_places(
+        base, ["健全", "完善", "城市", "管理", "，", "不断", "完善", "制度", "。"], variants
+    )
+    assert [(offset, length) for offset, length, _g, _f in places] == [(11, 2)]
+
+
+def test_the_shipped_list_never_doubles_a_word_in_the_sample():
+    variants = parse_variant_list(SHIPPED.read_text(encoding="utf-8"))
+    written = sorted((REPO / "tests/fixtures/materials").rglob("*.txt"))
+    assert len(written) >= 5
+    for path in written:
+        # each written material, and once more with the phrase that doubled a word
+        base = path.read_text(encoding="utf-8", errors="ignore") + "健全完善城市管理体制。"
+        plan = build_plan(base, b"k" * 32, words(base), variants, Profile("strong"))
+        for slot in range(len(plan.layer)):
+            if plan.layer[slot] != WORD:
+                continue
+            offset, length = int(plan.index[slot]), int(plan.length[slot])
+            forms = plan.groups[int(plan.group[slot])]
+            assert not any(base[offset + length :].startswith(f) for f in forms), path.name
+            assert not any(base[:offset].endswith(f) for f in forms), path.name

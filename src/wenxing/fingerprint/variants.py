@@ -25,6 +25,11 @@ class VariantList:
     contexts: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     def allows(self, group: int, before: str, after: str) -> bool:
+        # A word touching another form of its own group (健全完善) is never a place: the
+        # swap would print the same word twice (完善完善) in the reader's copy.
+        forms = self.groups[group]
+        if any(after.startswith(f) for f in forms) or any(before.endswith(f) for f in forms):
+            return False
         if not self.contexts:
             return True
         not_followed_by, not_preceded_by = self.contexts[group]
@@ -34,9 +39,11 @@ class VariantList:
 
     @property
     def digest(self) -> str:
-        """Identifies this list's content (recorded with every plan made from it)."""
+        """Identifies this list's content and the place rules (recorded with every plan made
+        from it, so a change of rules makes new plans while old copies keep theirs)."""
         contexts = self.contexts or tuple(((), ()) for _ in self.groups)
         text = "\n".join("|".join(group) for group in self.groups) + repr(contexts)
+        text += "\nrules: no place touching its own group's forms"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def subset(self, keep: list[bool]) -> VariantList:
