@@ -64,12 +64,15 @@ def test_a_new_member_finds_joins_reads_and_downloads(runtime, serve, browser, t
     page.fill("header input[name=q]", "乡村振兴")
     page.press("header input[name=q]", "Enter")
     page.wait_for_url("**/search?q=*")
-    assert page.locator("mark").first.inner_text() == "乡村振兴"
+    # A visitor learns which material and sections match, never their running text.
+    assert "在全区重点工作推进会上的讲话" in page.locator(".hit").first.inner_text()
+    assert "开通会员后可查看匹配处的原文" in page.content()
+    assert page.locator("mark").count() == 0
     shoot(page, backend, "02-search")
     page.locator(".hit a").first.click()
     page.wait_for_url("**/materials/1")
     assert page.locator(".preview").is_visible()
-    assert page.get_by_role("link", name="阅读全文").count() == 0
+    assert page.get_by_role("button", name="阅读全文").count() == 0
     shoot(page, backend, "03-preview")
 
     page.locator("header").get_by_role("link", name="注册").click()
@@ -87,15 +90,20 @@ def test_a_new_member_finds_joins_reads_and_downloads(runtime, serve, browser, t
     assert "兑换成功：月卡" in page.content()
     shoot(page, backend, "05-redeemed")
 
+    page.fill("header input[name=q]", "乡村振兴")  # a member's search shows the text, marked
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=*")
+    assert page.locator("mark").first.inner_text() == "乡村振兴"
+
     page.goto(base + "/materials/1")
-    page.get_by_role("link", name="阅读全文").click()
+    page.get_by_role("button", name="阅读全文").click()
     page.wait_for_selector("article")
     assert "WX-10001" in page.locator(".recipient").inner_text()
     shoot(page, backend, "06-reader")
 
     page.goto(base + "/materials/1")
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="下载 Word 公文格式 .docx").click()
+        page.get_by_role("button", name="下载 Word 公文格式 .docx").click()
     target = tmp_path / "copy.docx"
     waiting.value.save_as(target)
     with runtime.db.reading() as session:
