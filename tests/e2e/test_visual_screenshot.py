@@ -15,7 +15,7 @@ from wenxing.reports.trace import trace
 def test_a_screenshot_without_the_recipient_line_names_the_reader(runtime, server, browser):  # noqa: F811
     base, members = server
     context, page = _signed_in_page(browser, base, "reader2", PHONE)
-    page.get_by_role("link", name="阅读全文").click()
+    page.get_by_role("button", name="阅读全文").click()
     page.wait_for_selector("article")
     # Moved characters are the same text: selection and copy see no wrapper.
     assert "<w-" not in page.locator("article p").nth(3).inner_text()
