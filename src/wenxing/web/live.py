@@ -5,12 +5,16 @@ a page past the last is 404, a bad page value 400; marking read).
 ``/events`` is an async route: an open stream holds no worker thread, only a queue on the
 event loop fed by the process's hub (``live.hub``). A client that reconnects with
 ``Last-Event-ID`` (or ``?last=``) first gets the events it may see beyond that id from the
-table (at most ``hub.BACKLOG``), then live ones. Without a hub (an app not started through
+table (at most ``hub.BACKLOG``), then live ones. The backlog leaves out what the reader may
+no longer see: for every role below editor, events naming a material that has since been
+withdrawn (unpublished), including a digest listing one and its notification. Without a hub (an app not started through
 its lifespan, as in tests that never start it) the stream sends the backlog and ends.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -25,9 +29,10 @@ from wenxing.i18n import N_, _
 from wenxing.live import hub as live_hub
 from wenxing.live.digests import announce_abandoned
 from wenxing.live.hub import Frame, Hub, Stream
-from wenxing.live.models import LiveEvent
+from wenxing.live.models import DigestItem, LiveEvent
 from wenxing.live.notify import mark_read
 from wenxing.live.reminders import remind_expiring
+from wenxing.materials.models import Material
 from wenxing.members import accounts
 from wenxing.members.entitlement import role_now
 from wenxing.members.subscriptions import account_view
@@ -139,10 +144,71 @@ def _backlog(runtime: Runtime, after: int, member_id: int | None, role: str) -> 
             .order_by(LiveEvent.id.desc())
             .limit(live_hub.BACKLOG)
         ).all()
+        rows = [r for r in rows if live_hub.visible(r.type, r.audience, member_id, role)]
+        if role not in live_hub.STAFF_ROLES:
+            rows = _without_withdrawn(session, rows)
+    return [Frame(r.id, live_hub.encode(r.id, r.type, r.payload)) for r in reversed(rows)]
+
+
+_MATERIAL_LINK = re.compile(r"^/materials/(\d+)$")
+_DIGEST_LINK = re.compile(r"^/published/(\d+)$")
+
+
+def _named(payload: dict) -> tuple[set[int], set[int]]:
+    """(material ids, digest ids) an event's payload names: its material, the materials a
+    digest lists, and the material or digest its link points to."""
+    materials: set[int] = set()
+    digests: set[int] = set()
+    if isinstance(payload.get("material"), int):
+        materials.add(payload["material"])
+    for item in payload.get("materials") or []:
+        if isinstance(item, dict) and isinstance(item.get("material"), int):
+            materials.add(item["material"])
+    if isinstance(payload.get("digest"), int):
+        digests.add(payload["digest"])
+    link = payload.get("link")
+    if isinstance(link, str):
+        if found := _MATERIAL_LINK.match(link):
+            materials.add(int(found.group(1)))
+        elif found := _DIGEST_LINK.match(link):
+            digests.add(int(found.group(1)))
+    return materials, digests
+
+
+def _without_withdrawn(session, rows: list) -> list:
+    """The rows that name no withdrawn material (one that exists and is not published now)
+    and no digest of which any material is withdrawn (its title names the first one)."""
+    named = []
+    for row in rows:
+        try:
+            payload = json.loads(row.payload)
+        except ValueError:
+            payload = {}
+        named.append(_named(payload) if isinstance(payload, dict) else (set(), set()))
+    material_ids = set().union(*(m for m, _d in named)) if named else set()
+    digest_ids = set().union(*(d for _m, d in named)) if named else set()
+    withdrawn: set[int] = set()
+    if material_ids:
+        withdrawn = set(
+            session.scalars(
+                select(Material.id).where(
+                    Material.id.in_(material_ids), Material.status != "published"
+                )
+            )
+        )
+    hidden_digests: set[int] = set()
+    if digest_ids:
+        hidden_digests = set(
+            session.scalars(
+                select(DigestItem.digest)
+                .join(Material, Material.id == DigestItem.material_id)
+                .where(DigestItem.digest.in_(digest_ids), Material.status != "published")
+            )
+        )
     return [
-        Frame(r.id, live_hub.encode(r.id, r.type, r.payload))
-        for r in reversed(rows)
-        if live_hub.visible(r.type, r.audience, member_id, role)
+        row
+        for row, (m, d) in zip(rows, named, strict=True)
+        if not (m & withdrawn) and not (d & hidden_digests)
     ]
 
 
