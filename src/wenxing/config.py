@@ -231,6 +231,17 @@ PUBLISHER_SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("max_sessions", 3, "signed-in devices an account may hold at once"),
     SettingSpec(
+        "session_idle_days",
+        30,
+        "days a signed-in device may go unused before the server signs it out",
+    ),
+    SettingSpec(
+        "session_lifetime_days",
+        180,
+        "days after signing in that the server signs a device out, however often it is used "
+        "(at least session_idle_days)",
+    ),
+    SettingSpec(
         "sharing_networks",
         5,
         "distinct /24 networks an account may sign in from within 24 hours before the admin "
@@ -395,10 +406,14 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
             "reports_per_hour",
             "reports_per_day_contact",
             "requests_per_day",
+            "session_idle_days",
+            "session_lifetime_days",
         )
         and value < 1
     ):
         raise DomainError("setting.at_least_one", name=name)
+    if name in ("session_idle_days", "session_lifetime_days"):
+        _check_session_days(session, name, value)
     if name == "plans":
         _check_plans(value)
         _check_plans_in_use(session, {plan["code"] for plan in value})
@@ -441,6 +456,18 @@ def set_publisher_setting(session: Session, name: str, value: Any) -> None:
         session.add(SettingRow(name=name, value=encoded))
     else:
         row.value = encoded
+
+
+def _check_session_days(session: Session, name: str, value: int) -> None:
+    """A session's absolute lifetime is never shorter than its idle period (nor longer than
+    ten years: a day count that large is a typing slip)."""
+    if value > 3650:
+        raise DomainError("setting.session_days", name=name)
+    stored = PublisherSettings.load(session)
+    idle = value if name == "session_idle_days" else stored["session_idle_days"]
+    lifetime = value if name == "session_lifetime_days" else stored["session_lifetime_days"]
+    if lifetime < idle:
+        raise DomainError("setting.session_lifetime_order", idle=idle, lifetime=lifetime)
 
 
 def _check_masthead(lines: list[str]) -> None:

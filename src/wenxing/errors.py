@@ -79,6 +79,10 @@ ENGLISH: dict[str, str] = {
     ),
     "setting.report_file_mb": "setting report_file_mb must be above 0 and at most 200",
     "setting.at_least_one": "setting {name} must be at least 1",
+    "setting.session_days": "setting {name} must be at most 3650 days",
+    "setting.session_lifetime_order": (
+        "setting session_lifetime_days ({lifetime}) must be at least session_idle_days ({idle})"
+    ),
     "setting.reward_plan": "setting report_reward_plan: no plan {plan!r}; the plans are {choices}",
     "setting.regex": "setting {name}: {pattern} is not a regular expression: {detail}",
     "setting.timezone": "setting timezone: unknown time zone {zone!r}",

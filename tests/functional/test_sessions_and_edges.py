@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tests.functional.test_route_walk import _routes
-from tests.helpers import PASSWORD, account, import_sample
+from tests.helpers import PASSWORD, account, import_sample, signed_in
 from wenxing.db.base import utcnow
 from wenxing.materials import catalog
 from wenxing.materials.models import Material
@@ -101,7 +101,7 @@ def test_the_same_suspension_by_any_caller_ends_the_sessions(runtime, site):
 
 @pytest.mark.parametrize(
     "column, age",
-    [("last_seen_at", accounts.SESSION_IDLE), ("created_at", accounts.SESSION_LIFETIME)],
+    [("last_seen_at", timedelta(days=30)), ("created_at", timedelta(days=180))],
 )
 def test_sessions_expire_on_the_server(runtime, site, column, age):
     app, member_id = site
@@ -114,6 +114,54 @@ def test_sessions_expire_on_the_server(runtime, site, column, age):
             .values({column: utcnow() - age - timedelta(minutes=1)})
         )
     assert client.get("/api/v1/account").status_code == 401
+
+
+def test_session_lifetimes_are_publisher_settings_changed_in_the_console(runtime, site):
+    """The idle and absolute periods are the settings ``session_idle_days`` and
+    ``session_lifetime_days`` (defaults 30 and 180): changed on the console's settings page,
+    checked there (at least 1, lifetime not below idle), and followed by the next request."""
+    app, member_id = site
+    with runtime.db.transaction() as session:
+        account(
+            session, runtime.publisher_settings(), "管理员", subscribed=False, username="boss"
+        ).role = "admin"
+    admin = signed_in(app, "boss")
+    assert runtime.publisher_settings()["session_idle_days"] == 30
+    assert runtime.publisher_settings()["session_lifetime_days"] == 180
+
+    def save(name: str, value: str):
+        data = {"value": value, "csrf_token": admin.cookies[CSRF_COOKIE]}
+        return admin.post(f"/console/settings/{name}", data=data, follow_redirects=False)
+
+    page = admin.get("/console/settings").text
+    assert "闲置退出天数" in page and "登录最长有效天数" in page
+    assert save("session_idle_days", "0").status_code == 400
+    refused = save("session_lifetime_days", "10")  # below the idle 30
+    assert refused.status_code == 400 and "不能少于闲置退出天数" in refused.text
+    assert runtime.publisher_settings()["session_lifetime_days"] == 180
+    assert save("session_idle_days", "2").status_code == 303
+    assert save("session_lifetime_days", "5").status_code == 303
+
+    client = browser(app)
+
+    def age(column: str, days: float) -> None:
+        with runtime.db.transaction() as session:
+            session.execute(
+                update(AccountSession)
+                .where(AccountSession.member_id == member_id)
+                .values({column: utcnow() - timedelta(days=days)})
+            )
+
+    age("last_seen_at", 1)
+    assert client.get("/api/v1/account").status_code == 200
+    age("last_seen_at", 3)  # beyond 2 idle days (well within the default 30)
+    assert client.get("/api/v1/account").status_code == 401
+    client = browser(app)
+    age("created_at", 4)
+    assert client.get("/api/v1/account").status_code == 200
+    age("created_at", 6)  # beyond the 5-day lifetime, though used a moment ago
+    assert client.get("/api/v1/account").status_code == 401
+    assert "/signin" in client.get("/account", follow_redirects=False).headers["location"]
 
 
 def test_ids_no_row_can_have_answer_404_on_every_route(site):

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wenxing import audit, limits
-from wenxing.config import Settings
+from wenxing.config import PublisherSettings, Settings
 from wenxing.db.engine import write_later
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.service import MemberError, add_member, normalise_phone
@@ -280,17 +280,38 @@ def _check_sharing(
     return True
 
 
-SESSION_IDLE = timedelta(days=30)  # a device unused this long is signed out
-SESSION_LIFETIME = timedelta(days=180)  # and any device this long after signing in
+@dataclass(frozen=True)
+class SessionLifetimes:
+    """How long a session lasts on the server: ``idle`` unused, ``absolute`` after signing
+    in (the publisher settings ``session_idle_days`` and ``session_lifetime_days``)."""
+
+    idle: timedelta
+    absolute: timedelta
+
+    @classmethod
+    def of(cls, publisher: PublisherSettings) -> SessionLifetimes:
+        return cls(
+            timedelta(days=publisher["session_idle_days"]),
+            timedelta(days=publisher["session_lifetime_days"]),
+        )
 
 
-def member_for_token(session: Session, token: str, now: datetime) -> Member | None:
+DEFAULT_LIFETIMES = SessionLifetimes.of(PublisherSettings.defaults())  # 30 and 180 days
+
+
+def member_for_token(
+    session: Session,
+    token: str,
+    now: datetime,
+    lifetimes: SessionLifetimes = DEFAULT_LIFETIMES,
+) -> Member | None:
     """The account a session token (cookie or bearer) signs in, while the session lasts:
-    not ended, used within ``SESSION_IDLE``, opened within ``SESSION_LIFETIME``."""
+    not ended, used within ``lifetimes.idle``, opened within ``lifetimes.absolute`` (the
+    web passes the publisher's settings; the defaults are theirs)."""
     row = session.get(AccountSession, token_id(token))
     if row is None or row.ended_at is not None:
         return None
-    if now - row.last_seen_at > SESSION_IDLE or now - row.created_at > SESSION_LIFETIME:
+    if now - row.last_seen_at > lifetimes.idle or now - row.created_at > lifetimes.absolute:
         return None
     if now - row.last_seen_at > timedelta(minutes=5):  # not a write on every page
         write_later(session, partial(_seen, session_id=row.id, now=now))

@@ -283,7 +283,9 @@ def _identified(
     if token:
         runtime: Runtime = request.app.state.runtime
         with runtime.db.reading() as session:  # last seen is written after the read
-            member = accounts.member_for_token(session, token, utcnow())
+            member = accounts.member_for_token(
+                session, token, utcnow(), auth.session_lifetimes(request)
+            )
             if member is not None:
                 found = Caller(member.id, member.number, token, by_cookie)
     if found is None:

@@ -364,7 +364,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         token = request.cookies.get(auth.SESSION_COOKIE)
         if token:
             with runtime.db.transaction() as session:
-                member = accounts.member_for_token(session, token, utcnow())
+                member = accounts.member_for_token(
+                    session, token, utcnow(), auth.session_lifetimes(request)
+                )
                 if member is not None:
                     accounts.end_session(session, member.id, accounts.token_id(token), utcnow())
         response = RedirectResponse("/", status_code=303)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from wenxing.db.base import utcnow
 from wenxing.members import accounts
-from wenxing.members.accounts import member_for_token
+from wenxing.members.accounts import DEFAULT_LIFETIMES, SessionLifetimes, member_for_token
 from wenxing.members.models import Member
 
 SESSION_COOKIE = "wx_session"
@@ -36,10 +36,18 @@ def current_member(session: Session, request: Request) -> Member | None:
     token = request_token(request)
     if not token:
         return None
-    member = member_for_token(session, token, utcnow())
+    member = member_for_token(session, token, utcnow(), session_lifetimes(request))
     # The page around the answer shows this account's bell (app.py's ``page``).
     request.state.member_id = member.id if member is not None else None
     return member
+
+
+def session_lifetimes(request: Request) -> SessionLifetimes:
+    """The publisher's session lifetimes (the runtime's cached settings)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return DEFAULT_LIFETIMES
+    return SessionLifetimes.of(runtime.publisher_settings())
 
 
 def client_ip(request: Request) -> str | None:

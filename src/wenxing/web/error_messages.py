@@ -66,6 +66,10 @@ CHINESE: dict[str, str] = {
     "setting.near_duplicate_threshold": N_("要大于 0，最大 1。"),
     "setting.report_file_mb": N_("要大于 0，最大 200。"),
     "setting.at_least_one": N_("至少为 1。"),
+    "setting.session_days": N_("最多 3650 天。"),
+    "setting.session_lifetime_order": N_(
+        "登录最长有效天数（%(lifetime)s）不能少于闲置退出天数（%(idle)s）。"
+    ),
     "setting.reward_plan": N_("只能是 %(choices)s 之一。"),
     "setting.regex": N_("%(pattern)s 不是正确的正则表达式（%(detail)s）。"),
     "setting.timezone": N_("没有这个时区，请填写如 Asia/Shanghai 的时区名。"),

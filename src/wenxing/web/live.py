@@ -71,7 +71,12 @@ def start_hub(runtime: Runtime) -> tuple[Hub, Callable[[], None]]:
     thread, before ``hub.stop``) that gives the signals back. While it runs, SIGTERM and
     SIGINT first end the open streams, so a graceful stop is not kept waiting by
     connections that never finish on their own."""
-    hub = Hub(runtime.db, role_of=_role_of, remind=_every_few_minutes)
+
+    def role_of(db, stream: Stream, now) -> str | None:
+        lifetimes = accounts.SessionLifetimes.of(runtime.publisher_settings())
+        return _role_of(db, stream, now, lifetimes)
+
+    hub = Hub(runtime.db, role_of=role_of, remind=_every_few_minutes)
     hub.start()
     return hub, _close_streams_on_signals(hub)
 
@@ -112,11 +117,13 @@ def _close_streams_on_signals(hub: Hub) -> Callable[[], None]:
     return restore
 
 
-def _role_of(db, stream: Stream, now) -> str | None:
+def _role_of(
+    db, stream: Stream, now, lifetimes: accounts.SessionLifetimes = accounts.DEFAULT_LIFETIMES
+) -> str | None:
     if stream.token is None:
         return "visitor"
     with db.reading() as session:
-        member = accounts.member_for_token(session, stream.token, now)
+        member = accounts.member_for_token(session, stream.token, now, lifetimes)
         if member is None:
             return None
         return role_now(account_view(session, member), now)
