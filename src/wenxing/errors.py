@@ -121,7 +121,9 @@ ENGLISH: dict[str, str] = {
     "account.password_short": "a password needs at least {min} characters",
     "account.identifier_missing": "sign up with a phone number or a username",
     "account.username_format": "a username is 3–40 letters, digits or _, starting with a letter",
-    "account.username_taken": "username {username} is taken",
+    "account.identifier_unavailable": (
+        "this username or phone number cannot be used to sign up (it may have an account)"
+    ),
     "account.no_such_device": "no such signed-in device",
     "account.sign_in_failed": "wrong phone number, username or password",
     "account.sign_in_throttled": "too many failed sign-ins for {number}; try again in 15 minutes",

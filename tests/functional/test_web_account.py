@@ -76,9 +76,49 @@ def test_the_sign_up_form_states_the_password_rule_it_enforces(client):
 def test_a_taken_username_and_a_forged_form(client):
     assert sign_up(client).status_code == 303
     other = TestClient(client.app)
-    assert "这个用户名已被使用" in sign_up(other).text
+    assert "这个用户名或手机号不能用来注册" in sign_up(other).text
     forged = TestClient(client.app).post("/signup", data={"name": "x", "csrf_token": "nope"})
     assert forged.status_code == 403 and "页面已过期" in forged.text
+
+
+def test_sign_up_answers_the_same_whether_the_username_or_phone_exists(client, monkeypatch):
+    """Issue 17: a taken username and a taken phone number get one sentence (the page is the
+    same but for the form's values), only after the checks that do not look at accounts,
+    and after the same work as a new account (the password is hashed either way); every
+    refusal counts against the address's sign-ups."""
+    from argon2 import PasswordHasher
+
+    hashed: list[str] = []
+    real_hash = PasswordHasher.hash
+
+    def counting(self, password, *args, **kwargs):
+        hashed.append(password)
+        return real_hash(self, password, *args, **kwargs)
+
+    monkeypatch.setattr(PasswordHasher, "hash", counting)
+    assert sign_up(client, phone="13800138000").status_code == 303
+    assert len(hashed) == 1  # a new account: one hash
+    answers = {}
+    for what, fields in {
+        "username": {"username": "LiMing", "phone": ""},
+        "phone": {"username": "", "phone": "138-0013-8000"},
+        "both": {"username": "liming", "phone": "13800138000"},
+    }.items():
+        hashed.clear()
+        answer = sign_up(TestClient(client.app), **fields)
+        assert answer.status_code == 400, what
+        assert len(hashed) == 1, what  # the same work as a new account
+        error = re.search(r'<p class="error"[^>]*>(.*?)</p>', answer.text, re.S)
+        assert error, answer.text
+        answers[what] = error.group(1).strip()
+        assert "已被使用" not in answer.text and "注册过了" not in answer.text
+    assert len(set(answers.values())) == 1, answers
+    assert "这个用户名或手机号不能用来注册" in answers["username"]
+    # checks that do not look at accounts still come first, with their own sentences
+    short = sign_up(TestClient(client.app), password="short", password_again="short")
+    assert "密码至少 8 位" in short.text
+    # 1 sign-up and 4 refusals from this address: the next attempt is throttled
+    assert sign_up(TestClient(client.app), username="another_one").status_code == 429
 
 
 def test_redeeming_codes_on_the_account_page(runtime, client):

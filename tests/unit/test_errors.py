@@ -212,7 +212,7 @@ _BEFORE_SETTINGS = (
 _BEFORE_SIGN_UP = (
     (r"phone number or a username", "请填写手机号或用户名"),
     (r"username is 3", "用户名为 3–40 位字母、数字或下划线，以字母开头"),
-    (r"username .* is taken", "这个用户名已被使用"),
+    (r"cannot be used to sign up", "这个用户名或手机号不能用来注册，请换一个；已经有账号的，请直接登录"),
     (r"password needs at least", "密码至少 %(min)s 位"),
     (r"not a mainland mobile number", "手机号格式不正确"),
     (r"already belongs to a member", "这个手机号已经注册过了"),
@@ -254,7 +254,7 @@ _SETTINGS_ERRORS = [
 _SIGN_UP_ERRORS = [
     DomainError("account.identifier_missing"),
     DomainError("account.username_format"),
-    DomainError("account.username_taken", username="li_lei"),
+    DomainError("account.identifier_unavailable"),
     DomainError("account.password_short", min=8),
     DomainError("member.phone_format", phone="12345"),
     DomainError("member.phone_taken", phone="13800138000"),

@@ -93,19 +93,32 @@ def sign_up(
     username: str | None = None,
     ip: str | None = None,
 ) -> Member:
-    """A new free account, identified by phone number or username (or both)."""
+    """A new free account, identified by phone number or username (or both).
+
+    Issue 17: whether the username or phone number already has an account is told by one
+    sentence for both (``account.identifier_unavailable``), only after every check that does
+    not look at the accounts, and after the same work either way (the password is hashed
+    before looking), so neither the answer's words nor its timing say which was taken."""
     if not phone and not username:
         raise MemberError("account.identifier_missing")
     if username is not None:
         username = username.strip()
         if not _USERNAME.match(username):
             raise MemberError("account.username_format")
-        if session.scalar(select(Member.id).where(func.lower(Member.username) == username.lower())):
-            raise MemberError("account.username_taken", username=username)
+    normalised = normalise_phone(phone)
+    if not name.strip():
+        raise MemberError("member.name_missing")
     check_password(password)
+    password_hash = password_hasher().hash(password)  # taken or not: the same work
+    taken = (
+        username is not None
+        and session.scalar(select(Member.id).where(func.lower(Member.username) == username.lower()))
+    ) or (normalised and session.scalar(select(Member.id).where(Member.phone == normalised)))
+    if taken:
+        raise MemberError("account.identifier_unavailable")
     member = add_member(session, name, phone)
     member.username = username
-    member.password_hash = password_hasher().hash(password)
+    member.password_hash = password_hash
     audit.record(session, audit.MEMBER_CREATE, actor=member.number, subject=member.number, ip=ip)
     return member
 

@@ -102,7 +102,9 @@ CHINESE: dict[str, str] = {
     "account.password_short": N_("密码至少 %(min)s 位"),
     "account.identifier_missing": N_("请填写手机号或用户名"),
     "account.username_format": N_("用户名为 3–40 位字母、数字或下划线，以字母开头"),
-    "account.username_taken": N_("这个用户名已被使用"),
+    "account.identifier_unavailable": N_(
+        "这个用户名或手机号不能用来注册，请换一个；已经有账号的，请直接登录"
+    ),
     "account.no_such_device": N_("没有这台已登录的设备"),
     "account.sign_in_failed": N_("手机号、用户名或密码不正确"),
     "account.sign_in_throttled": N_("尝试次数过多，请 15 分钟后再试"),
