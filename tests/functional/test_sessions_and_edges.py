@@ -164,6 +164,64 @@ def test_session_lifetimes_are_publisher_settings_changed_in_the_console(runtime
     assert "/signin" in client.get("/account", follow_redirects=False).headers["location"]
 
 
+def page_token(client: TestClient, path: str = "/account") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
+def test_the_csrf_token_is_the_sessions_and_changes_at_sign_in(runtime, site):
+    """Issue 17: a signed-in browser's CSRF token is derived from its session (HMAC of the
+    session id under the server secret), so it changes at every sign-in, a token from
+    before signing in or from another session is refused, and a cookie the attacker set
+    (double submit with a planted ``wx_csrf``) is not enough; forms keep working."""
+    app, _member_id = site
+    client = TestClient(app)
+    before = page_token(client, "/signin")
+    assert before == client.cookies[CSRF_COOKIE]  # visitors: the double-submit cookie
+    signed = client.post(
+        "/signin",
+        data={"identifier": "paid", "password": PASSWORD, "csrf_token": before},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    mine = page_token(client)
+    assert mine != before and client.cookies[CSRF_COOKIE] == mine
+    other = browser(app)
+    theirs = page_token(other)
+    assert theirs != mine  # each session its own token
+    # a token from before signing in, another session's, or a planted cookie: refused
+    for token in (before, theirs):
+        refused = client.post("/account/notifications/read", data={"csrf_token": token})
+        assert refused.status_code == 403, token
+    client.cookies.set(CSRF_COOKIE, "planted")
+    planted = client.post("/account/notifications/read", data={"csrf_token": "planted"})
+    assert planted.status_code == 403
+    done = client.post(
+        "/account/notifications/read", data={"csrf_token": mine}, follow_redirects=False
+    )
+    assert done.status_code == 303  # the page's own token works whatever the cookie says
+    # signing out and in again: a new token
+    assert client.post("/signout", data={"csrf_token": mine}).status_code == 200
+    again = browser_of(client)
+    assert page_token(again) not in (mine, before)
+
+
+def browser_of(client: TestClient) -> TestClient:
+    client.get("/signin")
+    signed = client.post(
+        "/signin",
+        data={
+            "identifier": "paid",
+            "password": PASSWORD,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    return client
+
+
 def test_ids_no_row_can_have_answer_404_on_every_route(site):
     app, _member_id = site
     client = browser(app)

@@ -371,6 +371,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                     accounts.end_session(session, member.id, accounts.token_id(token), utcnow())
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
+        response.delete_cookie(auth.CSRF_COOKIE, path="/")  # the next page makes a new one
         return response
 
     @app.get("/healthz", include_in_schema=False)

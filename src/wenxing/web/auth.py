@@ -2,18 +2,24 @@
 
 Sessions are the members' signed-in devices (``members.accounts``); the cookie holds the
 session token, never stored server-side in the clear. State-changing forms carry a CSRF
-token that must equal the ``wx_csrf`` cookie (double submit: a page on another site can
-make the browser send the cookie but cannot read it to fill the form).
+token. With a session cookie it is derived from the session (an HMAC of the session id
+with a key derived from the server secret), so it is bound to the session and changes at
+every sign-in; the ``wx_csrf`` cookie is set to it for the page's scripts and tests but is
+not what is checked. Without one (the sign-in and sign-up forms) it must equal the
+``wx_csrf`` cookie (double submit: a page on another site can make the browser send the
+cookie but cannot read it to fill the form).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from wenxing import serverkey
 from wenxing.db.base import utcnow
 from wenxing.members import accounts
 from wenxing.members.accounts import DEFAULT_LIFETIMES, SessionLifetimes, member_for_token
@@ -68,10 +74,33 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
         secure=secure(request),
         path="/",
     )
+    derived = session_csrf(request, token)
+    if derived is not None:  # a new session: a new CSRF token (issue 17)
+        response.set_cookie(
+            CSRF_COOKIE, derived, httponly=True, samesite="lax", secure=secure(request), path="/"
+        )
+
+
+def session_csrf(request: Request, session_token: str | None) -> str | None:
+    """The CSRF token of a session: HMAC-SHA256 of its id (``accounts.token_id``) under the
+    server secret's ``csrf`` key; None without a session token or a server secret."""
+    runtime = getattr(request.app.state, "runtime", None)
+    secret = getattr(runtime, "secret", None)
+    if not session_token or not secret:
+        return None
+    key = serverkey.derive_key(secret, "csrf")
+    session_id = accounts.token_id(session_token)
+    return hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_token(request: Request) -> str:
-    """The request's CSRF token (a new one when the browser has none yet)."""
+    """The request's CSRF token: the session's when the browser has a session cookie,
+    otherwise the ``wx_csrf`` cookie's (a new one when the browser has none yet)."""
+    derived = session_csrf(request, request.cookies.get(SESSION_COOKIE))
+    if derived is not None:
+        if request.cookies.get(CSRF_COOKIE) != derived:
+            request.state.new_csrf = derived  # the cookie follows the session's token
+        return derived
     token = request.cookies.get(CSRF_COOKIE)
     if not token:
         token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(24)
@@ -89,7 +118,11 @@ def remember_csrf(request: Request, response: Response) -> None:
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE)
+    """Whether ``submitted`` is the request's CSRF token (the session's when there is a
+    session cookie: a token taken under another session, or before signing in, fails)."""
+    expected = session_csrf(request, request.cookies.get(SESSION_COOKIE))
+    if expected is None:
+        expected = request.cookies.get(CSRF_COOKIE)
     return bool(expected and submitted and hmac.compare_digest(expected, submitted))
 
 
