@@ -18,8 +18,8 @@ from wenxing.materials.outline import PUBLIC_ITEM_HEADING
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.trace import trace
 from wenxing.web.app import create_app
-from wenxing.web.console import _dashboard
 from wenxing.web.auth import CSRF_COOKIE
+from wenxing.web.console import _dashboard
 
 FREE_ACCOUNTS = 20
 MEMBER_SEEDS = [
