@@ -212,7 +212,10 @@ _BEFORE_SETTINGS = (
 _BEFORE_SIGN_UP = (
     (r"phone number or a username", "请填写手机号或用户名"),
     (r"username is 3", "用户名为 3–40 位字母、数字或下划线，以字母开头"),
-    (r"cannot be used to sign up", "这个用户名或手机号不能用来注册，请换一个；已经有账号的，请直接登录"),
+    (
+        r"cannot be used to sign up",
+        "这个用户名或手机号不能用来注册，请换一个；已经有账号的，请直接登录",
+    ),
     (r"password needs at least", "密码至少 %(min)s 位"),
     (r"not a mainland mobile number", "手机号格式不正确"),
     (r"already belongs to a member", "这个手机号已经注册过了"),
