@@ -15,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests import tls
 from tests.conftest import TEST_SECRET, Cli
 from tests.functional.test_bots import PUBLIC_URL, Receiver, _no_body_text, _robot
 from tests.helpers import account, in_threads, signed_in
+from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.live import bot_sender, digests
 from wenxing.live.models import BotDelivery, DigestItem, LiveEvent, Notification
@@ -329,9 +331,18 @@ def test_a_run_announced_from_several_processes_at_once_is_announced_once(runtim
 
 
 def test_a_robot_announces_a_digest_with_titles_kinds_dates_and_a_link(runtime, site, tmp_path):
-    runtime.settings = runtime.settings.model_copy(update={"public_url": PUBLIC_URL})
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "public_url": PUBLIC_URL,
+            # local TLS stand-ins, allowed as test_bots allows them (the webhook guard)
+            "webhook_private_networks": "127.0.0.0/8",
+            "webhook_ca_file": tls.certificates().ca_file,
+        }
+    )
     receivers = {"wecom": Receiver("wecom"), "feishu": Receiver("feishu")}
     try:
+        with runtime.db.transaction() as session:
+            set_publisher_setting(session, "webhook_hosts", ["127.0.0.1"])
         with runtime.db.transaction() as session:
             from wenxing.live.models import Robot
 
