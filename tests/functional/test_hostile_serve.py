@@ -27,7 +27,9 @@ from tests import bombs
 from tests.conftest import TEST_SECRET
 from tests.helpers import SAMPLE, stop_server
 
-pytestmark = pytest.mark.hostile
+# Tests that start `wenxing serve` with two workers and load it run one at a time (one
+# xdist group): two such servers side by side on a 2-core machine starve each other.
+pytestmark = [pytest.mark.hostile, pytest.mark.xdist_group("servers")]
 
 SANDBOX_MB = 512
 RSS_LIMIT_MB = SANDBOX_MB + 300

@@ -4,6 +4,7 @@ address's burst, 27 copies of a quota of 20, 37 passwords tried of 10, 5 devices
 
 from __future__ import annotations
 
+import pytest
 from bench.egress import Browser, in_parallel, serve
 from sqlalchemy import func, select
 
@@ -12,6 +13,10 @@ from tests.helpers import PASSWORD, account, import_sample, stop_server
 from wenxing.members import accounts
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.subscriptions import plans
+
+# Tests that start `wenxing serve` with two workers and load it run one at a time (one
+# xdist group): two such servers side by side on a 2-core machine starve each other.
+pytestmark = pytest.mark.xdist_group("servers")
 
 BURST = 50
 

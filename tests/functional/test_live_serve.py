@@ -21,6 +21,10 @@ from tests.conftest import TEST_SECRET
 from tests.functional.test_serve_process import _free_port
 from tests.helpers import PASSWORD, account, import_sample
 
+# Tests that start `wenxing serve` with two workers and load it run one at a time (one
+# xdist group): two such servers side by side on a 2-core machine starve each other.
+pytestmark = pytest.mark.xdist_group("servers")
+
 
 def start_server(settings, tmp_path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {

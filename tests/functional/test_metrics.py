@@ -19,6 +19,10 @@ import pytest
 from tests.conftest import TEST_SECRET
 from tests.helpers import SAMPLE
 
+# Tests that start `wenxing serve` with two workers and load it run one at a time (one
+# xdist group): two such servers side by side on a 2-core machine starve each other.
+pytestmark = pytest.mark.xdist_group("servers")
+
 PROMETHEUS = shutil.which("prometheus")
 SERIES = (
     "wenxing_http_requests_total",

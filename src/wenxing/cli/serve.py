@@ -20,6 +20,10 @@ from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.runtime import DatabaseDown, NotReady, initialise, open_runtime
 
 GRACE_SECONDS = 20  # on SIGTERM: stop accepting, let running requests finish this long
+# uvicorn's supervisor kills a worker that leaves its ping unanswered this long. Its default
+# (5 s) killed workers that were only busy with a burst on a loaded 2-core machine, and every
+# request then met a worker starting again (503); a hung worker still goes within 30 s.
+HEALTHCHECK_SECONDS = 30
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -52,6 +56,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             log_level="warning",
             log_config=None,  # keep the JSON lines configured above
             timeout_graceful_shutdown=GRACE_SECONDS,
+            timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
         )
         return
     from wenxing.web.app import create_app
