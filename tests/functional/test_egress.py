@@ -5,11 +5,19 @@ collects carries their marks, is in the ledger and traces back to them."""
 from __future__ import annotations
 
 import pytest
-from bench.egress import PREVIEW, SEED, chain, outline_share, public_headings, recovered
+from bench.egress import (
+    MEMBER_SEEDS,
+    PREVIEW,
+    SEED,
+    chain,
+    outline_share,
+    public_headings,
+    recovered,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.helpers import PASSWORD, account, import_sample
+from tests.helpers import account, import_sample, signed_in
 from wenxing.delivery.issue import copies_of
 from wenxing.delivery.models import SNIPPET, IssuedCopy
 from wenxing.fingerprint import strip_marks
@@ -22,37 +30,6 @@ from wenxing.web.auth import CSRF_COOKIE
 from wenxing.web.console import _dashboard
 
 FREE_ACCOUNTS = 20
-MEMBER_SEEDS = [
-    "改革",
-    "项目",
-    "工业",
-    "乡村",
-    "生态",
-    "城市",
-    "人才",
-    "服务",
-    "安全",
-    "干部",
-    "企业",
-    "民生",
-]
-
-
-def signed_in(app, identifier: str) -> TestClient:
-    client = TestClient(app)
-    client.get("/signin")
-    response = client.post(
-        "/signin",
-        data={
-            "identifier": identifier,
-            "password": PASSWORD,
-            "csrf_token": client.cookies[CSRF_COOKIE],
-            "next": "/",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
 
 
 def api_search(client: TestClient, material: int):
