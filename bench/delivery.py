@@ -161,7 +161,7 @@ def invisible_density(issuer: Issuer) -> dict:
         "max_share": max(shares),
         "median_share": statistics.median(shares),
         "median_gbk_question_marks": statistics.median(lost),
-        "strength": issuer.publisher["marking_strength"],
+        "strength": issuer.publisher.marking_strength,
     }
 
 

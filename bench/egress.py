@@ -229,6 +229,7 @@ class Browser:
                 "username": username,
                 "password": password,
                 "password_again": password,
+                "agree": "1",
                 "csrf_token": self.cookie("wx_csrf"),
                 "next": "/",
             },
@@ -266,10 +267,13 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     log.close()  # the server has its own descriptor
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:  # every worker up: a parallel round all ready
-        if all(in_parallel(4 * workers, lambda _n: _ready(base))):
+    rounds = 0  # every worker up: three parallel rounds in a row all ready (one round
+    # could be answered by the workers already up while another is still opening)
+    while time.monotonic() < deadline:
+        rounds = rounds + 1 if all(in_parallel(4 * workers, lambda _n: _ready(base))) else 0
+        if rounds == 3:
             return server, base
-        time.sleep(0.5)
+        time.sleep(0.2 if rounds else 0.5)
     server.kill()
     tail = (folder / "server.log").read_text(errors="replace")[-1500:]
     raise RuntimeError(f"server did not start: {tail}")

@@ -107,7 +107,7 @@ def evidence_for(runtime, fmt: str, folder: Path, n: int) -> tuple[str, bytes, s
 def timed_trace(runtime, read, data: bytes, name: str) -> tuple[float, list[str]]:
     from wenxing.reports.trace import trace_all
 
-    bound = float(runtime.publisher_settings()["accusation_bound"])
+    bound = float(runtime.publisher_settings().accusation_bound)
     started = time.perf_counter()
     evidence = read(data, name)
     with runtime.db.reading() as session:

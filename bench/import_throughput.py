@@ -112,6 +112,12 @@ def _file_sentences(text: str) -> list[str]:
 
 
 def load_pool(corpus: Path = CORPUS) -> Pool:
+    if not corpus.is_dir():
+        print(
+            f"note: the corpus is not at {corpus} (set WENXING_CORPUS=PATH): the generated"
+            " library draws on fewer sentences and repeats itself",
+            file=sys.stderr,
+        )
     sentences: dict[str, None] = {}
     for path in sorted(corpus.rglob("*.txt")):
         if "raw_gbk" in path.relative_to(corpus).parts:

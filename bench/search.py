@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import search_cache  # noqa: E402
 from bench.import_throughput import (  # noqa: E402
     _CJK,
     _CLAUSE_SPLIT,
@@ -78,6 +79,12 @@ TARGET_EMBEDDED_P50_MS = 10.0
 TARGET_EMBEDDED_P99_MS = 50.0
 TARGET_PG_P99_MS = 100.0
 TARGET_SPEEDUP = 50.0
+TARGET_GROWTH = 1.6  # index size over the previous layout's (issue 24: the bigram field)
+PREVIOUS_LAYOUT = 4
+# The previous layout's index size by materials generated (the default seed, the corpus's
+# sentences), measured by this benchmark at the last commit with that layout (139976a^,
+# 2026-12-07; layout 5 at 5,000: 245,378,057 bytes, 1.26x).
+PREVIOUS_LAYOUT_BYTES: dict[int, int] = {5_000: 194_849_251}
 QUERY_KINDS = ("two-char", "four-char", "multi-term", "phrase", "filtered")
 BRUTE_KINDS = ("two-char", "four-char")
 BACKEND_LABEL = {"sqlite": "embedded (SQLite)", "postgresql": "PostgreSQL"}
@@ -499,14 +506,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def time_queries(node, sets: dict[str, list[str]], repeat: int) -> dict[str, Any]:
-    """Warm-up (every query once), then ``repeat`` rounds over all queries; per-query median."""
-    from wenxing.search.service import search
+def time_queries(
+    node, sets: dict[str, list[str]], repeat: int, *, page: bool = False
+) -> dict[str, Any]:
+    """Warm-up (every query once), then ``repeat`` rounds over all queries; per-query median.
+    ``page``: asked as the search page asks (the chips' counts with the tags read from the
+    database, the best partial matches when nothing holds every term)."""
+    from wenxing.search.service import Browse, search
+
+    browse = Browse(facets=True, partial=True) if page else None
 
     flat = [(kind, text) for kind in QUERY_KINDS for text in sets.get(kind, [])]
     results: dict[str, dict] = {}
     for kind, text in flat:
-        found = search(node, text, limit=10)
+        found = search(node, text, limit=10, browse=browse)
         results[text] = {
             "kind": kind,
             "query": text,
@@ -521,7 +534,7 @@ def time_queries(node, sets: dict[str, list[str]], repeat: int) -> dict[str, Any
     for _round in range(repeat):
         for _kind, text in flat:
             began = time.perf_counter()
-            found = search(node, text, limit=10)
+            found = search(node, text, limit=10, browse=browse)
             results[text]["times_ms"].append(1000 * (time.perf_counter() - began))
             results[text]["took_ms"].append(found.took_ms)
     wall = time.perf_counter() - started
@@ -548,6 +561,10 @@ def time_queries(node, sets: dict[str, list[str]], repeat: int) -> dict[str, Any
         "queries": list(results.values()),
         "stats": stats,
         "seconds": wall,
+        # CPU per search (this process, its tantivy threads included; and the PostgreSQL
+        # server's): what a search costs whatever else the machine runs
+        "cpu_ms_per_query": 1000 * own / max(len(flat) * repeat, 1),
+        "server_cpu_ms_per_query": 1000 * server / max(len(flat) * repeat, 1),
         "others_cpu_share": max(others, 0.0) / (wall * (os.cpu_count() or 1)),
         "load_average": os.getloadavg()[0],
     }
@@ -767,11 +784,69 @@ def build_backend(name: str, runtime, folder: Path, jobs: int | None) -> dict[st
     }
 
 
+def reuse_index(name: str, runtime, folder: Path) -> dict[str, Any] | None:
+    """The cached index of a backend, opened as a node opens it, when it is whole, of this
+    layout and of this database; None when it must be built."""
+    from wenxing.search.index import SCHEMA_VERSION
+    from wenxing.search.sync import IndexUnusable, NodeIndex
+
+    try:
+        generation = json.loads((folder / "CURRENT").read_text())["generation"]
+        layout = (folder / generation / "wenxing-schema").read_text().strip()
+    except (OSError, ValueError, KeyError, TypeError):
+        layout = None
+    if layout != str(SCHEMA_VERSION):  # opening another layout's index would empty it
+        print(f"  {name}: cached index of layout {layout}, not {SCHEMA_VERSION}", file=sys.stderr)
+        return None
+    node = NodeIndex(runtime.db, folder)
+    try:
+        if node.index is None or node.index.searcher().num_docs == 0:
+            raise IndexUnusable(node.problem or "no index")
+        node.catch_up()
+    except IndexUnusable as exc:
+        print(f"  {name}: cached index not usable ({exc})", file=sys.stderr, flush=True)
+        return None
+    return {"node": node, "reused": True, "size_bytes": node.index.size_bytes()}
+
+
+def borrow_index(runtime, work: Path) -> dict[str, Any]:
+    """The SQLite backend's index (the same materials with the same ids) linked into the
+    PostgreSQL node's folder for its database, instead of a build (``--pg-index-from-sqlite``:
+    the builds differ only in reading, which the diagnosis times per backend)."""
+    from wenxing.search.sync import NodeIndex, database_identity
+
+    source, folder = work / "index-sqlite", work / "index-postgresql"
+    search_cache.linked_index(source, folder, database_identity(runtime.db))
+    node = NodeIndex(runtime.db, folder)
+    if node.index is None:
+        raise RuntimeError(f"the borrowed index cannot be opened: {node.problem}")
+    return {
+        "node": node,
+        "borrowed": True,
+        "seconds": 0.0,
+        "materials": node.index.searcher().num_docs,
+        "size_bytes": node.index.size_bytes(),
+    }
+
+
 def _slowest(queries: list[dict], count: int) -> list[dict]:
     return sorted(queries, key=lambda r: -r["median_ms"])[:count]
 
 
 # --- report --------------------------------------------------------------------------------
+
+
+def size_growth(materials: int, size_bytes: int) -> float | None:
+    before = PREVIOUS_LAYOUT_BYTES.get(materials)
+    return size_bytes / before if before else None
+
+
+def meta_materials(backends: dict[str, dict]) -> int:
+    for result in backends.values():
+        materials = result.get("build", {}).get("materials")
+        if materials:
+            return materials
+    return 0
 
 
 def _check(name: str, value: float | None, unit: str, target: str, ok: bool | None) -> dict:
@@ -792,7 +867,19 @@ def evaluate(backends: dict[str, dict], brute: dict[str, Any] | None) -> list[di
             checks.append(_check(f"{label}: ran", None, "", "no error", False))
             continue
         build = result.get("build")
-        if build:
+        if build and build.get("size_bytes"):
+            growth = size_growth(meta_materials(backends), build["size_bytes"])
+            if growth is not None:
+                checks.append(
+                    _check(
+                        f"{label} index size over layout {PREVIOUS_LAYOUT}",
+                        growth,
+                        "x",
+                        f"≤ {TARGET_GROWTH:g}x",
+                        growth <= TARGET_GROWTH,
+                    )
+                )
+        if build and not build.get("borrowed"):
             checks.append(
                 _check(
                     f"{label} build",
@@ -919,9 +1006,26 @@ def print_report(meta: dict, backends: dict, brute: dict | None, checks: list) -
             print(f"\n{label}: FAILED — {result['error']}")
             continue
         build = result.get("build")
-        if build:
+        if build and build.get("borrowed"):
             print(
-                f"\n{label}: index built in {build['seconds'] / 60:.1f} min "
+                f"\n{label}: searches the SQLite backend's index, linked "
+                f"(--pg-index-from-sqlite: no build timed), "
+                f"{build['size_bytes'] / 2**20:,.0f} MiB"
+            )
+        elif build:
+            growth = size_growth(gen["materials"], build["size_bytes"])
+            print(
+                f"\n{label}: index "
+                + ("(built at an earlier run, reused) " if build.get("reused") else "")
+                + f"{build['size_bytes'] / 2**30:.2f} GiB"
+                + (
+                    f", {growth:.2f}x layout {PREVIOUS_LAYOUT}'s at this size"
+                    if growth is not None
+                    else f" (layout {PREVIOUS_LAYOUT}'s size not recorded for this size)"
+                )
+            )
+            print(
+                f"  built in {build['seconds'] / 60:.1f} min "
                 f"({build['materials']:,} materials, {build['units']:,} units, "
                 f"{build['segments']} segments, {build['size_bytes'] / 2**20:,.0f} MiB); "
                 f"{gen['chars'] / build['seconds'] / 1000:,.0f} k chars/s with "
@@ -965,10 +1069,30 @@ def print_report(meta: dict, backends: dict, brute: dict | None, checks: list) -
             f"parse and catch_up; empty = queries that returned no material; other processes used {timing['others_cpu_share']:.0%} of the "
             f"machine during the timed rounds, load {timing['load_average']:.1f})"
         )
+        print(
+            f"  CPU per search: {timing['cpu_ms_per_query']:.1f} ms in this process"
+            + (
+                f", {timing['server_cpu_ms_per_query']:.1f} ms in PostgreSQL"
+                if name == "postgresql"
+                else ""
+            )
+            + " (the latencies above include waiting for the CPU on a loaded machine)"
+        )
         slow = ", ".join(
             f"{r['query']} {_ms(r['median_ms'])} ms" for r in _slowest(timing["queries"], 5)
         )
         print(f"  slowest: {slow}")
+        paged = result.get("page_queries")
+        if paged:
+            print(
+                "  as the search page asks (chips' counts, tags from the database, partial "
+                "matches; no target): "
+                + ", ".join(
+                    f"{kind} {_ms(st['p50_ms'])}/{_ms(st['p99_ms'])}"
+                    for kind, st in paged["stats"].items()
+                )
+                + f" ms p50/p99; CPU per search {paged['cpu_ms_per_query']:.1f} ms"
+            )
         for kind, queries in result.get("empty", {}).items():
             print(
                 f"  {kind} queries without a result although the text holds them "
@@ -1073,30 +1197,58 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
     )
     backends: dict[str, dict] = {name: {} for name in args.backends}
     brute = None
+    cached = search_cache.load(work, args.materials, args.seed) if args.cache else None
+    manifest = cached or search_cache.fresh(args.materials, args.seed)
+    meta["cache"] = str(work) if args.cache else None
     with ExitStack() as stack:
         loaders = []
         for name in args.backends:
             try:
+                reuse = name in manifest["loaded"]
                 if name == "sqlite":
-                    url = f"sqlite:///{work / 'wenxing.db'}"
+                    if args.cache and not reuse:
+                        search_cache.reset_sqlite(work)
+                    url = f"sqlite:///{work / search_cache.SQLITE_FILE}"
+                elif args.cache:
+                    manifest["pg_database"] = search_cache.pg_database_name(
+                        args.materials, args.seed
+                    )
+                    url = search_cache.postgres_url(
+                        args.pg, manifest["pg_database"], recreate=not reuse
+                    )
                 else:
                     url = stack.enter_context(postgres_database(args.pg))
                 runtime = open_database(url)
                 stack.callback(runtime.close)
                 backends[name]["runtime"] = runtime
-                loaders.append(Loader(name, runtime))
+                if not reuse:
+                    loaders.append(Loader(name, runtime))
             except Exception as exc:  # reported; the other backend goes on
                 backends[name]["error"] = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
-        print(f"generating and loading {args.materials:,} materials", file=sys.stderr)
-        texts, meta["generation"] = generate_and_load(pool, args, loaders)
-        print(
-            f"  {meta['generation']['units']:,} units, {meta['generation']['chars'] / 1e6:.0f} M "
-            f"chars held for the brute-force scan",
-            file=sys.stderr,
-            flush=True,
-        )
-        sets, meta["query_sampling"] = draw_queries(texts, args.queries, args.seed)
+        texts: list[str] | None = None
+        if loaders or "query_sets" not in manifest:
+            print(f"generating and loading {args.materials:,} materials", file=sys.stderr)
+            texts, meta["generation"] = generate_and_load(pool, args, loaders)
+            print(
+                f"  {meta['generation']['units']:,} units, "
+                f"{meta['generation']['chars'] / 1e6:.0f} M chars held for the brute-force scan",
+                file=sys.stderr,
+                flush=True,
+            )
+            if "query_sets" not in manifest:
+                manifest["query_sets"], manifest["query_sampling"] = draw_queries(
+                    texts, args.queries, args.seed
+                )
+            manifest["generation"] = manifest.get("generation") or meta["generation"]
+            manifest["loaded"] += [loader.name for loader in loaders]
+            if args.cache:
+                search_cache.save(work, manifest)
+        else:
+            meta["generation"] = manifest["generation"]
+            print(f"reusing the library cached in {work}", file=sys.stderr, flush=True)
+        sets = manifest["query_sets"]
+        meta["query_sampling"] = manifest["query_sampling"]
         meta["query_sets"] = sets
 
         for name in args.backends:
@@ -1104,29 +1256,59 @@ def benchmark(args: argparse.Namespace, work: Path) -> int:
             if result.get("error"):
                 continue
             try:
-                print(f"{name}: building the index", file=sys.stderr, flush=True)
-                build = build_backend(name, result["runtime"], work / f"index-{name}", args.jobs)
+                build = None
+                if args.cache and not args.rebuild and name in manifest["builds"]:
+                    build = reuse_index(name, result["runtime"], work / f"index-{name}")
+                    if build is not None:
+                        build = {**manifest["builds"][name], **build}
+                if build is None and name == "postgresql" and args.pg_index_from_sqlite:
+                    build = borrow_index(result["runtime"], work)
+                if build is None:
+                    print(f"{name}: building the index", file=sys.stderr, flush=True)
+                    build = build_backend(
+                        name, result["runtime"], work / f"index-{name}", args.jobs
+                    )
+                    if args.cache:
+                        search_cache.record(
+                            work,
+                            manifest,
+                            "builds",
+                            name,
+                            {k: v for k, v in build.items() if k != "node"},
+                        )
                 result["build"] = build
                 print(
-                    f"  {name}: built in {build['seconds']:.0f} s, "
-                    f"{build['size_bytes'] / 2**20:.0f} MiB",
+                    f"  {name}: built in {build['seconds']:.0f} s"
+                    + (" (at an earlier run, reused)" if build.get("reused") else "")
+                    + f", {build['size_bytes'] / 2**20:.0f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
                 print(f"{name}: timing queries", file=sys.stderr, flush=True)
                 result["queries"] = time_queries(build["node"], sets, args.repeat)
-                stats = result["queries"]["stats"]["all"]
-                print(
-                    f"  {name}: p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                result["page_queries"] = time_queries(build["node"], sets, args.repeat, page=True)
+                for key in ("queries", "page_queries"):
+                    stats = result[key]["stats"]["all"]
+                    print(
+                        f"  {name} {key}: p50 {stats['p50_ms']:.1f} ms, "
+                        f"p99 {stats['p99_ms']:.1f} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             except Exception as exc:  # reported
                 result["error"] = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
 
-        print("brute force", file=sys.stderr, flush=True)
-        brute = brute_force(texts, sets, args.brute_repeat)
+        brute = manifest.get("brute")
+        if brute is None and not args.no_brute:
+            if texts is None:
+                print("generating the texts again for the scan", file=sys.stderr, flush=True)
+                texts, _generation = generate_and_load(pool, args, [])
+            print("brute force", file=sys.stderr, flush=True)
+            brute = brute_force(texts, sets, args.brute_repeat)
+            if args.cache:
+                manifest["brute"] = brute
+                search_cache.save(work, manifest)
         del texts
 
         diagnosis: dict[str, Any] = {"slowest_query": {}, "read_ms_per_material": {}}
@@ -1200,7 +1382,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="DIR",
         help="build in DIR and keep the SQLite database and both index folders there",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="keep the generated library (SQLite file, a kept PostgreSQL database, the index "
+        "folders, the query sets and brute-force figures) in DIR and reuse it on the next "
+        "run with the same --materials and --seed: no generating, loading or scanning",
+    )
+    parser.add_argument(
+        "--pg-index-from-sqlite",
+        action="store_true",
+        help="PostgreSQL searches the SQLite backend's index (hard-linked, no build timed): "
+        "a loaded machine's shortcut; the builds differ only in reading",
+    )
+    parser.add_argument(
+        "--no-brute",
+        action="store_true",
+        help="skip the brute-force scan (and its speed-up figures) unless the cache has it",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with --cache: rebuild (and time) the indexes even when the cached ones are current",
+    )
     args = parser.parse_args(argv)
+    if args.cache is not None and args.keep is not None:
+        parser.error("--cache and --keep exclude each other")
     args.materials = args.materials or (5000 if args.quick else 100_000)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(args.backends) - set(BACKEND_LABEL)
@@ -1211,6 +1419,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cache is not None:
+        args.cache = args.cache.resolve()
+        args.cache.mkdir(parents=True, exist_ok=True)
+        return benchmark(args, args.cache)
     if args.keep is not None:
         work = args.keep.resolve()
         if work.exists() and any(work.iterdir()):

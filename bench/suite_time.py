@@ -2,7 +2,8 @@
 
 Runs the README's test command once, ``scripts/dev test`` (ruff, mypy, import-linter, the
 migration checks on both databases, then every test on SQLite and PostgreSQL, browsers
-included, on every core), and prints its wall time beside the target with PASS/MISS, the
+included, on every core), and prints its wall time beside the target with PASS/MISS, its
+CPU time (and that over the cores: the least wall time an idle machine could take), the
 test counts, the 25 slowest tests pytest reported, and how busy the machine was: the share
 of the CPUs in use during a few seconds before the run (another suite or benchmark running
 beside it makes every figure worse) and the load average sampled during the run.
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 TARGET_SECONDS = 600.0
 SUMMARY = re.compile(r"^=+ (?P<counts>.*?) in (?P<seconds>[\d.]+)s(?: \([\d:]+\))? =+$")
+STEP = re.compile(r"==> \[\s*(?P<at>\d+)s\] (?P<step>.*?)(?:\x1b\[0m)?$")
 DURATION = re.compile(r"^(?P<seconds>[\d.]+)s (?P<phase>setup|call|teardown)\s+(?P<test>\S.*)$")
 
 
@@ -49,6 +52,13 @@ def cpu_busy_share(seconds: float) -> float:
     total1, idle1 = sample()
     spent = max(total1 - total0, 1)
     return 1.0 - (idle1 - idle0) / spent
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children and theirs (the whole suite: pytest,
+    its workers, Chromium, the servers it started; not a PostgreSQL that detached)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def minutes(seconds: float) -> str:
@@ -113,6 +123,11 @@ def slowest(lines: list[str]) -> list[dict[str, object]]:
     return found[:25]
 
 
+def steps(lines: list[str]) -> list[tuple[int, str]]:
+    """(seconds since the start, step) for each step ``scripts/dev`` announced."""
+    return [(int(m["at"]), m["step"]) for line in lines if (m := STEP.search(line))]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -127,10 +142,14 @@ def main(argv: list[str]) -> int:
     busy_before = cpu_busy_share(args.settle)
     sampler = LoadSampler()
     sampler.start()
+    children_before = _children_cpu()
     status, wall, lines = run_suite(args.pytest_args, log, args.echo)
+    cpu = _children_cpu() - children_before
     sampler.stop()
 
-    summary = next((m for line in reversed(lines) if (m := SUMMARY.match(line.strip()))), None)
+    # The main run's summary comes first; the attack run alone (when there is one) after it.
+    summaries = [m for line in lines if (m := SUMMARY.match(line.strip()))]
+    summary = summaries[0] if summaries else None
     counts = summary["counts"] if summary else "no pytest summary (see the log)"
     pytest_seconds = float(summary["seconds"]) if summary else None
     load = statistics.mean(sampler.samples) if sampler.samples else os.getloadavg()[0]
@@ -143,6 +162,8 @@ def main(argv: list[str]) -> int:
     )
     if pytest_seconds is not None:
         print(f"  pytest alone    {minutes(pytest_seconds):>10}   ({counts})")
+        for later in summaries[1:]:
+            print(f"  then alone      {minutes(float(later['seconds'])):>10}   ({later['counts']})")
     else:
         print(f"  pytest          {counts}")
     print(
@@ -150,10 +171,21 @@ def main(argv: list[str]) -> int:
         f"before the run; load average during the run {load:.1f} "
         f"(max {max(sampler.samples, default=load):.1f}) on {cores} cores"
     )
+    # On a shared machine the wall time says more about the others than about the suite;
+    # its CPU time spread over every core is what it would take at best on an idle one.
+    print(
+        f"  CPU time        {minutes(cpu):>10}   on {cores} cores at best "
+        f"{minutes(cpu / cores)} of wall time on an idle machine"
+    )
     if busy_before > 0.15:
         print("  NOTE: the machine was busy before the run; the figure is pessimistic")
     if status != 0:
         print(f"  the suite FAILED (exit status {status}); see {log.relative_to(ROOT)}")
+    announced = steps(lines)
+    if announced:
+        print("  steps (seconds since the start of scripts/dev test):")
+        for at, step in announced:
+            print(f"    {at:6d}s  {step}")
     durations = slowest(lines)
     if durations:
         print("  the 25 slowest test phases (pytest --durations=25):")
@@ -164,6 +196,7 @@ def main(argv: list[str]) -> int:
         json.dumps(
             {
                 "wall_seconds": round(wall, 1),
+                "cpu_seconds": round(cpu, 1),
                 "pytest_seconds": pytest_seconds,
                 "target_seconds": TARGET_SECONDS,
                 "verdict": verdict,
@@ -173,6 +206,7 @@ def main(argv: list[str]) -> int:
                 "load_mean": round(load, 2),
                 "load_samples": sampler.samples,
                 "cores": cores,
+                "steps": announced,
                 "slowest": durations,
             },
             indent=2,

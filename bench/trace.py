@@ -79,7 +79,7 @@ REPO = BENCH.parent
 SAMPLE = REPO / "src" / "wenxing" / "demo" / "sample.txt"
 VARIANTS = REPO / "src" / "wenxing" / "fingerprint" / "data" / "variants.txt"
 OUT = BENCH / "out" / "trace.json"  # trace-strong.json etc. for other strengths
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("WENXING_CORPUS") or REPO.parent / "shared" / "corpus")
 # The second material issued (two materials in one file) and the library's other texts,
 # which the evidence is identified among; the unrelated document a copy is pasted into is
 # none of them.
@@ -786,7 +786,10 @@ def trace(bench: Bench, evidence: str, leakers: list[str]) -> dict[str, Any]:
         "slots_read": reading.slots_read,
         "coverage": reading.coverage,
         "threshold": verdict.threshold,
-        "margin": max(leaker_scores) / verdict.threshold if verdict.positions else 0.0,
+        # Leakers who are not recipients (bench/trace_unseen.py's outsiders) have no score.
+        "margin": max(leaker_scores, default=0.0) / verdict.threshold
+        if verdict.positions and math.isfinite(verdict.threshold)
+        else 0.0,
         "max_bound": max((s.bound for s in accused), default=None),
         "total_bound": verdict.total_bound,
         "tests": verdict.tests,
@@ -861,7 +864,9 @@ def trace_library(
 
 def run_row(bench: Bench, row: Row, trials: int, seed: int) -> dict[str, Any] | None:
     if row.library and bench.library is None:
-        print(f"{row.label:<{LABEL}} skipped: the shared corpus ({CORPUS}) is not here")
+        print(
+            f"{row.label:<{LABEL}} skipped: the corpus is not at {CORPUS} (set WENXING_CORPUS=PATH)"
+        )
         return None
     rng = random.Random(f"{seed}:{row.id}")
     outcomes = []

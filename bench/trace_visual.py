@@ -16,6 +16,11 @@ Rows:
     pdf-photo    the same page at 200 dpi, photographed: a random perspective (corners moved
                  up to 3 % of the side), uneven light, blur (σ 1.2 px), sensor noise, scaled
                  to 1,300 px wide, saved as JPEG quality 60
+    docx-150dpi  one body page of the .docx copy as LibreOffice (headless) sets it, exported
+                 to PDF and rendered at 150 dpi by pdftoppm, header and footer cropped: a
+                 printed and scanned (or screenshotted) Word copy, which carries the wording
+                 and the character spacing of docx_visual
+    docx-photo   the same page at 200 dpi, photographed as pdf-photo
     reader-390   the reader page in Chromium (Playwright) at 390 × 844 CSS px, device scale
                  1, a screen of the body scrolled to a random paragraph; the header is out
                  of view
@@ -60,14 +65,20 @@ from wenxing.materials.identify import t2s_fold  # noqa: E402
 from wenxing.materials.keywords import words  # noqa: E402
 from wenxing.materials.outline import parse  # noqa: E402
 from wenxing.materials.protect import protected_spans  # noqa: E402
-from wenxing.reports import visual  # noqa: E402
-from wenxing.reports.evidence import read_evidence_bytes  # noqa: E402
+from wenxing.reports import visual_lines  # noqa: E402
+from wenxing.reports.evidence import EvidenceError, read_evidence_bytes  # noqa: E402
 
 SAMPLE = REPO / "src" / "wenxing" / "demo" / "sample.txt"
 VARIANTS = REPO / "src" / "wenxing" / "fingerprint" / "data" / "variants.txt"
 OUT = BENCH / "out" / "trace_visual.json"
 RECIPIENTS = [f"WX-{10000 + n}" for n in range(1000)]
-TARGETS = {"pdf-100dpi": 0.90, "pdf-photo": 0.70, "reader-390": 0.90}
+TARGETS = {
+    "pdf-100dpi": 0.90,
+    "pdf-photo": 0.70,
+    "docx-150dpi": 0.90,
+    "docx-photo": 0.70,
+    "reader-390": 0.90,
+}
 HEADER_MM, FOOTER_MM = 36.0, 33.0  # cut off the top and bottom of every page image
 
 
@@ -109,13 +120,39 @@ class Sample:
     def pdf_bytes(self, member: str) -> bytes:
         return self.pdf.render(self.prepared, self.content(member))
 
+    def docx_pdf(self, member: str) -> bytes:
+        """The member's .docx copy as LibreOffice lays it out, exported to PDF."""
+        from wenxing.delivery.docx import DocxFormat
+        from wenxing.materials.office import soffice
+
+        fmt = DocxFormat()
+        data = fmt.render(fmt.prepare(self.layout, self.masthead), self.content(member))
+        with tempfile.TemporaryDirectory(prefix="wenxing-bench-docx-") as folder:
+            root = Path(folder)
+            (root / "copy.docx").write_bytes(data)
+            subprocess.run(
+                [
+                    soffice() or "soffice",
+                    f"-env:UserInstallation={(BENCH / 'out' / 'lo-profile').as_uri()}",
+                    "--headless", "--norestore", "--convert-to", "pdf",
+                    "--outdir", str(root), str(root / "copy.docx"),
+                ],
+                capture_output=True, check=True, env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"},
+            )  # fmt: skip
+            return (root / "copy.pdf").read_bytes()
+
     def trace(self, image: bytes) -> dict:
         """Read and trace an image as ``wenxing trace`` does (text and page layers)."""
         started = time.perf_counter()
-        evidence = read_evidence_bytes(image, ".png")
+        try:
+            evidence = read_evidence_bytes(image, ".png")
+        except EvidenceError as exc:  # OCR read nothing (a trial that names no one)
+            print(f"  unreadable image: {exc}", file=sys.stderr)
+            return {"accused": [], "visual_alone": [], "visual_positions": 0,
+                    "text_positions": 0, "basis": [], "read_s": time.perf_counter() - started}  # fmt: skip
         read_s = time.perf_counter() - started
         reading = fingerprint.read_evidence(self.body, self.plan, evidence.text, t2s_fold())
-        page = visual.read_pages(list(evidence.pages), self.layout, self.body, self.key)
+        page = visual_lines.read_pages(list(evidence.pages), self.layout, self.body, self.key)
         merged = fingerprint.merge_readings([reading, page]) if page.positions else reading
         verdict = fingerprint.accuse(merged, self.key, RECIPIENTS)
         alone = fingerprint.accuse(page, self.key, RECIPIENTS) if page.positions else None
@@ -205,6 +242,17 @@ def pdf_photo(sample: Sample, member: str, rng: random.Random) -> bytes:
     return out.getvalue()
 
 
+def docx_150dpi(sample: Sample, member: str, rng: random.Random) -> bytes:
+    return png(page_image(sample.docx_pdf(member), rng.randint(2, 9), 150))
+
+
+def docx_photo(sample: Sample, member: str, rng: random.Random) -> bytes:
+    shot = photographed(page_image(sample.docx_pdf(member), rng.randint(2, 9), 200), rng)
+    out = io.BytesIO()
+    shot.save(out, "JPEG", quality=60)
+    return out.getvalue()
+
+
 class Browser:
     """Debian's Chromium through Playwright, as the e2e tests drive it (one per run)."""
 
@@ -239,7 +287,13 @@ def reader_390(sample: Sample, member: str, rng: random.Random) -> bytes:
     return Browser.screen(html, rng.randint(3, max(3, paragraphs - 12)))
 
 
-ROWS = {"pdf-100dpi": pdf_100dpi, "pdf-photo": pdf_photo, "reader-390": reader_390}
+ROWS = {
+    "pdf-100dpi": pdf_100dpi,
+    "pdf-photo": pdf_photo,
+    "docx-150dpi": docx_150dpi,
+    "docx-photo": docx_photo,
+    "reader-390": reader_390,
+}
 
 
 def run_row(sample: Sample, name: str, trials: int, seed: int) -> dict:

@@ -245,8 +245,8 @@ def sign_in_members(env: dict[str, str], count: int) -> tuple[list[str], list[st
                     now=utcnow(),
                     ip="127.0.0.1",
                     user_agent="bench/web_load",
-                    max_sessions=publisher["max_sessions"],
-                    sharing_networks=publisher["sharing_networks"],
+                    max_sessions=publisher.max_sessions,
+                    sharing_networks=publisher.sharing_networks,
                 )
                 tokens.append(signed.token)
                 numbers.append(signed.member.number)

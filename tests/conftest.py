@@ -104,14 +104,68 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 E2E = Path(__file__).parent / "e2e"
 
 
+def _shares_a_module_world(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        definitions[-1].scope == "module" for definitions in info.name2fixturedefs.values()
+    )
+
+
+def _browser_halves(items: list[pytest.Item]) -> dict[str, str]:
+    """The browser modules in two groups of about as many tests each (whole modules, the
+    larger first), one per worker: two Chromiums launched, not one per module."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            module = item.nodeid.partition("::")[0]
+            sizes[module] = sizes.get(module, 0) + 1
+    halves = {"e2e-1": 0, "e2e-2": 0}
+    chosen = {}
+    for module in sorted(sizes, key=lambda m: (-sizes[m], m)):
+        half = min(halves, key=lambda h: (halves[h], h))
+        halves[half] += sizes[module]
+        chosen[module] = half
+    return chosen
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups set here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # xdist (--dist loadgroup) runs a group's tests on one worker, the largest groups handed
+    # out first, and every other test on whichever worker is free. A module's world (a
+    # module-scoped fixture) is built by each worker that runs its tests, so the tests that
+    # share one are grouped by module; the browser tests go in two halves, one per worker,
+    # each half's modules one after another on the worker's one Chromium.
+    halves = _browser_halves(items)
     for item in items:
         if "corpus" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.corpus)
-        if item.path.is_relative_to(E2E):
-            # One xdist worker runs the browser tests one after another on one Chromium.
+        module = item.nodeid.partition("::")[0]
+        if module in halves:
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        if item.get_closest_marker("xdist_group") is not None:
+            continue  # grouped by its module already
+        if module in halves:
+            item.add_marker(pytest.mark.xdist_group(halves[module]))
+        elif _shares_a_module_world(item):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """xdist marks a group by appending ``@group`` to its tests' ids; where it cannot (pytest
+    9.2 keeps ids where xdist 3.8 does not write), --dist loadgroup quietly becomes --dist
+    load: every worker builds every module world and a module's tests split. Stop instead."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist's workers
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"xdist did not mark the group of {len(lost)} tests (such as {lost[0]}): "
+            f"pytest {pytest.__version__} with this pytest-xdist runs them ungrouped"
+        )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

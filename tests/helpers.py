@@ -199,3 +199,18 @@ def random_texts(folder: Path, count: int, chars: int = 3000) -> None:
         ]
         text = f"关于第{n}项工作的报告\n\n" + "\n\n".join(paragraphs) + "\n"
         (folder / f"{n:04d}.txt").write_text(text, encoding="utf-8")
+
+
+def qr_png(text: str, scale: int = 4) -> bytes:
+    """A PNG picture of a QR code holding ``text`` (zxing-cpp draws it; Pillow saves it)."""
+    import io
+
+    import numpy
+    import zxingcpp
+    from PIL import Image
+
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode)
+    picture = Image.fromarray(numpy.asarray(zxingcpp.write_barcode_to_image(code, scale=scale)))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wenxing.db.base import Base, utcnow
@@ -29,6 +29,11 @@ MEMBER_SIGN_UP_FAILED = "member:sign-up-failed"
 MEMBER_SHARING_FLAG = "member:sharing-flag"
 MEMBER_ROLE = "member:role"
 MEMBER_PASSWORD = "member:password"
+MEMBER_PASSWORD_RESET = "member:password-reset"
+MEMBER_RESET_LINK = "member:reset-link"
+MEMBER_RESET_CODE = "member:reset-code"
+MEMBER_SIGNUP_CODE = "member:signup-code"
+MEMBER_RESET_FAILED = "member:reset-failed"
 SUBSCRIPTION_GRANT = "subscription:grant"
 GIFT_CODE = "code:gift"
 CODE_EXPORT = "code:export"
@@ -54,8 +59,21 @@ ROBOT_DISABLE = "robot:disable"
 ROBOT_DELETE = "robot:delete"
 ROBOT_TEST = "robot:test"
 ROBOT_WEBHOOK = "robot:webhook"
+QQ_LINK = "qq:link"
+QQ_UNLINK = "qq:unlink"
+QQ_APPROVE = "qq:approve"
+QQ_REFUSE = "qq:refuse"
+QQ_REMIND = "qq:remind"
+QQ_REMOVE = "qq:remove"
 WORDING_REVIEW = "wording:review"
 WORDING_VETO = "wording:veto"
+MEMBER_EXPORT = "member:export"
+CODE_EXPIRY = "code:expiry"
+MATERIAL_PUBLISH = "material:publish"
+MATERIAL_UNPUBLISH = "material:unpublish"
+MATERIAL_CATEGORY = "material:category"
+MATERIAL_TAG = "material:tag"
+MATERIAL_DELETE = "material:delete"
 EVENT_TYPES = frozenset(v for k, v in dict(globals()).items() if k.isupper() and ":" in str(v))
 
 
@@ -94,3 +112,68 @@ def record(
     )
     session.add(event)
     return event
+
+
+# The audit event of each of the console's actions on materials (materials/bulk.py).
+MATERIAL_BULK = {
+    "publish": MATERIAL_PUBLISH,
+    "unpublish": MATERIAL_UNPUBLISH,
+    "category": MATERIAL_CATEGORY,
+    "tag": MATERIAL_TAG,
+    "delete": MATERIAL_DELETE,
+}
+
+
+def about(session: Session, subject: str, limit: int = 50) -> list[AuditEvent]:
+    """The latest events about ``subject`` (a member's number, a batch's label), newest
+    first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject == subject)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _where(filters: dict[str, str], since: datetime | None, until: datetime | None) -> list:
+    where = [getattr(AuditEvent, name) == value for name, value in filters.items() if value]
+    if since is not None:
+        where.append(AuditEvent.at >= since)
+    if until is not None:
+        where.append(AuditEvent.at < until)
+    return where
+
+
+def count_events(
+    session: Session,
+    filters: dict[str, str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Events matching ``filters`` (type, actor, subject: equal when given) in the range."""
+    query = select(func.count()).select_from(AuditEvent).where(*_where(filters, since, until))
+    return session.scalar(query) or 0
+
+
+def events(
+    session: Session,
+    filters: dict[str, str],
+    *,
+    limit: int,
+    offset: int = 0,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditEvent]:
+    """A page of the matching events, newest first by id (one order across pages, however
+    many events share a moment)."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(*_where(filters, since, until))
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )

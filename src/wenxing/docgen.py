@@ -12,14 +12,13 @@ from pathlib import Path
 
 import click
 
+from wenxing.cli import cli
 from wenxing.config import PUBLISHER_SETTINGS, Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def cli_reference() -> str:
-    from wenxing.cli import cli
-
     lines = [
         "# wenxing command line",
         "",

@@ -47,7 +47,7 @@ ENGLISH: dict[str, str] = {
     "read.pdf_damaged": "damaged PDF file: {detail}",
     # evidence for a report (reports/evidence.py); ``reason`` is its kind, shown by reports
     "read.evidence": "{detail}",
-    # a reason not given a code yet (materials.readers.ReadError), worded by its English
+    # a reason not given a code yet (materials.source.ReadError), worded by its English
     "read.uncoded": "{detail}",
     # --- importing (materials/pipeline.py, materials/importer.py) ------------------------
     "import.no_text_left": "no material text left after removing masthead and promotion",
@@ -64,7 +64,7 @@ ENGLISH: dict[str, str] = {
     "import.same_text": "same text as material {id}",
     "import.near_duplicate": "near-duplicate of material {id} 《{title}》 (similarity {similarity})",
     "import.unchanged": "unchanged since material {id} version {version}",
-    # --- publisher settings (config.py, fingerprint/variants.py) -------------------------
+    # --- publisher settings (config/publisher.py, settings.py, fingerprint/variants.py) ---
     "setting.whole_number": "setting {name} expects a whole number, got {raw!r}",
     "setting.number": "setting {name} expects a number, got {raw!r}",
     "setting.json_list": "setting {name} expects a JSON list",
@@ -94,6 +94,13 @@ ENGLISH: dict[str, str] = {
     "setting.plan_fields": "plan {n} lacks {fields}",
     "setting.plan_code": "plan {n} needs a unique code",
     "setting.plan_whole_number": "plan {plan}: {field} must be a whole number",
+    "setting.plan_price": "plan {plan}: price must be a number of yuan, 0 or more",
+    "setting.plan_shop_url": "plan {plan}: shop_url must start with https:// or http://",
+    "setting.plan_qr": "plan {plan}: qr must be the digest of an uploaded image",
+    "setting.qr_too_large": "a payment QR image may be at most {kb} KB",
+    "setting.qr_type": "a payment QR image must be a PNG or JPEG file",
+    "setting.qr_unreadable": "no QR code could be read in the image",
+    "setting.qr_elsewhere": "the QR code links to {link}, not to the shop link {shop_url}",
     "setting.plan_has_codes": (
         "plan {plan} is still granted by {count} unredeemed code(s); revoke them first"
     ),
@@ -107,7 +114,20 @@ ENGLISH: dict[str, str] = {
     "variants.repeated_form": "line {n}: a form is repeated",
     "variants.spaces": "line {n}: forms cannot contain spaces",
     "variants.form_elsewhere": "line {n}: {form} is already in the group on line {other}",
+    # --- the console's bulk actions on materials (materials/bulk.py) ---------------------
+    "material.title": "a title is 1 to {chars} characters",
+    "material.kind": "not a kind of material",
+    "material.tags": "at most {tags} tags of at most {chars} characters each",
+    "material.bulk_none": "no materials chosen",
+    "material.bulk_too_many": "at most {limit} materials at once",
+    "material.bulk_action": "unknown bulk action",
+    "material.bad_tag": "a tag is 1 to {chars} characters without commas",
+    "material.bad_category": "a category is at most {chars} characters",
+    "material.too_many_tags": "{title!r} already has {tags} tags",
     # --- members and accounts (members/service.py, accounts.py, roster.py) ---------------
+    "member.bulk_none": "no members chosen",
+    "member.bulk_too_many": "at most {limit} members at once",
+    "member.grant_reason": "a grant needs a reason",
     "member.phone_format": "not a mainland mobile number: {phone!r}",
     "member.name_missing": "a member needs a name",
     "member.name_too_long": "name is longer than 100 characters",
@@ -118,15 +138,42 @@ ENGLISH: dict[str, str] = {
     "member.suspension_reason": "a suspension needs a reason",
     "member.already_suspended": "member {number} is already suspended",
     "member.not_suspended": "member {number} is not suspended",
+    "qq.number": "a QQ number is 5 to 12 digits, not starting with 0",
+    "qq.taken": "this QQ number is linked to another account",
+    "setting.qq_group": "{name}: a QQ group number is 5 to 12 digits, not starting with 0",
+    "setting.qq_link": "{name}: a join link is an https:// address without spaces",
+    "setting.qq_grace_days": "qq_grace_days is a whole number of days from 0 to 90",
     "account.password_short": "a password needs at least {min} characters",
     "account.identifier_missing": "sign up with a phone number or a username",
     "account.username_format": "a username is 3–40 letters, digits or _, starting with a letter",
     "account.identifier_unavailable": (
         "this username or phone number cannot be used to sign up (it may have an account)"
     ),
+    "account.unclaimed": (
+        "phone {phone} belongs to an imported member who has not claimed the account yet;"
+        " claim it by setting a password instead of signing up"
+    ),
+    "account.phone_unverified": (
+        "signing up with a phone number needs an SMS code, and this site sends none;"
+        " sign up with a username"
+    ),
     "account.no_such_device": "no such signed-in device",
     "account.sign_in_failed": "wrong phone number, username or password",
     "account.sign_in_throttled": "too many failed sign-ins for {number}; try again in 15 minutes",
+    # --- recovering an account (members/recovery.py, members/sms.py) ---------------------
+    "recovery.too_soon": "a code was sent to this phone less than {seconds} seconds ago",
+    "recovery.too_many_sends": "too many codes requested; try again in an hour",
+    "recovery.wrong_code": "the code is wrong or has expired",
+    "recovery.too_many_guesses": "too many wrong codes; request a new code",
+    "recovery.link_invalid": "the link is invalid, already used or expired",
+    "recovery.code_needed": "enter the code sent to your phone",
+    "sms.refused": "the SMS provider {provider} refused the message: {detail}",
+    "sms.unreachable": "the SMS provider could not be reached: {detail}",
+    "setting.json_object": 'setting {name}: a JSON object is expected, like {{"provider": "aliyun"}}',
+    "setting.sms_fields": "setting sms: missing {fields}",
+    "setting.sms_unknown": "setting sms: unknown fields {fields}",
+    "setting.sms_provider": "setting sms: provider is one of {choices}",
+    "setting.sms_endpoint": "setting sms: endpoint {endpoint} is neither the provider's nor a loopback address",
     # --- activation codes (members/codes.py, members/redemption.py) ----------------------
     "code.length": "an activation code has 17 characters (XXXX-XXXX-XXXX-XXXX-X)",
     "code.character": "{character!r} is not a character used in activation codes",
@@ -142,6 +189,31 @@ ENGLISH: dict[str, str] = {
     "code.batch_count": "count must be between {low} and {high}",
     "code.batch_label": "a batch needs a label",
     "code.batch_exists": "batch {label!r} already exists",
+    "code.no_batch": "no batch labelled {label!r}",
+    "code.expiry_past": "the expiry date must be in the future",
+    # --- the reader page's remembered place and favourites (delivery/reading.py) ---------
+    "reading.position": "a reading position is a block number and a fraction, not {text!r}",
+    # --- the basket and drafts (compose/) -------------------------------------------------
+    "compose.no_such_piece": "the material has no section {anchor} in that version",
+    "compose.no_such_basket_piece": "no such piece in the basket",
+    "compose.no_such_draft": "no such draft",
+    "compose.no_such_part": "no such part in the draft",
+    "compose.unpublished": "{title}: the material is not published",
+    "compose.preview_free": "{title}: only members may take pieces of this material",
+    "compose.outside_window": "{title}: the material lies outside the member's plan",
+    "compose.suspended": "{title}: the account is suspended",
+    "compose.inactive": "{title}: the account is inactive",
+    "compose.refused": "{title}: the member may not read this material now",
+    "compose.basket_full": "the basket holds at most {limit} pieces",
+    "compose.draft_full": "a draft holds at most {limit} parts",
+    "compose.too_many_drafts": "an account keeps at most {limit} drafts",
+    "compose.empty_basket": "the basket is empty",
+    "compose.empty_draft": "the draft holds no piece of any material",
+    "compose.title": "a draft's title has 1 to {limit} characters",
+    "compose.heading": "a heading has 1 to {limit} characters",
+    "compose.level": "a heading level is 1 to 4",
+    "compose.text": "a paragraph of one's own has 1 to {limit} characters",
+    "compose.format": "a draft is exported as {choices}",
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
@@ -115,6 +115,34 @@ class PublicationAnnounced:
     held: bool = False
 
 
+@dataclass(frozen=True)
+class RequestPosted:
+    """A member posted a request on the board (the staff's pages show it live)."""
+
+    request_id: int
+    topic: str
+    kind: str | None
+    deadline: date | None
+    member_number: str
+
+
+@dataclass(frozen=True)
+class RequestAnswered:
+    """An editor answered a request: ``state`` "fulfilled" (with ``material_id`` and its
+    ``material_title``) or "declined". ``audience`` is its requester and every supporter,
+    told ``title``/``body`` with ``link`` in the site's language."""
+
+    request_id: int
+    topic: str
+    state: str
+    audience: tuple[int, ...]
+    material_id: int | None
+    material_title: str | None
+    title: str
+    body: str | None
+    link: str
+
+
 EVENT_TYPES: tuple[type, ...] = (
     MaterialPublished,
     MaterialUnpublished,
@@ -125,6 +153,8 @@ EVENT_TYPES: tuple[type, ...] = (
     SubscriptionGranted,
     ReportDecided,
     PublicationAnnounced,
+    RequestPosted,
+    RequestAnswered,
 )
 
 E = TypeVar("E")

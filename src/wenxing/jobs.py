@@ -32,9 +32,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, Text, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from wenxing.background import PollingThread
+from wenxing.background import PollingThread, first_line
 from wenxing.db.base import Base, utcnow
 from wenxing.db.engine import Database, is_sqlite, rowcount
 
@@ -196,6 +197,12 @@ class _Lease:
         while not self._stop.wait(LEASE_SECONDS / 3):
             try:
                 renew(self.db, self.job)
+            except OperationalError as exc:  # the database is away: one line, no traceback
+                log.warning(
+                    "job %s: renewing its lease waits for the database (%s)",
+                    self.job.id,
+                    first_line(exc),
+                )
             except Exception:  # (the next renewal tries again; the log says why)
                 log.exception("job %s: renewing its lease failed", self.job.id)
 

@@ -30,6 +30,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import func, select
+
+from wenxing.db.base import utcnow
+from wenxing.jobs import Job
 
 REQUESTS = Counter("wenxing_http_requests", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -54,17 +58,13 @@ for _name in ("sent", "retry", "failed"):
 
 
 class DatabaseCollector:
-    """Gauges read from the database at scrape time."""
+    """Gauges read from the database at scrape time (the search index's from
+    ``runtime.search_index_state``: the runtime knows this node's index)."""
 
     def __init__(self, runtime):
         self.runtime = runtime
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from sqlalchemy import func, select
-
-        from wenxing.db.base import utcnow
-        from wenxing.jobs import Job
-        from wenxing.search.models import SearchChange
 
         depth = GaugeMetricFamily(
             "wenxing_job_queue_depth", "Background jobs waiting or running", labels=["state"]
@@ -91,16 +91,14 @@ class DatabaseCollector:
                 oldest = session.scalar(
                     select(func.min(Job.created_at)).where(Job.state == "queued")
                 )
-                last_change = session.scalar(select(func.max(SearchChange.id))) or 0
+                behind, rebuilt = self.runtime.search_index_state(session)
         except Exception:  # the database is away: /readyz says so; no gauges this scrape
             return
         for state in ("queued", "running"):
             depth.add_metric([state], counts.get(state, 0))
         age.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
-        node = self.runtime._search
-        applied = node.last_applied() if node is not None else last_change
-        lag.add_metric([], max(0, last_change - applied))
-        rebuilding.add_metric([], 1 if node is not None and node.index is None else 0)
+        lag.add_metric([], behind)
+        rebuilding.add_metric([], 1 if rebuilt else 0)
         yield from (depth, age, lag, rebuilding)
 
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from wenxing import installation, serverkey, wiring
+from wenxing import installation, schema, serverkey, wiring
 from wenxing.config import PublisherSettings, Settings, settings_changes_here
 from wenxing.db import migrate
 from wenxing.db.engine import Database
 from wenxing.live import bot_credentials
+from wenxing.search import gauges
 from wenxing.search.allowance import SearchAllowance
 from wenxing.search.sync import NODE_OPENING, NodeIndex
 
@@ -66,6 +67,11 @@ class Runtime:
                     )
         return self._search
 
+    def search_index_state(self, session) -> tuple[int, bool]:
+        """(changes not yet in this node's search index, whether it is being rebuilt), for
+        the metrics' gauges; read in ``session``."""
+        return gauges.index_state(session, self._search)
+
     def search_allowance(self):
         """This process's search counts against ``search_per_minute`` (one per runtime)."""
         if self._allowance is None:
@@ -89,9 +95,13 @@ def _connect(settings: Settings) -> Database:
         with db.engine.connect():
             pass
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseDown(f"cannot connect to the database: {reason}") from exc
+        raise DatabaseDown(f"cannot connect to the database: {_reason(exc)}") from exc
     return db
+
+
+def _reason(exc: OperationalError) -> str:
+    """The driver's first line of why the database could not be used."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
 def initialise(settings: Settings) -> tuple[Runtime, str]:
@@ -130,7 +140,7 @@ def open_runtime(settings: Settings) -> Runtime:
                 "run `wenxing init` to migrate"
             )
         if settings.environment == "development":
-            drift = migrate.schema_drift(db.engine)
+            drift = migrate.schema_drift(db.engine, schema.metadata)
             if drift:
                 raise NotReady(
                     f"database schema differs from what this wenxing expects at revision "
@@ -145,4 +155,7 @@ def open_runtime(settings: Settings) -> Runtime:
     except NotReady:
         db.dispose()
         raise
+    except OperationalError as exc:  # the database went away after the connection test
+        db.dispose()
+        raise DatabaseDown(f"cannot connect to the database: {_reason(exc)}") from exc
     return Runtime(settings, db, secret)

@@ -20,7 +20,7 @@ The parent receives the result or one reason and never a traceback: a :class:`Sa
 whose ``reason`` is ``too_large`` (memory or output), ``timeout`` (CPU or wall time) or
 ``crashed`` (the child died another way), and an English message for the log. Errors the
 reader raises on purpose come back as themselves: exceptions whose class says
-``sandbox_passes = True`` (``materials.readers.ReadError`` and its kin, ``EvidenceError``
+``sandbox_passes = True`` (``materials.source.ReadError`` and its kin, ``EvidenceError``
 with its reason), pickled. Any other exception is ``crashed``, with only its class name.
 
 This module imports nothing of wenxing: the domains tell it what to preload

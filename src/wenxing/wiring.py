@@ -10,14 +10,15 @@ app, the command line and a job runner all react to the same events in the same 
 from __future__ import annotations
 
 from wenxing import events
-from wenxing.live import announce, bots, digests
+from wenxing.live import announce, bots, digests, qq_door, request_notices
 from wenxing.reports import cases
 from wenxing.search import sync
 
 # The modules that subscribe (imported above for that). The handlers of one event must not
 # depend on each other's order: what one handler's work causes is an event of its own (the
 # robots hear of an announcement through ``PublicationAnnounced``, raised once it is stored).
-SUBSCRIBERS = (sync, announce, digests, bots, cases)
+SUBSCRIBERS = (sync, announce, digests, bots, request_notices, cases)
+JOB_MODULES = (cases, qq_door)  # register background jobs (@jobs.handler)
 
 
 def install() -> None:

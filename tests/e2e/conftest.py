@@ -22,6 +22,17 @@ def artifacts() -> Path:
     return folder
 
 
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:
+    """Wait until ``expression`` is true in the page, asked from here every 50 ms.
+    (``page.wait_for_function`` polls a string by ``eval`` inside the page, which the
+    site's script policy refuses once the first check has failed.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def serve(runtime):
     """Start the app for ``runtime`` on a free loopback port; returns its base URL."""

@@ -8,6 +8,7 @@ Pages are saved at 390×844 and 1366×768 in ``build/artifacts/site/``.
 
 from __future__ import annotations
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_site_paths import _backend, shoot
 from tests.helpers import PASSWORD, SAMPLE, account
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -61,9 +62,7 @@ def test_a_downloader_sees_a_new_version_under_the_bell_live(runtime, serve, bro
     desk.close()
 
     # The member's page was not reloaded: the count and the notice arrive over SSE.
-    page.wait_for_function(
-        f"document.getElementById('bell').dataset.count === '{before + 1}'", timeout=15_000
-    )
+    wait_until(page, f"document.getElementById('bell').dataset.count === '{before + 1}'")
     assert bell.locator(".count").inner_text() == str(before + 1)
     toast = page.locator(".toast").filter(has_text="有新版本")
     toast.wait_for(timeout=5_000)

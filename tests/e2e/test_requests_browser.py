@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from tests.e2e.test_site_paths import _backend, shoot
 from tests.helpers import PASSWORD, account, import_sample
-from wenxing.live.models import MaterialRequest, Notification
+from wenxing.live.models import Notification
 from wenxing.members.models import Member
+from wenxing.requests.models import MaterialRequest
 
 TOPIC = "全区重点工作推进会上的讲话稿"
 

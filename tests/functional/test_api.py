@@ -12,14 +12,16 @@ from sqlalchemy import func, select
 
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing import audit
-from wenxing.config import set_publisher_setting
+from wenxing.delivery.docx import DocxFormat
 from wenxing.delivery.issue import FORMATS
+from wenxing.delivery.render import TxtFormat
 from wenxing.materials.models import Material
 from wenxing.members import accounts
 from wenxing.members.codes import format_code
 from wenxing.members.models import AccountSession
 from wenxing.members.redemption import generate_batch
 from wenxing.members.subscriptions import plans
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE, SESSION_COOKIE
 
@@ -203,7 +205,7 @@ def test_redeeming_with_a_token_uses_the_sites_rules_and_messages(runtime, site)
 def test_redemption_failures_count_across_the_site_and_the_api(runtime, site):
     client, _numbers = site
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "redeem_failures_per_hour", 3)
+        change_setting(session, "redeem_failures_per_hour", 3, actor="publisher:test")
     (good,) = _codes(runtime, 1)
     browser = cookie_client(client.app, "liming")
     for _ in range(2):
@@ -309,6 +311,15 @@ API_OPERATIONS = {
     ("post", "/api/v1/requests"): ("201", "RequestOut"),
     ("post", "/api/v1/requests/{request_id}/support"): ("200", "SupportOut"),
     ("delete", "/api/v1/requests/{request_id}/support"): ("200", "SupportOut"),
+    ("get", "/api/v1/basket"): ("200", "BasketOut"),
+    ("post", "/api/v1/basket"): ("200", "BasketOut"),
+    ("delete", "/api/v1/basket/{piece_id}"): ("200", "BasketOut"),
+    ("get", "/api/v1/drafts"): ("200", "DraftsOut"),
+    ("post", "/api/v1/drafts"): ("201", "DraftOut"),
+    ("post", "/api/v1/drafts/{draft_id}/export"): (
+        "200",
+        {"docx": DocxFormat(), "txt": TxtFormat()},
+    ),
 }
 SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
     ("delete", "/api/v1/session"),
@@ -320,6 +331,12 @@ SIGNED_IN = {  # operations that need an account: a bearer token or the cookie
     ("post", "/api/v1/requests"),
     ("post", "/api/v1/requests/{request_id}/support"),
     ("delete", "/api/v1/requests/{request_id}/support"),
+    ("get", "/api/v1/basket"),
+    ("post", "/api/v1/basket"),
+    ("delete", "/api/v1/basket/{piece_id}"),
+    ("get", "/api/v1/drafts"),
+    ("post", "/api/v1/drafts"),
+    ("post", "/api/v1/drafts/{draft_id}/export"),
 }
 
 

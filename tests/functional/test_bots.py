@@ -27,13 +27,13 @@ from sqlalchemy import select
 
 from tests import tls
 from tests.helpers import account, import_sample
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.live import bot_credentials, bot_sender, events
 from wenxing.live.models import BotDelivery, Robot
 from wenxing.materials import catalog
 from wenxing.materials.identify import reduce_text
 from wenxing.runtime import open_runtime
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -160,7 +160,7 @@ def robots_installation(runtime, settings):
     )
     import_sample(runtime, publish=False)
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "webhook_hosts", ["127.0.0.1"])
+        change_setting(session, "webhook_hosts", ["127.0.0.1"], actor="publisher:test")
     with runtime.db.transaction() as session:
         account(session, runtime.publisher_settings(), "管理员", subscribed=False, username="boss")
         session.flush()

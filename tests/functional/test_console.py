@@ -132,3 +132,37 @@ def test_admins_find_members_grant_suspend_reinstate_and_read_the_audit_log(runt
     for event in ("subscription:grant", "member:suspend", "member:reinstate"):
         assert event in log
     assert clients["writer"].get("/console/members").status_code == 403
+
+
+# Every form of the console, its settings and plans pages, with what it would change.
+CONSOLE_FORMS = {
+    "/console/materials/bulk": {"action": "publish", "ids": "1", "confirmed": "1"},
+    "/console/materials/1": {"title": "改过的标题", "kind": "讲话"},
+    "/console/materials/1/publish": {},
+    "/console/members/bulk": {"action": "suspend", "numbers": "1", "confirmed": "1"},
+    "/console/members/roster.csv": {},
+    "/console/members/writer/reset-link": {},
+    "/console/members/writer/suspend": {"reason": "测试"},
+    "/console/codes": {"plan": "year", "count": "3", "label": "伪造的批次"},
+    "/console/codes/revoke": {"batch": "伪造的批次", "confirmed": "1"},
+    "/console/codes/expiry": {"batch": "伪造的批次", "day": "2030-01-01"},
+    "/console/settings/brand": {"value": "伪造的品牌"},
+    "/console/plans/year": {"price": "1"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(CONSOLE_FORMS))
+def test_a_console_form_without_its_token_is_refused_before_anything_is_done(runtime, site, path):
+    app, clients = site
+    before = clients["boss"].get("/console/audit").text.count("<tr")
+    for token in ("", "forged"):
+        data = {**CONSOLE_FORMS[path], "csrf_token": token}
+        refused = clients["boss"].post(path, data=data, follow_redirects=False)
+        assert refused.status_code == 403 and "页面已过期" in refused.text
+    assert clients["boss"].get("/console/audit").text.count("<tr") == before
+    assert runtime.publisher_settings().brand != "伪造的品牌"
+    # Who may enter is decided first: a visitor is sent to sign in, a member is refused.
+    visitor = TestClient(app).post(path, data=CONSOLE_FORMS[path], follow_redirects=False)
+    assert visitor.status_code == 303 and visitor.headers["location"].startswith("/signin")
+    member = clients["reader"].post(path, data=CONSOLE_FORMS[path])
+    assert member.status_code == 403 and "没有权限" in member.text

@@ -18,16 +18,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.helpers import account, import_sample, signed_in
-from wenxing.delivery.issue import copies_of
+from wenxing import settings
+from wenxing.db.base import utcnow
 from wenxing.delivery.models import SNIPPET, IssuedCopy
+from wenxing.delivery.queries import copies_of
 from wenxing.fingerprint import strip_marks
 from wenxing.materials import catalog
 from wenxing.materials.outline import PUBLIC_ITEM_HEADING
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.trace import trace
+from wenxing.search import service
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
-from wenxing.web.console import _dashboard
+from wenxing.web.console import dashboard_figures
 
 FREE_ACCOUNTS = 20
 
@@ -91,6 +94,26 @@ def test_twenty_free_accounts_and_a_visitor_recover_only_the_preview_and_heading
         assert session.scalar(select(func.count()).select_from(IssuedCopy)) == 0
 
 
+def test_api_searches_of_many_accounts_from_one_address_share_its_day(
+    runtime, library, monkeypatch
+):
+    """Free accounts opened to probe the library through the API count against the
+    address they search from: a third account from it finds the day spent."""
+    app, _body, _number = library
+    monkeypatch.setattr(service, "DAY_MINUTES", 1)
+    monkeypatch.setattr(service, "ADDRESS_ACCOUNTS", 2)
+    with runtime.db.transaction() as session:
+        settings.change(session, "search_per_minute", 3, actor="admin:test", audited=False)
+
+    def statuses(client: TestClient, times: int) -> list[int]:
+        return [client.get("/api/v1/search", params={"q": SEED}).status_code for _ in range(times)]
+
+    assert statuses(signed_in(app, "free00"), 4) == [200, 200, 200, 429]
+    assert statuses(signed_in(app, "free01"), 3) == [200, 200, 200]
+    refused = signed_in(app, "free02").get("/api/v1/search", params={"q": SEED})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
 def test_a_member_collecting_snippets_leaves_a_trail_that_traces_back(runtime, library):
     app, body, number = library
     client = signed_in(app, "paid")
@@ -105,7 +128,9 @@ def test_a_member_collecting_snippets_leaves_a_trail_that_traces_back(runtime, l
         rows = session.scalars(select(IssuedCopy).where(IssuedCopy.format == SNIPPET)).all()
         assert rows and all(r.material_id == 1 for r in rows if r.version_id == 1)
         assert copies_of(session, rows[0].member_id) == []  # no download spent
-        assert sum(_dashboard(session)["downloads"]) == 0  # nor counted as one in the console
+        assert (
+            sum(dashboard_figures(session, utcnow(), "Asia/Shanghai")["downloads"]) == 0
+        )  # nor counted as one in the console
         evidence = read_evidence_bytes(stitched.encode(), ".txt")
         result = trace(session, runtime.secret, evidence, 1e-6)
     assert [a["member"] for a in result.accused] == [number]
@@ -172,10 +197,11 @@ def test_a_link_from_another_site_issues_no_copy(runtime, library):
         ).status_code
         == 403
     )
-    assert (
-        client.get("/api/v1/materials/1/copy", headers={"X-CSRF-Token": token}).status_code == 200
-    )
-    assert ledger() == 2
+    again = client.get("/api/v1/materials/1/copy", headers={"X-CSRF-Token": token})
+    # The same material and format the same day: the member's copy of today again.
+    assert again.status_code == 200
+    assert again.headers["X-Wenxing-Copy"] == taken.headers["X-Wenxing-Copy"]
+    assert ledger() == 1
 
 
 def test_the_material_page_offers_copies_as_forms(library):

@@ -68,6 +68,7 @@ def test_a_refused_sign_up_is_explained_as_before(runtime, fields, before):
         "username": "liming",
         "password": "a-long-password",
         "password_again": "a-long-password",
+        "agree": "1",
         **fields,
     }
     refused = _post(client, "/signup", form, follow_redirects=False)
@@ -94,7 +95,7 @@ def test_import_reasons_and_redemption_refusals_read_as_before(runtime, site):
 
     member = TestClient(editor.app)
     member.get("/signup")
-    form = {"name": "王芳", "username": "wangfang", "password": "a-long-password"}
+    form = {"name": "王芳", "username": "wangfang", "password": "a-long-password", "agree": "1"}
     _post(member, "/signup", {**form, "password_again": form["password"]})
     redeemed = _post(member, "/account/redeem", {"code": "2RMB-WN0P-6Y41-79VK-W"})
     assert "没有这个卡密" in redeemed.text

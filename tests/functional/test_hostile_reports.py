@@ -20,13 +20,13 @@ from tests import bombs
 from tests.functional.test_reports import confirm, issue, submit, traced
 from tests.helpers import SAMPLE
 from wenxing import audit, jobs
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.members.models import ActivationCode, Member
 from wenxing.reports import intake
 from wenxing.reports.cases import TRACE_JOB
 from wenxing.reports.intake import EvidenceFile, ReportRefused, Submission
 from wenxing.reports.models import Report, ReportEvidence
+from wenxing.settings import change as change_setting
 from wenxing.web import reporting
 from wenxing.web.app import create_app
 
@@ -201,7 +201,7 @@ def _post_endless(app, path: str, ip: str, headers: dict[str, str] | None = None
 def test_an_address_over_its_limit_is_refused_before_its_body_is_read(library):
     runtime = library
     ip = "198.51.100.77"
-    hourly = int(runtime.publisher_settings()["reports_per_hour"])
+    hourly = int(runtime.publisher_settings().reports_per_hour)
     for number in range(hourly):
         submit(
             runtime,
@@ -220,8 +220,8 @@ def test_the_daily_total_and_the_report_total_refuse_before_the_body(library):
     runtime = library
     ip = "198.51.100.90"
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "report_mb_per_day", 1.0)
-        set_publisher_setting(session, "report_total_mb", 2.0)
+        change_setting(session, "report_mb_per_day", 1.0, actor="publisher:test")
+        change_setting(session, "report_total_mb", 2.0, actor="publisher:test")
     submit(
         runtime,
         Submission(
@@ -236,7 +236,7 @@ def test_the_daily_total_and_the_report_total_refuse_before_the_body(library):
     status, read = _post_endless(app, "/report", ip, {"content-length": over_day})
     assert (status, read) == (429, 0)
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "report_mb_per_day", 100.0)
+        change_setting(session, "report_mb_per_day", 100.0, actor="publisher:test")
     over_total = str(4 * 1048576)
     status, read = _post_endless(app, "/report", "198.51.100.91", {"content-length": over_total})
     assert (status, read) == (413, 0)
@@ -295,7 +295,7 @@ def test_a_warning_thanks_and_only_a_suspension_rewards(library):
 def test_rewards_stop_at_the_yearly_cap(library):
     runtime = library
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "report_rewards_per_year", 2)
+        change_setting(session, "report_rewards_per_year", 2, actor="publisher:test")
     contact = "13100131200"
     rewards = [
         confirm(runtime, _reported(runtime, member, contact)).reward

@@ -16,13 +16,13 @@ from wenxing import audit
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import NotEntitled, record_copy
 from wenxing.limits import NotInWriteTransaction, Subject, hold
-from wenxing.live.requests import RequestRefused, post_request
 from wenxing.materials.models import Material
 from wenxing.members import accounts, redemption
 from wenxing.members.codes import CodeError
 from wenxing.members.models import AccountSession, Member
 from wenxing.members.subscriptions import plans
 from wenxing.reports import intake
+from wenxing.requests import RequestRefused, post_request
 from wenxing.search.allowance import SearchAllowance
 from wenxing.search.service import RateLimited
 
@@ -65,26 +65,57 @@ def test_holding_needs_a_write_transaction(runtime):
 
 
 def test_daily_quota(runtime, member_id):
-    import_sample(runtime)
-    publisher = runtime.publisher_settings()
-    quota = plans(publisher)["month"].daily_quota
-    tally = Tally()
+    """50 parallel first copies never make more copies than the day's quota. The same
+    material in the same format is one copy a day (opened again, it is handed out again and
+    spends nothing), so the burst asks for the sample's four formats with a quota of 2:
+    exactly two formats are issued, every ask for them is answered with that one copy, and
+    every ask for the others is refused for the quota."""
+    from wenxing.delivery.issue import FORMATS
+    from wenxing.delivery.models import IssuedCopy
 
-    def work(_n: int) -> None:
+    import_sample(runtime)
+    stored = runtime.publisher_settings()
+    quota = 2
+    publisher = stored.model_copy(
+        update={
+            "plans": tuple(
+                {**plan, "daily_quota": quota} if plan["code"] == "month" else plan
+                for plan in stored.plans
+            )
+        }
+    )
+    assert plans(publisher)["month"].daily_quota == quota
+    formats = list(FORMATS)
+    answered: dict[str, list[bool]] = {fmt: [] for fmt in formats}
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        fmt = formats[n % len(formats)]
         try:
             with runtime.db.transaction() as session:
                 member = session.get(Member, member_id)
                 material = session.scalars(select(Material)).first()
                 record_copy(
-                    session, runtime.secret, publisher, member, material, "txt", actor="member:web"
+                    session, runtime.secret, publisher, member, material, fmt, actor="member:web"
                 )
-            tally.count(True)
+            allowed = True
         except NotEntitled as refused:
             assert refused.reason == "quota"
-            tally.count(False)
+            allowed = False
+        with lock:
+            answered[fmt].append(allowed)
 
     burst(work)
-    assert (tally.allowed, tally.refused) == (quota, ATTEMPTS - quota)
+    with runtime.db.reading() as session:
+        issued = set(
+            session.scalars(select(IssuedCopy.format).where(IssuedCopy.member_id == member_id))
+        )
+        rows = session.scalar(
+            select(func.count()).select_from(IssuedCopy).where(IssuedCopy.member_id == member_id)
+        )
+    assert rows == quota and len(issued) == quota
+    for fmt, answers in answered.items():
+        assert answers and all(answers) == (fmt in issued) and any(answers) == (fmt in issued)
 
 
 def test_device_limit(runtime, member_id):
@@ -99,7 +130,7 @@ def test_device_limit(runtime, member_id):
                 now=utcnow(),
                 ip=f"198.51.100.{n}",
                 user_agent="burst",
-                max_sessions=publisher["max_sessions"],
+                max_sessions=publisher.max_sessions,
                 sharing_networks=1000,
             )
 
@@ -110,7 +141,7 @@ def test_device_limit(runtime, member_id):
             .select_from(AccountSession)
             .where(AccountSession.member_id == member_id, AccountSession.ended_at.is_(None))
         )
-    assert active == publisher["max_sessions"]
+    assert active == publisher.max_sessions
 
 
 def _guess(runtime, tally: Tally, identifier: str, ip: str) -> None:

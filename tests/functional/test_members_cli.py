@@ -331,7 +331,10 @@ def test_export_shows_every_state_and_who_redeemed(cli, tmp_path):
     rows = {r["code"]: r for r in export(cli, "shop")}
     assert [rows[x]["state"] for x in (a, b, c)] == ["redeemed", "revoked", "issued"]
     assert [rows[x]["redeemed_by"] for x in (a, b, c)] == ["WX-10001", "", ""]
-    redeemed_at = datetime.fromisoformat(rows[a]["redeemed_at"])
+    # the publisher's local time, its offset named (+08:00), compared here in UTC
+    local = datetime.fromisoformat(rows[a]["redeemed_at"])
+    assert local.utcoffset() == timedelta(hours=8)
+    redeemed_at = local.astimezone(UTC).replace(tzinfo=None)
     assert before.replace(microsecond=0) <= redeemed_at <= utcnow()
     assert rows[b]["redeemed_at"] == rows[c]["redeemed_at"] == ""
     [row] = export(cli, "old")

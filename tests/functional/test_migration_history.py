@@ -18,6 +18,7 @@ from sqlalchemy import Boolean, Integer, LargeBinary, inspect, text
 from sqlalchemy.types import DateTime, Numeric
 
 from tests.conftest import TEST_SECRET, _pg_conninfo, _sqlalchemy_pg, pg_admin_url
+from wenxing import schema
 from wenxing.config import Settings
 from wenxing.db import migrate
 from wenxing.db.engine import make_engine
@@ -218,7 +219,7 @@ def test_a_database_from_every_released_revision_upgrades_with_its_data(empty_ur
                 ).scalar()
                 assert legacy == "2"
         assert "wording_vetoes" in inspect(engine).get_table_names()
-        assert migrate.schema_drift(engine) == []
+        assert migrate.schema_drift(engine, schema.metadata) == []
     finally:
         engine.dispose()
 

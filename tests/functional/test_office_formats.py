@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -183,27 +184,33 @@ def test_what_cannot_be_read_says_why():
         assert refused.value.reason == "unsupported" and words in str(refused.value)
 
 
-def test_conversions_stay_inside_the_sandbox_limits(library):
+def test_conversions_stay_inside_the_sandbox_limits(library, tmp_path, monkeypatch):
     """A .doc whose conversion overruns its time is killed with LibreOffice, and an RTF
     that nests without end is refused; the server's other work is untouched."""
     _runtime, _cli, files = library
-    before = _soffice_processes()
+    # This test's conversions get their own temporary folder, so LibreOffice processes
+    # of other tests running beside it (other workers) are not counted.
+    own = tmp_path / "conversions"
+    own.mkdir()
+    monkeypatch.setenv("TMPDIR", str(own))
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    before = _soffice_processes(own)
     with pytest.raises(EvidenceError) as slow:
         read_sandboxed(
             files["doc"].read_bytes(), "x.doc", sandbox.Limits(wall_seconds=0.5, cpu_seconds=30)
         )
     assert slow.value.reason == "timeout"
     time.sleep(1)
-    assert _soffice_processes() <= before, "LibreOffice outlived its sandbox"
+    assert _soffice_processes(own) <= before, "LibreOffice outlived its sandbox"
     bomb = b"{\\rtf1\\ansi " + b"{" * 500_000 + b"x" + b"}" * 500_000 + b"}"
     with pytest.raises(EvidenceError) as deep:
         read_sandboxed(bomb, "x.rtf", sandbox.Limits())
     assert deep.value.reason == "too_large"
 
 
-def _soffice_processes() -> int:
+def _soffice_processes(folder: Path) -> int:
     found = subprocess.run(
-        ["pgrep", "-c", "-f", "wenxing-convert-"], capture_output=True, text=True
+        ["pgrep", "-c", "-f", f"{folder}/wenxing-convert-"], capture_output=True, text=True
     )
     return int(found.stdout.strip() or 0)
 

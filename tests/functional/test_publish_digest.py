@@ -19,11 +19,11 @@ from tests import tls
 from tests.conftest import TEST_SECRET, Cli
 from tests.functional.test_bots import PUBLIC_URL, Receiver, _no_body_text, _robot
 from tests.helpers import account, in_threads, signed_in
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.live import bot_sender, digests
 from wenxing.live.models import BotDelivery, DigestItem, LiveEvent, Notification
 from wenxing.materials import catalog
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -342,7 +342,7 @@ def test_a_robot_announces_a_digest_with_titles_kinds_dates_and_a_link(runtime, 
     receivers = {"wecom": Receiver("wecom"), "feishu": Receiver("feishu")}
     try:
         with runtime.db.transaction() as session:
-            set_publisher_setting(session, "webhook_hosts", ["127.0.0.1"])
+            change_setting(session, "webhook_hosts", ["127.0.0.1"], actor="publisher:test")
         with runtime.db.transaction() as session:
             from wenxing.live.models import Robot
 

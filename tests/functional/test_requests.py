@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from tests.helpers import PASSWORD, account, import_sample, in_threads, signed_in
 from wenxing.audit import AuditEvent
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
-from wenxing.live.models import LiveEvent, MaterialRequest, Notification
+from wenxing.live.models import LiveEvent, Notification
 from wenxing.members.models import Member
+from wenxing.requests.models import MaterialRequest
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -399,10 +400,10 @@ def test_the_api_pages_the_board(runtime, site):
 
 def test_the_daily_limit_is_a_publisher_setting(runtime, site):
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "requests_per_day", 2)
+        change_setting(session, "requests_per_day", 2, actor="publisher:test")
         for bad in (0, -3, 2.5, "2"):
             with pytest.raises(ValueError):
-                set_publisher_setting(session, "requests_per_day", bad)
+                change_setting(session, "requests_per_day", bad, actor="publisher:test")
     asker = signed_in(site, "asker")
     assert "每人每天最多发布 2 条。" in asker.get("/requests").text
     for n in range(2):
@@ -435,7 +436,7 @@ def test_the_console_settings_page_shows_and_checks_the_daily_limit(runtime, sit
         data={"value": "8", "csrf_token": token},
         follow_redirects=False,
     )
-    assert saved.status_code == 303 and runtime.publisher_settings()["requests_per_day"] == 8
+    assert saved.status_code == 303 and runtime.publisher_settings().requests_per_day == 8
 
 
 def test_posts_at_the_same_instant_cannot_pass_the_daily_limit(runtime, site):
@@ -443,7 +444,7 @@ def test_posts_at_the_same_instant_cannot_pass_the_daily_limit(runtime, site):
     exactly the limit are accepted, on SQLite and on PostgreSQL alike."""
     limit, threads = 3, 10
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "requests_per_day", limit)
+        change_setting(session, "requests_per_day", limit, actor="publisher:test")
     headers = _token(site, "asker")
     answers: list[int] = []
 

@@ -7,10 +7,11 @@ import stat
 import pytest
 
 from tests.conftest import TEST_SECRET
-from wenxing.config import PublisherSettings, Settings, set_publisher_setting
+from wenxing.config import PublisherSettings, Settings
 from wenxing.db import migrate
 from wenxing.runtime import NotReady, initialise, open_runtime
 from wenxing.serverkey import derive_key
+from wenxing.settings import change as change_setting
 
 
 def test_init_creates_a_private_key_file_and_reopens(database_url, tmp_path):
@@ -74,16 +75,16 @@ def test_keys_derive_per_purpose():
 
 
 def test_publisher_settings_round_trip(runtime):
-    assert runtime.publisher_settings()["brand"] == "酷乐文行"
+    assert runtime.publisher_settings().brand == "酷乐文行"
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "member_group", "企业微信群 12345")
-        set_publisher_setting(session, "near_duplicate_threshold", 1)
+        change_setting(session, "member_group", "企业微信群 12345", actor="publisher:test")
+        change_setting(session, "near_duplicate_threshold", 1, actor="publisher:test")
     loaded = runtime.publisher_settings()
-    assert loaded["member_group"] == "企业微信群 12345"
-    assert loaded["near_duplicate_threshold"] == 1.0
+    assert loaded.member_group == "企业微信群 12345"
+    assert loaded.near_duplicate_threshold == 1.0
     assert "会员群：企业微信群 12345" in loaded.masthead_lines()[-1]
     with runtime.db.transaction() as session, pytest.raises(ValueError, match="expects list"):
-        set_publisher_setting(session, "masthead", "not a list")
+        change_setting(session, "masthead", "not a list", actor="publisher:test")
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):
@@ -128,12 +129,28 @@ def test_publisher_settings_are_kept_a_moment_and_changes_made_here_show_at_once
     first = runtime.publisher_settings()
     assert runtime.publisher_settings() is first  # every request asks: kept, not re-read
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "brand", "甲")
-    assert runtime.publisher_settings()["brand"] == "甲"  # this process's change: at once
+        change_setting(session, "brand", "甲", actor="publisher:test")
+    assert runtime.publisher_settings().brand == "甲"  # this process's change: at once
     # Another worker's change (nothing in this process knows of it) shows once the kept
     # copy is older than SETTINGS_SECONDS.
     with runtime.db.transaction() as session:
         session.execute(update(SettingRow).where(SettingRow.name == "brand").values(value='"乙"'))
-    assert runtime.publisher_settings()["brand"] == "甲"
+    assert runtime.publisher_settings().brand == "甲"
     monkeypatch.setattr(wenxing.runtime, "SETTINGS_SECONDS", 0.0)
-    assert runtime.publisher_settings()["brand"] == "乙"
+    assert runtime.publisher_settings().brand == "乙"
+
+
+def test_a_refused_setting_is_neither_counted_nor_stored(runtime):
+    from pydantic import ValidationError
+
+    from wenxing.config.publisher import settings_changes_here
+
+    counted = settings_changes_here()
+    for name, bad in (("timezone", "Mars/Olympus"), ("session_lifetime_days", 10)):
+        with runtime.db.transaction() as session, pytest.raises(ValueError):
+            change_setting(session, name, bad, actor="publisher:test")
+    assert settings_changes_here() == counted  # validated before the change is counted
+    kept = runtime.publisher_settings()
+    assert (kept.timezone, kept.session_lifetime_days) == ("Asia/Shanghai", 180)
+    with pytest.raises(ValidationError):
+        kept.timezone = "UTC"  # type: ignore[misc]  # frozen: changed only through change()

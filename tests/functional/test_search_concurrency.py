@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.helpers import SAMPLE, in_threads
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.search import index as index_module
+from wenxing.search import service
 from wenxing.search.index import SCHEMA_VERSION, SearchIndex
 from wenxing.search.models import SearchUsage
 from wenxing.search.service import RateLimited, count_search, search
@@ -140,6 +141,55 @@ def test_the_rate_limit_starts_afresh_each_minute_and_per_subject(runtime):
             count_search(session, subject, 2, first)
     with runtime.db.transaction() as session:
         count_search(session, "A0001", 2, datetime(2026, 3, 1, 12, 1, 0))
+
+
+def _count(runtime, subject: str, at: datetime, address: str | None = None) -> None:
+    with runtime.db.transaction() as session:
+        count_search(session, subject, 3, at, address=address)
+
+
+def test_a_day_allows_some_minutes_worth_per_account_and_more_per_address(runtime, monkeypatch):
+    """Probing the library a character at a time costs searches: a day ends it, per account
+    and, whichever accounts search from it, per address."""
+    monkeypatch.setattr(service, "DAY_MINUTES", 2)  # 6 a day at 3 a minute
+    monkeypatch.setattr(service, "ADDRESS_ACCOUNTS", 2)  # 12 a day from one address
+    for minute in range(2):
+        for _ in range(3):
+            _count(runtime, "A0001", datetime(2026, 3, 1, 10, minute), "ip:10.0.0.9")
+    with pytest.raises(RateLimited) as refused:
+        _count(runtime, "A0001", datetime(2026, 3, 1, 10, 2), "ip:10.0.0.9")
+    assert refused.value.user_message == "今天的搜索次数已用完，请明天再试"
+    # until the publisher's midnight: 16:00 UTC is 00:00 in Beijing (the default zone)
+    assert refused.value.retry_after == 5 * 3600 + 58 * 60
+    with runtime.db.reading() as session:  # the refused search counted nowhere
+        rows = dict(
+            session.execute(
+                select(SearchUsage.subject, SearchUsage.count).where(
+                    SearchUsage.minute == 10 * 60 + 2 + 1440 * 20513
+                )
+            ).all()
+        )
+    assert rows == {}
+    for minute in range(2):  # another account from the same address: the address's rest
+        for _ in range(3):
+            _count(runtime, "A0002", datetime(2026, 3, 1, 11, minute), "ip:10.0.0.9")
+    with pytest.raises(RateLimited):  # a third account: the address has had its day
+        _count(runtime, "A0003", datetime(2026, 3, 1, 12), "ip:10.0.0.9")
+    _count(runtime, "A0003", datetime(2026, 3, 1, 12), "ip:10.0.0.10")  # another address
+    with pytest.raises(RateLimited):  # 23:59 in Beijing: still the publisher's day
+        _count(runtime, "A0001", datetime(2026, 3, 1, 15, 59), "ip:10.0.0.10")
+    _count(runtime, "A0001", datetime(2026, 3, 1, 16, 0), "ip:10.0.0.9")  # Beijing's next day
+    # A publisher on UTC: the day turns over at UTC's midnight instead.
+    for at in [datetime(2026, 3, 1, 20, minute) for minute in (0, 0, 0, 1, 1, 1)]:
+        with runtime.db.transaction() as session:
+            count_search(session, "A0009", 3, at, zone="UTC")
+    for at, allowed in ((datetime(2026, 3, 1, 23, 59), False), (datetime(2026, 3, 2), True)):
+        with runtime.db.transaction() as session:
+            if allowed:
+                count_search(session, "A0009", 3, at, zone="UTC")
+            else:
+                with pytest.raises(RateLimited):
+                    count_search(session, "A0009", 3, at, zone="UTC")
 
 
 def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):

@@ -126,8 +126,8 @@ def test_session_lifetimes_are_publisher_settings_changed_in_the_console(runtime
             session, runtime.publisher_settings(), "管理员", subscribed=False, username="boss"
         ).role = "admin"
     admin = signed_in(app, "boss")
-    assert runtime.publisher_settings()["session_idle_days"] == 30
-    assert runtime.publisher_settings()["session_lifetime_days"] == 180
+    assert runtime.publisher_settings().session_idle_days == 30
+    assert runtime.publisher_settings().session_lifetime_days == 180
 
     def save(name: str, value: str):
         data = {"value": value, "csrf_token": admin.cookies[CSRF_COOKIE]}
@@ -138,7 +138,7 @@ def test_session_lifetimes_are_publisher_settings_changed_in_the_console(runtime
     assert save("session_idle_days", "0").status_code == 400
     refused = save("session_lifetime_days", "10")  # below the idle 30
     assert refused.status_code == 400 and "不能少于闲置退出天数" in refused.text
-    assert runtime.publisher_settings()["session_lifetime_days"] == 180
+    assert runtime.publisher_settings().session_lifetime_days == 180
     assert save("session_idle_days", "2").status_code == 303
     assert save("session_lifetime_days", "5").status_code == 303
 
@@ -297,6 +297,7 @@ def test_refused_sign_ups_count_against_the_address(site):
                 "username": username,
                 "password": PASSWORD,
                 "password_again": PASSWORD,
+                "agree": "1",
                 "csrf_token": client.cookies[CSRF_COOKIE],
             },
             follow_redirects=False,

@@ -76,16 +76,20 @@ def test_every_declared_setting_is_shown_with_its_help_and_value(runtime, site):
         assert f'action="/console/settings/{spec.name}"' in form
         assert 'name="csrf_token"' in form
         assert re.search(r'<p class="meta" id="help-[^"]+">[^<]{8,}</p>', form), spec.name
-        value = current[spec.name]
+        value = current.json_value(spec.name)
         if isinstance(value, list):
             shown = html.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", form, re.S)[1])
             assert json.loads(shown) == value, spec.name
         elif spec.choices:
-            assert f"<option selected>{value}</option>" in form
+            assert f'<option value="{value}" selected>' in form  # named in Chinese
+            assert re.search(r"<option[^>]*>[a-z]+</option>", form) is None
+        elif spec.name in ("terms_text", "privacy_text"):  # long text: a textarea
+            shown = html.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", form, re.S)[1])
+            assert shown.strip() == value.strip(), spec.name
         elif spec.name != "wording_variants":
-            assert f'value="{html.escape(str(value))}"' in form or (f'value="{value!r}"' in form), (
-                spec.name
-            )
+            shown = str(value) if not isinstance(value, float) else f"{value:.15f}".rstrip("0")
+            assert f'value="{html.escape(shown.removesuffix("."))}"' in form, spec.name
+            assert "e-0" not in form, spec.name  # 0.000001, never 1e-06
     assert "刊头" in page.text and "{member_group}" in page.text
     assert "每分钟搜索次数" in page.text
 
@@ -189,10 +193,10 @@ def test_a_good_value_is_stored_as_the_cli_stores_it(runtime, site, cli, name, v
     saved = save(clients["boss"], name, value, follow_redirects=False)
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/console/settings?saved={name}#setting-{name}"
-    assert runtime.publisher_settings()[name] == stored
+    assert runtime.publisher_settings().json_value(name) == stored
     assert "已保存" in clients["boss"].get(saved.headers["location"]).text
     assert cli("settings", "set", name, value).code == 0
-    assert runtime.publisher_settings()[name] == stored
+    assert runtime.publisher_settings().json_value(name) == stored
 
 
 def test_a_change_is_audited_once(runtime, site):
@@ -214,7 +218,7 @@ def test_a_forged_form_changes_nothing(runtime, site):
         "/console/settings/brand", data={"value": "伪造", "csrf_token": "guess"}
     )
     assert forged.status_code == 403
-    assert runtime.publisher_settings()["brand"] == "酷乐文行" and changes(runtime) == []
+    assert runtime.publisher_settings().brand == "酷乐文行" and changes(runtime) == []
     unknown = save(clients["boss"], "nothing", "1")
     assert unknown.status_code == 404 and "没有这个设置" in unknown.text
 
@@ -263,4 +267,4 @@ def test_a_plan_with_unredeemed_codes_cannot_be_removed(runtime, site, cli, tmp_
     assert "套餐 month 还有 2 张未兑换的卡密，请先作废这些卡密。" in html.unescape(refused.text)
     result = cli("settings", "set", "plans", without_month)
     assert result.code == 1 and "unredeemed" in result.stderr
-    assert [p["code"] for p in runtime.publisher_settings()["plans"]] == ["month", "year", "3year"]
+    assert [p["code"] for p in runtime.publisher_settings().plans] == ["month", "year", "3year"]

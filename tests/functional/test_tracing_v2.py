@@ -17,7 +17,8 @@ from tests.helpers import SAMPLE
 from wenxing import fingerprint
 from wenxing.delivery.marking import material_key, shipped_variants
 from wenxing.delivery.models import IssuedCopy, MarkingPlan
-from wenxing.fingerprint.plan import ZW_MARKS, build_plan_v1, is_vs
+from wenxing.fingerprint.plan import ZW_MARKS, is_vs
+from wenxing.fingerprint.plan_v1 import build_plan_v1
 from wenxing.materials.keywords import words
 from wenxing.materials.models import MaterialVersion
 from wenxing.members.models import Member

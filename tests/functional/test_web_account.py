@@ -33,6 +33,7 @@ def sign_up(client: TestClient, **fields):
         "username": "liming",
         "password": PASSWORD,
         "password_again": PASSWORD,
+        "agree": "1",
         "next": "/account",
         **fields,
     }
@@ -128,23 +129,32 @@ def test_redeeming_codes_on_the_account_page(runtime, client):
     sign_up(client)
     csrf = client.cookies[CSRF_COOKIE]
 
-    def redeem(code: str):
-        return client.post("/account/redeem", data={"code": code, "csrf_token": csrf})
+    def redeem(code: str, next: str = ""):
+        form = {"code": code, "csrf_token": csrf, "next": next}
+        return client.post("/account/redeem", data=form, follow_redirects=False)
 
     done = redeem(format_code(fresh))
-    assert done.status_code == 200
-    assert re.search(r"兑换成功：月卡，会员有效期至 \d{4}年\d\d月\d\d日", done.text)
-    assert "身份：会员" in client.get("/account").text
+    # Back where the member came from (the account page by default), told it worked.
+    assert done.status_code == 303 and done.headers["location"] == "/account?redeemed=1"
+    page = client.get(done.headers["location"]).text
+    # It says what was redeemed: the plan and the new end on the publisher's date.
+    assert f"兑换成功：{month.name}，会员有效期至" in page and "身份：会员" in page
+    assert re.search(r"会员有效期至 \d{4}-\d\d-\d\d", page)
     # The member's own retry (the first answer lost to a crash) is told the same success.
-    again = redeem(format_code(fresh))
-    assert re.search(r"兑换成功：月卡，会员有效期至 \d{4}年\d\d月\d\d日", again.text)
-    assert done.text.count("会员有效期至") == again.text.count("会员有效期至")
+    again = redeem(format_code(fresh), next="/materials/1")
+    assert again.status_code == 303 and again.headers["location"] == "/materials/1?redeemed=1"
+    assert (
+        redeem(format_code(fresh), next="https://evil.example/").headers["location"].startswith("/")
+    )
     typo = format_code(used)
     # Another check character (codes are read case-insensitively: "a" for "A" is no typo).
     typo = typo[:-1] + next(c for c in "ABC" if c != typo[-1].upper())
-    assert "卡密有误" in redeem(typo).text
+    refused = redeem(typo, next="/materials/1")
+    # Refused in place: the box again, the code as typed, the way back kept.
+    assert refused.status_code == 400 and "卡密有误" in refused.text
+    assert f'value="{typo}"' in refused.text and 'value="/materials/1"' in refused.text
     assert "卡密格式不正确" in redeem("hello").text
-    assert redeem(format_code(used)).status_code == 200  # a mistake costs nothing
+    assert redeem(format_code(used)).status_code == 303  # a mistake costs nothing
 
 
 def test_devices_can_be_signed_out_and_downloads_are_listed(runtime, client):

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, account, import_sample
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.delivery.issue import FORMATS
 from wenxing.delivery.models import IssuedCopy
@@ -17,6 +16,7 @@ from wenxing.materials import catalog
 from wenxing.members import accounts
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.trace import trace
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE, SESSION_COOKIE
 
@@ -116,13 +116,15 @@ def test_member_reads_and_downloads_fingerprinted_logged_copies(runtime, site):
 def test_quota_refusal_names_the_reset_time_and_issues_nothing(runtime, site):
     client, _numbers = site
     with runtime.db.transaction() as session:
-        plan_list = runtime.publisher_settings()["plans"]
-        for plan in plan_list:
-            plan["daily_quota"] = 1
-        set_publisher_setting(session, "plans", plan_list)
+        plan_list = [{**plan, "daily_quota": 1} for plan in runtime.publisher_settings().plans]
+        change_setting(session, "plans", plan_list, actor="publisher:test")
     sign_in(client, "13800138000")
-    assert client.get("/materials/1/download/txt").status_code == 200
-    refused = client.get("/materials/1/download/txt")
+    first = client.get("/materials/1/download/txt")
+    assert first.status_code == 200
+    again = client.get("/materials/1/download/txt")  # the same copy again: not a new one
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["x-wenxing-copy"] == first.headers["x-wenxing-copy"]
+    refused = client.get("/materials/1/download/docx")
     assert refused.status_code == 403
     assert re.search(r"今日下载次数已用完，\d{4}年\d\d月\d\d日 00:00 恢复", refused.text)
     with runtime.db.reading() as session:
@@ -194,8 +196,8 @@ def test_sign_out_ends_the_session(runtime, site):
 def test_home_shows_groups_by_tier_the_most_read_and_categories(runtime, site):
     client, _numbers = site
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "free_group", "QQ 123456")
-        set_publisher_setting(session, "member_group", "微信群：加 wenxing-vip")
+        change_setting(session, "free_group", "QQ 123456", actor="publisher:test")
+        change_setting(session, "member_group", "微信群：加 wenxing-vip", actor="publisher:test")
         catalog.get_material(session, 1).category = "讲话"
     visitor = TestClient(client.app).get("/").text
     assert "QQ 123456" in visitor and "wenxing-vip" not in visitor
@@ -203,7 +205,7 @@ def test_home_shows_groups_by_tier_the_most_read_and_categories(runtime, site):
     sign_in(client, "13800138000")
     client.get("/materials/1/download/txt")
     home = client.get("/").text
-    assert "wenxing-vip" in home and "近 30 天最多人读" in home and "1 次" in home
+    assert "wenxing-vip" in home and "近 30 天最多人读" in home and "1 人读过" in home
 
 
 def test_home_lists_a_most_read_material_that_is_not_among_the_newest(runtime, site, monkeypatch):

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 import wenxing.reports.cases  # noqa: F401  (registers the tracing job)
 from tests.helpers import PASSWORD, account, import_sample, signed_in
 from wenxing import audit, jobs
-from wenxing.config import set_publisher_setting
 from wenxing.db.base import utcnow
 from wenxing.members.models import ActivationCode, Member
 from wenxing.members.subscriptions import membership_end
 from wenxing.reports.evidence import read_evidence_bytes
 from wenxing.reports.intake import normalise_receipt
 from wenxing.reports.models import Report
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 from wenxing.web.reporting import RECEIPT_COOKIE
@@ -347,7 +347,7 @@ def test_forms_and_cookie_calls_need_the_csrf_token(runtime, site):
 def test_rate_limits_refuse_with_429(runtime, site):
     app, _numbers = site
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "reports_per_hour", 2)
+        change_setting(session, "reports_per_hour", 2, actor="publisher:test")
     busy = visitor(app, "203.0.113.60")
     for n in range(2):
         receipt_path(file_report(busy, contact=f"1390013906{n}", text="一段文字"))
@@ -440,7 +440,9 @@ def test_a_receipt_opens_only_with_its_contact(runtime, site):
 def test_over_large_uploads_are_refused_with_413(runtime, site):
     app, _numbers = site
     with runtime.db.transaction() as session:
-        set_publisher_setting(session, "report_file_mb", 0.05)  # 52,428 bytes a file
+        change_setting(
+            session, "report_file_mb", 0.05, actor="publisher:test"
+        )  # 52,428 bytes a file
     sender = visitor(app, "203.0.113.90")
     big = ("big.txt", b"x" * 60_000, "text/plain")
     refused = file_report(sender, platform="taobao", contact="13900139090", files=[big])

@@ -22,10 +22,10 @@ from tests.functional.test_bots import (
     _robot,
     robots_installation,
 )
-from wenxing.config import set_publisher_setting
 from wenxing.live import bot_sender, webhook_guard
 from wenxing.live.bot_formats import Message
 from wenxing.live.models import Robot
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 
 HOOK = "/cgi-bin/webhook/send?key=abc"
@@ -48,7 +48,7 @@ def guarded(runtime, settings):
     runtime.settings = runtime.settings.model_copy(update={"webhook_private_networks": ""})
     with runtime.db.transaction() as session:
         hosts = ["127.0.0.1", "10.0.0.5", "169.254.169.254", "localhost", "::1"]
-        set_publisher_setting(session, "webhook_hosts", hosts)
+        change_setting(session, "webhook_hosts", hosts, actor="publisher:test")
     return runtime
 
 

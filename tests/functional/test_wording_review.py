@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from tests.helpers import account, import_sample, signed_in
 from wenxing import audit
-from wenxing.config import set_publisher_setting
 from wenxing.delivery.marking import plan_for
 from wenxing.delivery.models import MarkingPlan
 from wenxing.delivery.review import vetoes
 from wenxing.materials import catalog
+from wenxing.settings import change as change_setting
 from wenxing.web.app import create_app
 from wenxing.web.auth import CSRF_COOKIE
 
@@ -97,7 +97,7 @@ def test_a_group_the_publisher_adds_waits_for_approval(runtime, site):
             "做好 | 抓好\n"
             "讲话 | 发言\n"  # a group of the publisher's own
         )
-        set_publisher_setting(session, "wording_variants", listing)
+        change_setting(session, "wording_variants", listing, actor="publisher:test")
     editor = signed_in(site, "editor")
     text = editor.get("/console/wording").text
     assert "讲话 / 发言" in text and "待审核" in text and "出版方添加" in text

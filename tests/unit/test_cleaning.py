@@ -30,10 +30,10 @@ def test_masthead_lines_removed_with_any_group_details():
 
 
 def test_custom_masthead_from_settings():
-    publisher = PublisherSettings(
+    publisher = PublisherSettings.model_validate(
         {"masthead": ["本资料由某某书屋独家提供", "群号：{member_group}"], "member_group": "999"}
     )
-    cleaner = Cleaner(publisher["masthead"])
+    cleaner = Cleaner(publisher.masthead)
     text = "本资料由某某书屋独家提供\n群号：888\n标题的讲话\n正文。"
     assert cleaner.clean(text) == ["标题的讲话", "正文。"]
 

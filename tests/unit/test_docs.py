@@ -27,6 +27,6 @@ def test_every_command_and_setting_is_documented():
 def test_changing_a_setting_value_leaves_the_default_alone():
     from wenxing.config import PublisherSettings
 
-    plans = PublisherSettings.defaults()["plans"]
+    plans = PublisherSettings.defaults().plans
     plans[0]["daily_quota"] = 999
-    assert PublisherSettings.defaults()["plans"][0]["daily_quota"] != 999
+    assert PublisherSettings.defaults().plans[0]["daily_quota"] != 999

@@ -33,10 +33,8 @@ from wenxing.delivery.docx import (
     RANK_FONTS,
     TITLE_FONT,
     DocxFormat,
-    matches_copy_tag,
-    paragraph_ids,
-    read_paragraph_ids,
 )
+from wenxing.delivery.docx_ids import matches_copy_tag, paragraph_ids, read_paragraph_ids
 from wenxing.delivery.layout import (
     DATELINE,
     HEADING,

@@ -18,7 +18,7 @@ from wenxing.members.entitlement import (
     role_now,
 )
 
-PLANS = parse_plans(PublisherSettings.defaults()["plans"])
+PLANS = parse_plans(PublisherSettings.defaults().plans)
 SECOND = timedelta(seconds=1)
 NOW = datetime(2026, 11, 26, 12, 0, 0)
 START = datetime(2026, 3, 1, 8, 30, 0)  # the active subscription's start

@@ -37,9 +37,9 @@ from wenxing.fingerprint.plan import (
     ZW_MARKS,
     ZW_PLACE,
     ZW_PLACE_SHARE_V3,
-    build_plan_v1,
     shared_kinds,
 )
+from wenxing.fingerprint.plan_v1 import build_plan_v1
 from wenxing.materials.keywords import words
 
 KEY = FINGERPRINT_KEY

@@ -115,6 +115,35 @@ def test_normalise_is_nfkc_then_simplified_then_lower_case(text):
     assert normalise(text) == _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
 
 
+def _figures(tokens: list[str], *, sub: bool = False) -> list[str]:
+    """jieba's tokens with figures joined back: 6 . 5 % is 6.5% (and 6.5 in sub-words)."""
+    out: list[str] = []
+    at = 0
+    while at < len(tokens):
+        token = tokens[at]
+        if token.isascii() and token.isdigit():
+            if tokens[at + 1 : at + 2] == ["."] and tokens[at + 2 : at + 3] != []:
+                after = tokens[at + 2]
+                if after.isascii() and after.isdigit():
+                    token, at = f"{token}.{after}", at + 2
+            if tokens[at + 1 : at + 2] == ["%"]:
+                out += [f"{token}%", token] if sub else [f"{token}%"]
+                at += 2
+                continue
+        out.append(token)
+        at += 1
+    return out
+
+
+def test_figures_keep_their_decimals_and_percent_signs():
+    from wenxing.search.tokenize import words
+
+    words_stream, sub_stream = index_streams("增长6.5%，达3.5万亿元")
+    assert words_stream.split() == ["增长", "6.5%", "达", "3.5", "万亿元"]
+    assert sub_stream.split() == ["增长", "6.5%", "6.5", "达", "3.5", "万亿", "亿元", "万亿元"]
+    assert words(normalise("６.５％")) == ["6.5%"]
+
+
 @settings(max_examples=400, deadline=None)
 @given(_TEXT)
 def test_index_streams_are_the_segmented_words_without_punctuation(text):
@@ -122,11 +151,23 @@ def test_index_streams_are_the_segmented_words_without_punctuation(text):
 
     normal = normalise(text)
     segmenter = _segmenter()
-    expected_words = [t for t in segmenter.cut(normal, False) if _is_word(t)]
-    expected_sub = [t for t in segmenter.cut_for_search(normal, False) if _is_word(t)]
+    expected_words = [t for t in _figures(segmenter.cut(normal, False)) if _is_word(t)]
+    expected_sub = [
+        t for t in _figures(segmenter.cut_for_search(normal, False), sub=True) if _is_word(t)
+    ]
     words_stream, sub_stream = index_streams(text)
     assert words_stream.split() == expected_words
     assert sub_stream.split() == expected_sub
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_character_and_pair_streams_are_the_runs_characters_and_bigrams(text):
+    from wenxing.search.tokenize import chars_stream, index_form, pairs, pairs_stream, run_of
+
+    form = index_form(text)
+    assert chars_stream(form) == " ".join(run_of(form))
+    assert pairs_stream(form) == " ".join(pairs(run_of(form)))
 
 
 _TERMS = st.lists(
@@ -177,7 +218,7 @@ def test_snippet_finds_traditional_and_full_width_forms():
 def test_the_snippet_form_finds_terms_where_the_full_form_does(text, terms):
     """Snippets narrow only the full-width forms a term can hold (none for terms in
     Chinese): the terms are found at the same offsets as in the fully narrowed form."""
-    from wenxing.search.engine import _found
+    from wenxing.search.snippet import _found
     from wenxing.search.tokenize import same_length_form
 
     needles = [normalise(t).replace(" ", "") for t in terms]

@@ -51,6 +51,8 @@ LOWER = (
     "wenxing.members.redemption",
     "wenxing.members.subscriptions",
     "wenxing.delivery.issue",
+    "wenxing.requests.board",
+    "wenxing.requests.listing",
 )
 
 

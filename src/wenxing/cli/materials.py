@@ -12,8 +12,10 @@ from rich.table import Table
 
 from wenxing.cli.base import CommandError, emit, guarded, refresh_search, runtime_for
 from wenxing.delivery import review
-from wenxing.materials import catalog
+from wenxing.materials import bulk, catalog
 from wenxing.materials.importer import ImportOptions, MaterialImporter, collect_files
+
+ACTOR = "publisher:cli"  # who the audit log names for changes made here
 
 
 @click.command("import")
@@ -171,9 +173,11 @@ def _publish(ctx: click.Context, material_id: str, as_json: bool, published: boo
     with runtime_for(ctx) as runtime:
         with runtime.db.transaction() as session:
             try:
-                material = catalog.set_published(session, number, published)
+                material = catalog.get_material(session, number)
             except catalog.MaterialNotFound:
                 raise CommandError(f"no material with id {number}") from None
+            # The console's rule and audit event (materials/bulk.py), for one material.
+            bulk.apply(session, "publish" if published else "unpublish", [number], actor=ACTOR)
             result = {
                 "id": material.id,
                 "status": material.status,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from wenxing import audit
+from wenxing import audit, clock
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
 from wenxing.db.base import utcnow
 from wenxing.members import redemption, roster
@@ -23,7 +23,6 @@ from wenxing.members.subscriptions import (
     grant,
     membership_end,
     plan_named,
-    plans,
 )
 
 ACTOR = "publisher:cli"
@@ -101,7 +100,7 @@ def import_command(ctx: click.Context, file: Path, plan_code: str, as_json: bool
                     text,
                     plan,
                     actor=ACTOR,
-                    timezone=publisher["timezone"],
+                    timezone=publisher.timezone,
                     now=utcnow(),
                 )
                 result = {
@@ -262,7 +261,7 @@ def generate_command(
         publisher = runtime.publisher_settings()
         try:
             plan = _plan(publisher, plan_code)
-            expires_at = _end_of_day(expires, publisher["timezone"]) if expires else None
+            expires_at = _end_of_day(expires, publisher.timezone) if expires else None
             with runtime.db.transaction() as session:
                 created = redemption.generate_batch(
                     session, plan, count, label, channel, expires_at, actor=ACTOR
@@ -277,10 +276,8 @@ def generate_command(
 
 def _end_of_day(day: datetime, timezone: str) -> datetime:
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
-    local = day.replace(tzinfo=ZoneInfo(timezone)) + timedelta(days=1)
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return clock.stored(day.replace(tzinfo=None) + timedelta(days=1), timezone)
 
 
 @codes.command("redeem")
@@ -296,14 +293,8 @@ def redeem_command(ctx: click.Context, code: str, member_ref: str, as_json: bool
         with runtime.db.reading() as session:
             member_id = _member(session, member_ref).id
         try:
-            done = redemption.redeem(
-                runtime.db,
-                code,
-                member_id,
-                plans(publisher),
-                now=utcnow(),
-                actor=ACTOR,
-                failure_limit=publisher["redeem_failures_per_hour"],
+            done, _plan = redemption.redeem_code(
+                runtime.db, publisher, code, member_id, actor=ACTOR
             )
         except CodeError as exc:
             raise CommandError(str(exc)) from None

@@ -8,13 +8,13 @@ import threading
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
 from wenxing import jobs
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.members.models import Member
+from wenxing.db.base import utcnow
+from wenxing.reports import queries, retention
 from wenxing.reports.intake import by_receipt, format_receipt
-from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, ReportTrace
+from wenxing.reports.models import STATES
 
 
 @click.group()
@@ -31,17 +31,8 @@ def reports() -> None:
 def list_reports(ctx: click.Context, state: str | None, limit: int, as_json: bool) -> None:
     """Reports, newest first."""
     with runtime_for(ctx) as runtime, runtime.db.reading() as session:
-        query = select(Report).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
-        if state:
-            query = query.where(Report.state == state)
-        rows = session.scalars(query).all()
-        accused = dict(
-            session.execute(
-                select(Accusation.report_id, func.count())
-                .where(Accusation.report_id.in_([r.id for r in rows]))
-                .group_by(Accusation.report_id)
-            ).all()
-        )
+        rows = queries.newest_reports(session, state, limit)
+        accused = queries.accused_counts(session, [r.id for r in rows])
     items = [
         {
             "receipt": format_receipt(r.receipt),
@@ -77,60 +68,7 @@ def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
         report = by_receipt(session, receipt)
         if report is None:
             raise CommandError(f"no report {receipt}")
-        evidence = session.scalars(
-            select(ReportEvidence).where(ReportEvidence.report_id == report.id)
-        ).all()
-        traces = session.scalars(select(ReportTrace).where(ReportTrace.report_id == report.id))
-        accused = session.execute(
-            select(Accusation, Member.number)
-            .join(Member, Member.id == Accusation.member_id)
-            .where(Accusation.report_id == report.id)
-            .order_by(Accusation.id)
-        ).all()
-        document: dict[str, Any] = {
-            "receipt": format_receipt(report.receipt),
-            "state": report.state,
-            "platform": report.platform,
-            "link": report.link,
-            "created_at": report.created_at.isoformat(timespec="seconds"),
-            "evidence": [
-                {
-                    "kind": e.kind,
-                    "filename": e.filename,
-                    "size": e.size,
-                    "sha256": e.sha256,
-                    "detected": e.detected,
-                    "chars": e.chars,
-                    "error": e.error,
-                }
-                for e in evidence
-            ],
-            "traces": [json.loads(t.result) | {"took_ms": t.took_ms} for t in traces],
-            "accused": [
-                {
-                    "member": number,
-                    "material": a.material_id,
-                    "basis": a.basis,
-                    "score": a.score,
-                    "threshold": a.threshold,
-                    "log10_bound": a.log10_bound,
-                    "flag": a.flag,
-                    "copies": json.loads(a.copies),
-                    "confirmed": a.confirmed,
-                }
-                for a, number in accused
-            ],
-            "decision": None
-            if report.decided_at is None
-            else {
-                "state": report.state,
-                "by": report.decided_by,
-                "at": report.decided_at.isoformat(timespec="seconds"),
-                "reason": report.decision_reason,
-                "sanction": report.sanction,
-                "reward": report.reward,
-            },
-        }
+        document = _report_document(session, report)
 
     def text() -> None:
         click.echo(f"{document['receipt']}  {document['state']}  {document['platform']}")
@@ -151,6 +89,57 @@ def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
     emit(as_json, document, text)
 
 
+def _report_document(session, report) -> dict[str, Any]:
+    """One report as `wenxing reports show` prints it (read through reports/queries.py)."""
+    evidence = queries.evidence_of(session, report.id)
+    traces = queries.traces_of(session, report.id)
+    accused = queries.accused_rows(session, report.id)
+    return {
+        "receipt": format_receipt(report.receipt),
+        "state": report.state,
+        "platform": report.platform,
+        "link": report.link,
+        "created_at": report.created_at.isoformat(timespec="seconds"),
+        "evidence": [
+            {
+                "kind": e.kind,
+                "filename": e.filename,
+                "size": e.size,
+                "sha256": e.sha256,
+                "detected": e.detected,
+                "chars": e.chars,
+                "error": e.error,
+            }
+            for e in evidence
+        ],
+        "traces": [json.loads(t.result) | {"took_ms": t.took_ms} for t in traces],
+        "accused": [
+            {
+                "member": number,
+                "material": a.material_id,
+                "basis": a.basis,
+                "score": a.score,
+                "threshold": a.threshold,
+                "log10_bound": a.log10_bound,
+                "flag": a.flag,
+                "copies": json.loads(a.copies),
+                "confirmed": a.confirmed,
+            }
+            for a, number, _name, _status in accused
+        ],
+        "decision": None
+        if report.decided_at is None
+        else {
+            "state": report.state,
+            "by": report.decided_by,
+            "at": report.decided_at.isoformat(timespec="seconds"),
+            "reason": report.decision_reason,
+            "sanction": report.sanction,
+            "reward": report.reward,
+        },
+    }
+
+
 @reports.command("purge")
 @click.option(
     "--days",
@@ -163,14 +152,9 @@ def show_report(ctx: click.Context, receipt: str, as_json: bool) -> None:
 def purge_evidence(ctx: click.Context, days: int | None, as_json: bool) -> None:
     """Delete the evidence files of reports decided longer ago than the retention period,
     keeping their hashes, sizes and traces (run it daily)."""
-    from wenxing.db.base import utcnow
-    from wenxing.reports import retention
-
     with runtime_for(ctx) as runtime:
         keep = (
-            days
-            if days is not None
-            else int(runtime.publisher_settings()["evidence_retention_days"])
+            days if days is not None else int(runtime.publisher_settings().evidence_retention_days)
         )
         with runtime.db.transaction() as session:
             done = retention.purge(session, days=keep, now=utcnow(), actor="cli")

@@ -7,9 +7,10 @@ import sys
 import click
 
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
+from wenxing.search.generations import SearchBusy
 from wenxing.search.query import QueryError
 from wenxing.search.service import MAX_LIMIT, search
-from wenxing.search.sync import IndexUnusable, SearchBusy
+from wenxing.search.sync import IndexUnusable
 
 
 @click.command("search")

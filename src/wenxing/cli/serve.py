@@ -15,8 +15,11 @@ import click
 
 from wenxing.cli.base import CommandError, guarded, settings_for
 from wenxing.config import Settings
+from wenxing.db.base import utcnow
 from wenxing.db.engine import DatabaseUrlError
 from wenxing.materials.importer import ImportOptions, MaterialImporter
+from wenxing.members import accounts
+from wenxing.members.subscriptions import grant, plans
 from wenxing.runtime import DatabaseDown, NotReady, initialise, open_runtime
 
 GRACE_SECONDS = 20  # on SIGTERM: stop accepting, let running requests finish this long
@@ -27,6 +30,8 @@ HEALTHCHECK_SECONDS = 30
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    # The web server and app load only for `serve`, not a circle: the other commands
+    # start without their seconds of imports.
     import uvicorn
 
     from wenxing.web import logs
@@ -118,9 +123,6 @@ DEMO_ACCOUNTS = (  # username, name, what the account shows
 
 def _demo_accounts(runtime) -> list[tuple[str, str, str]]:
     """A member with a year's plan, a free user and an admin, with fresh random passwords."""
-    from wenxing.db.base import utcnow
-    from wenxing.members import accounts
-    from wenxing.members.subscriptions import grant, plans
 
     made = []
     with runtime.db.transaction() as session:

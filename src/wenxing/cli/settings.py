@@ -7,16 +7,10 @@ from pathlib import Path
 
 import click
 
-from wenxing import audit
+from wenxing import settings as publisher_settings
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
-from wenxing.config import (
-    PUBLISHER_SETTINGS,
-    PublisherSettings,
-    parse_setting,
-    set_publisher_setting,
-)
-
-_SPECS = {spec.name: spec for spec in PUBLISHER_SETTINGS}
+from wenxing.config.publisher import SPECS, parse_setting
+from wenxing.config.sms import shown_setting
 
 ACTOR = "publisher:cli"  # who the audit log names for changes made here
 
@@ -33,7 +27,7 @@ def settings() -> None:
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """Every publisher setting with its current value."""
     with runtime_for(ctx) as runtime:
-        values = dict(runtime.publisher_settings())
+        values = {k: shown_setting(k, v) for k, v in runtime.publisher_settings().as_json().items()}
     emit(
         as_json,
         values,
@@ -59,7 +53,7 @@ def set_command(
     ctx: click.Context, name: str, value: str | None, file: Path | None, as_json: bool
 ) -> None:
     """Set one publisher setting, checked before it is stored."""
-    if name not in _SPECS:
+    if name not in SPECS:
         raise CommandError(f"unknown setting {name!r}; see `wenxing settings list`")
     if (value is None) == (file is None):
         raise CommandError("give either a VALUE or --file")
@@ -76,20 +70,8 @@ def set_command(
     with runtime_for(ctx) as runtime:
         try:
             with runtime.db.transaction() as session:
-                before = PublisherSettings.load(session)[name]
-                set_publisher_setting(session, name, parsed)
-                session.flush()
-                after = PublisherSettings.load(session)[name]
-                if after != before:  # the same event as the console's settings page
-                    audit.record(
-                        session,
-                        audit.SETTING_CHANGE,
-                        actor=ACTOR,
-                        subject=name,
-                        before=before,
-                        after=after,
-                    )
+                publisher_settings.change(session, name, parsed, actor=ACTOR)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        stored = runtime.publisher_settings()[name]
-    emit(as_json, {name: stored}, lambda: click.echo(f"{name} updated"))
+        stored = runtime.publisher_settings().json_value(name)
+    emit(as_json, {name: shown_setting(name, stored)}, lambda: click.echo(f"{name} updated"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from wenxing import sandbox
+from wenxing.actors import Actor
 from wenxing.cli.base import CommandError, emit, guarded, runtime_for
 from wenxing.delivery.issue import FORMATS, DeliveryError, issue_copy, mark_delivered
 from wenxing.materials import catalog
@@ -66,7 +67,7 @@ def copy_command(
                         person,
                         material,
                         fmt,
-                        actor="publisher:cli",
+                        actor=Actor.publisher("cli"),
                     )
                     for person in people
                 ]
@@ -132,7 +133,7 @@ def trace_command(ctx: click.Context, file: Path, as_json: bool) -> None:
         publisher = runtime.publisher_settings()
         with runtime.db.reading() as session:
             results = trace_all(
-                session, runtime.secret, evidence, float(publisher["accusation_bound"])
+                session, runtime.secret, evidence, float(publisher.accusation_bound)
             )
     emit(as_json, trace_document(results), lambda: [_print_trace(r) for r in results])
 

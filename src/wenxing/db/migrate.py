@@ -8,8 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, MetaData
 
+from wenxing.db import substring
 from wenxing.db.engine import is_sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -75,16 +76,21 @@ def _raw_pragma(conn: Connection, statement: str) -> None:
     driver.execute(statement)
 
 
-def schema_drift(engine: Engine) -> list[str]:
-    """How the database's schema differs from the models (what ``alembic check`` reports),
-    one line per difference; empty when they agree."""
+def schema_drift(engine: Engine, metadata: MetaData) -> list[str]:
+    """How the database's schema differs from the models' ``metadata`` (``schema.metadata``;
+    what ``alembic check`` reports), one line per difference; empty when they agree."""
     from alembic.autogenerate import compare_metadata
 
-    from wenxing.db.models import metadata
-
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        return [_describe(diff) for diff in compare_metadata(context, metadata)]
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, _type, _parents: not substring.beside_the_models(name),
+            },
+        )
+        drift = [_describe(diff) for diff in compare_metadata(context, metadata)]
+        return drift + [f"missing search index {name}" for name in substring.missing(conn)]
 
 
 def _describe(diff) -> str:

@@ -1,7 +1,8 @@
 """The reader page: one copy as a self-contained HTML page.
 
 Members read on phones inside WeChat's browser, so the page is one narrow column with a
-collapsible table of contents and no script at all. It carries the recipient three ways:
+collapsible table of contents; as the site serves it, a small script of the site's own adds
+the reader's comforts (below, ``_READER_HEAD``), and the page reads whole without it. It carries the recipient three ways:
 the recipient line under the masthead, a faint tiled watermark of the member number drawn
 by CSS (it is part of every screenshot but never of selected text), and the fingerprint in
 the text itself, which goes wherever a member copies it.
@@ -13,7 +14,6 @@ strings with holes for the per-copy values, so a copy is one ``"".join``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from html import escape
 from urllib.parse import quote
 
@@ -29,7 +29,6 @@ from wenxing.delivery.layout import (
     Layout,
 )
 from wenxing.fingerprint import visual
-from wenxing.fingerprint.plan import VS_MARKS, ZW_MARKS
 from wenxing.i18n import N_
 
 _STYLE = """
@@ -44,7 +43,7 @@ body{margin:0;color:var(--ink);background-color:var(--paper);background-repeat:r
 .masthead p{margin:0}
 .masthead .notice{color:var(--red);font-weight:600}
 .recipient{font:13px/1.6 system-ui,"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;
- margin:.6rem 0 0;padding:.4rem .6rem;border-left:3px solid var(--red);background:#fbefe9}
+ margin:.6rem 0 0;padding:.4rem .6rem;border-left:3px solid var(--red);background:#fbefe9;color:var(--ink)}
 nav.links{font:14px system-ui,sans-serif;display:flex;flex-wrap:wrap;gap:.4rem 1rem;margin:.8rem 0}
 nav.links a{color:#1d4ed8}
 h1{font:700 26px/1.5 "方正小标宋简体","FZXiaoBiaoSong-B05S","SimSun","AR PL UMing CN",serif;
@@ -121,31 +120,11 @@ class HtmlFormat:
                 for entry in layout.toc
             )
             parts.append(
-                f'<details class="toc"><summary>目录（{len(layout.toc)} 项）</summary>'
+                f'<details class="toc" id="toc"><summary>目录（{len(layout.toc)} 项）</summary>'
                 f"<ol>{items}</ol></details>\n"
             )
         parts.append("<article>\n")
-        for number, block in enumerate(layout.blocks):
-            anchor = f' id="{block.anchor}"' if block.anchor else ""
-            if block.style == HEADING:
-                tag = "h2" if block.rank <= 1 else "h3" if block.rank == 2 else "h4"
-                parts.append(f'<{tag}{anchor} class="r{max(block.rank, 0)}">')
-                parts.append(_BLOCK_BASE + number)
-                parts.append(f"</{tag}>\n")
-                continue
-            css = {
-                SALUTATION: ' class="flush"',
-                DATELINE: ' class="centre"',
-                SIGNATURE: ' class="right"',
-                CLOSING: "",
-            }.get(block.style, "")
-            parts.append(f"<p{anchor}{css}>")
-            if block.head_end > block.start:
-                parts.append(f'<span class="r{max(block.rank, 0)}">')
-                parts.append(_BLOCK_BASE + number)
-                parts.append("</span>")
-            parts.append(_TEXT_BASE + number)
-            parts.append("</p>\n")
+        parts.extend(_article(layout))
         parts.append("</article>\n")
         parts.append(_FOOTER)
         parts.append("</div>\n</body></html>\n")
@@ -158,6 +137,9 @@ class HtmlFormat:
         for part in prepared:
             if isinstance(part, str):
                 out.append(part)
+            elif part >= _SIMILAR_BASE:
+                if content.links:  # served on the site: 相似段落 beside the heading
+                    out.append(_similar_link(blocks[part - _SIMILAR_BASE].block.anchor))
             elif part >= _TEXT_BASE:
                 block = blocks[part - _TEXT_BASE]
                 out.append(_text(block.text, block.block.head_end, moved))
@@ -171,6 +153,8 @@ class HtmlFormat:
                     f'<meta name="wenxing-copy" content="{escape(content.copy_tag)}">\n'
                     f'<style>body{{background-image:url("data:image/svg+xml,{tile}")}}</style>\n'
                 )
+                if content.links:  # served on the site: the reader's comforts
+                    out.append(_READER_HEAD)
             elif part == _RECIPIENT:
                 out.append(f'<p class="recipient">{escape(content.recipient_line)}</p>')
             elif part == _LINKS:
@@ -179,13 +163,45 @@ class HtmlFormat:
                         f'<a href="{escape(href)}">{escape(label)}</a>'
                         for label, href in content.links
                     )
-                    out.append(f'<nav class="links">{anchors}</nav>\n')
+                    out.append(f'<nav class="links">{anchors}</nav>\n{_TOOLS}')
             elif part == _FOOTER:
                 out.append(
                     f"<footer>{escape(content.member_number)} · {escape(content.issued_on)}"
                     " · 个人专属副本 · 可追溯</footer>\n"
                 )
         return "".join(out).encode("utf-8")
+
+
+def _article(layout: Layout) -> list[str | int]:
+    """The article's static HTML with the holes of its blocks (heading runs, text, and the
+    相似段落 link of each anchored heading)."""
+    parts: list[str | int] = []
+    for number, block in enumerate(layout.blocks):
+        anchor = f' id="{block.anchor}"' if block.anchor else ""
+        if block.style == HEADING:
+            tag = "h2" if block.rank <= 1 else "h3" if block.rank == 2 else "h4"
+            parts.append(f'<{tag}{anchor} class="r{max(block.rank, 0)}">')
+            parts.append(_BLOCK_BASE + number)
+            if block.anchor:
+                parts.append(_SIMILAR_BASE + number)
+            parts.append(f"</{tag}>\n")
+            continue
+        css = {
+            SALUTATION: ' class="flush"',
+            DATELINE: ' class="centre"',
+            SIGNATURE: ' class="right"',
+            CLOSING: "",
+        }.get(block.style, "")
+        parts.append(f"<p{anchor}{css}>")
+        if block.head_end > block.start:
+            parts.append(f'<span class="r{max(block.rank, 0)}">')
+            parts.append(_BLOCK_BASE + number)
+            parts.append("</span>")
+            if block.anchor:
+                parts.append(_SIMILAR_BASE + number)
+        parts.append(_TEXT_BASE + number)
+        parts.append("</p>\n")
+    return parts
 
 
 def _moved(content: CopyContent) -> list[str] | None:
@@ -200,7 +216,42 @@ def _moved(content: CopyContent) -> list[str] | None:
     return [_OPEN[k] for k in kinds.tolist()]
 
 
-_MARKS = frozenset(ZW_MARKS + VS_MARKS)
+# The reader page as the site serves it (a copy with links back to the site) gets the
+# reader's comforts: font size, night mode, the remembered place, 收藏, a 目录 button and
+# the masthead folded to two lines (static/reader.js and reader.css). They only restyle
+# the page: the text, its invisible marks and the visual layer's wrappers are the same
+# bytes, and the shifts are in em, so they scale with the font. Without the script (a
+# copy saved and opened elsewhere) the toolbar stays hidden and the masthead whole.
+_READER_HEAD = (
+    '<link rel="stylesheet" href="/static/reader.css">\n'
+    '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
+    '<script src="/static/reader.js" defer></script>\n'
+)
+_TOOLS = (
+    '<div class="tools" id="tools" hidden>'
+    '<button type="button" data-act="toc">目录</button>'
+    '<button type="button" data-act="smaller" aria-label="字号减小">A−</button>'
+    '<button type="button" data-act="larger" aria-label="字号增大">A+</button>'
+    '<button type="button" data-act="night" aria-pressed="false">夜间</button>'
+    '<button type="button" data-act="favourite" aria-pressed="false"'
+    ' data-on="已收藏" data-off="收藏">收藏</button>'
+    '<button type="button" data-act="masthead" aria-expanded="false"'
+    ' data-on="收起刊头" data-off="展开刊头">展开刊头</button>'
+    "</div>\n"
+)
+
+
+def _similar_link(anchor: str | None) -> str:
+    """The 相似段落 button of an anchored heading: a plain link to the page of similar
+    sections (relative: the reader page is ``/materials/{id}/read``), which the reader's
+    script opens as a panel instead. Its label is drawn by reader.css (``::after``), so it
+    is never part of the text a member selects and copies, nor of the page's text."""
+    return (
+        f'<a class="sim" href="similar?at={anchor}" data-at="{anchor}"'
+        ' title="相似段落" aria-label="相似段落"></a>'
+    )
+
+
 _OPEN = ("<w-0>", "<w-1>", "<w-2>", "<w-3>")
 _CLOSE = {"<w-0>": "</w-0>", "<w-1>": "</w-1>", "<w-2>": "</w-2>", "<w-3>": "</w-3>"}
 
@@ -226,12 +277,11 @@ def _text(text: str, start: int, moved: list[str] | None) -> str:
 _HAN = re.compile("([\u3400-\u4dbf\u4e00-\u9fff])")
 
 
-def _invisible(ch: str) -> bool:
-    """What takes no place in the base text: our marks, any other format or combining mark."""
-    return ch in _MARKS or unicodedata.category(ch) in ("Mn", "Me", "Cf")
+_invisible = visual.takes_no_place
 
 
 # Holes in a prepared page. Block holes are offsets from their bases, one per block.
 _HEAD, _RECIPIENT, _LINKS, _FOOTER = 0, 1, 2, 3
 _BLOCK_BASE = 1_000
 _TEXT_BASE = 1_000_000
+_SIMILAR_BASE = 1_000_000_000  # the 相似段落 link of a block with an anchor

@@ -11,23 +11,24 @@ the web takes the two halves apart (``record_copy`` in a short write transaction
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import fingerprint, limits, metrics
+from wenxing import clock, fingerprint, limits, metrics
+from wenxing.actors import Actor
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.delivery.cache import PREPARED
 from wenxing.delivery.docx import DocxFormat
 from wenxing.delivery.html import HtmlFormat
 from wenxing.delivery.layout import CopyContent, Layout, fill, layout_of
-from wenxing.delivery.marking import material_key, plan_for
+from wenxing.delivery.marking import material_key, plan_for, stored_plan
 from wenxing.delivery.models import SNIPPET, IssuedCopy, random_copy_id
 from wenxing.delivery.pdf import PdfFormat
+from wenxing.delivery.queries import asked_by_members
 from wenxing.delivery.render import Format, TxtFormat, recipient_line
 from wenxing.delivery.review import vetoes
 from wenxing.i18n import N_, _
@@ -72,9 +73,7 @@ class NotEntitled(DeliveryError):
         """What the member is told, in the site's language, with the reset time where there
         is one."""
         if self.reason == "quota" and self.resets_at is not None:
-            local = self.resets_at.replace(tzinfo=ZoneInfo("UTC"))
-            if self.timezone:
-                local = local.astimezone(ZoneInfo(self.timezone))
+            local = clock.local(self.resets_at, self.timezone)
             return _(
                 "今日下载次数已用完，%(year)d年%(month)02d月%(day)02d日 %(hour)02d:%(minute)02d 恢复。"
             ) % {
@@ -130,6 +129,9 @@ class PendingCopy:
     masthead: tuple[str, ...]
     issued_on: str
     links: tuple[tuple[str, str], ...]
+    # False when the member had this copy earlier today and is handed it again (the ledger
+    # line is that earlier one's: it must not be taken back if this rendering fails).
+    new: bool = True
 
     def render(self) -> IssuedFile:
         pieces = fingerprint.mark_spans(
@@ -172,28 +174,36 @@ def record_copy(
     material: Material,
     fmt: str,
     *,
-    actor: str,
+    actor: Actor | str,
     ip: str | None = None,
     user_agent: str | None = None,
     links: tuple[tuple[str, str], ...] = (),
 ) -> PendingCopy:
     """Check that ``member`` may have a copy of ``material`` in ``fmt``, find the version's
-    marking plan and write the issuance-log row; the copy is rendered by
-    :meth:`PendingCopy.render`, which needs no session.
-
-    ``actor`` is ``"publisher"`` (or ``"publisher:…"``) when the publisher hands the copy
-    out, which skips the member's entitlement and quota; any other actor is the member
-    asking for themselves. Raises ``NotEntitled``/``DeliveryError`` before anything is
-    written; the caller's transaction commits the log row.
-    """
+    marking plan and write the issuance-log row (or find the member's copy of today); the
+    copy is rendered by :meth:`PendingCopy.render`, which needs no session. The publisher
+    (``actor.is_publisher``; a spelling is read by ``Actor.of``) skips the member's
+    entitlement, quota and same-day reuse. Raises
+    ``NotEntitled``/``DeliveryError`` before anything is written."""
     form = FORMATS.get(fmt)
     if form is None:
         raise DeliveryError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if member.status != "active":
         raise NotEntitled(f"member {member.number} is {member.status}", member.status)
     version = current_version(session, material)
-    if not actor.startswith("publisher"):
-        _check_member_may_have(session, publisher, member, material)
+    now = utcnow()
+    zone = publisher.timezone
+    actor = Actor.of(actor)
+    if not actor.is_publisher:
+        check_entitled(session, publisher, member, material, now)
+        # The member's ledger is held from here to the commit: two parallel first opens of
+        # the same material make one copy, and the quota is counted one copy at a time.
+        limits.hold(session, limits.Subject("quota", member.id))
+        earlier = todays_copy(session, member.id, version.id, fmt, now, zone)
+        if earlier is not None:
+            plan = stored_plan(session, earlier.plan_id)
+            return _pending(secret, publisher, member, form, version, earlier.id, plan, links, now)
+        check_quota(session, publisher, member, now)
     plan_row, plan = plan_for(session, secret, version, publisher, vetoes(session, version.id))
     global _copies_issued_here
     _copies_issued_here += 1
@@ -205,14 +215,29 @@ def record_copy(
         version_id=version.id,
         plan_id=plan_row.id,
         format=fmt,
-        actor=actor,
+        actor=str(actor),
         ip=ip,
         user_agent=(user_agent or "")[:300] or None,
     )
     session.add(log)
     session.flush()
+    pending = _pending(secret, publisher, member, form, version, log.id, plan, links, now)
+    return replace(pending, new=True)
+
+
+def _pending(
+    secret: bytes,
+    publisher: PublisherSettings,
+    member: Member,
+    form: Format,
+    version: MaterialVersion,
+    copy_id: int,
+    plan: fingerprint.Plan,
+    links: tuple[tuple[str, str], ...],
+    now: datetime,
+) -> PendingCopy:
     return PendingCopy(
-        copy_id=log.id,
+        copy_id=copy_id,
         member_number=member.number,
         form=form,
         version_id=version.id,
@@ -223,8 +248,30 @@ def record_copy(
         key=material_key(secret, version.id),
         layout=version_layout(version),
         masthead=tuple(publisher.masthead_lines()),
-        issued_on=_local_date(utcnow(), publisher["timezone"]),
+        issued_on=_local_date(now, publisher.timezone),
         links=links,
+        new=False,
+    )
+
+
+def todays_copy(
+    session: Session, member_id: int, version_id: int, fmt: str, now: datetime, zone: str
+) -> IssuedCopy | None:
+    """The copy of this version in this format the member asked for earlier this
+    publisher-local day, if any: opened again, it is the same copy (the same id, plan and
+    date, so the same bytes), one ledger line per member, material, format and day."""
+    day_start = quota_resets_at(now, zone) - timedelta(days=1)
+    return session.scalar(
+        select(IssuedCopy)
+        .where(
+            IssuedCopy.member_id == member_id,
+            IssuedCopy.created_at >= day_start,
+            IssuedCopy.version_id == version_id,
+            IssuedCopy.format == fmt,
+            asked_by_members(),
+        )
+        .order_by(IssuedCopy.created_at)
+        .limit(1)
     )
 
 
@@ -260,46 +307,6 @@ def unrecord_copy(session: Session, copy_id: int) -> None:
         session.delete(row)
 
 
-def copies_of(session: Session, member_id: int, limit: int = 50) -> list[dict]:
-    """A member's most recent copies, newest first (their download history)."""
-    rows = session.execute(
-        select(IssuedCopy, Material.title)
-        .join(Material, Material.id == IssuedCopy.material_id)
-        .where(IssuedCopy.member_id == member_id, IssuedCopy.format != SNIPPET)
-        .order_by(IssuedCopy.created_at.desc(), IssuedCopy.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        {
-            "copy": copy.id,
-            "material": copy.material_id,
-            "title": title,
-            "format": copy.format,
-            "at": copy.created_at,
-        }
-        for copy, title in rows
-    ]
-
-
-def holders_of_older_versions(session: Session, material_id: int) -> list[int]:
-    """Accounts that took a copy of a version of the material older than its current one
-    (they are told of the new version)."""
-    current = (
-        select(MaterialVersion.id)
-        .join(Material, Material.id == MaterialVersion.material_id)
-        .where(Material.id == material_id, MaterialVersion.number == Material.current_version)
-        .scalar_subquery()
-    )
-    return list(
-        session.scalars(
-            select(IssuedCopy.member_id)
-            .where(IssuedCopy.material_id == material_id, IssuedCopy.version_id != current)
-            .distinct()
-            .order_by(IssuedCopy.member_id)
-        )
-    )
-
-
 MOST_READ_SECONDS = 60  # how stale another worker's view of "most read" may be
 _most_read_memo: dict[tuple, tuple[float, int, list[tuple[int, int]]]] = {}
 _copies_issued_here = 0  # bumped by every copy this process issues
@@ -311,7 +318,8 @@ def copies_issued_here() -> int:
 
 
 def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[int, int]]:
-    """(material id, copies) of the materials members took most copies of since ``since``.
+    """(material id, members) of the materials the most members took copies of since
+    ``since`` (a member who opens a material again counts once).
 
     The count runs over the issuance log of the whole window, so it is kept for
     ``MOST_READ_SECONDS`` per database and window day; a copy issued by this process
@@ -321,15 +329,16 @@ def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[i
     memo = _most_read_memo.get(key)
     if memo and memo[1] == _copies_issued_here and now - memo[0] < MOST_READ_SECONDS:
         return memo[2]
+    readers = func.count(IssuedCopy.member_id.distinct())
     rows = session.execute(
-        select(IssuedCopy.material_id, func.count())
+        select(IssuedCopy.material_id, readers)
         .where(
             IssuedCopy.created_at >= since,
             IssuedCopy.format != SNIPPET,
-            ~IssuedCopy.actor.startswith("publisher"),
+            asked_by_members(),
         )
         .group_by(IssuedCopy.material_id)
-        .order_by(func.count().desc(), IssuedCopy.material_id)
+        .order_by(readers.desc(), IssuedCopy.material_id)
         .limit(limit)
     ).all()
     found = [(material_id, count) for material_id, count in rows]
@@ -344,30 +353,57 @@ def version_layout(version: MaterialVersion) -> Layout:
 
 
 def _local_date(now_utc: datetime, timezone: str) -> str:
-    return (
-        now_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
-    )
+    return clock.day_of(now_utc, timezone)
 
 
-def _check_member_may_have(
-    session: Session, publisher: PublisherSettings, member: Member, material: Material
+def check_entitled(
+    session: Session,
+    publisher: PublisherSettings,
+    member: Member,
+    material: Material,
+    now: datetime,
 ) -> None:
-    """Entitlement and the daily quota, for copies a member asks for themselves."""
-    now = utcnow()
-    known = plans(publisher)
-    view = account_view(session, member)
+    """Entitlement, for copies a member asks for themselves."""
     if material.status != "published" or material.published_at is None:
         raise NotEntitled("material is not published", "unpublished")
-    decision = may_read(view, material.published_at, now, known)
+    decision = may_read(account_view(session, member), material.published_at, now, plans(publisher))
     if not decision.allowed:
         raise NotEntitled(f"not entitled ({decision.reason})", decision.reason)
-    quota = daily_quota(view, now, known)
+
+
+def check_may_take(
+    session: Session,
+    publisher: PublisherSettings,
+    member: Member,
+    material: Material,
+    fmt: str,
+) -> None:
+    """Raise what :func:`record_copy` would refuse a member now, writing nothing (before a
+    download link is made for them: a link that could only fail is never handed out)."""
+    if member.status != "active":
+        raise NotEntitled(f"member {member.number} is {member.status}", member.status)
+    now = utcnow()
+    check_entitled(session, publisher, member, material, now)
+    version = current_version(session, material)
+    if todays_copy(session, member.id, version.id, fmt, now, publisher.timezone) is None:
+        check_quota(session, publisher, member, now)
+
+
+def copies_left_today(
+    session: Session, publisher: PublisherSettings, member: Member, now: datetime
+) -> int | None:
+    """New copies the member may still take today (None: no limit, for staff). A copy
+    opened again the same day is not a new one and is not counted twice."""
+    quota = daily_quota(account_view(session, member), now, plans(publisher))
     if quota is None:
-        return
-    limits.hold(session, limits.Subject("quota", member.id))
-    zone = publisher["timezone"]
-    resets_at = quota_resets_at(now, zone)
-    day_start = resets_at - timedelta(days=1)
+        return None
+    return max(quota - _counted_today(session, publisher, member, now), 0)
+
+
+def _counted_today(
+    session: Session, publisher: PublisherSettings, member: Member, now: datetime
+) -> int:
+    day_start = quota_resets_at(now, publisher.timezone) - timedelta(days=1)
     used = (
         session.scalar(
             select(func.count())
@@ -376,7 +412,7 @@ def _check_member_may_have(
                 IssuedCopy.member_id == member.id,
                 IssuedCopy.created_at >= day_start,
                 IssuedCopy.format != SNIPPET,
-                ~IssuedCopy.actor.startswith("publisher"),
+                asked_by_members(),
                 # Delivered, or still being delivered: a copy whose worker died before it
                 # was sent gives its download back once the grace has passed.
                 or_(
@@ -387,13 +423,24 @@ def _check_member_may_have(
         )
         or 0
     )
-    if used >= quota:
-        raise NotEntitled(
-            f"daily quota of {quota} copies used; it resets at {resets_at:%Y-%m-%d %H:%M} UTC",
-            "quota",
-            resets_at,
-            zone,
-        )
+    return used
+
+
+def check_quota(
+    session: Session, publisher: PublisherSettings, member: Member, now: datetime
+) -> None:
+    """The daily quota, for a new copy a member asks for (the caller holds their ledger)."""
+    quota = daily_quota(account_view(session, member), now, plans(publisher))
+    if quota is None or _counted_today(session, publisher, member, now) < quota:
+        return
+    zone = publisher.timezone
+    resets_at = quota_resets_at(now, zone)
+    raise NotEntitled(
+        f"daily quota of {quota} copies used; it resets at {resets_at:%Y-%m-%d %H:%M} UTC",
+        "quota",
+        resets_at,
+        zone,
+    )
 
 
 def _safe(title: str) -> str:

@@ -75,7 +75,7 @@ def shipped_variants() -> fingerprint.VariantList:
 def full_variant_list(publisher: PublisherSettings) -> fingerprint.VariantList:
     """The publisher's edited list when there is one, else the list shipped with wenxing,
     every group in it whatever the editors decided (for the review page)."""
-    custom = publisher["wording_variants"]
+    custom = publisher.wording_variants
     return fingerprint.parse_variant_list(custom) if custom.strip() else shipped_variants()
 
 
@@ -85,7 +85,7 @@ APPROVED, VETOED, PENDING = "approved", "vetoed", "pending"
 def group_state(publisher: PublisherSettings, group: tuple[str, ...]) -> str:
     """approved, vetoed or pending: an editor's decision, else approved for a group that
     ships with wenxing (reviewed with it) and pending for one the publisher added."""
-    decided = publisher["wording_group_reviews"].get(group_key(group))
+    decided = publisher.wording_group_reviews.get(group_key(group))
     if decided in (APPROVED, VETOED):
         return decided
     return APPROVED if group in set(shipped_variants().groups) else PENDING
@@ -139,7 +139,7 @@ def plan_for(
 ) -> tuple[MarkingPlan, fingerprint.Plan]:
     """The stored plan for this version and the current profile, made on first use."""
     variants = variant_list(publisher)
-    profile = fingerprint.Profile(publisher["marking_strength"], vetoes)
+    profile = fingerprint.Profile(publisher.marking_strength, vetoes)
     spans = protected(version)
     label = profile_label(profile, variants, spans)
     row = session.scalar(
@@ -169,3 +169,12 @@ def plan_for(
         ).one()
         return row, _parsed(row.id, row.plan)
     return row, plan
+
+
+def stored_plan(session: Session, plan_id: int) -> fingerprint.Plan:
+    """The stored plan a logged copy was made with (a copy handed out again is marked with
+    exactly the plan it was first made with, whatever changed since)."""
+    row = session.get(MarkingPlan, plan_id)
+    if row is None:
+        raise LookupError(plan_id)
+    return _parsed(row.id, row.plan)

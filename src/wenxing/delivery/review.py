@@ -8,7 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit
-from wenxing.config import PublisherSettings, set_publisher_setting
+from wenxing import settings as publisher_settings
+from wenxing.config import PublisherSettings
 from wenxing.delivery.marking import (
     APPROVED,
     PENDING,
@@ -156,12 +157,14 @@ def decide_group(
     if not 0 <= number < len(full.groups) or decision not in (APPROVED, VETOED, "reset"):
         return None
     group = full.groups[number]
-    reviews = dict(publisher["wording_group_reviews"])
+    reviews: dict[str, str] = dict(publisher.wording_group_reviews)
     if decision == "reset":
         reviews.pop(group_key(group), None)
     else:
         reviews[group_key(group)] = decision
-    set_publisher_setting(session, "wording_group_reviews", reviews)
+    publisher_settings.change(  # recorded below as the review it is
+        session, "wording_group_reviews", reviews, actor=actor, audited=False
+    )
     audit.record(
         session, audit.WORDING_REVIEW, actor=actor, subject=group_key(group), decision=decision
     )

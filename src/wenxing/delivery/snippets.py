@@ -139,7 +139,7 @@ def _snippets_left(
 ) -> int:
     """Snippet releases left to the member today (publisher's calendar), holding the count."""
     limits.hold(session, limits.Subject("snippets", member.id))
-    day_start = quota_resets_at(now, publisher["timezone"]) - timedelta(days=1)
+    day_start = quota_resets_at(now, publisher.timezone) - timedelta(days=1)
     used = session.scalar(
         select(func.count())
         .select_from(IssuedCopy)

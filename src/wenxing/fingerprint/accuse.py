@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wenxing.fingerprint import code, layers, prf
-from wenxing.fingerprint.bound import _ALPHAS, evidence_bound, table_bound
+from wenxing.fingerprint.bound import (
+    _ALPHAS,
+    ExactTail,
+    evidence_bound,
+    exact_tail,
+    table_bound,
+)
 from wenxing.fingerprint.read import Reading
 
 DEFAULT_TOTAL_BOUND = 1e-6
@@ -129,59 +135,95 @@ def _shares(segments: int, families: int, fitted: bool) -> tuple[float, float, f
     return headline, twin, rest
 
 
-def accuse(
-    reading: Reading,
-    key: bytes,
-    recipients: Sequence[str],
-    total_bound: float = DEFAULT_TOTAL_BOUND,
-) -> Verdict:
-    """Score ``recipients`` (members who were issued this version) against ``reading``."""
+@dataclass(frozen=True)
+class _Evidence:
+    """What every test of one trace shares: the layers present, the segments, the biases
+    and the per-position score tables (symmetric, and the fitted twin's)."""
+
+    present: list[int]
+    names: tuple[str, ...]
+    families: list[tuple[int, ...]]
+    piece: np.ndarray
+    pieces: list[tuple[int, int]]
+    fitted_layers: list[int]
+    in_layer: list[np.ndarray]
+    p: np.ndarray
+    one: np.ndarray
+    zero: np.ndarray
+    twin_one: np.ndarray  # the fitted twin's table: fitted scores on presence layers
+    twin_zero: np.ndarray
+
+    @property
+    def segment_count(self) -> int:
+        return 1 + len(self.pieces)
+
+    @property
+    def all_family(self) -> int:
+        return len(self.families) - 1  # the last family is every layer
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Members' scores and the cumulants per (segment, layer); the fitted twin's."""
+
+    layer_scores: list[np.ndarray]  # per segment: members × layers
+    layer_cumulants: list[np.ndarray]  # per segment: layers × α
+    fitted_swap: np.ndarray  # per member: twin score − every-layer score
+    twin_cumulants: np.ndarray  # α
+
+
+def _evidence(reading: Reading, key: bytes) -> _Evidence:
     ids, y = reading.position_ids, reading.symbols
     codes = layers.code_of(ids)
     present = sorted(set(codes.tolist()))
-    names = tuple(layers.name_of(c) for c in present)
-    families = layers.subsets(len(present))
     piece, pieces = _pieces(reading)
-    segment_lines = [None, *(line for line, _piece in pieces)]
-    segments = [None, *(k for _line, k in pieces)]
-    fitted_layers = [i for i, c in enumerate(present) if c in PRESENCE_CODES]
-    fitted = bool(fitted_layers)
-    tests = max(1, len(recipients) * (len(segments) * max(1, len(families)) + fitted))
-    if len(ids) == 0 or not recipients:
-        return Verdict(
-            len(ids),
-            tests,
-            total_bound,
-            math.inf,
-            [MemberScore(m, 0.0, math.inf, None, 1.0, False) for m in recipients],
-            names,
-        )
-    headline, twin, rest = _shares(len(segments), len(families), fitted)
-    log_base = math.log(total_bound / len(recipients))
     p = code.biases(key, ids)
-    count = len(present)
-    in_layer = [codes == c for c in present]
-    # Scores and cumulants per cell (piece × layer); a segment's or the whole evidence's
-    # per-layer figures are sums of cells. Then one column per fitted presence layer.
-    # Layer-major cells follow the position ids (layer, then text order): the scorer's
-    # fast path.
-    piece_count = int(piece.max()) + 1
-    cells = np.searchsorted(np.array(present), codes) * piece_count + piece
-    cell_count = piece_count * count
     one, zero = code.score_weights(p, y)
-    extra = np.zeros((len(ids), len(fitted_layers)))
-    extra_offsets = np.zeros(len(fitted_layers))
-    fitted_cumulants = np.zeros_like(_ALPHAS)
-    for j, i in enumerate(fitted_layers):
+    twin_one, twin_zero = one.copy(), zero.copy()
+    in_layer = [codes == c for c in present]
+    fitted_layers = [i for i, c in enumerate(present) if c in PRESENCE_CODES]
+    for i in fitted_layers:
         m = in_layer[i]
-        fit_one, fit_zero = code.fitted_weights(p[m], y[m])
-        extra[m, j] = fit_one - fit_zero
-        extra_offsets[j] = fit_zero.sum()
-        fitted_cumulants += table_bound(p[m], fit_one, fit_zero).cumulants
-    cell_scores, fitted_scores = code.score_cells(
-        key, prf.member_seeds(key, recipients), ids, p, one - zero, cells, cell_count, extra
+        twin_one[m], twin_zero[m] = code.fitted_weights(p[m], y[m])
+    return _Evidence(
+        present=present,
+        names=tuple(layers.name_of(c) for c in present),
+        families=layers.subsets(len(present)),
+        piece=piece,
+        pieces=pieces,
+        fitted_layers=fitted_layers,
+        in_layer=in_layer,
+        p=p,
+        one=one,
+        zero=zero,
+        twin_one=twin_one,
+        twin_zero=twin_zero,
     )
-    cell_scores += np.bincount(cells, weights=zero, minlength=cell_count)[None, :]
+
+
+def _tables(ev: _Evidence, reading: Reading, key: bytes, recipients: Sequence[str]) -> _Tables:
+    """Scores and cumulants per cell (piece × layer); a segment's or the whole evidence's
+    per-layer figures are sums of cells. Layer-major cells follow the position ids (layer,
+    then text order): the scorer's fast path."""
+    ids, y, p = reading.position_ids, reading.symbols, ev.p
+    count = len(ev.present)
+    piece_count = int(ev.piece.max()) + 1
+    codes = layers.code_of(ids)
+    cells = np.searchsorted(np.array(ev.present), codes) * piece_count + ev.piece
+    cell_count = piece_count * count
+    extra = np.zeros((len(ids), len(ev.fitted_layers)))
+    extra_offsets = np.zeros(len(ev.fitted_layers))
+    fitted_cumulants = np.zeros_like(_ALPHAS)
+    for j, i in enumerate(ev.fitted_layers):
+        m = ev.in_layer[i]
+        extra[m, j] = ev.twin_one[m] - ev.twin_zero[m]
+        extra_offsets[j] = ev.twin_zero[m].sum()
+        fitted_cumulants += table_bound(p[m], ev.twin_one[m], ev.twin_zero[m]).cumulants
+    seeds = prf.member_seeds(key, recipients)
+    cell_scores, fitted_scores = code.score_cells(
+        key, seeds, ids, p, ev.one - ev.zero, cells, cell_count, extra
+    )
+    cell_scores += np.bincount(cells, weights=ev.zero, minlength=cell_count)[None, :]
     fitted_scores += extra_offsets[None, :]
     cell_cumulants = np.zeros((cell_count, len(_ALPHAS)))
     for cell in np.unique(cells).tolist():
@@ -189,71 +231,138 @@ def accuse(
         cell_cumulants[cell] = evidence_bound(p[m], y[m]).cumulants
     by_piece = cell_scores.reshape(len(recipients), count, piece_count).transpose(0, 2, 1)
     cumulants_by_piece = cell_cumulants.reshape(count, piece_count, -1).transpose(1, 0, 2)
-    layer_tables = [by_piece.sum(axis=1), *(by_piece[:, k, :] for _line, k in pieces)]
-    layer_cumulants = [
-        cumulants_by_piece.sum(axis=0),
-        *(cumulants_by_piece[k] for _line, k in pieces),
-    ]
-    # Families as a (layers × families) 0/1 matrix: a family's score and cumulants are sums.
-    choose = np.zeros((len(present), len(families)))
-    for f, family in enumerate(families):
+    whole_cumulants = cumulants_by_piece.sum(axis=0)
+    return _Tables(
+        layer_scores=[by_piece.sum(axis=1), *(by_piece[:, k, :] for _line, k in ev.pieces)],
+        layer_cumulants=[whole_cumulants, *(cumulants_by_piece[k] for _line, k in ev.pieces)],
+        fitted_swap=fitted_scores.sum(axis=1)
+        - by_piece.sum(axis=1)[:, ev.fitted_layers].sum(axis=1),
+        twin_cumulants=whole_cumulants.sum(axis=0)
+        - whole_cumulants[ev.fitted_layers].sum(axis=0)
+        + fitted_cumulants,
+    )
+
+
+def _exact_tails(
+    ev: _Evidence, log_targets: np.ndarray, cumulants: np.ndarray, wanted: np.ndarray
+) -> dict[int, ExactTail]:
+    """Exact tails for the whole evidence's tests that short evidence depends on (each
+    layer alone, every layer, and the fitted twin: the column after the families), where
+    ``wanted`` (a member is near the Chernoff threshold and not past it)."""
+    every = np.ones(len(ev.p), dtype=bool)
+    tests = {f: (ev.in_layer[f], ev.one, ev.zero) for f in range(len(ev.present))}
+    tests[ev.all_family] = (every, ev.one, ev.zero)
+    if ev.fitted_layers:
+        tests[len(ev.families)] = (every, ev.twin_one, ev.twin_zero)
+    tails = {}
+    for f, (m, one, zero) in tests.items():
+        if wanted[f] and np.isfinite(log_targets[f]):
+            target = float(log_targets[f])
+            tails[f] = exact_tail(ev.p[m], one[m], zero[m], target, cumulants[f])
+    return tails
+
+
+def _segment_tests(
+    ev: _Evidence, tables: _Tables, s: int, shares: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment ``s``'s tests: (members × tests scores, tests × α cumulants, log shares)."""
+    headline, twin, rest = shares
+    choose = np.zeros((len(ev.present), len(ev.families)))
+    for f, family in enumerate(ev.families):
         choose[list(family), f] = 1.0
-    accused = np.zeros(len(recipients), dtype=bool)
-    best_log = np.zeros(len(recipients))  # log of each member's best tail bound / share
-    best_test = np.zeros((len(recipients), 2), dtype=np.int64)  # (segment, family)
-    layer_log = np.zeros((len(recipients), count))
-    all_family = len(families) - 1  # the last family is every layer
-    whole_scores = layer_tables[0] @ choose[:, all_family]
-    whole_threshold = math.inf
-    for s in range(len(segments)):
-        scores = layer_tables[s] @ choose  # members × families
-        family_cumulants = choose.T @ layer_cumulants[s]  # families × α
-        log_share = np.full(len(families), math.log(rest) if rest else -math.inf)
-        if s == 0:
-            log_share[all_family] = math.log(headline)
-        if s == 0 and fitted:
-            # The fitted twin of the headline test: the presence layers' columns swapped
-            # for their fitted scores.
-            swap = fitted_scores.sum(axis=1) - layer_tables[0][:, fitted_layers].sum(axis=1)
-            twin_cumulants = (
-                family_cumulants[all_family]
-                - layer_cumulants[0][fitted_layers].sum(axis=0)
-                + fitted_cumulants
-            )
-            scores = np.column_stack([scores, scores[:, all_family] + swap])
-            family_cumulants = np.vstack([family_cumulants, twin_cumulants])
-            log_share = np.append(log_share, math.log(twin))
-        usable = np.isfinite(log_share)
-        log_target = log_base + log_share
-        thresholds = np.full(len(log_share), math.inf)
-        thresholds[usable] = np.min(
-            (family_cumulants[usable] - log_target[usable, None]) / _ALPHAS[None, :], axis=1
+    scores = tables.layer_scores[s] @ choose
+    cumulants = choose.T @ tables.layer_cumulants[s]
+    log_share = np.full(len(ev.families), math.log(rest) if rest else -math.inf)
+    if s == 0:
+        log_share[ev.all_family] = math.log(headline)
+    if s == 0 and ev.fitted_layers:
+        # The fitted twin of the headline test: the presence layers' columns swapped for
+        # their fitted scores.
+        scores = np.column_stack([scores, scores[:, ev.all_family] + tables.fitted_swap])
+        cumulants = np.vstack([cumulants, tables.twin_cumulants])
+        log_share = np.append(log_share, math.log(twin))
+    return scores, cumulants, log_share
+
+
+@dataclass
+class _Decisions:
+    """What the tests found so far, per member."""
+
+    accused: np.ndarray
+    best_log: np.ndarray  # log of each member's best tail bound / share
+    best_test: np.ndarray  # (segment, family) of it
+    layer_log: np.ndarray  # the whole evidence's single-layer tails
+
+    @classmethod
+    def empty(cls, members: int, layer_count: int) -> _Decisions:
+        return cls(
+            np.zeros(members, dtype=bool),
+            np.zeros(members),
+            np.zeros((members, 2), dtype=np.int64),
+            np.zeros((members, layer_count)),
         )
-        if s == 0:
-            whole_threshold = float(thresholds[all_family])
-        accused |= (scores >= thresholds[None, :]).any(axis=1)
-        # Exact bounds for members near a threshold; 1.0 is a valid (loose) bound for others.
-        # (A fitted score's threshold can be negative: innocents' scores are then mostly far
-        # below it. "Near" is measured from the threshold either way.)
-        near_line = thresholds - (1.0 - NEAR) * np.abs(thresholds)
-        near = np.flatnonzero((scores >= near_line[None, :]).any(axis=1))
-        if not len(near):
-            continue
-        tails = _tails(scores[near], family_cumulants) - np.where(usable, log_share, 0.0)
-        tails[:, ~usable] = 0.0
-        if s == 0:
-            layer_log[near] = tails[:, :count]  # the first families are the single layers
-        least = tails.min(axis=1)
-        better = least < best_log[near]
-        best_log[near[better]] = least[better]
-        chosen = np.minimum(tails.argmin(axis=1), all_family)  # the twin counts as every layer
-        best_test[near[better]] = np.stack([np.full(better.sum(), s), chosen[better]], axis=1)
+
+
+def _decide(
+    ev: _Evidence,
+    s: int,
+    tests: tuple[np.ndarray, np.ndarray, np.ndarray],
+    log_base: float,
+    found: _Decisions,
+) -> np.ndarray:
+    """Apply segment ``s``'s tests to every member; returns the tests' thresholds."""
+    scores, cumulants, log_share = tests
+    usable = np.isfinite(log_share)
+    log_target = log_base + log_share
+    thresholds = np.full(len(log_share), math.inf)
+    thresholds[usable] = np.min(
+        (cumulants[usable] - log_target[usable, None]) / _ALPHAS[None, :], axis=1
+    )
+    # Exact bounds for members near a threshold; 1.0 is a valid (loose) bound for others.
+    # (A fitted score's threshold can be negative: innocents' scores are then mostly far
+    # below it. "Near" is measured from the threshold either way.)
+    near_line = thresholds - (1.0 - NEAR) * np.abs(thresholds)
+    exact = {}
+    if s == 0:  # the exact tail can only change the verdict of a member near, not past
+        undecided = (scores >= near_line[None, :]) & (scores < thresholds[None, :])
+        exact = _exact_tails(ev, log_target, cumulants, undecided.any(axis=0))
+    for f, tail in exact.items():
+        thresholds[f] = min(thresholds[f], tail.threshold(float(log_target[f])))
+    near_line = np.minimum(near_line, thresholds - (1.0 - NEAR) * np.abs(thresholds))
+    found.accused |= (scores >= thresholds[None, :]).any(axis=1)
+    near = np.flatnonzero((scores >= near_line[None, :]).any(axis=1))
+    if not len(near):
+        return thresholds
+    tails = _tails(scores[near], cumulants)
+    for f, tail in exact.items():
+        exact_logs = np.array([tail.log_tail(float(v)) for v in scores[near, f]])
+        tails[:, f] = np.minimum(tails[:, f], exact_logs)
+    tails = tails - np.where(usable, log_share, 0.0)
+    tails[:, ~usable] = 0.0
+    if s == 0:
+        found.layer_log[near] = tails[:, : len(ev.present)]  # the single layers come first
+    least = tails.min(axis=1)
+    better = least < found.best_log[near]
+    found.best_log[near[better]] = least[better]
+    chosen = np.minimum(tails.argmin(axis=1), ev.all_family)  # the twin counts as every layer
+    found.best_test[near[better]] = np.stack([np.full(better.sum(), s), chosen[better]], axis=1)
+    return thresholds
+
+
+def _member_scores(
+    ev: _Evidence,
+    recipients: Sequence[str],
+    found: _Decisions,
+    whole_scores: np.ndarray,
+    whole_threshold: float,
+) -> list[MemberScore]:
+    segment_lines = [None, *(line for line, _piece in ev.pieces)]
     log_recipients = math.log(len(recipients))
-    member_log10 = np.minimum(0.0, (log_recipients + best_log) / _LOG10)
-    layer_log10 = np.minimum(0.0, (log_recipients + layer_log) / _LOG10)
+    member_log10 = np.minimum(0.0, (log_recipients + found.best_log) / _LOG10)
+    layer_log10 = np.minimum(0.0, (log_recipients + found.layer_log) / _LOG10)
     results = []
     for row, member in enumerate(recipients):
-        segment, family = best_test[row]
+        segment, family = found.best_test[row]
         results.append(
             MemberScore(
                 member=member,
@@ -261,23 +370,59 @@ def accuse(
                 threshold=whole_threshold,
                 best_segment=segment_lines[segment],
                 bound=float(10.0 ** member_log10[row]),
-                accused=bool(accused[row]),
+                accused=bool(found.accused[row]),
                 log10_bound=float(member_log10[row]),
-                basis=tuple(names[i] for i in families[family]) if best_log[row] < 0 else (),
+                basis=tuple(ev.names[i] for i in ev.families[family])
+                if found.best_log[row] < 0
+                else (),
                 layer_log10={
-                    names[i]: round(float(layer_log10[row, i]), 2)
-                    for i in range(count)
+                    ev.names[i]: round(float(layer_log10[row, i]), 2)
+                    for i in range(len(ev.present))
                     if layer_log10[row, i] < 0
                 },
             )
         )
     results.sort(key=lambda s: (s.log10_bound, -s.score))
+    return results
+
+
+def accuse(
+    reading: Reading,
+    key: bytes,
+    recipients: Sequence[str],
+    total_bound: float = DEFAULT_TOTAL_BOUND,
+) -> Verdict:
+    """Score ``recipients`` (members who were issued this version) against ``reading``."""
+    ev = _evidence(reading, key)
+    fitted = bool(ev.fitted_layers)
+    families = max(1, len(ev.families))
+    tests = max(1, len(recipients) * (ev.segment_count * families + fitted))
+    if reading.positions == 0 or not recipients:
+        return Verdict(
+            reading.positions,
+            tests,
+            total_bound,
+            math.inf,
+            [MemberScore(m, 0.0, math.inf, None, 1.0, False) for m in recipients],
+            ev.names,
+        )
+    shares = _shares(ev.segment_count, len(ev.families), fitted)
+    log_base = math.log(total_bound / len(recipients))
+    tables = _tables(ev, reading, key, recipients)
+    found = _Decisions.empty(len(recipients), len(ev.present))
+    whole_threshold = math.inf
+    for s in range(ev.segment_count):
+        segment_tests = _segment_tests(ev, tables, s, shares)
+        thresholds = _decide(ev, s, segment_tests, log_base, found)
+        if s == 0:
+            whole_threshold = float(thresholds[ev.all_family])
+    whole_scores = tables.layer_scores[0].sum(axis=1)
     return Verdict(
-        len(ids),
+        reading.positions,
         tests,
         total_bound,
         whole_threshold,
-        results,
-        names,
+        _member_scores(ev, recipients, found, whole_scores, whole_threshold),
+        ev.names,
         reading.layer_positions(),
     )

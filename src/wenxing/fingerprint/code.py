@@ -209,32 +209,7 @@ def score_cells(
         return out, out_extra
     slot_ids, column = np.unique(position_ids >> np.uint64(2), return_inverse=True)
     mixed = prf.mix64(slot_ids) ^ prf.key_word(key, "symbol")
-    limits = np.floor(p * 4294967296.0).astype(np.uint32)
-    low = (position_ids & np.uint64(3)) == np.uint64(1)
-    # Two groups of positions, each in (cell, id) order: those reading the high half of
-    # their slot's word (every slot has one; in slot order when the cells follow the ids,
-    # so no gather) and the few reading the low half.
-    groups = []
-    for half in (~low, low):
-        at = np.flatnonzero(half)
-        at = at[np.lexsort((position_ids[at], cells[at]))]
-        if not len(at):
-            continue
-        sorted_cells = cells[at]
-        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-        col = column[at]
-        direct = bool(half is not low and np.array_equal(col, np.arange(len(mixed))))
-        groups.append(
-            (
-                half is low,
-                None if direct else col,
-                limits[at],
-                weight[at].astype(np.float32),
-                extra[at].astype(np.float32),
-                starts,
-                sorted_cells[starts],
-            )
-        )
+    groups = _cell_groups(position_ids, p, weight, cells, extra, column, len(mixed))
     block = np.empty((_MEMBER_CHUNK, len(mixed)), dtype=np.uint64)
     spare = np.empty_like(block)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -255,3 +230,42 @@ def score_cells(
                 if more.shape[1]:
                     out_extra[rows] += bits @ more
     return out, out_extra
+
+
+def _cell_groups(
+    position_ids: np.ndarray,
+    p: np.ndarray,
+    weight: np.ndarray,
+    cells: np.ndarray,
+    extra: np.ndarray,
+    column: np.ndarray,
+    slot_count: int,
+) -> list[tuple]:
+    """:func:`score_cells`' two groups of positions, each in (cell, id) order: those reading
+    the high half of their slot's word (every slot has one; in slot order when the cells
+    follow the ids, so no gather) and the few reading the low half. Each group: (low half?,
+    columns or None, limits, weights, extra weights, cell starts, cells)."""
+    limits = np.floor(p * 4294967296.0).astype(np.uint32)
+    low = (position_ids & np.uint64(3)) == np.uint64(1)
+    groups = []
+    for half in (~low, low):
+        at = np.flatnonzero(half)
+        at = at[np.lexsort((position_ids[at], cells[at]))]
+        if not len(at):
+            continue
+        sorted_cells = cells[at]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        col = column[at]
+        direct = bool(half is not low and np.array_equal(col, np.arange(slot_count)))
+        groups.append(
+            (
+                half is low,
+                None if direct else col,
+                limits[at],
+                weight[at].astype(np.float32),
+                extra[at].astype(np.float32),
+                starts,
+                sorted_cells[starts],
+            )
+        )
+    return groups

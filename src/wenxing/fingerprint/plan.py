@@ -29,7 +29,8 @@ member's own selector at a selector place (3 bits in ``vs-kind``).
 
 Format 1 (copies issued before tracing v2, still read with the plan they were made with):
 ``ZW`` (one of 4 zero-width characters after 30% of characters, 2 bits by code point) and
-``VS`` (one of 4 variation selectors after 25% of Han characters), plus glyph and wording.
+``VS`` (one of 4 variation selectors after 25% of Han characters), plus glyph and wording;
+built only by tests, with :func:`wenxing.fingerprint.plan_v1.build_plan_v1`.
 
 At the default strength a copy holds at most one invisible code point per 20 visible
 characters (4.8% in the sample: zero-width places on 42% of the gaps, 1 in 15 filled;
@@ -107,10 +108,6 @@ MAX_INVISIBLE_SHARE = {"off": 0.05, "light": 0.05, "strong": 0.15}
 WORDING_STRENGTHS = frozenset({"light", "strong"})
 PLAN_FORMAT = 3
 READABLE_FORMATS = (1, 2, 3)
-# Format 1 only.
-ZW_DENSITY = 0.3
-VS_DENSITY = 0.25
-LIGHT_WORDS_PER_1000 = 25
 _CONTEXT_CHARS = 32  # longest context rule a variant list may use
 
 
@@ -283,10 +280,6 @@ def _keyed_draws(key: bytes, label: str, count: int) -> np.ndarray:
     return prf.uniform01(prf.keyed(prf.key_word(key, label), np.arange(count, dtype=np.uint64)))
 
 
-def _keyed_pick(key: bytes, label: str, count: int, share: float) -> np.ndarray:
-    return _keyed_draws(key, label, count) < share
-
-
 def _protected_mask(length: int, protected: Iterable[tuple[int, int]]) -> np.ndarray:
     mask = np.zeros(length, dtype=bool)
     for start, end in protected:
@@ -396,44 +389,6 @@ def build_plan(
     return _assemble(
         base, rows, groups, variants.digest, profile, plan_format, protected_digest(protected)
     )
-
-
-def build_plan_v1(
-    base: str,
-    key: bytes,
-    words: Sequence[str],
-    variants: VariantList,
-    profile: Profile = Profile(),
-) -> Plan:
-    """A format-1 plan, as copies issued before tracing v2 were made (for tests of old
-    copies; nothing issues new copies with it)."""
-    candidates = [p for p in wording_places(base, words, variants) if p[0] not in profile.vetoes]
-    if profile.strength == "off":
-        candidates = []
-    if profile.strength == "light" and candidates:
-        thin = min(1.0, len(base) * LIGHT_WORDS_PER_1000 / 1000 / len(candidates))
-        picked = _keyed_pick(key, "layout:word", len(base), thin)
-        candidates = [c for c in candidates if picked[c[0]]]
-    inside = np.zeros(len(base) + 1, dtype=bool)
-    in_word = np.zeros(len(base) + 1, dtype=bool)
-    for offset, length, _group, _form in candidates:
-        inside[offset : offset + length - 1] = True
-        in_word[offset : offset + length] = True
-    glyph_groups = {plain: i for i, plain in enumerate(GLYPHS)}
-    groups = tuple(variants.groups) + tuple(GLYPHS.values())
-    rows: list[tuple[int, int, int, int, int]] = [(WORD, *c) for c in candidates]
-    zw_pick = _keyed_pick(key, "layout:zw", len(base), ZW_DENSITY)
-    vs_pick = _keyed_pick(key, "layout:vs", len(base), VS_DENSITY)
-    for i, ch in enumerate(base):
-        if ch in glyph_groups and not in_word[i]:
-            rows.append((GLYPH, i, 1, len(variants.groups) + glyph_groups[ch], -1))
-        if inside[i] or ch.isspace():
-            continue
-        if vs_pick[i] and is_han(ch) and not in_word[i]:
-            rows.append((VS, i, 0, -1, -1))
-        if zw_pick[i] and i + 1 < len(base) and not base[i + 1].isspace():
-            rows.append((ZW, i, 0, -1, -1))
-    return _assemble(base, rows, groups, variants.digest, profile, 1, "")
 
 
 def _assemble(

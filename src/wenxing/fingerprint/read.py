@@ -145,15 +145,7 @@ def read_evidence(
         )
     ):
         if layer in (ZW_PLACE, VS_PLACE):
-            k = last[offset]
-            where = int(e_of_b[k]) if k >= 0 else -1
-            if where >= 0:
-                alphabet = plan.marks(layer)
-                family = ZW_FAMILY.__contains__ if layer == ZW_PLACE else is_vs
-                found = [ch for ch in ev_sk.marks[where] if family(ch)]
-                kind = _mark_symbol("".join(found), alphabet) if len(set(found)) == 1 else -1
-                symbol = (1 | kind << 1) if kind >= 0 else int(bool(found))
-                kind_known[n] = kind >= 0
+            symbol, where, kind_known[n] = _read_place(layer, offset, plan, ev_sk, e_of_b, last)
         else:
             symbol, where = _read_slot(
                 layer, offset, length, group, plan, ev_sk, e_of_b, first, last
@@ -166,6 +158,45 @@ def read_evidence(
             slot_symbol[n] = symbol
             slot_line[n] = ev_sk.line[where]
             slot_offset[n] = where
+    _unread_stripped(plan, slot_symbol, read)
+    ids, slot_numbers = plan.position_ids()
+    bits_per_slot = plan.bits()
+    rank = np.arange(len(ids)) - np.repeat(np.cumsum(bits_per_slot) - bits_per_slot, bits_per_slot)
+    symbol = slot_symbol[slot_numbers]
+    is_place = np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
+    keep = (symbol >= 0) & (~is_place | (rank == 0) | kind_known[slot_numbers])
+    bits = (np.maximum(symbol, 0) >> rank) & 1
+    return Reading(
+        position_ids=ids[keep],
+        symbols=bits[keep].astype(np.uint8),
+        lines=slot_line[slot_numbers][keep],
+        offsets=slot_offset[slot_numbers][keep],
+        slots_seen=seen,
+        slots_read=read,
+        coverage=float(np.mean(e_of_b >= 0)) if len(e_of_b) else 0.0,
+    )
+
+
+def _read_place(
+    layer: int, offset: int, plan: Plan, ev: Skeleton, e_of_b: np.ndarray, last: np.ndarray
+) -> tuple[int, int, bool]:
+    """A candidate place: (symbol: presence | kind << 1, or presence alone when the kind is
+    not ours or ambiguous; evidence offset or −1; whether the kind was read)."""
+    k = last[offset]
+    where = int(e_of_b[k]) if k >= 0 else -1
+    if where < 0:
+        return -1, -1, False
+    family = ZW_FAMILY.__contains__ if layer == ZW_PLACE else is_vs
+    found = [ch for ch in ev.marks[where] if family(ch)]
+    kind = _mark_symbol("".join(found), plan.marks(layer)) if len(set(found)) == 1 else -1
+    if kind >= 0:
+        return 1 | kind << 1, where, True
+    return int(bool(found)), where, False
+
+
+def _unread_stripped(plan: Plan, slot_symbol: np.ndarray, read: dict[str, int]) -> None:
+    """A mark family with many places covered and not one mark present was stripped: its
+    places become erasures (in place)."""
     for place in (ZW_PLACE, VS_PLACE):
         covered = (plan.layer == place) & (slot_symbol >= 0)
         least = (
@@ -176,23 +207,6 @@ def read_evidence(
         if covered.sum() >= least and not (slot_symbol[covered] & 1).any():
             slot_symbol[covered] = -1  # every mark of the family is gone: stripped, unread
             read[LAYER_NAMES[place]] = 0
-    ids, slot_numbers = plan.position_ids()
-    bits_per_slot = plan.bits()
-    rank = np.arange(len(ids)) - np.repeat(np.cumsum(bits_per_slot) - bits_per_slot, bits_per_slot)
-    symbol = slot_symbol[slot_numbers]
-    is_place = np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
-    keep = (symbol >= 0) & (~is_place | (rank == 0) | kind_known[slot_numbers])
-    bits = (np.maximum(symbol, 0) >> rank) & 1
-    covered = float(np.mean(e_of_b >= 0)) if len(e_of_b) else 0.0
-    return Reading(
-        position_ids=ids[keep],
-        symbols=bits[keep].astype(np.uint8),
-        lines=slot_line[slot_numbers][keep],
-        offsets=slot_offset[slot_numbers][keep],
-        slots_seen=seen,
-        slots_read=read,
-        coverage=covered,
-    )
 
 
 def _read_slot(

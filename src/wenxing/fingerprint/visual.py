@@ -22,10 +22,13 @@ the renderers' and measuring images is :mod:`wenxing.reports.visual`'s.
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 from wenxing.fingerprint import layers, prf
 from wenxing.fingerprint.code import member_bits
+from wenxing.fingerprint.plan import VS_MARKS, ZW_MARKS
 from wenxing.fingerprint.read import Reading, empty_reading
 
 GROUP = 4  # characters per code position and axis
@@ -35,12 +38,22 @@ X_AXIS, Y_AXIS = 0, 1
 # A position is read when its correlation is at least this many standard deviations of
 # its noise from zero; weaker ones are erasures (a wrong symbol costs more than a missing one).
 MIN_Z = 1.0
+CLIP = 2.5
 
 
 def carries(ch: str) -> bool:
     """Whether a character carries the visual layer: CJK unified ideographs."""
     point = ord(ch)
     return 0x4E00 <= point <= 0x9FFF or 0x3400 <= point <= 0x4DBF
+
+
+_MARKS = frozenset(ZW_MARKS + VS_MARKS)
+
+
+def takes_no_place(ch: str) -> bool:
+    """What takes no place in the base text: our marks, any other format or combining mark
+    (a page's characters are counted by base offset without them)."""
+    return ch in _MARKS or unicodedata.category(ch) in ("Mn", "Me", "Cf")
 
 
 def position_ids(offsets: np.ndarray, axis: int) -> np.ndarray:
@@ -106,6 +119,9 @@ def reading(
         res, offs, lns = residual[ok], offsets[ok], lines[ok]
         centred = res - np.median(res)
         sigma = max(1.4826 * float(np.median(np.abs(centred))), 1e-6)
+        # A character measured far off (a misread neighbour, a speck) counts no more than a
+        # clear one: the residuals are clipped at CLIP noise deviations.
+        centred = np.clip(centred, -CLIP * sigma, CLIP * sigma)
         score = chips(key, offs, axis) * centred
         groups, inverse = np.unique(offs // GROUP, return_inverse=True)
         total = np.bincount(inverse, weights=score)
@@ -128,6 +144,63 @@ def reading(
         np.concatenate(lines_out),
         np.concatenate(offsets_out),
         {"visual": seen},
+        {"visual": len(ids)},
+        0.0,
+    )
+
+
+# --- The .docx copy's stretches (wenxing.delivery.docx_visual) ---------------------------
+
+DOCX_GROUP = 7  # characters per raised or unraised stretch, one code position each
+DOCX_AXIS = 2  # its positions' axis number, apart from the .pdf's two axes
+
+
+def docx_position_ids(offsets: np.ndarray) -> np.ndarray:
+    offsets = np.asarray(offsets, dtype=np.int64)
+    return layers.position_id(layers.VISUAL_CODE, offsets // DOCX_GROUP, DOCX_AXIS)
+
+
+def docx_raised(key: bytes, member: str, offsets: np.ndarray) -> np.ndarray:
+    """Whether the characters at base ``offsets`` are raised in the member's .docx copy."""
+    return member_bits(key, member, docx_position_ids(offsets)).astype(bool)
+
+
+def docx_reading(
+    offsets: np.ndarray, residual_up: np.ndarray, lines: np.ndarray, min_z: float = MIN_Z
+) -> Reading:
+    """The code positions read from measured heights (relative to each line's baseline
+    fit; NaN where not measured) of characters of a .docx page at base ``offsets``: a
+    stretch whose characters sit higher than the middle of the page's two levels is a 1.
+
+    The noise is estimated from the spread of characters within their stretches (robust,
+    free of the signal); a stretch within ``min_z`` deviations of the median is an erasure.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    residual = np.asarray(residual_up, dtype=np.float64)
+    ok = np.isfinite(residual)
+    if ok.sum() < 2 * DOCX_GROUP:
+        return empty_reading()
+    res, offs, lns = residual[ok], offsets[ok], np.asarray(lines, dtype=np.int64)[ok]
+    groups, inverse = np.unique(offs // DOCX_GROUP, return_inverse=True)
+    count = np.bincount(inverse)
+    mean = np.bincount(inverse, weights=res) / count
+    within = res - mean[inverse]
+    sigma = max(1.4826 * float(np.median(np.abs(within[count[inverse] > 1]))), 1e-6)
+    # About half the stretches are raised: the heights fall in two clusters, and the middle
+    # between the quartiles (one in each) is the level between raised and not.
+    low, high = np.percentile(mean, [25, 75])
+    centred = mean - (low + high) / 2
+    z = centred / (sigma / np.sqrt(count))
+    keep = (np.abs(z) >= min_z) & (count >= 2)
+    first = np.full(len(groups), len(offs), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(offs)))
+    ids = docx_position_ids(groups[keep] * DOCX_GROUP)
+    return Reading(
+        ids,
+        (centred[keep] > 0).astype(np.uint8),
+        lns[first[keep]],
+        offs[first[keep]],
+        {"visual": len(groups)},
         {"visual": len(ids)},
         0.0,
     )

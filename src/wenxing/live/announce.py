@@ -22,18 +22,18 @@ event, one notification per account, one announcement per robot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import String, cast, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from wenxing import clock
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import is_sqlite, rowcount
-from wenxing.delivery.issue import holders_of_older_versions
+from wenxing.delivery.queries import holders_of_older_versions
 from wenxing.events import (
     MaterialPublished,
     MaterialRevised,
@@ -284,11 +284,11 @@ def subscription_granted(
 
 def local_date(moment: datetime, timezone: str) -> str:
     """A UTC moment as the publisher's calendar date (2026-12-01)."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date().isoformat()
+    return clock.day_of(moment, timezone)
 
 
 def publisher_timezone(session: Session) -> str:
-    return PublisherSettings.load(session)["timezone"]
+    return PublisherSettings.load(session).timezone
 
 
 # The domain events this module announces (installed by ``wiring.install()``).

@@ -33,7 +33,7 @@ PREFIX = "v1:"
 PURPOSE = "robot-credentials"  # the derived key's purpose: used for nothing else
 NONCE_BYTES = 12
 TAG_BYTES = 16
-FIELDS = ("webhook_url", "secret")
+FIELDS = ("webhook_url", "secret", "event_secret")
 
 
 class Unreadable(ValueError):
@@ -42,10 +42,13 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Credentials:
-    """A robot's webhook URL and signing secret (None when it signs nothing), opened."""
+    """A robot's webhook URL and signing secret (None when it signs nothing), opened; for a
+    QQ robot the framework's or platform's address, its access token or app secret, and
+    OneBot's event-report signing secret."""
 
     url: str
     secret: str | None
+    event_secret: str | None = None
 
 
 def associated_data(robot_id: int, field: str) -> bytes:
@@ -93,7 +96,9 @@ def read(server_secret: bytes, robot: Robot) -> Credentials:
     """A robot's credentials opened, or Unreadable."""
     url = unseal(server_secret, robot.id, "webhook_url", robot.webhook_url)
     secret = unseal(server_secret, robot.id, "secret", robot.secret) if robot.secret else None
-    return Credentials(url, secret or None)
+    events = robot.event_secret
+    event_secret = unseal(server_secret, robot.id, "event_secret", events) if events else None
+    return Credentials(url, secret or None, event_secret or None)
 
 
 def read_or_none(server_secret: bytes, robot: Robot) -> Credentials | None:
@@ -104,12 +109,20 @@ def read_or_none(server_secret: bytes, robot: Robot) -> Credentials | None:
         return None
 
 
-def write(server_secret: bytes, robot: Robot, url: str, secret: str | None) -> None:
+def write(
+    server_secret: bytes,
+    robot: Robot,
+    url: str,
+    secret: str | None,
+    event_secret: str | None = None,
+) -> None:
     """Set a robot's credentials, sealed; the robot needs its id (flush it first)."""
     if robot.id is None:
         raise ValueError("a robot's credentials are sealed for its id: flush it first")
     robot.webhook_url = seal(server_secret, robot.id, "webhook_url", url)
     robot.secret = seal(server_secret, robot.id, "secret", secret) if secret else None
+    sealed = seal(server_secret, robot.id, "event_secret", event_secret) if event_secret else None
+    robot.event_secret = sealed
 
 
 def seal_plain_rows(session: Session, server_secret: bytes) -> int:

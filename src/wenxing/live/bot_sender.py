@@ -33,19 +33,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx2
 from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import OperationalError
 
 from wenxing import metrics
-from wenxing.background import PollingThread
+from wenxing.background import PollingThread, first_line
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database, is_sqlite, rowcount
-from wenxing.live import bot_credentials, events, webhook_guard
+from wenxing.live import bot_credentials, events, outbound, qq_send, webhook_guard
 from wenxing.live.bot_formats import Message, Outcome, build_request, read_reply
 from wenxing.live.bots import announcement
 from wenxing.live.models import BotDelivery, LiveEvent, Robot
+from wenxing.live.qq_formats import QQ_PLATFORMS
 
 log = logging.getLogger("wenxing.bots")
 
@@ -124,35 +125,21 @@ def post(
     message: Message,
     policy: webhook_guard.Policy,
     resolve: webhook_guard.Resolver | None = None,
+    *,
+    qq: qq_send.Target | None = None,
 ):
     """Send one message through a robot now, to the address its host resolved to and
-    that ``policy`` allows (``webhook_guard.pin``); (HTTP status or None, Outcome)."""
+    that ``policy`` allows (``webhook_guard.pin``); (HTTP status or None, Outcome). A QQ
+    robot (``qq``: its group and app id) speaks through ``qq_send``."""
+    if platform in QQ_PLATFORMS:
+        target = qq or qq_send.Target("", None)
+        opened = bot_credentials.Credentials(url, secret)
+        return qq_send.announce(client, platform, opened, target, message, policy, resolve)
     request = build_request(platform, url, secret, message, time.time())
-    try:
-        pinned = webhook_guard.pin(request.url, policy, resolve)
-    except webhook_guard.WebhookRefused as refused:
-        return None, Outcome(False, retry=refused.code == "resolve", error=str(refused))
-    try:
-        response = client.post(
-            pinned.url,
-            content=request.content(),
-            headers={"Content-Type": "application/json; charset=utf-8", "Host": _host(url)},
-            extensions={"sni_hostname": pinned.host},
-        )
-    except httpx2.HTTPError as exc:
-        reason = str(exc) or exc.__class__.__name__
-        return None, Outcome(False, retry=True, error=f"{exc.__class__.__name__}: {reason}"[:500])
-    if 300 <= response.status_code < 400:
-        return response.status_code, Outcome(
-            False, error=f"HTTP {response.status_code}: redirects are not followed"
-        )
-    return response.status_code, read_reply(platform, response.status_code, response.text)
-
-
-def _host(url: str) -> str:
-    """The Host header of a URL (its port kept when it names one)."""
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1]
+    answer = outbound.post_json(client, request.url, request.content(), policy, resolve=resolve)
+    if not isinstance(answer, outbound.Answer):
+        return answer
+    return answer.status, read_reply(platform, answer.status, answer.text)
 
 
 def deliver_one(runtime, client: httpx2.Client) -> bool:
@@ -170,9 +157,10 @@ def deliver_one(runtime, client: httpx2.Client) -> bool:
         message = None
         if event is not None:
             message = announcement(
-                session, event, robot.audience, runtime.settings.public_url, publisher["timezone"]
+                session, event, robot.audience, runtime.settings.public_url, publisher.timezone
             )
         platform = robot.platform
+        target = qq_send.Target(robot.target or "", robot.app_id)
         opened = bot_credentials.read_or_none(runtime.secret, robot)
     if (utcnow() - job.created_at).total_seconds() > GIVE_UP_SECONDS:
         _finish(db, job, None, Outcome(False, error="not sent within 24 hours; given up"), 0)
@@ -189,7 +177,9 @@ def deliver_one(runtime, client: httpx2.Client) -> bool:
         _finish(db, job, None, outcome, runtime.settings.bot_retry_seconds)
     else:
         policy = webhook_guard.Policy.for_runtime(runtime)
-        status, outcome = post(client, platform, opened.url, opened.secret, message, policy)
+        status, outcome = post(
+            client, platform, opened.url, opened.secret, message, policy, qq=target
+        )
         if not outcome.ok:
             log.warning("robot %s delivery %s: %s", job.robot_id, job.id, outcome.error)
         _finish(db, job, status, outcome, runtime.settings.bot_retry_seconds)
@@ -273,6 +263,13 @@ class Sender(PollingThread):
         try:
             with self.runtime.db.transaction() as session:
                 sealed = bot_credentials.seal_plain_rows(session, self.runtime.secret)
+        except OperationalError as exc:  # the database is away: one line, no traceback
+            log.warning(
+                "robot sender: sealing plain webhooks skipped, database unreachable (%s);"
+                " the next start tries again",
+                first_line(exc),
+            )
+            return
         except Exception:  # (they are read as plain meanwhile; the next start tries again)
             log.exception("robot sender: sealing plain webhooks failed")
             return

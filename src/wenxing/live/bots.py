@@ -1,4 +1,7 @@
-"""Group robots: the admin's webhook robots of 企业微信, 钉钉 and 飞书, and what they announce.
+"""Group robots: the admin's webhook robots of 企业微信, 钉钉 and 飞书, QQ robots (a OneBot
+v11 framework's QQ account, or a QQ official platform bot: ``qq_send``), and what they
+announce. A QQ robot names its group (``target``); a OneBot one also keeps the framework's
+event-signing secret, for the 会员群 door (``qq_door``).
 
 A robot announces to one group: the member group (会员群) or the free group (免费群). When a
 material is published, the ``material.published`` event's transaction also gets one
@@ -23,24 +26,34 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import audit
+from wenxing import audit, clock
+from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.events import PublicationAnnounced, handles
 from wenxing.i18n import N_, _
 from wenxing.live import bot_credentials, digests, events, webhook_guard
-from wenxing.live.bot_formats import PLATFORMS, SIGNED, Message, mask_secret, mask_url
-from wenxing.live.models import BotDelivery, LiveEvent, Robot
+from wenxing.live.bot_formats import PLATFORMS as WEBHOOK_PLATFORMS
+from wenxing.live.bot_formats import SIGNED, Message, mask_secret, mask_url
+from wenxing.live.models import BotDelivery, LiveEvent, QQDecision, QQSeat, Robot
+from wenxing.live.qq_formats import QQ_PLATFORMS
 from wenxing.materials import catalog
 
-PLATFORM_NAMES = {"wecom": N_("企业微信"), "dingtalk": N_("钉钉"), "feishu": N_("飞书")}
+PLATFORMS = (*WEBHOOK_PLATFORMS, *QQ_PLATFORMS)
+PLATFORM_NAMES = {
+    "wecom": N_("企业微信"),
+    "dingtalk": N_("钉钉"),
+    "feishu": N_("飞书"),
+    "onebot": N_("QQ（OneBot 框架）"),
+    "qqbot": N_("QQ 官方机器人"),
+}
+WITH_SECRET = SIGNED | set(QQ_PLATFORMS)  # platforms whose form has a secret
 GROUP_NAMES = {"member": N_("会员群"), "free": N_("免费群")}
 # Which groups' robots announce an event, by the event's audience.
 GROUPS_FOR_AUDIENCE = {"public": ("member", "free"), "members": ("member",)}
@@ -67,9 +80,12 @@ class RobotForm:
     audience: str
     webhook_url: str
     secret: str = ""
+    target: str = ""  # QQ: the group number (onebot) or group_openid (qqbot)
+    app_id: str = ""  # qqbot
+    event_secret: str = ""  # onebot: the framework's event-report secret
 
 
-def check_webhook_url(url: str, policy: webhook_guard.Policy) -> str:
+def check_webhook_url(url: str, policy: webhook_guard.Policy, plain_http: bool = False) -> str:
     """The URL as stored, or RobotError: https, a platform's host or one the publisher
     allowed (``webhook_guard``), no spaces or credentials."""
     url = url.strip()
@@ -87,7 +103,7 @@ def check_webhook_url(url: str, policy: webhook_guard.Policy) -> str:
     if parts.username or parts.password:
         raise RobotError("webhook_url", _("Webhook 地址里不能带用户名或密码"))
     try:
-        webhook_guard.pin(url, policy)  # a name resolving inside is refused now too
+        webhook_guard.pin(url, policy, plain_http=plain_http)  # names resolving inside too
     except webhook_guard.WebhookRefused as refused:
         # A name that does not resolve now (no DNS here) is checked again at each send.
         if refused.code != "resolve":
@@ -112,17 +128,35 @@ def _policy(session: Session, policy: webhook_guard.Policy | None) -> webhook_gu
     """The given policy, or the publisher's hosts with no private network allowed."""
     if policy is not None:
         return policy
-    from wenxing.config import PublisherSettings
-
-    return webhook_guard.Policy.of(PublisherSettings.load(session)["webhook_hosts"], "")
+    return webhook_guard.Policy.of(PublisherSettings.load(session).webhook_hosts, "")
 
 
-def check_secret(platform: str, secret: str) -> str:
-    """The signing secret as stored ("" for a platform that does not sign), or RobotError."""
-    secret = secret.strip() if platform in SIGNED else ""
+def check_secret(platform: str, secret: str, field: str = "secret") -> str:
+    """The signing secret (access token, app secret) as stored ("" for a platform that
+    has none), or RobotError."""
+    secret = secret.strip() if platform in WITH_SECRET else ""
     if len(secret) > 200 or re.search(r"\s", secret):
-        raise RobotError("secret", _("密钥不能超过 200 个字符，也不能含空格"))
+        raise RobotError(field, _("密钥不能超过 200 个字符，也不能含空格"))
+    if platform == "qqbot" and field == "secret" and not secret:
+        raise RobotError("secret", _("请填写 QQ 机器人的 AppSecret"))
     return secret
+
+
+def check_qq(form: RobotForm) -> tuple[str | None, str | None]:
+    """A QQ robot's group and app id as stored ((None, None) for a webhook robot)."""
+    if form.platform not in QQ_PLATFORMS:
+        return None, None
+    target = form.target.strip()
+    if form.platform == "onebot" and not re.fullmatch(r"[1-9][0-9]{4,11}", target):
+        raise RobotError("target", _("请填写 QQ 群号（5 到 12 位数字）"))
+    if form.platform == "qqbot" and not re.fullmatch(r"[0-9A-Za-z_-]{8,64}", target):
+        raise RobotError("target", _("请填写群的 group_openid（字母和数字）"))
+    if form.platform == "onebot":
+        return target, None
+    app_id = form.app_id.strip()
+    if not re.fullmatch(r"[0-9]{4,20}", app_id):
+        raise RobotError("app_id", _("请填写 QQ 机器人的 AppID（数字）"))
+    return target, app_id
 
 
 def add_robot(
@@ -141,15 +175,24 @@ def add_robot(
         raise RobotError("platform", _("请选择平台"))
     if form.audience not in GROUP_NAMES:
         raise RobotError("audience", _("请选择群"))
-    url = check_webhook_url(form.webhook_url, _policy(session, policy))
+    plain_http = form.platform == "onebot"
+    url = check_webhook_url(form.webhook_url, _policy(session, policy), plain_http)
     secret = check_secret(form.platform, form.secret)
+    target, app_id = check_qq(form)
+    event_secret = check_secret(form.platform, form.event_secret, "event_secret")
     # Inserted first without its credentials: they are sealed for the robot's id.
     robot = Robot(
-        name=name, platform=form.platform, audience=form.audience, webhook_url="", enabled=True
+        name=name,
+        platform=form.platform,
+        audience=form.audience,
+        webhook_url="",
+        enabled=True,
+        target=target,
+        app_id=app_id,
     )
     session.add(robot)
     session.flush()
-    bot_credentials.write(server_secret, robot, url, secret or None)
+    bot_credentials.write(server_secret, robot, url, secret or None, event_secret or None)
     session.flush()
     _audit(
         session,
@@ -161,6 +204,7 @@ def add_robot(
         audience=robot.audience,
         webhook=mask_url(url),
         signed=bool(secret),
+        group=target,
     )
     return robot
 
@@ -191,14 +235,16 @@ def replace_credentials(
     actor: str,
     ip: str | None,
     policy: webhook_guard.Policy | None = None,
+    event_secret: str = "",
 ) -> Robot:
     """Store a robot's webhook URL and signing secret anew (sealed): how a robot whose
     stored values no longer open (the server secret changed) is put back to work. Its
     waiting announcements are due at once."""
     robot = _robot(session, robot_id)
-    url = check_webhook_url(webhook_url, _policy(session, policy))
+    url = check_webhook_url(webhook_url, _policy(session, policy), robot.platform == "onebot")
     secret = check_secret(robot.platform, secret)
-    bot_credentials.write(server_secret, robot, url, secret or None)
+    event_secret = check_secret(robot.platform, event_secret, "event_secret")
+    bot_credentials.write(server_secret, robot, url, secret or None, event_secret or None)
     session.execute(
         update(BotDelivery)
         .where(BotDelivery.robot_id == robot.id, BotDelivery.state == "pending")
@@ -234,6 +280,8 @@ def delete_robot(session: Session, robot_id: int, *, actor: str, ip: str | None)
     """Remove a robot with its deliveries (the audit log keeps that it existed)."""
     robot = _robot(session, robot_id)
     session.execute(delete(BotDelivery).where(BotDelivery.robot_id == robot.id))
+    session.execute(delete(QQSeat).where(QQSeat.robot_id == robot.id))  # (audited each)
+    session.execute(delete(QQDecision).where(QQDecision.robot_id == robot.id))
     _audit(session, audit.ROBOT_DELETE, robot, actor=actor, ip=ip, platform=robot.platform)
     session.delete(robot)
 
@@ -272,7 +320,7 @@ def announcement(
     if material.status != "published":
         return None
     published = material.published_at or event.created_at
-    day = published.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    day = clock.local(published, timezone).date()
     lines = [
         _("类型：%(kind)s") % {"kind": material.kind},
         _("日期：%(date)s") % {"date": day.isoformat()},
@@ -338,7 +386,13 @@ def overview(session: Session, server_secret: bytes, deliveries: int = 10) -> li
                 "webhook": mask_url(opened.url) if opened else "",
                 "secret": mask_secret(opened.secret) if opened else "",
                 "unreadable": opened is None,
-                "signed": robot.platform in SIGNED,
+                "signed": robot.platform in WITH_SECRET,
+                "platform_code": robot.platform,
+                "target": robot.target or "",
+                "app_id": robot.app_id or "",
+                "door": robot.platform == "onebot",
+                "event_secret": mask_secret(opened.event_secret) if opened else "",
+                "bad_signature_at": robot.bad_signature_at,
                 "enabled": robot.enabled,
                 "created_at": robot.created_at,
                 "counts": counts.get(robot.id, {}),
@@ -365,6 +419,4 @@ def _delivery_row(row: BotDelivery, payload: str) -> dict[str, Any]:
 
 def when(moment: datetime | None, timezone: str) -> str:
     """A stored (naive UTC) time in the publisher's time zone, for the console."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M:%S")
+    return clock.show(moment, timezone, "%m-%d %H:%M:%S")

@@ -28,12 +28,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from wenxing import clock
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
 from wenxing.events import RUN_ABANDONED_SECONDS, ImportRunEnded, handles
@@ -149,11 +149,10 @@ def announcement(
     materials = _published(session, material_ids(session, digest_id))
     if not materials:
         return None
-    zone = ZoneInfo(timezone)
     lines = []
     for material in materials[:ANNOUNCED_TITLES]:
         published = material.published_at or event.created_at
-        day = published.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
+        day = clock.day_of(published, timezone)
         lines.append(
             _("《%(title)s》 %(kind)s · %(date)s")
             % {"title": material.title, "kind": material.kind, "date": day}

@@ -1,13 +1,12 @@
 """Tables of the live domain: the event outbox, notifications, feed secrets, group robots and
-their deliveries, imports' held publications, and the requests board."""
+their deliveries, and imports' held publications (the requests board's are in requests/)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -68,17 +67,26 @@ class FeedToken(Base):
 
 
 class Robot(Base):
-    """A group chat's webhook robot (企业微信, 钉钉 or 飞书) announcing to one group."""
+    """A group chat's robot announcing to one group: a webhook robot (企业微信, 钉钉, 飞书),
+    a OneBot v11 framework's QQ account (onebot) or a QQ official platform bot (qqbot)."""
 
     __tablename__ = "bot_robots"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
-    platform: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu
+    platform: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu | onebot | qqbot
     audience: Mapped[str] = mapped_column(String(16))  # member | free (which group)
     # Both sealed (bot_credentials): "v1:" + base64 of an AES-GCM nonce and ciphertext.
     webhook_url: Mapped[str] = mapped_column(Text)  # its key is in the URL
     secret: Mapped[str | None] = mapped_column(Text)  # signing secret (钉钉, 飞书)
+    # QQ (revision 0021): the QQ group number (onebot) or group_openid (qqbot) spoken to,
+    # the official bot's app id, and OneBot's event-report signing secret (sealed).
+    target: Mapped[str | None] = mapped_column(String(64))
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    event_secret: Mapped[str | None] = mapped_column(Text)
+    # When an event report last came with a signature that did not match (shown in the
+    # console: the framework's secret and this one differ); nothing else is written then.
+    bad_signature_at: Mapped[datetime | None] = mapped_column(DateTime)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -123,34 +131,58 @@ class DigestItem(Base):
     digest: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
-class MaterialRequest(Base):
-    """A member's request (需求) for a material: open → fulfilled (a published material
-    linked) | declined (with a reason)."""
+class QQLink(Base):
+    """An account's QQ number: ``qq`` once verified (the member sent the one-time code to a
+    group robot's QQ account in a private chat), ``pending_qq`` with the code's hash and
+    expiry while it waits. One row per account; a verified number belongs to one account."""
 
-    __tablename__ = "material_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    topic: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str | None] = mapped_column(String(16))
-    occasion: Mapped[str | None] = mapped_column(String(200))
-    deadline: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    supporters: Mapped[int] = mapped_column(Integer, default=0)
-    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
-    answer: Mapped[str | None] = mapped_column(Text)
-    answered_by: Mapped[str | None] = mapped_column(String(64))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-
-
-class RequestSupport(Base):
-    """A member's support (+1) of a request; once per member."""
-
-    __tablename__ = "request_supports"
-    __table_args__ = (UniqueConstraint("request_id", "member_id", name="uq_request_supports"),)
+    __tablename__ = "qq_links"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("material_requests.id"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    qq: Mapped[str | None] = mapped_column(String(16), unique=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    pending_qq: Mapped[str | None] = mapped_column(String(16), index=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QQSeat(Base):
+    """A QQ number in a robot's group, as the door knows it: admitted by the door (or
+    heard joining), reminded when its member's plan ended, removed after the grace period
+    or gone by itself (``left_at``)."""
+
+    __tablename__ = "qq_seats"
+    __table_args__ = (UniqueConstraint("robot_id", "qq", name="uq_qq_seats"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    robot_id: Mapped[int] = mapped_column(ForeignKey("bot_robots.id"), index=True)
+    qq: Mapped[str] = mapped_column(String(16))
+    # let in by the door (an approved request): watched even when its QQ is no longer linked
+    admitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class QQDecision(Base):
+    """One thing the door did in a group: approved, refused (with the reason), reminded,
+    removed; the console lists them per group (the audit log has each too)."""
+
+    __tablename__ = "qq_decisions"
+    __table_args__ = (
+        Index("ix_qq_decisions_robot", "robot_id", "id"),
+        # a join request's flag: decided once however often the framework reports it
+        UniqueConstraint("robot_id", "flag", name="uq_qq_decisions_flag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    robot_id: Mapped[int] = mapped_column(ForeignKey("bot_robots.id"))
+    flag: Mapped[str | None] = mapped_column(String(100))
+    qq: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    action: Mapped[str] = mapped_column(String(16))  # approved | refused | reminded | removed
+    reason: Mapped[str] = mapped_column(String(40))  # a reason code (qq_door.REASONS)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

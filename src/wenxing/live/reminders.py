@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from wenxing.config import PublisherSettings
 from wenxing.db.engine import Database
 from wenxing.i18n import _
 from wenxing.live import announce, events
 from wenxing.live.notify import notify
+from wenxing.members.pricing import offers
 from wenxing.members.subscriptions import ending_between
 
 REMINDERS = (7, 1)  # days before the end, the latest first in time
@@ -35,6 +37,7 @@ def remind_expiring_in(session: Session, now: datetime) -> int:
     if not ending:
         return 0
     timezone = announce.publisher_timezone(session)
+    renew = renewal_line(PublisherSettings.load(session))
     added = 0
     for member_id, ends_at in sorted(ending.items()):
         days = _reminder_due(ends_at - now)
@@ -48,8 +51,8 @@ def remind_expiring_in(session: Session, now: datetime) -> int:
             session,
             [member_id],
             announce.EXPIRY,
-            title,
-            link="/account",
+            title + renew,
+            link="/account#pay",
             dedupe=f"expiry:{days}:{member_id}:{ends_at.date().isoformat()}",
         )
         if count:
@@ -63,6 +66,14 @@ def remind_expiring_in(session: Session, now: datetime) -> int:
             )
         added += count
     return added
+
+
+def renewal_line(publisher: PublisherSettings) -> str:
+    """The plans on sale with their prices, added to a reminder ("" when none is priced)."""
+    priced = [f"{o.name} {o.price}" for o in offers(publisher) if o.price]
+    if not priced:
+        return ""
+    return _("。续费：%(plans)s，购买卡密后在账户页兑换") % {"plans": "、".join(priced)}
 
 
 def _reminder_due(left: timedelta) -> int:

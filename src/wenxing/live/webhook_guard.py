@@ -3,7 +3,8 @@
 A webhook URL is typed by an admin account; whoever holds one (or steals one) must not
 make the server read or poke internal services. So:
 
-* at save (``check_url``): https only; the host is one of the platforms' documented
+* at save (``check_url``): https only (a OneBot framework, self-hosted beside wenxing, may
+  be plain http: ``plain_http``); the host is one of the platforms' documented
   webhook hosts (``PLATFORM_HOSTS``) or one the publisher added (setting
   ``webhook_hosts``); no user name or password in it;
 * at send (``pin``): the host is checked again, resolved, and every address it resolves
@@ -27,7 +28,16 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 PLATFORM_HOSTS = frozenset(
-    {"qyapi.weixin.qq.com", "oapi.dingtalk.com", "open.feishu.cn", "open.larksuite.com"}
+    {
+        "qyapi.weixin.qq.com",
+        "oapi.dingtalk.com",
+        "open.feishu.cn",
+        "open.larksuite.com",
+        # the QQ official bot platform: its API and its access-token host
+        "api.sgroup.qq.com",
+        "sandbox.api.sgroup.qq.com",
+        "bots.qq.com",
+    }
 )
 Resolver = Callable[[str, int], list[str]]
 
@@ -59,7 +69,7 @@ class Policy:
     @classmethod
     def for_runtime(cls, runtime) -> Policy:
         return cls.of(
-            runtime.publisher_settings()["webhook_hosts"],
+            runtime.publisher_settings().webhook_hosts,
             runtime.settings.webhook_private_networks,
         )
 
@@ -71,10 +81,10 @@ class Pinned:
     address: str
 
 
-def check_url(url: str, policy: Policy) -> str:
+def check_url(url: str, policy: Policy, plain_http: bool = False) -> str:
     """The host of a URL the server may send to, or WebhookRefused."""
     parts = urlsplit(url.strip())
-    if parts.scheme != "https":
+    if parts.scheme != "https" and not (plain_http and parts.scheme == "http"):
         raise WebhookRefused("scheme", "a webhook must be an https:// URL")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
@@ -90,11 +100,13 @@ def check_url(url: str, policy: Policy) -> str:
     return host
 
 
-def pin(url: str, policy: Policy, resolve: Resolver | None = None) -> Pinned:
+def pin(
+    url: str, policy: Policy, resolve: Resolver | None = None, plain_http: bool = False
+) -> Pinned:
     """Check the URL, resolve its host and check every address; the URL to connect to."""
-    host = check_url(url, policy)
+    host = check_url(url, policy, plain_http)
     parts = urlsplit(url.strip())
-    port = parts.port or 443
+    port = parts.port or (80 if parts.scheme == "http" else 443)
     addresses = (resolve or _resolve)(host, port)
     if not addresses:
         raise WebhookRefused("resolve", f"host {host} does not resolve")

@@ -12,8 +12,9 @@ from sqlalchemy import event, false, func, literal, select
 from sqlalchemy.orm import Session, object_session
 
 from wenxing.db.base import utcnow
-from wenxing.events import MaterialPublished, MaterialUnpublished, raise_
-from wenxing.materials.models import Material, MaterialVersion
+from wenxing.errors import DomainError
+from wenxing.events import MaterialEdited, MaterialPublished, MaterialUnpublished, raise_
+from wenxing.materials.models import KINDS, Material, MaterialVersion
 from wenxing.materials.outline import public_heading
 from wenxing.materials.queries import MaterialNotFound as MaterialNotFound
 from wenxing.materials.queries import current_version as current_version
@@ -206,17 +207,47 @@ def _headings_only(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def set_published(session: Session, material_id: int, published: bool) -> Material:
+def set_published(
+    session: Session, material_id: int, published: bool, *, run: str | None = None
+) -> Material:
+    """Publish or unpublish; ``run`` holds the announcement for a run's digest."""
     material = get_material(session, material_id)
     if published and material.status != "published":
         material.status = "published"
         # Republishing keeps the first publication date: the archive window follows it, so
         # unpublishing and republishing must not move an old material into every window.
         material.published_at = material.published_at or utcnow()
-        raise_(session, MaterialPublished(material.id))
+        raise_(session, MaterialPublished(material.id, run=run))
     elif not published and material.status == "published":
         material.status = "draft"
         raise_(session, MaterialUnpublished(material.id))
+    return material
+
+
+MAX_TITLE = 300
+MAX_TAGS = 10
+MAX_TAG_CHARS = 20
+
+
+def edit_material(
+    session: Session, material_id: int, *, title: str, kind: str, category: str, tags: str
+) -> Material:
+    """Change a material's title, kind, category and tags (``tags``: separated by commas,
+    ASCII or full-width); its text is untouched. Bad input changes nothing."""
+    clean_tags = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
+    if not title.strip() or len(title.strip()) > MAX_TITLE:
+        raise DomainError("material.title", chars=MAX_TITLE)
+    if kind not in KINDS:
+        raise DomainError("material.kind")
+    if len(clean_tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in clean_tags):
+        raise DomainError("material.tags", tags=MAX_TAGS, chars=MAX_TAG_CHARS)
+    material = get_material(session, material_id)
+    material.title, material.kind = title.strip(), kind
+    material.category = category.strip()[:100] or None
+    material.tags = ",".join(dict.fromkeys(clean_tags))
+    # Copies print the version's title: the current one follows the edit.
+    current_version(session, material).title = material.title
+    raise_(session, MaterialEdited(material_id))
     return material
 
 

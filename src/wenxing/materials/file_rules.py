@@ -27,7 +27,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from wenxing.materials.readers import ReadError
+from wenxing.materials.source import ReadError
 
 MAX_MEMBERS = 1_000
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024

@@ -14,15 +14,10 @@ after the last file, or after an error stops the run.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import multiprocessing
-import os
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from wenxing import sandbox
 from wenxing.config import PublisherSettings, Settings
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
@@ -44,16 +40,24 @@ from wenxing.events import (
     VersionStored,
     raise_,
 )
-from wenxing.failures import DISK_FULL, die_with_parent, is_disk_full
-from wenxing.materials import keywords, shingles
+from wenxing.failures import DISK_FULL, is_disk_full
+from wenxing.materials import shingles
 from wenxing.materials.cleaning import Cleaner
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion, ShingleBand
-from wenxing.materials.pipeline import Failure, Limits, Prepared, prepare_file
-from wenxing.materials.readers import SUPPORTED_SUFFIXES
+from wenxing.materials.pipeline import Failure, Limits, Prepared
+from wenxing.materials.preparing import Skip, collect_files, prepare_all, prepare_guarded
 
 log = logging.getLogger(__name__)
 
-_PARALLEL_FROM = 8  # files; below this, worker start-up costs more than it saves
+__all__ = [
+    "ImportOptions",
+    "ImportReport",
+    "MaterialImporter",
+    "collect_files",
+    "store",
+    "store_version",
+]
+
 _MAX_CANDIDATES = 20
 
 
@@ -88,52 +92,6 @@ class ImportReport:
         return found
 
 
-@dataclass(frozen=True)
-class _Skip:
-    path: str
-    reason: DomainError
-
-
-def collect_files(paths: Iterable[Path]) -> Iterator[Path | _Skip | Failure]:
-    """Files to import, in a stable order; folders are walked recursively."""
-    for path in paths:
-        if not path.exists():
-            yield Failure(str(path), DomainError("import.no_such_path"))
-        elif path.is_dir():
-            yield from _walk(path)
-        elif path.suffix.lower() not in SUPPORTED_SUFFIXES and path.suffix.lower() != ".doc":
-            yield Failure(str(path), _unsupported(path))
-        else:
-            yield path
-
-
-def _walk(folder: Path) -> Iterator[Path | _Skip]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        yield _Skip(
-            str(folder), DomainError("import.cannot_list_folder", detail=exc.strerror or str(exc))
-        )
-        return
-    for entry in entries:
-        # Hidden files, and the ~$ lock files Word leaves beside open documents.
-        if entry.name.startswith((".", "~$")):
-            continue
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(path)
-        elif path.suffix.lower() in SUPPORTED_SUFFIXES or path.suffix.lower() == ".doc":
-            yield path
-        else:
-            yield _Skip(str(path), _unsupported(path))
-
-
-def _unsupported(path: Path) -> DomainError:
-    if path.suffix:
-        return DomainError("import.unsupported_type", suffix=path.suffix)
-    return DomainError("import.no_extension")
-
-
 class MaterialImporter:
     """Imports files into one database, following the publisher's cleaning settings."""
 
@@ -151,16 +109,14 @@ class MaterialImporter:
         self.sandboxed = sandboxed
         limits = None
         if sandboxed:
-            from wenxing import sandbox
-
             limits = sandbox.Limits.of(settings)
         self.limits = Limits(settings.max_file_bytes, settings.max_unpacked_bytes, limits)
         self.cleaner_args = (
-            list(publisher.masthead_lines()) + list(publisher["masthead"]),
-            list(publisher["extra_promo_patterns"]),
+            list(publisher.masthead_lines()) + list(publisher.masthead),
+            list(publisher.extra_promo_patterns),
         )
         self.cleaner = Cleaner(*self.cleaner_args)
-        self.threshold = float(publisher["near_duplicate_threshold"])
+        self.threshold = float(publisher.near_duplicate_threshold)
 
     def run(
         self,
@@ -173,14 +129,21 @@ class MaterialImporter:
         items = list(collect_files(paths))
         files = [item for item in items if isinstance(item, Path)]
         for item in items:
-            if isinstance(item, _Skip):
+            if isinstance(item, Skip):
                 report.skipped.append({"path": item.path, "reason": item.reason})
             elif isinstance(item, Failure):
                 report.failed.append({"path": item.path, "error": item.error})
         if options.publish and len(files) > 1:
             options = replace(options, run=uuid.uuid4().hex)  # its publications are held
         try:
-            for prepared in self._prepare_all(files, workers):
+            for prepared in prepare_all(
+                files,
+                workers,
+                self.limits,
+                self.cleaner,
+                self.cleaner_args,
+                sandboxed=self.sandboxed,
+            ):
                 full = self._record(report, prepared, options)
                 if on_progress:
                     on_progress(prepared.path)
@@ -209,7 +172,7 @@ class MaterialImporter:
         """Import one file as the next version of an existing material (the console's
         new-version upload), whatever the file is called."""
         report = ImportReport()
-        item = _prepare_guarded(path, self.limits, self.cleaner)
+        item = prepare_guarded(path, self.limits, self.cleaner)
         if isinstance(item, Failure):
             report.failed.append({"path": item.path, "error": item.error})
             return report
@@ -220,29 +183,6 @@ class MaterialImporter:
             outcome = store_version(session, material, item, options)
         (report.skipped if "reason" in outcome else report.imported).append(outcome)
         return report
-
-    def _prepare_all(self, files: list[Path], workers: int | None) -> Iterator[Prepared | Failure]:
-        if self.sandboxed:
-            workers = 1  # each file is read in its own sandbox child already
-        if workers is None:
-            workers = min(os.cpu_count() or 1, 4) if len(files) >= _PARALLEL_FROM else 1
-        if workers <= 1:
-            for path in files:
-                yield _prepare_guarded(path, self.limits, self.cleaner)
-            return
-        # Load the segmenter's dictionaries once here: forked workers share them instead of
-        # each spending a second (and ~100 MiB) loading its own.
-        keywords.warm_up()
-        # Move everything loaded so far out of the collector's sight: the per-.docx
-        # collections in the workers then cost little, and pages stay shared after fork.
-        gc.freeze()
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_worker_init,
-            initargs=(*self.cleaner_args, os.getpid()),
-        ) as pool:
-            yield from _bounded_map(pool, files, self.limits, ahead=workers * 4)
 
     def _record(self, report: ImportReport, item: Prepared | Failure, options: ImportOptions):
         if isinstance(item, Failure):
@@ -267,58 +207,6 @@ class MaterialImporter:
         else:
             report.imported.append(outcome)
         return False
-
-
-_worker_cleaner: Cleaner | None = None
-
-
-def _worker_init(masthead: list[str], promo: list[str], parent: int) -> None:
-    global _worker_cleaner
-    die_with_parent(parent)  # a killed import leaves no worker behind
-    _worker_cleaner = Cleaner(masthead, promo)
-
-
-def _worker_prepare(path: Path, limits: Limits) -> Prepared | Failure:
-    assert _worker_cleaner is not None
-    result = _prepare_guarded(path, limits, _worker_cleaner)
-    if path.suffix.lower() == ".docx":
-        # python-docx documents are reference cycles holding large XML trees; free them now
-        # rather than at the collector's leisure, so a worker's memory stays flat.
-        gc.collect()
-    return result
-
-
-def _prepare_guarded(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Failure:
-    try:
-        return prepare_file(path, limits, cleaner)
-    except Exception as exc:  # a parser bug must cost one file, not the whole import
-        log.exception("preparing %s failed", path)
-        return Failure(
-            str(path), DomainError("import.internal_error", detail=exc.__class__.__name__)
-        )
-
-
-def _bounded_map(
-    pool: Executor, files: list[Path], limits: Limits, ahead: int
-) -> Iterator[Prepared | Failure]:
-    """Results in order, with at most ``ahead`` files in flight, so memory stays flat."""
-    pending: deque[tuple[Path, Future[Prepared | Failure]]] = deque()
-    queue = iter(files)
-    for path in queue:
-        pending.append((path, pool.submit(_worker_prepare, path, limits)))
-        if len(pending) >= ahead:
-            break
-    while pending:
-        path, future = pending.popleft()
-        try:
-            yield future.result()
-        except Exception as exc:  # a worker that died (out of memory, killed)
-            yield Failure(
-                str(path), DomainError("import.worker_failed", detail=exc.__class__.__name__)
-            )
-        next_path = next(queue, None)
-        if next_path is not None:
-            pending.append((next_path, pool.submit(_worker_prepare, next_path, limits)))
 
 
 def store(

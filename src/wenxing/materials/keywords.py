@@ -27,6 +27,11 @@ def _generic_words() -> frozenset[str]:
     return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
 
 
+def generic_words() -> frozenset[str]:
+    """Words in nearly every official text (never keywords: they say nothing of a topic)."""
+    return _generic_words()
+
+
 @lru_cache(maxsize=1)
 def jargon_terms() -> tuple[str, ...]:
     text = resources.files("wenxing.materials").joinpath("data/jargon.txt").read_text("utf-8")
@@ -78,6 +83,11 @@ def _idf() -> tuple[dict[str, float], float]:
                 idf[word] = float(value)
     values = sorted(idf.values())
     return idf, values[len(values) // 2]
+
+
+def idf_table() -> tuple[dict[str, float], float]:
+    """jieba's IDF of each word and the median (for words it lacks)."""
+    return _idf()
 
 
 def words(text: str) -> list[str]:

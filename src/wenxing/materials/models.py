@@ -24,6 +24,12 @@ class Material(Base):
     """A material in the library; its text lives in versions, the newest is current."""
 
     __tablename__ = "materials"
+    # The console's list: pages by id within a state or a kind (migration 0015).
+    __table_args__ = (
+        Index("ix_materials_status_id", "status", "id"),
+        Index("ix_materials_kind_id", "kind", "id"),
+        Index("ix_materials_category_kind_id", "category", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -34,7 +40,7 @@ class Material(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     published_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     versions: Mapped[list[MaterialVersion]] = relationship(

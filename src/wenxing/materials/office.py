@@ -3,10 +3,7 @@
 * .odt (OpenDocument): ``content.xml`` read directly (headings, paragraphs, lists, tables,
   spaces and tabs), and the page headers and footers in ``styles.xml``;
 * .epub: the spine's XHTML documents in reading order, through an HTML-to-text reader;
-* .rtf: a small RTF reader: groups, the destinations that hold no text skipped, ``\\'hh``
-  bytes decoded in the document's code page (``\\ansicpg936``: GBK), ``\\uN`` characters
-  with their ``\\ucN`` fallbacks skipped and surrogate pairs joined, so every character
-  the writer put in (invisible marks included) comes out;
+* .rtf: read by the small RTF reader of ``rtf.py``;
 * .doc and .wps (old Word / WPS binary files): converted to .docx by LibreOffice headless
   (``soffice``, a documented runtime dependency: ``libreoffice-writer-nogui``), with a
   profile of its own in a temporary folder, then read as a .docx. Evidence runs this in
@@ -30,10 +27,9 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from wenxing.materials.readers import ReadError
+from wenxing.materials.source import ReadError
 
 CONVERT_TIMEOUT = 120.0
-RTF_MAX_DEPTH = 1000
 _ODT_MIME = b"application/vnd.oasis.opendocument.text"
 _EPUB_MIME = b"application/epub+zip"
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -143,27 +139,35 @@ def _odt_inline(element) -> str:
 # --- .epub -------------------------------------------------------------------------------
 
 
-class _PageText(HTMLParser):
-    _BLOCKS = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "tr",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "blockquote",
-        ]
-    )
+HTML_BLOCKS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+    ]
+)
+
+
+class PageText(HTMLParser):
+    """The text of an HTML document: what ``SKIPPED`` elements hold left out, each of the
+    ``BLOCKS`` on lines of its own (``parts``, joined by the caller). The .epub reader's
+    settings; evidence's page reader (reports/evidence_markup.py) changes them."""
+
+    SKIPPED: frozenset[str] = frozenset({"script", "style", "head"})
+    BLOCKS: frozenset[str] = HTML_BLOCKS
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -171,15 +175,15 @@ class _PageText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "head"):
+        if tag in self.SKIPPED:
             self._skip += 1
-        if tag in self._BLOCKS:
+        if tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "head") and self._skip:
+        if tag in self.SKIPPED and self._skip:
             self._skip -= 1
-        if tag in self._BLOCKS:
+        if tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_data(self, data):
@@ -188,7 +192,7 @@ class _PageText(HTMLParser):
 
 
 def html_text(markup: str) -> str:
-    page = _PageText()
+    page = PageText()
     page.feed(markup)
     page.close()
     return "".join(page.parts)
@@ -224,143 +228,6 @@ def epub_text(data: bytes) -> str:
     except Exception as exc:
         raise ReadError(f"damaged .epub file ({type(exc).__name__})") from None
     return "\n".join(texts)
-
-
-# --- .rtf --------------------------------------------------------------------------------
-
-_RTF_TOKEN = re.compile(
-    rb"\\([a-zA-Z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z])|([{}])|([\r\n]+)|([^\\{}\r\n]+)"
-)
-# Destinations whose text is not the document's (fonts, colours, styles, metadata, pictures).
-_SKIP = frozenset(
-    b"fonttbl colortbl stylesheet info pict object themedata colorschememapping "
-    b"latentstyles datastore xmlnstbl rsidtbl generator listtable listoverridetable "
-    b"filetbl revtbl pgptbl mmathPr header headerl headerr headerf footer footerl footerr "
-    b"footerf bkmkstart bkmkend fldinst".split()
-)
-_CODEPAGES = {936: "gbk", 950: "big5", 932: "cp932", 949: "cp949", 65001: "utf-8"}
-
-
-def rtf_text(data: bytes) -> str:
-    """The text of an RTF document (headers and footers included, after the body)."""
-    if not data.lstrip().startswith(b"{\\rtf"):
-        raise ReadError("not an RTF file")
-    encoding = "cp1252"
-    found = re.search(rb"\\ansicpg(\d+)", data[:4096])
-    if found:
-        encoding = _CODEPAGES.get(int(found.group(1)), f"cp{int(found.group(1))}")
-    try:
-        "".encode(encoding)
-    except LookupError:
-        encoding = "cp1252"
-    out: list[str] = []
-    extra: list[str] = []  # headers and footers
-    pending = bytearray()  # \'hh bytes of a multi-byte character
-    stack: list[tuple[bool, int, bool]] = []
-    skip, uc, aside = False, 1, False
-    to_skip = 0  # fallback characters after \uN still to skip
-    high: int | None = None  # a high surrogate waiting for its pair
-
-    def flush() -> None:
-        if pending:
-            (extra if aside else out).append(bytes(pending).decode(encoding, "replace"))
-            pending.clear()
-
-    def emit(text: str) -> None:
-        if not skip:
-            (extra if aside else out).append(text)
-
-    first_in_group = False
-    for match in _RTF_TOKEN.finditer(data):
-        word, number, hexbyte, symbol, brace, newline, plain = match.groups()
-        if to_skip and (hexbyte or plain or (symbol and symbol not in b"{}\\")):
-            if hexbyte or symbol:
-                to_skip -= 1
-                continue
-            if plain:
-                taken = min(to_skip, len(plain))
-                plain = plain[taken:]
-                to_skip -= taken
-                if not plain:
-                    continue
-        if hexbyte:
-            if not skip:
-                pending.append(int(hexbyte, 16))
-            first_in_group = False
-            continue
-        flush()
-        if brace == b"{":
-            if len(stack) >= RTF_MAX_DEPTH:
-                raise ReadError(f"RTF nests groups more than {RTF_MAX_DEPTH} levels deep")
-            stack.append((skip, uc, aside))
-            first_in_group = True
-            continue
-        if brace == b"}":
-            skip, uc, aside = stack.pop() if stack else (False, 1, False)
-            first_in_group = False
-            continue
-        if newline:
-            continue
-        if symbol:
-            if symbol == b"*" and first_in_group:
-                skip = True
-            elif symbol in (b"\\", b"{", b"}"):
-                emit(symbol.decode())
-            elif symbol == b"~":
-                emit("\u00a0")
-            elif symbol == b"_":
-                emit("\u2011")
-            elif symbol == b"-":
-                emit("\u00ad")
-            first_in_group = False
-            continue
-        if word:
-            if first_in_group and word in _SKIP:
-                if word.startswith((b"header", b"footer")):
-                    aside = True
-                else:
-                    skip = True
-            first_in_group = False
-            if word in (b"par", b"line", b"sect", b"page", b"row"):
-                emit("\n")
-            elif word == b"tab" or word == b"cell":
-                emit("\t")
-            elif word == b"uc":
-                uc = int(number or 1)
-            elif word == b"u":
-                code = int(number or 0)
-                if code < 0:
-                    code += 65536
-                if 0xD800 <= code < 0xDC00:
-                    high = code
-                elif 0xDC00 <= code < 0xE000:
-                    if high is not None:  # (a lone half of a pair is dropped)
-                        emit(chr(0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)))
-                    high = None
-                elif 0 <= code <= 0xFFFF:  # (\\u takes a signed 16-bit number)
-                    emit(chr(code))
-                    high = None
-                to_skip = uc
-            elif word in (
-                b"emdash",
-                b"endash",
-                b"bullet",
-                b"lquote",
-                b"rquote",
-                b"ldblquote",
-                b"rdblquote",
-            ):
-                emit({b"emdash": "—", b"endash": "–", b"bullet": "•", b"lquote": "‘",
-                      b"rquote": "’", b"ldblquote": "“", b"rdblquote": "”"}[word])  # fmt: skip
-            continue
-        if plain:
-            first_in_group = False
-            emit(plain.decode(encoding, "replace"))
-    flush()
-    text = "".join(out)
-    if extra:
-        text += "\n" + "".join(extra)
-    return text
 
 
 # --- .doc and .wps through LibreOffice ------------------------------------------------------

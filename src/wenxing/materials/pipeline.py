@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wenxing import sandbox
 from wenxing.errors import DomainError
 from wenxing.materials import identify, keywords, kinds, outline, shingles
 from wenxing.materials.cleaning import Cleaner
@@ -98,8 +99,6 @@ def prepare_file(path: Path, limits: Limits, cleaner: Cleaner) -> Prepared | Fai
 
 
 def _read_sandboxed(path: Path, limits: Limits) -> SourceText:
-    from wenxing import sandbox
-
     try:
         found = sandbox.call(
             "wenxing.materials.readers:read_source_positional",

@@ -12,59 +12,42 @@ import io
 import os
 import re
 import stat
-import statistics
-import string
-import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docx
-import pypdf
 from docx.document import Document as WordDocument
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
-from pypdf.errors import DependencyError, FileNotDecryptedError
 
-from wenxing.errors import ENGLISH, DomainError
+from wenxing.materials import file_rules, office, rtf
 from wenxing.materials.docx_numbering import Numbering
 from wenxing.materials.docx_numbering import W as _W
+from wenxing.materials.markdown import strip_markdown
+from wenxing.materials.pdf_text import (
+    pdf_first_pages,
+    pdf_pages,
+    pdf_paragraphs,
+    pdf_text,
+    read_pdf,
+)
+from wenxing.materials.source import (
+    MB,
+    ReadError,
+    SourceText,
+    normalise_newlines,
+    short,
+    source_text,
+)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"}
 )
 
-_MB = 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MAX_MEMBER_RATIO = 200
-_RATIO_CHECK_FROM = 10 * _MB
-_OBJECT_REPR = re.compile(r"'?<[\w.]+ object at 0x[0-9a-f]+>'?")
-
-
-class ReadError(DomainError):
-    """A file that cannot be read as a material: a ``read.*`` code of ``wenxing.errors``;
-    str(err) is a one-line English reason.
-
-    Transitional: a reason not given a code yet (the office formats', the sandbox's and the
-    file rules' English) is accepted as it is, as ``read.uncoded``, and worded for the
-    console by ``web/import_messages.py``; new reasons should get codes."""
-
-    def __init__(self, code: str, /, **params: Any) -> None:
-        if code not in ENGLISH:
-            code, params = "read.uncoded", {"detail": code}
-        super().__init__(code, **params)
-
-    sandbox_passes = True  # raised on purpose: passed back from the sandbox whole
-
-
-@dataclass(frozen=True)
-class SourceText:
-    text: str
-    format: str
-    encoding: str | None
-    title_hint: str | None
+_RATIO_CHECK_FROM = 10 * MB
 
 
 def read_source(path: Path, *, max_bytes: int, max_unpacked_bytes: int) -> SourceText:
@@ -111,20 +94,20 @@ def read_bytes(data: bytes, suffix: str, *, max_unpacked_bytes: int) -> SourceTe
     if suffix == ".docx":
         return _read_docx(data, max_unpacked_bytes)
     if suffix == ".pdf":
-        return _read_pdf(data)
+        return read_pdf(data)
     if suffix in (".doc", ".wps"):
         return _read_doc(data, suffix, max_unpacked_bytes)
     if suffix in (".odt", ".epub", ".rtf"):
         return _read_office(data, suffix, max_unpacked_bytes)
     text, encoding = decode_text(data)
     if suffix == ".md":
-        text, title = _strip_markdown(text)
-        return _source(text, "md", encoding, title)
-    return _source(text, "txt", encoding, None)
+        text, title = strip_markdown(text)
+        return source_text(text, "md", encoding, title)
+    return source_text(text, "txt", encoding, None)
 
 
 def _too_large(max_bytes: int) -> ReadError:
-    return ReadError("read.too_large", limit=f"{max_bytes / _MB:.1f}")
+    return ReadError("read.too_large", limit=f"{max_bytes / MB:.1f}")
 
 
 def _check_suffix(suffix: str) -> None:
@@ -134,24 +117,6 @@ def _check_suffix(suffix: str) -> None:
             if suffix
             else ReadError("read.no_extension")
         )
-
-
-def _source(text: str, fmt: str, encoding: str | None, title: str | None) -> SourceText:
-    text = _normalise_newlines(text)
-    if not text.strip():
-        raise ReadError("read.no_text")
-    return SourceText(text=text, format=fmt, encoding=encoding, title_hint=title)
-
-
-def _normalise_newlines(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Text copied out of Word carries \v for manual line breaks; U+2028/9 are line breaks too.
-    return text.replace("\v", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-
-
-def _short(exc: BaseException) -> str:
-    lines = _OBJECT_REPR.sub("the file", str(exc)).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:120]
 
 
 # --- plain text ------------------------------------------------------------------------
@@ -170,7 +135,7 @@ _SAMPLE_CHARS = 100_000
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode a text file of unknown encoding; returns (text, encoding name)."""
     text, encoding = _decode(bytes(data))
-    text = _normalise_newlines(text.removeprefix("\ufeff"))
+    text = normalise_newlines(text.removeprefix("\ufeff"))
     if text and len(_CONTROL.findall(text)) > 0.05 * len(text):
         raise ReadError("read.binary")
     if not text.strip():
@@ -233,80 +198,6 @@ def _looks_like_text(text: str, *, min_cjk_share: float) -> bool:
     return (cjk + plain) >= 0.95 * len(sample) and cjk >= min_cjk_share * len(sample)
 
 
-# --- markdown --------------------------------------------------------------------------
-
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_RULE = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|=+\s*)$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
-_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+.*$")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*$")
-_SETEXT_H1 = re.compile(r"^\s{0,3}=+\s*$")
-_BLOCKQUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
-_BULLET = re.compile(r"^\s*[-*+]\s+(?:\[[ xX]\]\s+)?")
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_ESCAPED_BASE = 0xE000  # escaped punctuation parks in the private use area meanwhile
-_UNESCAPE = {_ESCAPED_BASE + ord(c): c for c in string.punctuation}
-_INLINE_RULES = (
-    (re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])"), ""),
-    (re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])"), r"\1"),
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),
-    (re.compile(r"(`+)(.+?)\1"), r"\2"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"\*(?=[^\s*])([^*]+?)(?<=\S)\*"), r"\1"),
-    # Underscores inside ASCII words (snake_case) are not emphasis; next to CJK they are.
-    (re.compile(r"(?<![A-Za-z0-9_])_(?=[^\s_])([^_]+?)(?<=\S)_(?![A-Za-z0-9_])"), r"\1"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-)
-
-
-def _strip_markdown(text: str) -> tuple[str, str | None]:
-    """Markdown to plain text; numbered items like "1. " stay, being outline markers here."""
-    out: list[str] = []
-    title: str | None = None
-    fence: str | None = None
-    for line in _HTML_COMMENT.sub("", text).split("\n"):
-        fence_match = _FENCE.match(line)
-        if fence is not None:
-            closing = fence_match and fence_match.group(1)[0] == fence[0]
-            if fence_match and closing and len(fence_match.group(1)) >= len(fence):
-                fence = None
-            else:
-                out.append(line)
-            continue
-        if fence_match:
-            fence = fence_match.group(1)
-            continue
-        if _SETEXT_H1.match(line) and title is None and out and out[-1].strip():
-            title = out[-1].strip()
-        if _RULE.match(line) or _TABLE_RULE.match(line) or _LINK_DEFINITION.match(line):
-            continue
-        line = _BLOCKQUOTE.sub("", line)
-        heading = _HEADING.match(line)
-        if heading:
-            line = _strip_inline(heading.group(2) or "").strip()
-            if title is None and len(heading.group(1)) == 1 and line:
-                title = line
-        else:
-            line = _strip_inline(_table_row(_BULLET.sub("", line)))
-        out.append(line)
-    return "\n".join(out), title
-
-
-def _table_row(line: str) -> str:
-    stripped = line.strip()
-    if len(stripped) > 1 and stripped.startswith("|") and stripped.endswith("|"):
-        return "\t".join(cell.strip() for cell in stripped[1:-1].split("|"))
-    return line
-
-
-def _strip_inline(line: str) -> str:
-    line = _ESCAPE.sub(lambda m: chr(_ESCAPED_BASE + ord(m.group(1))), line)
-    for pattern, replacement in _INLINE_RULES:
-        line = pattern.sub(replacement, line)
-    return line.translate(_UNESCAPE)
-
-
 # --- docx ------------------------------------------------------------------------------
 
 _RUN_CONTAINERS = frozenset(
@@ -326,8 +217,6 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
             return _read_doc(data, ".doc", max_unpacked_bytes)
         raise ReadError("read.doc_format")
     _check_archive(data, max_unpacked_bytes)
-    from wenxing.materials import file_rules
-
     try:
         file_rules.check_elements(data)
     except file_rules.RuleBroken:
@@ -342,15 +231,13 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
     except MemoryError:
         raise
     except Exception as exc:
-        raise ReadError("read.docx_damaged", detail=_short(exc)) from None
-    return _source("\n".join(lines), "docx", None, title)
+        raise ReadError("read.docx_damaged", detail=short(exc)) from None
+    return source_text("\n".join(lines), "docx", None, title)
 
 
 def _read_doc(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
     """An old Word or WPS file: converted to .docx by LibreOffice, then read as one (the
     same body and outline as its .docx twin)."""
-    from wenxing.materials import office
-
     if not data.startswith(_OLE_MAGIC):
         raise ReadError(f"not an old Word {suffix} file (not an OLE document)")
     if "EncryptedPackage".encode("utf-16-le") in data:
@@ -362,10 +249,8 @@ def _read_doc(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
 
 
 def _read_office(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceText:
-    from wenxing.materials import file_rules, office
-
     if suffix == ".rtf":
-        return _source(_normalise_newlines(office.rtf_text(data)), "rtf", None, None)
+        return source_text(normalise_newlines(rtf.rtf_text(data)), "rtf", None, None)
     try:
         file_rules.check_zip(data, max_unpacked_bytes=max_unpacked_bytes)
         file_rules.check_elements(data)
@@ -374,7 +259,7 @@ def _read_office(data: bytes, suffix: str, max_unpacked_bytes: int) -> SourceTex
     except Exception:
         raise ReadError(f"not a valid {suffix} file (not a zip archive)") from None
     text = office.odt_text(data) if suffix == ".odt" else office.epub_text(data)
-    return _source(text, suffix[1:], None, None)
+    return source_text(text, suffix[1:], None, None)
 
 
 def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
@@ -390,7 +275,7 @@ def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
         for m in members
     )
     if bomb:
-        limit = f"{max_unpacked_bytes / _MB:g}"
+        limit = f"{max_unpacked_bytes / MB:g}"
         raise ReadError("read.zip_bomb", limit=limit)
     if "word/document.xml" not in {m.filename for m in members}:
         raise ReadError("read.docx_invalid")
@@ -455,123 +340,17 @@ def _table_lines(table: etree._Element, numbering: Numbering) -> Iterator[str]:
         yield "\t".join(cells).rstrip()
 
 
-# --- pdf -------------------------------------------------------------------------------
-
-_SENTENCE_END = tuple("。！？：；…”」』!?:;")
-_OUTLINE_START = re.compile(
-    r"^(?:[一二三四五六七八九十]+[、是]|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、](?!\d)"
-    r"|第[一二三四五六七八九十百千\d]+[条章节])"
-)
-_PAGE_NUMBER = re.compile(
-    r"^[-—–－―~·\s]*(?:\d{1,3}|\d{1,3}\s*/\s*\d{1,3}"
-    r"|第\s*\d{1,3}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,3}\s*页)?)[-—–－―~·\s]*$"
-)  # four digits would also take a year standing alone on a line
-_CJK_CLASS = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
-_SPACE_IN_CJK = re.compile(rf"(?<={_CJK_CLASS}) (?={_CJK_CLASS})")
-_FULL_LINE = 0.85
-_MIN_FULL_WIDTH = 10  # a page of short lines (a name list) is never rejoined
-
-
-def _read_pdf(data: bytes) -> SourceText:
-    text, _info = pdf_text(data)
-    return _source(text, "pdf", None, None)
-
-
-def pdf_text(data: bytes) -> tuple[str, str]:
-    """The text layer of a PDF rejoined into paragraphs, and its document info as one string
-    (title, subject, keywords: where a copy tag may be)."""
-    if b"%PDF-" not in data[:1024]:
-        raise ReadError("read.pdf_invalid")
-    pages, info = pdf_pages(data)
-    text = "\n".join(pdf_paragraphs(pages))
-    if len(re.sub(r"\s", "", text)) < 20:
-        raise ReadError("read.pdf_no_text_layer")
-    return text, info
-
-
-def pdf_pages(data: bytes) -> tuple[list[str], str]:
-    """The text layer of each page and the document's title, subject and keywords, or
-    ``ReadError`` (encrypted, damaged)."""
-    pages, info, _total = pdf_first_pages(data, None)
-    return pages, info
-
-
-def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str, int]:
-    """As :func:`pdf_pages`, reading only the first ``max_pages`` pages (evidence), after
-    the content rules (``materials.file_rules``) have passed them; also the page count."""
-    from wenxing.materials import file_rules
-
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        # pypdf already tried the empty user password; an owner-only PDF is open now.
-        if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise ReadError("read.pdf_encrypted")
-        chosen = list(reader.pages) if max_pages is None else _first_pages(reader, max_pages)
-        most = (
-            file_rules.PDF_IMPORT_MAX_CONTENT if max_pages is None else file_rules.PDF_MAX_CONTENT
-        )
-        file_rules.check_pdf_pages(chosen, most)
-        pages = [page.extract_text() or "" for page in chosen]
-        meta: Any = reader.metadata or {}
-        info = " ".join(str(meta.get(k) or "") for k in ("/Title", "/Subject", "/Keywords"))
-        return pages, info, len(reader.pages)
-    except (ReadError, MemoryError):
-        raise
-    except FileNotDecryptedError:
-        raise ReadError("read.pdf_encrypted") from None
-    except DependencyError:
-        raise ReadError("read.pdf_needs_aes") from None
-    except Exception as exc:
-        raise ReadError("read.pdf_damaged", detail=_short(exc)) from None
-
-
-def _first_pages(reader: pypdf.PdfReader, count: int) -> list:
-    pages = []
-    for number in range(min(count, len(reader.pages))):
-        pages.append(reader.pages[number])
-    return pages
-
-
-def _width(line: str) -> float:
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in line)
-
-
-def pdf_paragraphs(pages: list[str]) -> list[str]:
-    """Rejoin visual lines into paragraphs, across page breaks too."""
-    paragraphs: list[str] = []
-    current = ""
-    last_full = False
-    for page in pages:
-        lines = [
-            _SPACE_IN_CJK.sub("", line.strip()) for line in _normalise_newlines(page).split("\n")
-        ]
-        lines = [line for line in lines if not _PAGE_NUMBER.match(line)]
-        widths = [_width(line) for line in lines]
-        longest = max(widths, default=0.0)
-        typical = [w for w in widths if w >= 0.25 * longest and w > 0]
-        threshold = max(_FULL_LINE * statistics.median(typical or [0.0]), _MIN_FULL_WIDTH)
-        for line, width in zip(lines, widths, strict=True):
-            joins = (
-                current
-                and line
-                and last_full
-                and not current.endswith(_SENTENCE_END)
-                and not _OUTLINE_START.match(line)
-            )
-            if joins:
-                current = _join(current, line)
-            else:
-                if current:
-                    paragraphs.append(current)
-                current = line
-            last_full = width >= threshold
-    if current:
-        paragraphs.append(current)
-    return paragraphs
-
-
-def _join(previous: str, line: str) -> str:
-    # Latin words wrapped across lines need their space back; CJK text has none.
-    if _width(previous[-1]) < 1 and _width(line[0]) < 1:
-        return previous + " " + line
-    return previous + line
+# What the package's other modules and the tests read from here (the PDF's text layer is
+# pdf_text.py's, the error and the result source.py's).
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ReadError",
+    "SourceText",
+    "decode_text",
+    "pdf_first_pages",
+    "pdf_pages",
+    "pdf_paragraphs",
+    "pdf_text",
+    "read_bytes",
+    "read_source",
+]

@@ -98,7 +98,9 @@ def sign_up(
     Issue 17: whether the username or phone number already has an account is told by one
     sentence for both (``account.identifier_unavailable``), only after every check that does
     not look at the accounts, and after the same work either way (the password is hashed
-    before looking), so neither the answer's words nor its timing say which was taken."""
+    before looking), so neither the answer's words nor its timing say which was taken. The
+    one exception is a phone of the roster (``members import``) whose member has no password
+    yet: ``account.unclaimed`` sends them to claim that account (领取账号) instead."""
     if not phone and not username:
         raise MemberError("account.identifier_missing")
     if username is not None:
@@ -110,11 +112,16 @@ def sign_up(
         raise MemberError("member.name_missing")
     check_password(password)
     password_hash = password_hasher().hash(password)  # taken or not: the same work
-    taken = (
-        username is not None
-        and session.scalar(select(Member.id).where(func.lower(Member.username) == username.lower()))
-    ) or (normalised and session.scalar(select(Member.id).where(Member.phone == normalised)))
-    if taken:
+    name_taken = username is not None and session.scalar(
+        select(Member.id).where(func.lower(Member.username) == username.lower())
+    )
+    holder = (
+        session.scalar(select(Member).where(Member.phone == normalised)) if normalised else None
+    )
+    if holder is not None and not holder.password_hash and not name_taken:
+        # an imported member who has not claimed the account: 领取账号, not a new one
+        raise MemberError("account.unclaimed", phone=normalised)
+    if name_taken or holder is not None:
         raise MemberError("account.identifier_unavailable")
     member = add_member(session, name, phone)
     member.username = username
@@ -304,8 +311,8 @@ class SessionLifetimes:
     @classmethod
     def of(cls, publisher: PublisherSettings) -> SessionLifetimes:
         return cls(
-            timedelta(days=publisher["session_idle_days"]),
-            timedelta(days=publisher["session_lifetime_days"]),
+            timedelta(days=publisher.session_idle_days),
+            timedelta(days=publisher.session_lifetime_days),
         )
 
 

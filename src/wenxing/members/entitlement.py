@@ -16,8 +16,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
+
+from wenxing import clock
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ def add_months(moment: datetime, months: int, zone: str | None = None) -> dateti
     calendar (the publisher's): a month's membership redeemed at 02:00 on 1 March Beijing
     time (still 28 February in UTC) ends on 1 April there, as one redeemed at 10:00."""
     if zone is not None:
-        local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+        local = clock.local(moment, zone)
         moved = add_months(local.replace(tzinfo=None), months)
-        return moved.replace(tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        return clock.stored(moved, zone)
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
@@ -140,7 +141,4 @@ def daily_quota(account: AccountView, now: datetime, plans: dict[str, Plan]) -> 
 
 def quota_resets_at(now_utc: datetime, timezone: str) -> datetime:
     """The next midnight in the publisher's time zone, as naive UTC."""
-    zone = ZoneInfo(timezone)
-    local = now_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return clock.next_midnight(now_utc, timezone)

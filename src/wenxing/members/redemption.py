@@ -17,13 +17,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from wenxing import audit, limits
+from wenxing import audit, clock, limits
+from wenxing.config import PublisherSettings
+from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
 from wenxing.events import SubscriptionGranted, raise_
 from wenxing.members.codes import CodeError, format_code, generate_code, normalise_code
 from wenxing.members.entitlement import Plan
 from wenxing.members.models import ActivationCode, CodeBatch, Member, Subscription
-from wenxing.members.subscriptions import extend
+from wenxing.members.subscriptions import extend, plans
 
 
 class RedeemError(CodeError):
@@ -175,6 +177,33 @@ def redeem(
     raise failure
 
 
+def redeem_code(
+    db: Database,
+    publisher: PublisherSettings,
+    entry: str,
+    member_id: int,
+    *,
+    actor: str,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Redemption, Plan]:
+    """The one redemption service the site, the API and the command line call: the
+    publisher's plans and failure limit applied to :func:`redeem`. Returns the redemption
+    and the plan it granted; raises a CodeError subclass on failure."""
+    known = plans(publisher)
+    done = redeem(
+        db,
+        entry,
+        member_id,
+        known,
+        now=now or utcnow(),
+        actor=actor,
+        ip=ip,
+        failure_limit=publisher.redeem_failures_per_hour,
+    )
+    return done, known[done.plan]
+
+
 def _redeem_in(
     session: Session,
     code: str,
@@ -277,14 +306,29 @@ def gift_code(session: Session, plan: Plan, *, actor: str, reason: str) -> str:
     return code
 
 
+def latest_redeemed_plan(session: Session, member_id: int) -> str | None:
+    """The plan (its code) of the code ``member_id`` redeemed last, if any."""
+    return session.scalar(
+        select(ActivationCode.plan)
+        .where(ActivationCode.redeemed_by == member_id, ActivationCode.state == "redeemed")
+        .order_by(ActivationCode.redeemed_at.desc(), ActivationCode.id.desc())
+        .limit(1)
+    )
+
+
 def code_state(row: ActivationCode, now: datetime) -> str:
     if row.state == "issued" and row.expires_at is not None and row.expires_at <= now:
         return "expired"
     return row.state
 
 
-def export_batch(session: Session, label: str, now: datetime) -> str:
-    """The batch's codes and their states as CSV (for the publisher's sales records)."""
+def export_batch(session: Session, label: str, now: datetime, timezone: str | None = None) -> str:
+    """The batch's codes and their states as CSV (for the publisher's sales records), on
+    the publisher's clock (``timezone``, else the ``timezone`` setting read in ``session``):
+    ``redeemed_at`` is the local time with its UTC offset (2027-12-07T09:30:00+08:00),
+    ``expires_at`` the last local day a code redeems."""
+    if timezone is None:
+        timezone = PublisherSettings.load(session).timezone
     batch = session.scalar(select(CodeBatch).where(CodeBatch.label == label))
     if batch is None:
         raise LookupError(label)
@@ -307,8 +351,20 @@ def export_batch(session: Session, label: str, now: datetime) -> str:
                 batch.channel,
                 code_state(code, now),
                 number or "",
-                code.redeemed_at.isoformat(timespec="seconds") if code.redeemed_at else "",
-                code.expires_at.date().isoformat() if code.expires_at else "",
+                _local_moment(code.redeemed_at, timezone),
+                _last_day(code.expires_at, timezone),
             ]
         )
     return out.getvalue()
+
+
+def _local_moment(moment: datetime | None, timezone: str | None) -> str:
+    return clock.local(moment, timezone).isoformat(timespec="seconds") if moment else ""
+
+
+def _last_day(expires_at: datetime | None, timezone: str | None) -> str:
+    """The publisher's last day a code redeems: its end is stored as the next local
+    midnight (the command line) or the day's last second (the console)."""
+    if expires_at is None:
+        return ""
+    return clock.day_of(expires_at - timedelta(seconds=1), timezone)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.config import PublisherSettings
+from wenxing.db.base import utcnow
 from wenxing.events import SubscriptionGranted, raise_
 from wenxing.members.entitlement import (
     AccountView,
@@ -18,7 +19,7 @@ from wenxing.members.entitlement import (
     current_run,
     parse_plans,
 )
-from wenxing.members.models import Member, Subscription
+from wenxing.members.models import ActivationCode, Member, Subscription
 
 
 class UnknownPlan(ValueError):
@@ -26,7 +27,7 @@ class UnknownPlan(ValueError):
 
 
 def plans(publisher: PublisherSettings) -> dict[str, Plan]:
-    return parse_plans(publisher["plans"])
+    return parse_plans(publisher.plans)
 
 
 def plan_named(publisher: PublisherSettings, code: str) -> Plan:
@@ -34,6 +35,18 @@ def plan_named(publisher: PublisherSettings, code: str) -> Plan:
     if code not in known:
         raise UnknownPlan(f"unknown plan {code!r}; plans are {', '.join(sorted(known))}")
     return known[code]
+
+
+def unredeemed_codes_outside(session: Session, plans: set[str]) -> tuple[str, int] | None:
+    """A plan outside ``plans`` that codes still to be redeemed would grant, and how many
+    such codes there are (None when there is none): such a plan may not be removed."""
+    usable = ActivationCode.expires_at.is_(None) | (ActivationCode.expires_at > utcnow())
+    waiting = session.execute(
+        select(ActivationCode.plan, func.count())
+        .where(ActivationCode.state == "issued", ActivationCode.plan.not_in(plans), usable)
+        .group_by(ActivationCode.plan)
+    ).first()
+    return None if waiting is None else (waiting[0], waiting[1])
 
 
 def lock_member(session: Session, member_id: int) -> Member:
@@ -58,7 +71,7 @@ def extend(
         .limit(1)
     )
     starts_at = latest if latest is not None else now
-    zone = PublisherSettings.load(session)["timezone"]  # months on the publisher's calendar
+    zone = PublisherSettings.load(session).timezone  # months on the publisher's calendar
     period = Subscription(
         member_id=member.id,
         plan=plan,
@@ -67,6 +80,7 @@ def extend(
         source=source,
     )
     session.add(period)
+    member.membership_ends = max(period.ends_at, member.membership_ends or period.ends_at)
     session.flush()
     return period
 

@@ -32,7 +32,12 @@ from wenxing.reports import evidence as evidence_reading
 from wenxing.reports.evidence import Evidence
 from wenxing.reports.intake import TRACE_JOB, format_receipt
 from wenxing.reports.models import Accusation, Report, ReportEvidence, ReportTrace
-from wenxing.reports.trace import TAG_ALONE_POSITIONS, identify_versions, trace_version
+from wenxing.reports.trace import (
+    TAG_ALONE_POSITIONS,
+    holds_version,
+    identify_versions,
+    trace_version,
+)
 
 log = logging.getLogger("wenxing.reports")
 
@@ -80,7 +85,7 @@ def trace_report_job(runtime, payload: dict) -> None:
 def trace_report(runtime, report_id: int) -> None:
     """Read, identify and trace a report's evidence, then store the case."""
     publisher = runtime.publisher_settings()
-    bound = float(publisher["accusation_bound"])
+    bound = float(publisher.accusation_bound)
     with runtime.db.reading() as session:
         report = session.get(Report, report_id)
         if report is None or report.state != "received":
@@ -96,7 +101,18 @@ def trace_report(runtime, report_id: int) -> None:
             .where(ReportEvidence.report_id == report_id)
             .order_by(ReportEvidence.id)
         ).all()
-    limits = sandbox.Limits.of(runtime.settings)
+    reads = _read_all(items, sandbox.Limits.of(runtime.settings))
+    with runtime.db.reading() as session:
+        traced = _trace_all(session, runtime.secret, reads, bound)
+    with runtime.db.transaction() as session:
+        report = session.get(Report, report_id, with_for_update=True)
+        if report is None or report.state != "received":
+            return
+        _store(session, report, reads, traced)
+
+
+def _read_all(items, limits: sandbox.Limits) -> list[_Read]:
+    """Each evidence row read in the sandbox, within the report's reading time."""
     # One report may take twice one file's wall time in all: ten slow files cannot hold a
     # runner for ten times the limit.
     budget = time.monotonic() + 2 * limits.wall_seconds
@@ -111,41 +127,42 @@ def trace_report(runtime, report_id: int) -> None:
             continue
         mine = dataclasses.replace(limits, wall_seconds=min(limits.wall_seconds, left))
         reads.append(_read_one(row.id, row.kind, row.filename, row.data, mine))
+    return reads
 
+
+def _trace_all(
+    session, secret: bytes, reads: list[_Read], bound: float
+) -> list[tuple[dict, list[int], float, int]]:
+    """The materials the evidence holds, each traced with all the evidence of it joined:
+    (the result, the evidence ids, milliseconds taken, the version id) per material."""
     traced: list[tuple[dict, list[int], float, int]] = []
-    with runtime.db.reading() as session:
-        groups: dict[int, list[_Read]] = defaultdict(list)
-        versions: dict[int, tuple[MaterialVersion, float]] = {}
-        for item in reads:
-            if item.evidence is None:
-                continue
-            found = identify_versions(session, item.evidence.text)
-            if not found:
-                item.error, item.detail = "no_material", "no published material found in it"
-                continue
-            for version, coverage, _chars in found:  # a file may hold several materials
-                groups[version.id].append(item)
-                versions[version.id] = version, coverage
-        share = bound / max(1, len(groups))  # the union bound over every material traced
-        for version_id, members in groups.items():
-            pieces = [m.evidence for m in members if m.evidence is not None]  # all of them
-            joined = Evidence(
-                "\n".join(e.text for e in pieces),
-                tuple(sorted({t for e in pieces for t in e.copy_tags})),
-            )
-            version, coverage = versions[version_id]
-            if len(members) > 1:  # the joined evidence covers more than each piece
-                coverage = max(coverage, _coverage(session, version, joined.text))
-            started = time.perf_counter()
-            result = trace_version(session, runtime.secret, joined, version, coverage, share)
-            took = (time.perf_counter() - started) * 1000
-            traced.append((result.as_dict(), [m.evidence_id for m in members], took, version_id))
-
-    with runtime.db.transaction() as session:
-        report = session.get(Report, report_id, with_for_update=True)
-        if report is None or report.state != "received":
-            return
-        _store(session, report, reads, traced)
+    groups: dict[int, list[_Read]] = defaultdict(list)
+    versions: dict[int, tuple[MaterialVersion, float]] = {}
+    for item in reads:
+        if item.evidence is None:
+            continue
+        found = identify_versions(session, item.evidence.text)
+        if not found:
+            item.error, item.detail = "no_material", "no published material found in it"
+            continue
+        for version, coverage, _chars in found:  # a file may hold several materials
+            groups[version.id].append(item)
+            versions[version.id] = version, coverage
+    share = bound / max(1, len(groups))  # the union bound over every material traced
+    for version_id, members in groups.items():
+        pieces = [m.evidence for m in members if m.evidence is not None]  # all of them
+        joined = Evidence(
+            "\n".join(e.text for e in pieces),
+            tuple(sorted({t for e in pieces for t in e.copy_tags})),
+        )
+        version, coverage = versions[version_id]
+        if len(members) > 1:  # the joined evidence covers more than each piece
+            coverage = max(coverage, _coverage(session, version, joined.text))
+        started = time.perf_counter()
+        result = trace_version(session, secret, joined, version, coverage, share)
+        took = (time.perf_counter() - started) * 1000
+        traced.append((result.as_dict(), [m.evidence_id for m in members], took, version_id))
+    return traced
 
 
 def _coverage(session, version: MaterialVersion, text: str) -> float:
@@ -263,7 +280,7 @@ def _accusations(session, result: dict, version_id: int) -> list[Accusation]:
         accusation.member_id = member.id
         copies = session.execute(
             select(IssuedCopy.id, IssuedCopy.format, IssuedCopy.created_at, IssuedCopy.ip)
-            .where(IssuedCopy.member_id == member.id, IssuedCopy.version_id == version_id)
+            .where(IssuedCopy.member_id == member.id, holds_version(version_id))
             .order_by(IssuedCopy.created_at)
         ).all()
         accusation.copies = json.dumps(

@@ -19,20 +19,19 @@ reward was not granted is kept in ``reward_note`` for the case page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wenxing import audit
 from wenxing.config import PublisherSettings
-from wenxing.db.engine import rowcount
 from wenxing.events import ReportDecided, raise_
 from wenxing.members import roster
-from wenxing.members.models import AccountSession, Member
+from wenxing.members.models import Member
 from wenxing.members.redemption import format_code, gift_code
 from wenxing.members.subscriptions import UnknownPlan, grant, plan_named
 from wenxing.reports.cases import abuse_flag
@@ -94,85 +93,14 @@ def confirm(
     report = _locked_report(session, report_id)
     receipt = format_receipt(report.receipt)
     record = _recorder(session, editor, receipt, now, ip)
-    accusations = list(
-        session.scalars(
-            select(Accusation).where(Accusation.report_id == report.id).order_by(Accusation.id)
-        )
-    )
-    if members is not None:
-        accusations = [a for a in accusations if a.member_id in set(members)]
-    if not accusations:
-        raise DecisionError("nobody", "the trace names nobody to confirm the report against")
-
-    sanctioned: list[str] = []
-    rewardable = withheld = 0
-    notes: list[str] = []
-    for accusation in accusations:
-        accusation.confirmed = True
-        member = session.get(Member, accusation.member_id)
-        assert member is not None  # an accusation names an existing member (a foreign key)
-        # Abuse is checked again now: the reporter may have signed in since the trace.
-        accusation.flag, accusation.flag_detail = abuse_flag(session, report, accusation)
-        if member.number not in sanctioned:
-            _sanction(session, member, sanction, reason, receipt, editor, now, ip)
-            sanctioned.append(member.number)
-        if accusation.flag:
-            record(
-                audit.REPORT_FLAG,
-                accused=member.number,
-                flag=accusation.flag,
-                detail=accusation.flag_detail,
-            )
-        if sanction != "suspend" or member.status != "suspended":
-            notes.append(f"{member.number}: {WARN_ONLY}")
-        elif accusation.flag:
-            withheld += 1
-            notes.append(f"{member.number}: {accusation.flag_detail}")
-            _record_leak(session, accusation, report)  # the leak is still on record
-        elif _record_leak(session, accusation, report):
-            rewardable += 1
-        else:
-            notes.append(f"{member.number}: this leak was confirmed and rewarded before")
-
+    accusations = _chosen_accusations(session, report, members)
+    decision = _Decision(editor, reason, sanction, receipt, now, ip, record)
+    tally = _sanction_each(session, report, accusations, decision)
     report.state, report.decided_at, report.decided_by = "confirmed", now, editor
     report.decision_reason, report.sanction = reason, sanction
-    code = ends_at = None
-    cap = int(publisher["report_rewards_per_year"])
-    capped = bool(rewardable) and rewards_this_year(session, report, now) >= cap
-    if capped:
-        notes.append(CAPPED.format(cap=cap))
-    if rewardable and not capped:
-        plan = _reward_plan(publisher)
-        if report.reporter_id is not None:
-            period = grant(
-                session,
-                report.reporter_id,
-                plan,
-                actor=editor,
-                reason=f"report {receipt} confirmed",
-                now=now,
-                ip=ip,
-            )
-            report.reward, ends_at = "membership", period.ends_at
-        else:
-            code = format_code(
-                gift_code(session, plan, actor=editor, reason=f"report {receipt} confirmed")
-            )
-            report.reward = "gift_code"
-        report.reward_code, report.reward_ends_at = code, ends_at
-        record(audit.REPORT_REWARD, reward=report.reward, plan=plan.code, ends_at=ends_at)
-    else:
-        if capped:
-            report.reward = "capped"
-        elif withheld:
-            report.reward = "withheld"
-        elif sanction != "suspend":
-            report.reward = "thanks"
-        else:
-            report.reward = "none"
-        record(audit.REPORT_REWARD_WITHHELD, why=notes)
-    report.reward_note = "\n".join(notes) or None
-    record(audit.REPORT_CONFIRM, sanction=sanction, accused=sanctioned, reason=reason)
+    reward, code, ends_at = _reward(session, report, publisher, tally, decision)
+    report.reward_note = "\n".join(tally.notes) or None
+    record(audit.REPORT_CONFIRM, sanction=sanction, accused=tally.sanctioned, reason=reason)
     session.flush()
     raise_(
         session,
@@ -186,7 +114,136 @@ def confirm(
             ),
         ),
     )
-    return Outcome(report, sanctioned, report.reward, code, ends_at)
+    return Outcome(report, tally.sanctioned, reward, code, ends_at)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """Who decides, why, with what sanction, when and from where; ``record`` audits."""
+
+    editor: str
+    reason: str
+    sanction: str
+    receipt: str
+    now: datetime
+    ip: str | None
+    record: Callable[..., audit.AuditEvent]
+
+
+@dataclass
+class _Tally:
+    """What sanctioning the accused found: who was sanctioned, how many leaks earn a
+    reward, how many rewards were withheld, and why any reward was not granted."""
+
+    sanctioned: list[str] = field(default_factory=list)
+    rewardable: int = 0
+    withheld: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _chosen_accusations(
+    session: Session, report: Report, members: list[int] | None
+) -> list[Accusation]:
+    accusations = list(
+        session.scalars(
+            select(Accusation).where(Accusation.report_id == report.id).order_by(Accusation.id)
+        )
+    )
+    if members is not None:
+        accusations = [a for a in accusations if a.member_id in set(members)]
+    if not accusations:
+        raise DecisionError("nobody", "the trace names nobody to confirm the report against")
+    return accusations
+
+
+def _sanction_each(
+    session: Session, report: Report, accusations: list[Accusation], decision: _Decision
+) -> _Tally:
+    """Confirm each accusation, sanction its member once, and tally the rewards."""
+    tally = _Tally()
+    for accusation in accusations:
+        accusation.confirmed = True
+        member = session.get(Member, accusation.member_id)
+        assert member is not None  # an accusation names an existing member (a foreign key)
+        # Abuse is checked again now: the reporter may have signed in since the trace.
+        accusation.flag, accusation.flag_detail = abuse_flag(session, report, accusation)
+        if member.number not in tally.sanctioned:
+            _sanction(
+                session,
+                member,
+                decision.sanction,
+                decision.reason,
+                decision.receipt,
+                decision.editor,
+                decision.now,
+                decision.ip,
+            )
+            tally.sanctioned.append(member.number)
+        if accusation.flag:
+            decision.record(
+                audit.REPORT_FLAG,
+                accused=member.number,
+                flag=accusation.flag,
+                detail=accusation.flag_detail,
+            )
+        if decision.sanction != "suspend" or member.status != "suspended":
+            tally.notes.append(f"{member.number}: {WARN_ONLY}")
+        elif accusation.flag:
+            tally.withheld += 1
+            tally.notes.append(f"{member.number}: {accusation.flag_detail}")
+            _record_leak(session, accusation, report)  # the leak is still on record
+        elif _record_leak(session, accusation, report):
+            tally.rewardable += 1
+        else:
+            tally.notes.append(f"{member.number}: this leak was confirmed and rewarded before")
+    return tally
+
+
+def _reward(
+    session: Session,
+    report: Report,
+    publisher: PublisherSettings,
+    tally: _Tally,
+    decision: _Decision,
+) -> tuple[str, str | None, datetime | None]:
+    """Grant the reporter's reward (a membership, or a gift code to a report without an
+    account), or say why none; the reward, the gift code and the membership's end."""
+    code = ends_at = None
+    cap = int(publisher.report_rewards_per_year)
+    capped = bool(tally.rewardable) and rewards_this_year(session, report, decision.now) >= cap
+    if capped:
+        tally.notes.append(CAPPED.format(cap=cap))
+    if not tally.rewardable or capped:
+        if capped:
+            reward = "capped"
+        elif tally.withheld:
+            reward = "withheld"
+        elif decision.sanction != "suspend":
+            reward = "thanks"
+        else:
+            reward = "none"
+        report.reward = reward
+        decision.record(audit.REPORT_REWARD_WITHHELD, why=tally.notes)
+        return reward, code, ends_at
+    plan = _reward_plan(publisher)
+    why = f"report {decision.receipt} confirmed"
+    if report.reporter_id is not None:
+        period = grant(
+            session,
+            report.reporter_id,
+            plan,
+            actor=decision.editor,
+            reason=why,
+            now=decision.now,
+            ip=decision.ip,
+        )
+        reward, ends_at = "membership", period.ends_at
+    else:
+        code = format_code(gift_code(session, plan, actor=decision.editor, reason=why))
+        reward = "gift_code"
+    report.reward, report.reward_code, report.reward_ends_at = reward, code, ends_at
+    decision.record(audit.REPORT_REWARD, reward=reward, plan=plan.code, ends_at=ends_at)
+    return reward, code, ends_at
 
 
 def rewards_this_year(session: Session, report: Report, now: datetime) -> int:
@@ -251,11 +308,11 @@ def _recorder(
 
 def _reward_plan(publisher: PublisherSettings):
     try:
-        return plan_named(publisher, publisher["report_reward_plan"])
+        return plan_named(publisher, publisher.report_reward_plan)
     except UnknownPlan:
         raise DecisionError(
             "reward_plan",
-            f"the reward plan {publisher['report_reward_plan']!r} is not among the plans; "
+            f"the reward plan {publisher.report_reward_plan!r} is not among the plans; "
             "set report_reward_plan",
         ) from None
 
@@ -271,21 +328,14 @@ def _sanction(
     ip: str | None,
 ) -> None:
     """Suspend or warn the member and end every signed-in device of theirs."""
-    record = _recorder(session, editor, member.number, now, ip)
-    if sanction == "suspend":
-        if member.status != "suspended":
-            roster.suspend(session, member, reason, actor=editor, now=now)
-    else:
-        record(audit.MEMBER_WARN, report=receipt, reason=reason)
-    ended = rowcount(
-        session.execute(
-            update(AccountSession)
-            .where(AccountSession.member_id == member.id, AccountSession.ended_at.is_(None))
-            .values(ended_at=now)
-            .execution_options(synchronize_session=False)
+    if sanction == "suspend" and member.status != "suspended":
+        roster.suspend(session, member, reason, actor=editor, now=now, ip=ip, report=receipt)
+        return
+    if sanction != "suspend":
+        _recorder(session, editor, member.number, now, ip)(
+            audit.MEMBER_WARN, report=receipt, reason=reason
         )
-    )
-    record(audit.MEMBER_SIGN_OUT_ALL, sessions=ended, report=receipt)
+    roster.sign_out_everywhere(session, member, actor=editor, now=now, ip=ip, report=receipt)
 
 
 def _record_leak(session: Session, accusation: Accusation, report: Report) -> bool:

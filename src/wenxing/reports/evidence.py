@@ -38,14 +38,17 @@ import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+
+from docx import Document
 
 from wenxing import sandbox
-from wenxing.materials import file_rules, office
-from wenxing.materials.readers import ReadError, decode_text, pdf_first_pages, pdf_paragraphs
-from wenxing.reports import ocr
+from wenxing.materials import file_rules, office, rtf
+from wenxing.materials.pdf_text import pdf_first_pages, pdf_paragraphs
+from wenxing.materials.readers import ReadError, decode_text
+from wenxing.reports import imagesize, ocr
+from wenxing.reports.evidence_markup import COPY_TAG, TextOfPage, docx_asides
+from wenxing.reports.ocr_lines import PageImage, parse_tsv
 
 EVIDENCE_SUFFIXES = (
     ".txt",
@@ -84,7 +87,6 @@ MAX_UNPACKED_BYTES = file_rules.MAX_UNPACKED_BYTES  # a .docx expanding to more 
 # with a stamped line or two); its pages are read by OCR.
 SCANNED_PDF_CHARS_PER_PAGE = 50
 
-_TAG = re.compile(r"WX[12]-[A-Z2-7]{20,50}")  # copy tags of both schemes (copytag.py)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An ISO media file's major brand (bytes 8-12, after "ftyp") naming a HEIC/HEIF image.
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
@@ -116,53 +118,7 @@ class Evidence:
     ocr_pages: int = 0  # images, TIFF pages and PDF pages whose text came from OCR
     note: str | None = None  # what was left unread, in English ("read the first 50 of 5000 pages")
     # Images of pages, as OCR saw them, for the visual layer (wenxing.reports.visual)
-    pages: tuple[Any, ...] = field(default=(), compare=False, repr=False)
-
-
-class _TextOfPage(HTMLParser):
-    _BLOCKS = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "tr",
-            "section",
-            "article",
-            "header",
-            "footer",
-        ]
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.tags: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self._skip += 1
-        if tag in self._BLOCKS:
-            self.parts.append("\n")
-        if tag == "meta":
-            self.tags.extend(_TAG.findall(" ".join(v or "" for _k, v in attrs)))
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-        if tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
+    pages: tuple[PageImage, ...] = field(default=(), compare=False, repr=False)
 
 
 def read_evidence_file(
@@ -253,7 +209,7 @@ def read_evidence(
             reader = office.odt_text if kind == "odt" else office.epub_text
             return _found(_converted(reader, data, kind), kind)
         if kind == "rtf":
-            return _found(_converted(office.rtf_text, data, kind), kind)
+            return _found(_converted(rtf.rtf_text, data, kind), kind)
         if kind == "doc":
             converted = _converted(lambda d: office.convert_to_docx(d, ".doc"), data, kind)
             found = _docx(converted)
@@ -301,14 +257,14 @@ def _converted(reader, data: bytes, kind: str):
 def _found(text: str, kind: str) -> Evidence:
     if not text.strip():
         raise EvidenceError(f".{kind} file has no text", "no_text")
-    return Evidence(text, tuple(_TAG.findall(text)), kind)
+    return Evidence(text, tuple(COPY_TAG.findall(text)), kind)
 
 
 def detect_format(data: bytes) -> str | None:
     """The format the bytes' signature names: pdf, docx, png, jpeg, gif, webp, bmp, tiff,
     or zip / ole / heic for formats evidence is not read from; None when no signature
     matches (the content may still be text or HTML)."""
-    if b"%PDF-" in data[:1024]:  # as readers.pdf_text: some writers put junk first
+    if b"%PDF-" in data[:1024]:  # as pdf_text.pdf_text: some writers put junk first
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         if _zip_holds(data, "word/document.xml"):
@@ -321,7 +277,7 @@ def detect_format(data: bytes) -> str | None:
         return "rtf"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
-    return ocr.image_kind(data)
+    return imagesize.image_kind(data)
 
 
 def _zip_holds(data: bytes, name: str) -> bool:
@@ -344,11 +300,11 @@ def _text(data: bytes, suffix: str) -> Evidence:
         ) from None
     named_html = suffix in (".html", ".htm") and _ANY_TAG.search(text)
     if _HTML_START.match(text[:4096]) or named_html:
-        page = _TextOfPage()
+        page = TextOfPage()
         page.feed(text)
         page.close()
         return Evidence("".join(page.parts), tuple(page.tags), "html")
-    return Evidence(text, tuple(_TAG.findall(text)), "txt")
+    return Evidence(text, tuple(COPY_TAG.findall(text)), "txt")
 
 
 def _pdf(data: bytes) -> Evidence:
@@ -361,7 +317,7 @@ def _pdf(data: bytes) -> Evidence:
         raise EvidenceError(str(exc), reason) from None
     if not pages:
         raise EvidenceError("damaged PDF file: no pages", "corrupt")
-    tags = tuple(_TAG.findall(info))
+    tags = tuple(COPY_TAG.findall(info))
     note = f"read the first {len(pages)} of {total} pages" if total > len(pages) else None
     layer = "\n".join(pdf_paragraphs(pages))
     if len(re.sub(r"\s", "", layer)) >= SCANNED_PDF_CHARS_PER_PAGE * len(pages):
@@ -375,14 +331,12 @@ def _pdf(data: bytes) -> Evidence:
 
 
 def _image(data: bytes, kind: str, max_pixels: int) -> Evidence:
-    from wenxing.reports.visual import PageImage, parse_tsv
-
     read, pixels, tsv = ocr.read_image_page(data, max_pixels=max_pixels)
     text = _paragraphs([read])
     if not text.strip():
         raise EvidenceError(f"OCR found no text in the {kind.upper()} image", "no_text")
     page = PageImage(pixels, parse_tsv(tsv))
-    return Evidence(text, tuple(_TAG.findall(text)), kind, ocr_pages=1, pages=(page,))
+    return Evidence(text, tuple(COPY_TAG.findall(text)), kind, ocr_pages=1, pages=(page,))
 
 
 def _tiff(data: bytes, max_pixels: int) -> Evidence:
@@ -391,7 +345,7 @@ def _tiff(data: bytes, max_pixels: int) -> Evidence:
     text = _paragraphs(read)
     if not text.strip():
         raise EvidenceError("OCR found no text in the TIFF image", "no_text")
-    return Evidence(text, tuple(_TAG.findall(text)), "tiff", ocr_pages=len(read))
+    return Evidence(text, tuple(COPY_TAG.findall(text)), "tiff", ocr_pages=len(read))
 
 
 def _paragraphs(pages: list[str]) -> str:
@@ -399,38 +353,7 @@ def _paragraphs(pages: list[str]) -> str:
     return "\n".join(pdf_paragraphs(pages))
 
 
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_ASIDE_PARTS = re.compile(r"^word/(header\d*|footer\d*|footnotes|endnotes)\.xml$")
-
-
-def _docx_asides(document, data: bytes) -> list[str]:
-    """Text a .docx holds outside its body's paragraphs and tables: text boxes, then the
-    page headers and footers, footnotes and endnotes (where a copy's recipient line may
-    sit: a lead, never a basis to accuse)."""
-    lines = [_w_text(p) for p in document.element.body.iter(_W + "txbxContent")]
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for name in sorted(archive.namelist()):
-            if _ASIDE_PARTS.match(name):
-                root = office.parse_xml(archive.read(name), ".docx")
-                lines.extend(_w_text(p) for p in root.iter(_W + "p"))
-    return [line for line in lines if line.strip()]
-
-
-def _w_text(element) -> str:
-    parts = []
-    for node in element.iter(_W + "t", _W + "tab", _W + "br", _W + "p"):
-        if node.tag == _W + "t":
-            parts.append(node.text or "")
-        elif node.tag == _W + "tab":
-            parts.append("\t")
-        elif node is not element:
-            parts.append("\n")
-    return "".join(parts)
-
-
 def _docx(data: bytes) -> Evidence:
-    from docx import Document
-
     try:
         file_rules.check_docx(data)
     except file_rules.RuleBroken:
@@ -443,7 +366,7 @@ def _docx(data: bytes) -> Evidence:
         for table in document.tables:
             for row in table.rows:
                 lines.append("\t".join(cell.text for cell in row.cells))
-        lines.extend(_docx_asides(document, data))
+        lines.extend(docx_asides(document, data))
         properties = document.core_properties
         meta = " ".join(filter(None, [properties.identifier, properties.comments]))
     except MemoryError:
@@ -453,4 +376,4 @@ def _docx(data: bytes) -> Evidence:
     text = "\n".join(lines)
     if not text.strip():
         raise EvidenceError(".docx file has no text", "no_text")
-    return Evidence(text, tuple(_TAG.findall(meta)), "docx")
+    return Evidence(text, tuple(COPY_TAG.findall(meta)), "docx")

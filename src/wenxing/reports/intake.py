@@ -133,6 +133,58 @@ def submit(
     now: datetime,
 ) -> Report:
     """Check and store a report with its evidence and queue its tracing (caller commits)."""
+    checked = _check(form, reporter, limits)
+    _check_rate(session, ip, checked.contact, limits, now, checked.total)
+    report = Report(
+        receipt=_unused_receipt(session),
+        state="received",
+        reporter_id=reporter.id if reporter else None,
+        contact=checked.contact,
+        platform=checked.platform,
+        link=checked.link or None,
+        note=checked.note or None,
+        ip=ip,
+        network=network_of(ip),
+        user_agent=(user_agent or "")[:300] or None,
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    _store_evidence(session, report, checked)
+    audit.record(
+        session,
+        audit.REPORT_SUBMIT,
+        actor=reporter.number if reporter else "visitor",
+        subject=format_receipt(report.receipt),
+        ip=ip,
+        at=now,
+        platform=checked.platform,
+        files=len(checked.files),
+        text_chars=len(checked.text),
+    )
+    jobs.enqueue(session, TRACE_JOB, report_id=report.id)
+    return report
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submission's fields as they are stored, once every rule has passed."""
+
+    platform: str
+    contact: str | None
+    link: str
+    note: str
+    text: str
+    files: list[EvidenceFile]
+
+    @property
+    def total(self) -> int:
+        return sum(len(item.data) for item in self.files)
+
+
+def _check(form: Submission, reporter: Member | None, limits: Limits) -> _Checked:
+    """The form's rules, in the order they are told: platform, contact, link, note, then
+    the evidence (``ReportRefused`` names the first broken)."""
     platform = form.platform.strip()
     if platform not in PLATFORMS:
         raise ReportRefused("platform", f"unknown platform {platform!r}")
@@ -149,6 +201,11 @@ def submit(
         raise ReportRefused("note_too_long", f"the note is longer than {MAX_NOTE_CHARS} characters")
     text = form.text.strip()
     files = [f for f in form.files if f.filename or f.data]
+    _check_evidence(text, files, limits)
+    return _Checked(platform, contact, link, note, text, files)
+
+
+def _check_evidence(text: str, files: list[EvidenceFile], limits: Limits) -> None:
     if not text and not files:
         raise ReportRefused("no_evidence", "a report needs a file or pasted text as evidence")
     if len(text) > MAX_TEXT_CHARS:
@@ -173,24 +230,11 @@ def submit(
             f"the files add up to more than {limits.max_report_bytes / 1048576:g} MB",
             mb=round(limits.max_report_bytes / 1048576),
         )
-    _check_rate(session, ip, contact, limits, now, total)
 
-    report = Report(
-        receipt=_unused_receipt(session),
-        state="received",
-        reporter_id=reporter.id if reporter else None,
-        contact=contact,
-        platform=platform,
-        link=link or None,
-        note=note or None,
-        ip=ip,
-        network=network_of(ip),
-        user_agent=(user_agent or "")[:300] or None,
-        created_at=now,
-    )
-    session.add(report)
-    session.flush()
-    for item in files:
+
+def _store_evidence(session: Session, report: Report, checked: _Checked) -> None:
+    """Each file, then the pasted text, as the report's evidence rows."""
+    for item in checked.files:
         session.add(
             ReportEvidence(
                 report_id=report.id,
@@ -202,8 +246,8 @@ def submit(
                 data=item.data,
             )
         )
-    if text:
-        data = text.encode("utf-8")
+    if checked.text:
+        data = checked.text.encode("utf-8")
         session.add(
             ReportEvidence(
                 report_id=report.id,
@@ -213,19 +257,6 @@ def submit(
                 data=data,
             )
         )
-    audit.record(
-        session,
-        audit.REPORT_SUBMIT,
-        actor=reporter.number if reporter else "visitor",
-        subject=format_receipt(report.receipt),
-        ip=ip,
-        at=now,
-        platform=platform,
-        files=len(files),
-        text_chars=len(text),
-    )
-    jobs.enqueue(session, TRACE_JOB, report_id=report.id)
-    return report
 
 
 def _check_rate(

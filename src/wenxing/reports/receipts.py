@@ -15,6 +15,7 @@ numbers cannot be tried against contacts at speed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -189,6 +190,6 @@ def _failed_checks(session: Session, ip: str, now: datetime) -> int:
     ).scalar_one()
 
 
-def promise_line(masthead: list[str]) -> str | None:
+def promise_line(masthead: Iterable[str]) -> str | None:
     """The masthead's line promising reporters a reward, as the publisher wrote it."""
     return next((line.strip() for line in masthead if "举报" in line and line.strip()), None)

@@ -49,6 +49,8 @@ def _docx() -> bytes:
 
 
 def warm() -> None:
+    # Importing the readers is what warming does (in the sandbox's parent, before it
+    # forks), not a circle.
     from wenxing.reports.evidence import read_evidence
 
     samples = [

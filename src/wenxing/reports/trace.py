@@ -18,16 +18,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from wenxing import fingerprint, installation, metrics
-from wenxing.delivery.issue import copy_tag_key
+from wenxing.delivery.issue import copy_tag_key, version_layout
 from wenxing.delivery.marking import material_key
-from wenxing.delivery.models import IssuedCopy, MarkingPlan
+from wenxing.delivery.models import IssuedCopy, IssuedPiece, MarkingPlan
 from wenxing.materials import identify
 from wenxing.materials.models import Material, MaterialGram, MaterialVersion
 from wenxing.members.models import Member
+from wenxing.reports import visual_lines
 from wenxing.reports.evidence import Evidence
 
 MIN_ALIGNED_CHARS = 30
@@ -100,6 +101,13 @@ def visible_numbers(text: str) -> list[str]:
     return sorted(found)
 
 
+def holds_version(version_id: int):
+    """The ledger lines of copies holding text of the version: its own copies, and copies
+    of several materials (drafts) with a piece of it."""
+    pieces = select(IssuedPiece.copy_id).where(IssuedPiece.version_id == version_id)
+    return or_(IssuedCopy.version_id == version_id, IssuedCopy.id.in_(pieces))
+
+
 def visible_recipients(
     session: Session, numbers: list[str], version_id: int | None
 ) -> list[dict[str, Any]]:
@@ -116,7 +124,7 @@ def visible_recipients(
             session.execute(
                 select(IssuedCopy.member_id, func.count())
                 .where(
-                    IssuedCopy.version_id == version_id,
+                    holds_version(version_id),
                     IssuedCopy.member_id.in_(list(members.values())),
                 )
                 .group_by(IssuedCopy.member_id)
@@ -244,14 +252,7 @@ def trace_version(
         visible_recipients=visible_recipients(session, visible, version.id),
         copy_tags=tags,
     )
-    groups = _recipients_by_plan(session, version.id)
-    # A tag whose issuance row is gone (lost with a restore) accuses no one; its member is
-    # scored by the marks like a recipient, which accuse only when the copy says so.
-    for tag in tags:
-        if tag["issuance"] == "missing" and tag.get("scored_by_marks"):
-            for _plan, members in groups:
-                if tag["member"] not in members:
-                    members.append(tag["member"])
+    groups = _recipient_groups(session, version.id, tags)
     everyone = sum(len(members) for _plan, members in groups)
     result.recipients_checked = everyone
     layers: dict[str, int] = defaultdict(int)
@@ -270,20 +271,7 @@ def trace_version(
             layers[name] = max(layers[name], count)
         for name, count in verdict.layer_positions.items():
             positions[name] = max(positions[name], count)
-        result.accused.extend(
-            {
-                "member": s.member,
-                "material": material.id,
-                "score": round(s.score, 2),
-                "threshold": round(s.threshold, 2),
-                "bound": s.bound,
-                "log10_bound": round(s.log10_bound, 1),
-                "segment": s.best_segment,
-                "basis": list(s.basis),
-                "layers": s.layer_log10,
-            }
-            for s in verdict.accused
-        )
+        result.accused.extend(_accused_row(s, material.id) for s in verdict.accused)
     result.layers = dict(layers)
     result.layer_positions = dict(positions)
     result.accused.sort(key=lambda a: (a["log10_bound"], -a["score"]))
@@ -296,16 +284,45 @@ def trace_version(
     return result
 
 
+def _recipient_groups(
+    session: Session, version_id: int, tags: list[dict]
+) -> list[tuple[str, list[str]]]:
+    """The version's recipients grouped by marking plan. A tag whose issuance row is gone
+    (lost with a restore) accuses no one; its member is scored by the marks like a
+    recipient, which accuse only when the copy says so."""
+    groups = _recipients_by_plan(session, version_id)
+    for tag in tags:
+        if tag["issuance"] == "missing" and tag.get("scored_by_marks"):
+            for _plan, members in groups:
+                if tag["member"] not in members:
+                    members.append(tag["member"])
+    return groups
+
+
+def _accused_row(suspect: fingerprint.MemberScore, material_id: int) -> dict:
+    """One accused member as the trace result lists them."""
+    return {
+        "member": suspect.member,
+        "material": material_id,
+        "score": round(suspect.score, 2),
+        "threshold": round(suspect.threshold, 2),
+        "bound": suspect.bound,
+        "log10_bound": round(suspect.log10_bound, 1),
+        "segment": suspect.best_segment,
+        "basis": list(suspect.basis),
+        "layers": suspect.layer_log10,
+    }
+
+
 def _visual_reading(
     evidence: Evidence, version: MaterialVersion, key: bytes
 ) -> fingerprint.Reading | None:
     """The visual layer read from the evidence's page images (None without images)."""
     if not evidence.pages:
         return None
-    from wenxing.delivery.issue import version_layout
-    from wenxing.reports import visual
-
-    reading = visual.read_pages(list(evidence.pages), version_layout(version), version.body, key)
+    reading = visual_lines.read_pages(
+        list(evidence.pages), version_layout(version), version.body, key
+    )
     return reading if reading.positions else None
 
 
@@ -402,15 +419,23 @@ def _parse_time(text: str):
 
 
 def _recipients_by_plan(session: Session, version_id: int) -> list[tuple[str, list[str]]]:
-    """(plan, member numbers) for every plan this version's copies were issued under."""
+    """(plan, member numbers) for every plan this version's copies were issued under: its
+    own copies, and the copies of several materials (drafts) holding a piece of it."""
     rows = session.execute(
         select(IssuedCopy.plan_id, Member.number)
         .join(Member, Member.id == IssuedCopy.member_id)
         .where(IssuedCopy.version_id == version_id)
         .distinct()
     ).all()
+    pieces = session.execute(
+        select(IssuedPiece.plan_id, Member.number)
+        .join(IssuedCopy, IssuedCopy.id == IssuedPiece.copy_id)
+        .join(Member, Member.id == IssuedCopy.member_id)
+        .where(IssuedPiece.version_id == version_id)
+        .distinct()
+    ).all()
     members: dict[int, set[str]] = defaultdict(set)
-    for plan_id, number in rows:
+    for plan_id, number in [*rows, *pieces]:
         members[plan_id].add(number)
     plans = dict(
         session.execute(

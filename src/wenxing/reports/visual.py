@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import threading
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,67 +28,19 @@ from wenxing.delivery import pdf
 from wenxing.delivery.layout import CopyContent, Layout, unmarked
 from wenxing.fingerprint import visual
 from wenxing.fingerprint.read import Reading, empty_reading
+from wenxing.reports.ocr_lines import OcrLine, PageImage
 
-_MIN_LINE_CHARS = 6
+MIN_LINE_CHARS = 6
 # Evidence line of a page's visual positions: one segment per page image (a page is one
 # copy's), apart from the text reading's lines.
 VISUAL_LINE = 1_000_000  # characters a line needs to be measured (its fit has 3 unknowns)
-
-
-@dataclass(frozen=True)
-class OcrLine:
-    """One line Tesseract found: its text and its box in pixels (left, top, right, bottom)."""
-
-    text: str
-    box: tuple[int, int, int, int]
-    words: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
-
-
-@dataclass(frozen=True)
-class PageImage:
-    """An image of (part of) a page: grayscale pixels and the lines Tesseract found."""
-
-    pixels: np.ndarray  # uint8, rows × columns, dark text on light ground
-    lines: tuple[OcrLine, ...]
-
-
-def parse_tsv(tsv: str) -> tuple[OcrLine, ...]:
-    """Lines out of Tesseract's TSV output: the words of each (block, paragraph, line)
-    joined, and the union of their boxes."""
-    lines: dict[tuple[int, int, int, int], list[tuple[str, int, int, int, int]]] = {}
-    for row in tsv.splitlines()[1:]:
-        cells = row.split("\t")
-        if len(cells) < 12 or cells[0] != "5":
-            continue
-        text = cells[11].strip()
-        if not text:
-            continue
-        key = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
-        left, top, width, height = (int(v) for v in cells[6:10])
-        lines.setdefault(key, []).append((text, left, top, left + width, top + height))
-    out = []
-    for key in sorted(lines):
-        words = lines[key]
-        out.append(
-            OcrLine(
-                "".join(w[0] for w in words),
-                (
-                    min(w[1] for w in words),
-                    min(w[2] for w in words),
-                    max(w[3] for w in words),
-                    max(w[4] for w in words),
-                ),
-                tuple((w[0], (w[1], w[2], w[3], w[4])) for w in words),
-            )
-        )
-    return tuple(out)
 
 
 # --- The page as the copy set it ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Row:
+class Row:
     """A body line of the laid-out version: its carrying characters and where their ink
     centroids fall (mm from the page's left edge; mm above the baseline)."""
 
@@ -104,11 +55,11 @@ class _Row:
 
 
 _ROWS_KEPT = 16
-_rows_cache: OrderedDict[tuple, tuple[_Row, ...]] = OrderedDict()
+_rows_cache: OrderedDict[tuple, tuple[Row, ...]] = OrderedDict()
 _rows_lock = threading.Lock()
 
 
-def expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
+def expected_rows(layout: Layout, body: str) -> tuple[Row, ...]:
     """The version's body lines as every .pdf copy sets them (shifts aside)."""
     key = (layout.title, body, layout.blocks)
     with _rows_lock:
@@ -123,7 +74,7 @@ def expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
     return found
 
 
-def _expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
+def _expected_rows(layout: Layout, body: str) -> tuple[Row, ...]:
     fmt = pdf.PdfFormat()
     prepared = fmt.prepare(layout, ())
     content = CopyContent(
@@ -137,7 +88,7 @@ def _expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
         copy_tag="",
         copy_id=0,
     )
-    advances = pdf._Advances()
+    advances = pdf.Advances()
     rows = []
     for page in pdf.compose(prepared, content):
         for row in page.body:
@@ -154,7 +105,7 @@ def _expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
                 ch = cluster.char
                 if not visual.carries(ch):
                     continue
-                face = pdf._font_for(cluster.style, ch, advances)
+                face = pdf.font_for(cluster.style, ch, advances)
                 gx, gy = glyph_centroid(face, ch)
                 advance = advances[face].get(ord(ch), 1.0) * line.stretch
                 chars.append(ch)
@@ -163,9 +114,9 @@ def _expected_rows(layout: Layout, body: str) -> tuple[_Row, ...]:
                 cy.append(gy * em)
                 left.append(row.left + x * row.cell)
                 right.append(row.left + (x + advance) * row.cell)
-            if len(chars) >= _MIN_LINE_CHARS:
+            if len(chars) >= MIN_LINE_CHARS:
                 rows.append(
-                    _Row(
+                    Row(
                         "".join(chars),
                         np.array(offsets, dtype=np.int64),
                         np.array(cx),
@@ -225,11 +176,11 @@ def glyph_centroid(face: str, ch: str) -> tuple[float, float]:
 # --- Measuring an image -----------------------------------------------------------------------
 
 
-def _han(text: str) -> str:
+def carried(text: str) -> str:
     return "".join(ch for ch in text if visual.carries(ch))
 
 
-def _match_rows(lines: tuple[OcrLine, ...], rows: tuple[_Row, ...]) -> list[tuple[OcrLine, int]]:
+def _match_rows(lines: tuple[OcrLine, ...], rows: tuple[Row, ...]) -> list[tuple[OcrLine, int]]:
     """Each OCR line with the index of the version row it shows (lines that match none
     are left out)."""
     index: dict[str, set[int]] = {}
@@ -238,8 +189,8 @@ def _match_rows(lines: tuple[OcrLine, ...], rows: tuple[_Row, ...]) -> list[tupl
             index.setdefault(a + b, set()).add(n)
     out = []
     for line in lines:
-        han = _han(line.text)
-        if len(han) < _MIN_LINE_CHARS:
+        han = carried(line.text)
+        if len(han) < MIN_LINE_CHARS:
             continue
         hits: dict[int, int] = {}
         for a, b in itertools.pairwise(han):
@@ -267,14 +218,19 @@ def _fit(x: np.ndarray, y: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndar
     return coef, keep
 
 
-def _initial_map(line: OcrLine, row: _Row) -> tuple[np.ndarray, int, int] | None:
+# Pixels per unit of a row (a mm of a .pdf page, a pitch of a set line) beyond which a
+# mapping is taken as wrong: a 16-pt character is 66 px at 300 dpi, a mm 12 px.
+_MAX_SCALE = 200.0
+
+
+def _initial_map(line: OcrLine, row: Row) -> tuple[np.ndarray, int, int] | None:
     """A first mapping from the row (mm) to the image (px) from Tesseract's word boxes:
     each recognised character matched to the row's, at the centre of its share of its
     word's box; a robust line through those. With the first and last row characters seen."""
     words = line.words or ((line.text, line.box),)
     text, centres = [], []
     for word, (w_left, _top, w_right, _bottom) in words:
-        han = _han(word)
+        han = carried(word)
         for k, ch in enumerate(han):
             text.append(ch)
             centres.append(w_left + (k + 0.5) * (w_right - w_left) / len(han))
@@ -284,7 +240,7 @@ def _initial_map(line: OcrLine, row: _Row) -> tuple[np.ndarray, int, int] | None
         for block in matcher.get_matching_blocks()
         for k in range(block.size)
     ]
-    if len(pairs) < _MIN_LINE_CHARS:
+    if len(pairs) < MIN_LINE_CHARS:
         return None
     at = np.array([row.cell_left[c] + row.cell_right[c] for c, _px in pairs]) / 2
     px = np.array([p for _c, p in pairs])
@@ -294,7 +250,7 @@ def _initial_map(line: OcrLine, row: _Row) -> tuple[np.ndarray, int, int] | None
     if not apart.any():
         return None
     scale = float(np.median((px[j] - px[i])[apart] / (at[j] - at[i])[apart]))
-    if not 1.0 < scale < 60.0:
+    if not 1.0 < scale < _MAX_SCALE:
         return None
     offset = float(np.median(px - scale * at))
     seen = [c for c, _px in pairs]
@@ -306,7 +262,7 @@ def _register(
     box: tuple[int, int, int, int],
     floor: float,
     x_map: np.ndarray,
-    row: _Row,
+    row: Row,
     chars: np.ndarray,
 ) -> list[np.ndarray]:
     """Mappings from the first one corrected so that the cells' edges fall in the gaps between
@@ -350,7 +306,7 @@ _MAX_SPREAD = 0.17
 
 
 def measure_line(
-    pixels: np.ndarray, line: OcrLine, row: _Row, max_spread: float = 0.0
+    pixels: np.ndarray, line: OcrLine, row: Row, max_spread: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Residual shifts (mm, right and up) of the row's characters that the line shows,
     NaN where not measured, and which characters those are; None when the line cannot be
@@ -384,7 +340,7 @@ def measure_line(
 
 
 def _centroids_fit(
-    pixels: np.ndarray, floor: float, x_map: np.ndarray, bottom: int, row: _Row, chars: np.ndarray
+    pixels: np.ndarray, floor: float, x_map: np.ndarray, bottom: int, row: Row, chars: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray] | None:
     """Ink centroids of the characters and the line's mapping fitted to them, from a first
     mapping: the residuals' spread, and the residuals (mm) right and up."""
@@ -417,14 +373,14 @@ def _centroids_fit(
         degree = 2 if len(chars) >= 12 else 1
         x_map, keep_x = _fit(cx_mm, mx, degree)
         scale = float(np.polyval(np.polyder(x_map), cx_mm.mean()))
-        if not 1.0 < scale < 60.0:
+        if not 1.0 < scale < _MAX_SCALE:
             return None
         y_base, keep_y = _fit(cx_mm, my + up_mm * scale, 1)
     residual_x = np.where(keep_x, (mx - np.polyval(x_map, cx_mm)) / scale, np.nan)
     residual_up = np.where(
         keep_y, -(my + up_mm * scale - np.polyval(y_base, cx_mm)) / scale, np.nan
     )
-    if np.isfinite(residual_x).sum() < _MIN_LINE_CHARS:
+    if np.isfinite(residual_x).sum() < MIN_LINE_CHARS:
         return None
     # The residuals' robust spread: the drawn shifts (± 0.1 mm) and a little noise for a
     # line read right; whole glyphs' differences for one registered a cell off.
@@ -434,14 +390,6 @@ def _centroids_fit(
 
 def _spread(residual: np.ndarray) -> float:
     return 1.4826 * float(np.nanmedian(np.abs(residual - np.nanmedian(residual))))
-
-
-def read_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) -> Reading:
-    """The visual layer's reading of images of the version's pages: as .pdf pages, or
-    as screenshots of the reader page, whichever reads more positions."""
-    as_pdf = read_pdf_pages(pages, layout, body, key)
-    as_reader = read_reader_pages(pages, body, key)
-    return as_reader if as_reader.positions > as_pdf.positions else as_pdf
 
 
 def read_pdf_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes) -> Reading:
@@ -459,114 +407,6 @@ def read_pdf_pages(pages: list[PageImage], layout: Layout, body: str, key: bytes
             if measured is None:
                 continue
             used.add(row_index)
-            res_x, res_y, offs = measured
-            offsets.append(offs)
-            rx.append(res_x)
-            ry.append(res_y)
-            line_numbers.append(np.full(len(offs), VISUAL_LINE + page_number))
-    if not offsets:
-        return empty_reading()
-    return visual.reading(
-        key,
-        np.concatenate(offsets),
-        np.concatenate(rx),
-        np.concatenate(ry),
-        np.concatenate(line_numbers),
-    )
-
-
-# --- Screenshots of the reader page ---------------------------------------------------------
-
-# Residual spread (ems) above which a reader line is taken as misregistered.
-_READER_MAX_SPREAD = 0.03
-
-
-def _bigram_index(body: str) -> dict[str, list[int]]:
-    index: dict[str, list[int]] = {}
-    for at in range(len(body) - 1):
-        index.setdefault(body[at : at + 2], []).append(at)
-    return index
-
-
-_indexes: OrderedDict[str, dict[str, list[int]]] = OrderedDict()
-
-
-def _index_of(body: str) -> dict[str, list[int]]:
-    with _rows_lock:
-        found = _indexes.get(body)
-        if found is None:
-            found = _indexes[body] = _bigram_index(body)
-            while len(_indexes) > _ROWS_KEPT:
-                _indexes.popitem(last=False)
-        return found
-
-
-def _full_width(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def reader_row(line: OcrLine, body: str) -> _Row | None:
-    """A row for a line of the reader page, which the browser set: where in the base text
-    the line is (by its characters' pairs), and its characters one em apart (every
-    character of a Chinese line is full width; a line with anything else is left out)."""
-    text = "".join(ch for ch in line.text if not ch.isspace())
-    if len(_han(text)) < _MIN_LINE_CHARS:
-        return None
-    index = _index_of(body)
-    votes: dict[int, int] = {}
-    for k in range(len(text) - 1):
-        for at in index.get(text[k : k + 2], ())[:50]:
-            votes[at - k] = votes.get(at - k, 0) + 1
-    if not votes:
-        return None
-    start = max(votes, key=lambda at: votes[at])
-    if votes[start] < max(3, 0.35 * (len(text) - 1)):
-        return None
-    lo, hi = max(0, start - 4), min(len(body), start + len(text) + 4)
-    matcher = difflib.SequenceMatcher(None, text, body[lo:hi], autojunk=False)
-    covered = [lo + b.b + k for b in matcher.get_matching_blocks() for k in range(b.size)]
-    if len(covered) < _MIN_LINE_CHARS:
-        return None
-    first, last = min(covered), max(covered)
-    span = body[first : last + 1]
-    if "\n" in span or not all(_full_width(ch) for ch in span):
-        return None
-    chars, offsets, cx, cy = [], [], [], []
-    for k, ch in enumerate(span):
-        if visual.carries(ch):
-            gx, gy = glyph_centroid(READER, ch)
-            chars.append(ch)
-            offsets.append(first + k)
-            cx.append(k + gx)
-            cy.append(gy)
-    if len(chars) < _MIN_LINE_CHARS:
-        return None
-    lefts = np.array([o - first for o in offsets], dtype=np.float64)
-    return _Row(
-        "".join(chars),
-        np.array(offsets, dtype=np.int64),
-        np.array(cx),
-        np.array(cy),
-        lefts,
-        lefts + 1.0,
-        0.0,
-        1.0,
-    )
-
-
-def read_reader_pages(pages: list[PageImage], body: str, key: bytes) -> Reading:
-    """The visual layer's reading of screenshots of the reader page (residuals in ems)."""
-    offsets, rx, ry, line_numbers = [], [], [], []
-    seen: set[int] = set()
-    for page_number, page in enumerate(pages):
-        for line in page.lines:
-            row = reader_row(line, body)
-            if row is None or int(row.offsets[0]) in seen:
-                continue
-            measured = measure_line(page.pixels, line, row, _READER_MAX_SPREAD)
-            if measured is None:
-                continue
-            seen.add(int(row.offsets[0]))
             res_x, res_y, offs = measured
             offsets.append(offs)
             rx.append(res_x)

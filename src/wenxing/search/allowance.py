@@ -21,11 +21,21 @@ class SearchAllowance:
     def __init__(self, db: Database):
         self._db = db
 
-    def take(self, subject: str, per_minute: int, now: datetime) -> None:
-        """Count one search of ``subject`` at ``now`` (naive UTC); RateLimited when the
-        minute's allowance is used up (nothing is written then)."""
+    def take(
+        self,
+        subject: str,
+        per_minute: int,
+        now: datetime,
+        *,
+        address: str | None = None,
+        zone: str | None = None,
+    ) -> None:
+        """Count one search of ``subject`` at ``now`` (naive UTC), and against ``address``
+        (the address a signed-in account searches from) for the day, the publisher's day in
+        ``zone``; RateLimited when the
+        minute's or the day's allowance is used up (nothing is written then)."""
         with self._db.transaction() as session:
-            count_search(session, subject, per_minute, now)
+            count_search(session, subject, per_minute, now, address=address, zone=zone)
 
     def flush(self) -> None:
         """Nothing waits to be written (kept for the runtime's shutdown)."""

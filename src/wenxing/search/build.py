@@ -78,8 +78,9 @@ def make_entry(
 
 
 # A unit ready for the index: ordinal, start, heading and text (UTF-8, as stored), and the
-# token streams head_w, head_s, body_w, body_s, body_c (space-separated; see ``tokenize``).
-PreparedUnit = tuple[int, int, bytes, bytes, str, str, str, str, str]
+# token streams head_w, head_s, body_w, body_s, body_c, body_b (space-separated; see
+# ``tokenize``).
+PreparedUnit = tuple[int, int, bytes, bytes, str, str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Prepared:
     title_w: str
     title_s: str
     units: list[PreparedUnit]
+    title_b: str = ""
 
 
 def prepare(entry: MaterialEntry, body: str, outline: str) -> Prepared:
@@ -117,9 +119,11 @@ def prepare_units(entry: MaterialEntry, units: Iterable[Unit]) -> Prepared:
                 body_w,
                 body_s,
                 tokenize.chars_stream(form),
+                tokenize.pairs_stream(form),
             )
         )
-    return Prepared(entry, title_w, title_s, prepared)
+    title_b = tokenize.pairs_stream(tokenize.index_form(entry.title))
+    return Prepared(entry, title_w, title_s, prepared, title_b)
 
 
 def _common(document: tantivy.Document, entry: MaterialEntry, level: int) -> None:
@@ -138,18 +142,21 @@ def documents(prepared: Prepared) -> list[tantivy.Document]:
     """The material's own document followed by one document per unit."""
     entry = prepared.entry
     found = []
-    for ordinal, start, heading, text, head_w, head_s, body_w, body_s, body_c in prepared.units:
+    for unit in prepared.units:
+        ordinal, start, heading, text, head_w, head_s, body_w, body_s, body_c, body_b = unit
         document = tantivy.Document()
         _common(document, entry, UNIT)
         document.add_unsigned("ordinal", ordinal)
         document.add_unsigned("start", start)
         document.add_text("title_w", prepared.title_w)
         document.add_text("title_s", prepared.title_s)
+        document.add_text("title_b", prepared.title_b)
         document.add_text("head_w", head_w)
         document.add_text("head_s", head_s)
         document.add_text("body_w", body_w)
         document.add_text("body_s", body_s)
         document.add_text("body_c", body_c)
+        document.add_text("body_b", body_b)
         document.add_bytes("heading", heading)
         document.add_bytes("text", text)
         found.append(document)

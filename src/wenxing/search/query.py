@@ -16,8 +16,8 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from wenxing import clock
 from wenxing.i18n import _
 
 MAX_QUERY_CHARS = 200
@@ -170,5 +170,5 @@ _ZONE: ContextVar[str] = ContextVar("search_zone", default="Asia/Shanghai")
 
 
 def _seconds(day: date) -> int:
-    zone = ZoneInfo(_ZONE.get())
+    zone = clock.zone(_ZONE.get())
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())

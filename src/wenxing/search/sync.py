@@ -21,17 +21,13 @@ notice; a damaged index is never opened, so no worker dies of it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import re
 import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +51,27 @@ from wenxing.materials.models import Material
 from wenxing.materials.queries import current_version
 from wenxing.search import build
 from wenxing.search.build import MaterialEntry, make_entry
+from wenxing.search.generations import (
+    BUILT_FOR,
+    CURRENT,
+    GEN,
+    REBUILD_LOCK,
+    applied_in,
+    built_for,
+    current_name,
+    current_stamp,
+    damaged_files,
+    file_size,
+    rebuild_lock,
+    remember_applied,
+    segment_sizes,
+    write_json,
+)
 from wenxing.search.index import SearchIndex
 from wenxing.search.models import SearchChange
 from wenxing.search.units import units_of
 
 log = logging.getLogger(__name__)
-_STATE = "wenxing-applied.json"
-_CURRENT = "CURRENT"  # {"generation": "gen-…"}: the generation in use
-_GEN = "gen-"
-_BUILT_FOR = "wenxing-built-for.json"  # {"identity": the database identity token}
-_REBUILD_LOCK = ".wenxing-rebuild.lock"
-_SEGMENT_FILE = re.compile(r"^[0-9a-f]{32}\.")
-_FOOTER_MAGIC = 1337  # tantivy's footer ends every segment file with it
 # How long a search waits for a rebuild it started before answering from the database.
 REBUILD_WAIT = 5.0
 ZONE_SECONDS = 5.0  # how stale the publisher's time zone may be for search date filters
@@ -173,26 +178,10 @@ class NodeIndex:
 
     # --- the generation in use -------------------------------------------------------------
 
-    def _current_name(self) -> str | None:
-        try:
-            name = json.loads((self.root / _CURRENT).read_text())["generation"]
-        except (FileNotFoundError, ValueError, KeyError, TypeError):
-            return None
-        return name if isinstance(name, str) and name.startswith(_GEN) else None
-
-    def _current_stamp(self) -> tuple[int, int] | None:
-        """``CURRENT``'s inode and change time: a swap replaces the file (a new inode), so
-        a search sees whether to look again with one ``stat``."""
-        try:
-            found = os.stat(self.root / _CURRENT)
-        except OSError:
-            return None
-        return found.st_ino, found.st_mtime_ns
-
     def _open_current(self) -> None:
         """Open the generation ``CURRENT`` names, if it is whole; else leave none open."""
-        self._stamp = self._current_stamp()
-        name = self._current_name()
+        self._stamp = current_stamp(self.root)
+        name = current_name(self.root)
         self.index, self.generation, self._built_for = None, name, None
         if name is None:
             self.problem = "no index built yet"
@@ -202,9 +191,9 @@ class NodeIndex:
             damage = damaged_files(folder)
             if damage:
                 raise IndexUnusable(f"damaged files {', '.join(damage[:3])}")
-            built_for = json.loads((folder / _BUILT_FOR).read_text())["identity"]
+            identity = json.loads((folder / BUILT_FOR).read_text())["identity"]
             self.index = SearchIndex(folder)
-            self._built_for = built_for
+            self._built_for = identity
             self._sizes = segment_sizes(folder)
             self.problem = None
         except BaseException as exc:
@@ -218,9 +207,9 @@ class NodeIndex:
         """Follow another process's swap; give up an index that was damaged under us (a
         segment shorter than when it was opened would kill the process on reading) or
         built from another database or epoch."""
-        stamp = self._current_stamp()
+        stamp = current_stamp(self.root)
         if stamp != self._stamp:
-            if self._current_name() != self.generation:
+            if current_name(self.root) != self.generation:
                 self._open_current()
             else:
                 self._stamp = stamp
@@ -231,23 +220,14 @@ class NodeIndex:
             self.problem = "index built from another database or before a restore"
             log.warning("search index %s: %s; rebuilding", self.path, self.problem)
             return
-        shrunk = [n for n, size in self._sizes.items() if 0 <= _size(self.path / n) < size]
+        shrunk = [n for n, size in self._sizes.items() if 0 <= file_size(self.path / n) < size]
         if shrunk:
             self.index = None
             self.problem = f"index files cut short: {', '.join(shrunk[:3])}"
             log.warning("search index %s: %s; rebuilding", self.path, self.problem)
 
     def last_applied(self) -> int:
-        try:
-            return int(json.loads((self.path / _STATE).read_text())["last_change"])
-        except (FileNotFoundError, ValueError, KeyError, NotADirectoryError):
-            return 0
-
-    def _remember(self, last_change: int, folder: Path | None = None) -> None:
-        state = (folder or self.path) / _STATE
-        partial = state.with_name(state.name + f".{os.getpid()}")
-        partial.write_text(json.dumps({"last_change": last_change}))
-        partial.replace(state)
+        return applied_in(self.path)
 
     # --- keeping current -------------------------------------------------------------------
 
@@ -326,7 +306,7 @@ class NodeIndex:
         except BaseException:
             index.release()
             raise
-        self._remember(last)
+        remember_applied(self.path, last)
         return CatchUp(len(pending), last)
 
     # --- rebuilding ------------------------------------------------------------------------
@@ -337,7 +317,7 @@ class NodeIndex:
         now = time.monotonic()
         if self._zone is None or now - self._zone[0] > ZONE_SECONDS:
             with self.db.reading() as session:
-                self._zone = (now, PublisherSettings.load(session)["timezone"])
+                self._zone = (now, PublisherSettings.load(session).timezone)
         return self._zone[1]
 
     def give_up(self, why: str) -> None:
@@ -382,23 +362,23 @@ class NodeIndex:
         """Build a fresh generation from the database and swap ``CURRENT`` to it. One
         process builds at a time (a lock file in the folder); one that waited for another's
         build finds it done and builds nothing when it is of this database and epoch."""
-        before = self._current_name()
-        with _rebuild_lock(self.root, lock_wait):
+        before = current_name(self.root)
+        with rebuild_lock(self.root, lock_wait):
             identity = database_identity(self.db)
-            current = self._current_name()
+            current = current_name(self.root)
             if (
                 current != before
                 and current is not None
-                and _built_for(self.root / current) == identity
+                and built_for(self.root / current) == identity
                 and not damaged_files(self.root / current)
             ):
                 return CatchUp(0, 0)  # another process rebuilt it meanwhile
-            name = f"{_GEN}{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}"
+            name = f"{GEN}{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}"
             folder = self.root / name
             try:
                 applied, last = _fill(self.db, folder, jobs, progress)
-                _write_json(folder / _BUILT_FOR, {"identity": identity})
-                _write_json(self.root / _CURRENT, {"generation": name})
+                write_json(folder / BUILT_FOR, {"identity": identity})
+                write_json(self.root / CURRENT, {"generation": name})
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
@@ -410,9 +390,9 @@ class NodeIndex:
         """Other generations and a pre-generation index's files go (processes that still
         have them open keep reading them until they follow the swap)."""
         for entry in self.root.iterdir():
-            if entry.name in (keep, _CURRENT, _REBUILD_LOCK):
+            if entry.name in (keep, CURRENT, REBUILD_LOCK):
                 continue
-            if entry.name.startswith(_GEN) and entry.is_dir():
+            if entry.name.startswith(GEN) and entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             elif entry.is_file() and not entry.name.startswith(".wenxing-"):
                 entry.unlink(missing_ok=True)
@@ -457,8 +437,7 @@ def _fill(
     except BaseException:
         index.release()
         raise
-    state = folder / _STATE
-    state.write_text(json.dumps({"last_change": last}))
+    remember_applied(folder, last)
     return applied, last
 
 
@@ -467,98 +446,3 @@ def database_identity(db: Database) -> str | None:
     with db.reading() as session:
         found = installation.identity(session)
     return found.token if found else None
-
-
-def _built_for(folder: Path) -> str | None:
-    try:
-        return json.loads((folder / _BUILT_FOR).read_text())["identity"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return -1  # gone: an open reader keeps it; a reload reports it if still needed
-
-
-def segment_sizes(folder: Path) -> dict[str, int]:
-    """The index's segment files and their sizes (what a reader may be reading)."""
-    sizes = {}
-    for entry in os.scandir(folder):
-        if _SEGMENT_FILE.match(entry.name):
-            try:
-                sizes[entry.name] = entry.stat().st_size
-            except OSError:
-                continue
-    return sizes
-
-
-def damaged_files(folder: Path) -> list[str]:
-    """The index files of ``folder`` that cannot be read safely: a segment file missing,
-    or one whose footer (a length and tantivy's magic number at its very end) is not there,
-    as in a truncated file; a ``meta.json`` that is not JSON. Reading a truncated file
-    through its memory map would kill the process (SIGBUS); this never maps it."""
-    meta_path = folder / "meta.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-        segments = [s["segment_id"].replace("-", "") for s in meta.get("segments", [])]
-    except FileNotFoundError:
-        return ["meta.json"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return ["meta.json"]
-    bad = []
-    names = {e.name for e in os.scandir(folder)}
-    for segment in segments:
-        files = [n for n in names if n.startswith(segment + ".")]
-        if not any(n.endswith(".store") for n in files) or not any(
-            n.endswith(".term") for n in files
-        ):
-            bad.append(f"{segment}.*")
-        for name in files:
-            if not _footer_ok(folder / name):
-                bad.append(name)
-    return bad
-
-
-def _footer_ok(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            if size < 8:
-                return False
-            handle.seek(size - 8)
-            tail = handle.read(8)
-    except OSError:
-        return False
-    length = int.from_bytes(tail[:4], "little")
-    return int.from_bytes(tail[4:], "little") == _FOOTER_MAGIC and length + 8 <= size
-
-
-@contextmanager
-def _rebuild_lock(root: Path, wait: bool) -> Iterator[None]:
-    with open(root / _REBUILD_LOCK, "a") as handle:
-        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-        try:
-            fcntl.flock(handle.fileno(), flags)
-        except BlockingIOError:
-            raise SearchBusy("another process is rebuilding this node's search index") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _write_json(path: Path, document: dict) -> None:
-    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with partial.open("w") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
-class SearchBusy(RuntimeError):
-    """The index cannot be written now."""

@@ -6,8 +6,14 @@ Each text gives three token streams:
 
 ``words``  the segmentation, in order (positions make phrases possible);
 ``sub``    search mode: every word and the dictionary words inside it, so 乡村 finds 乡村振兴;
-``chars``  every character but spaces and punctuation (tantivy's own 1-gram tokenizer cuts
-           them), so a single-character query finds any word holding the character.
+``chars``  every character but spaces and punctuation, so a single-character query finds
+           any word holding the character;
+``pairs``  every two consecutive characters of the same (bigrams), in order with positions:
+           any run of characters, wherever the segmenter's word boundaries fall, is a phrase
+           of its bigrams (a fragment pasted from the middle of a sentence finds its text).
+
+Numbers keep their decimals and percent signs (``6.5%`` is one word; the sub-word stream
+holds ``6.5`` too).
 
 Queries are normalised like the text: NFKC (full-width letters, digits and signs become
 plain), traditional characters to simplified (OpenCC's t2s table, shipped in the wheel),
@@ -22,8 +28,10 @@ dropping its tokens gives, without a Python test per token.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -71,6 +79,9 @@ _NOT_WORD = re.compile(r"[^\w+#&.%\-]+")
 # A token of those signs alone (a lone "-" or "."): dropped like punctuation.
 _SIGN = re.compile(r"[+#&.%\-_]")
 _SIGN_TOKEN = re.compile(r"(?<![^ ])[+#&.%\-_]+(?![^ ])")
+# jieba cuts 6.5% into 6 . 5 %: joined back, so that a figure is one word.
+_DECIMAL = re.compile(r"(?<![^ ])(\d+) \. (\d+)(?![^ ])")
+_PERCENT = re.compile(r"(?<![^ ])(\d+(?:\.\d+)?) %(?![^ ])")
 
 
 def _narrowed(text: str) -> str:
@@ -134,8 +145,9 @@ def _is_word(token: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """Segmented words of normalised text (punctuation and spaces dropped)."""
-    return [t for t in _segmenter().cut(text, False) if _is_word(t)]
+    """Segmented words of normalised text (punctuation and spaces dropped), figures whole."""
+    form = _NOT_WORD.sub(" ", text)
+    return [t for t in _joined(_segmenter().cut(form, False), form).split() if _is_word(t)]
 
 
 def index_form(text: str) -> str:
@@ -143,11 +155,14 @@ def index_form(text: str) -> str:
     return _NOT_WORD.sub(" ", normalise(text))
 
 
-def _joined(tokens: list[str], form: str) -> str:
+def _joined(tokens: list[str], form: str, *, sub: bool = False) -> str:
     """Tokens of ``form`` separated by spaces; the space tokens only add spaces, which the
-    index's whitespace tokenizer skips, and tokens of signs alone are dropped."""
+    index's whitespace tokenizer skips, figures are joined whole (``sub``: a percentage
+    is followed by its bare figure) and tokens of signs alone are dropped."""
     joined = " ".join(tokens)
     if _SIGN.search(form) is not None:
+        joined = _DECIMAL.sub(r"\1.\2", joined)
+        joined = _PERCENT.sub(r"\1% \1" if sub else r"\1%", joined)
         joined = _SIGN_TOKEN.sub("", joined)
     return joined
 
@@ -162,14 +177,59 @@ def form_streams(form: str) -> tuple[str, str]:
     segmenter = _segmenter()
     return (
         _joined(segmenter.cut(form, False), form),
-        _joined(segmenter.cut_for_search(form, False), form),
+        _joined(segmenter.cut_for_search(form, False), form, sub=True),
     )
+
+
+# Streams of one token per character or per pair of characters are made from the text's
+# code points (UTF-32) with array slices: no Python object per token.
+_CODE = "I"
+_UTF32 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+_SPACE = ord(" ")
+
+
+def _code_points(run: str) -> array[int]:
+    codes = array(_CODE)
+    codes.frombytes(run.encode(_UTF32, "surrogatepass"))
+    return codes
 
 
 def chars_stream(form: str) -> str:
     """The characters of text in ``index_form`` that can be words, one token each, in
     order (indexed with positions: a quoted phrase is a run of characters)."""
-    return " ".join(form.replace(" ", ""))
+    run = run_of(form)
+    if len(run) < 2:
+        return run
+    codes = _code_points(run)
+    out = array(_CODE, [_SPACE]) * (2 * len(run))
+    out[0::2] = codes
+    return out.tobytes()[: -codes.itemsize].decode(_UTF32, "surrogatepass")
+
+
+def run_of(form: str) -> str:
+    """The characters of text in ``index_form`` as one run (spaces and punctuation gone):
+    what the ``chars`` and ``pairs`` streams are made of."""
+    return form.replace(" ", "")
+
+
+def pairs(run: str) -> list[str]:
+    """Every two consecutive characters of a run, in order (a single character alone)."""
+    if len(run) < 2:
+        return [run] if run else []
+    return [run[at : at + 2] for at in range(len(run) - 1)]
+
+
+def pairs_stream(form: str) -> str:
+    """The bigrams of text in ``index_form``, space-separated, in order (as
+    ``" ".join(pairs(run_of(form)))``, at a tenth of the cost)."""
+    run = run_of(form)
+    if len(run) < 3:
+        return run
+    codes = _code_points(run)
+    out = array(_CODE, [_SPACE]) * (3 * (len(run) - 1))
+    out[0::3] = codes[:-1]
+    out[1::3] = codes[1:]
+    return out.tobytes()[: -codes.itemsize].decode(_UTF32, "surrogatepass")
 
 
 def warm_up() -> None:

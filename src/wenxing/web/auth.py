@@ -48,6 +48,13 @@ def current_member(session: Session, request: Request) -> Member | None:
     return member
 
 
+def who(member: Member | None) -> dict | None:
+    """The signed-in account as a page's header shows it (None: signed out)."""
+    if member is None:
+        return None
+    return {"number": member.number, "name": member.name, "role": member.role}
+
+
 def session_lifetimes(request: Request) -> SessionLifetimes:
     """The publisher's session lifetimes (the runtime's cached settings)."""
     runtime = getattr(request.app.state, "runtime", None)
@@ -127,8 +134,17 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
 
 
 def local_target(target: str) -> str:
-    """Only same-site paths are followed after signing in or up."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    r"""Only same-site paths are followed after signing in, signing up or redeeming. Browsers
+    read a backslash as a slash and drop tabs and newlines, so ``/\evil.example`` and
+    ``/\t/evil.example`` are other sites as ``//evil.example`` is; none of them is followed."""
+    cleaned = "".join(ch for ch in target if ch not in "\t\r\n").replace("\\", "/")
+    if (
+        not cleaned.startswith("/")
+        or cleaned.startswith("//")
+        or any(ord(ch) < 0x20 or ch == "\x7f" for ch in target)
+    ):
+        return "/"
+    return target
 
 
 def open_session(session: Session, publisher, request: Request, identifier: str, password: str):
@@ -142,8 +158,8 @@ def open_session(session: Session, publisher, request: Request, identifier: str,
         now=utcnow(),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
-        max_sessions=publisher["max_sessions"],
-        sharing_networks=publisher["sharing_networks"],
+        max_sessions=publisher.max_sessions,
+        sharing_networks=publisher.sharing_networks,
     )
 
 

@@ -10,7 +10,7 @@ is a page past the last; a bad page value is a 400.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -20,96 +20,100 @@ from fastapi.responses import HTMLResponse
 from wenxing.i18n import _
 from wenxing.live import digests
 from wenxing.materials import catalog
-from wenxing.members.models import Member
 from wenxing.runtime import Runtime
-from wenxing.web import auth
+from wenxing.web.deps import RuntimeDep, ViewerDep, render, who_of
 from wenxing.web.paging import Page, PageNumber, link
 
 PER_PAGE = 20
 
-
-def _who(member: Member | None) -> dict | None:
-    if member is None:
-        return None
-    return {"number": member.number, "name": member.name, "role": member.role}
+router = APIRouter(include_in_schema=False)  # pages, not the API
 
 
-def browse_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(include_in_schema=False)  # pages, not the API
+@router.get("/categories", response_class=HTMLResponse)
+def categories(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> HTMLResponse:
+    with runtime.db.reading() as session:
+        shelves = catalog.categories(session)
+    return render(request, "categories.html", {"who": who_of(viewer), "categories": shelves})
 
-    @router.get("/categories", response_class=HTMLResponse)
-    def categories(request: Request) -> HTMLResponse:
-        with runtime.db.reading() as session:
-            who = _who(auth.current_member(session, request))
-            shelves = catalog.categories(session)
-        return render(request, "categories.html", {"who": who, "categories": shelves})
 
-    @router.get("/categories/{name:path}", response_class=HTMLResponse)
-    def category(request: Request, name: str, page: PageNumber = 1) -> HTMLResponse:
-        return shelf(
-            request,
-            page,
-            category=name,
-            title=_("分类：%(name)s") % {"name": name},
-            missing=_("没有这个分类"),
-            here=f"/categories/{name}",
-        )
+@router.get("/categories/{name:path}", response_class=HTMLResponse)
+def category(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, name: str, page: PageNumber = 1
+) -> HTMLResponse:
+    shelved = Shelved(category=name)
+    title = _("分类：%(name)s") % {"name": name}
+    return _shelf(request, runtime, viewer, page, shelved, title, _("没有这个分类"))
 
-    @router.get("/tags/{name:path}", response_class=HTMLResponse)
-    def tag(request: Request, name: str, page: PageNumber = 1) -> HTMLResponse:
-        return shelf(
-            request,
-            page,
-            tag=name,
-            title=_("标签：%(name)s") % {"name": name},
-            missing=_("没有这个标签"),
-            here=f"/tags/{name}",
-        )
 
-    @router.get("/published/{digest_id}", response_class=HTMLResponse)
-    def digest(request: Request, digest_id: int, page: PageNumber = 1) -> HTMLResponse:
-        """The materials an import run published together (live/digests.py)."""
-        here, title, missing = f"/published/{digest_id}", _("一起发布的新材料"), _("没有这批材料")
-        return shelf(request, page, title=title, missing=missing, here=here, digest=digest_id)
+@router.get("/tags/{name:path}", response_class=HTMLResponse)
+def tag(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, name: str, page: PageNumber = 1
+) -> HTMLResponse:
+    shelved = Shelved(tag=name)
+    title = _("标签：%(name)s") % {"name": name}
+    return _shelf(request, runtime, viewer, page, shelved, title, _("没有这个标签"))
 
-    def shelf(
-        request: Request,
-        page: int,
-        *,
-        title: str,
-        missing: str,
-        here: str,
-        category: str | None = None,
-        tag: str | None = None,
-        digest: int | None = None,
-    ) -> HTMLResponse:
-        shelved: dict[str, Any] = {"published_only": True, "category": category, "tag": tag}
-        with runtime.db.reading() as session:
-            who = _who(auth.current_member(session, request))
-            if digest is not None:
-                shelved["ids"] = digests.material_ids(session, digest)
-            shown = Page(page, PER_PAGE, catalog.count_materials(session, **shelved))
-            rows = []
-            if shown.total and not shown.past_the_end:
-                rows = catalog.list_materials(
-                    session,
-                    newest_first=True,
-                    limit=shown.size,
-                    offset=shown.offset,
-                    **shelved,
-                )
-        if not shown.total:
-            return render(request, "error.html", {"who": who, "message": missing}, 404)
-        if shown.past_the_end:
-            return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
-        context = {
-            "who": who,
-            "title": title,
-            "materials": rows,
-            "shown": shown,
-            "link": link(quote(here)),  # a category's or tag's name may need escaping
-            "digest": digest is not None,
-        }
-        return render(request, "shelf.html", context)
 
-    return router
+@router.get("/published/{digest_id}", response_class=HTMLResponse)
+def digest(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, digest_id: int, page: PageNumber = 1
+) -> HTMLResponse:
+    """The materials an import run published together (live/digests.py)."""
+    shelved = Shelved(digest=digest_id)
+    return _shelf(request, runtime, viewer, page, shelved, _("一起发布的新材料"), _("没有这批材料"))
+
+
+@dataclass(frozen=True)
+class Shelved:
+    """Which published materials a shelf lists: a category's, a tag's or a digest's."""
+
+    category: str | None = None
+    tag: str | None = None
+    digest: int | None = None
+
+    @property
+    def here(self) -> str:
+        if self.digest is not None:
+            return f"/published/{self.digest}"
+        if self.category is not None:
+            return f"/categories/{self.category}"
+        return f"/tags/{self.tag}"
+
+
+def _shelf(
+    request: Request,
+    runtime: Runtime,
+    viewer,
+    page: int,
+    shelved: Shelved,
+    title: str,
+    missing: str,
+) -> HTMLResponse:
+    who = who_of(viewer)
+    filters: dict[str, Any] = {
+        "published_only": True,
+        "category": shelved.category,
+        "tag": shelved.tag,
+    }
+    with runtime.db.reading() as session:
+        if shelved.digest is not None:
+            filters["ids"] = digests.material_ids(session, shelved.digest)
+        shown = Page(page, PER_PAGE, catalog.count_materials(session, **filters))
+        rows = []
+        if shown.total and not shown.past_the_end:
+            rows = catalog.list_materials(
+                session, newest_first=True, limit=shown.size, offset=shown.offset, **filters
+            )
+    if not shown.total:
+        return render(request, "error.html", {"who": who, "message": missing}, 404)
+    if shown.past_the_end:
+        return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
+    context = {
+        "who": who,
+        "title": title,
+        "materials": rows,
+        "shown": shown,
+        "link": link(quote(shelved.here)),  # a category's or tag's name may need escaping
+        "digest": shelved.digest is not None,
+    }
+    return render(request, "shelf.html", context)

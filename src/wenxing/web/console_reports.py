@@ -22,20 +22,18 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import case, func, select
 
 from wenxing import audit
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
-from wenxing.materials.models import Material, MaterialVersion
 from wenxing.members.models import Member
-from wenxing.reports import decisions
+from wenxing.reports import decisions, queries
 from wenxing.reports.intake import format_receipt
-from wenxing.reports.models import STATES, Accusation, Report, ReportEvidence, ReportTrace
-from wenxing.reports.receipts import PENDING_STATES, evidence_outcome
-from wenxing.runtime import Runtime
+from wenxing.reports.models import STATES, Report, ReportEvidence
+from wenxing.reports.receipts import evidence_outcome
 from wenxing.web import auth, reporting
-from wenxing.web.console import StaffDep, checked, console_page, no_such_page, staff
+from wenxing.web.console import StaffDep, console_page, no_such_page, staff
+from wenxing.web.deps import RuntimeDep, csrf_checked, render, runtime_of
 from wenxing.web.paging import Page, PageNumber, link
 
 PAGE_SIZE = 30
@@ -134,163 +132,150 @@ def web_link(link: str | None) -> str | None:
     return link.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def console_report_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(
-        prefix="/console/reports", dependencies=[Depends(staff)], include_in_schema=False
+router = APIRouter(
+    prefix="/console/reports", dependencies=[Depends(staff)], include_in_schema=False
+)
+_view = partial(console_page, render)
+
+
+@router.get("", response_class=HTMLResponse)
+def reports(
+    request: Request,
+    who: StaffDep,
+    runtime: RuntimeDep,
+    state: str = "",
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    state = state if state in ("pending", *STATES) else ""
+    with runtime.db.reading() as session:
+        shown, rows = _listing(session, state, page)
+    if shown.past_the_end:
+        return no_such_page(_view, request, who)
+    context = {
+        "who": who.__dict__,
+        "rows": rows,
+        "state": state,
+        "states": [("", _("全部")), ("pending", _("待处理"))]
+        + [(s, reporting.state_name(s)) for s in STATES],
+        "shown": shown,
+        "link": link("/console/reports", state=state),
+    }
+    return _view(request, "reports.html", context)
+
+
+def _detail(
+    request: Request, who, report_id: int, *, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    with runtime_of(request).db.reading() as session:
+        case_ = _case(session, report_id)
+    if case_ is None:
+        return _view(request, "message.html", {"message": _("没有这条举报"), "who": who}, 404)
+    return _view(request, "report.html", {"who": who, "error": error, **case_}, status)
+
+
+@router.get("/{report_id}", response_class=HTMLResponse)
+def report(request: Request, who: StaffDep, report_id: int) -> HTMLResponse:
+    return _detail(request, who.__dict__, report_id)
+
+
+@router.get("/{report_id}/evidence/{evidence_id}")
+def evidence_file(
+    request: Request, who: StaffDep, runtime: RuntimeDep, report_id: int, evidence_id: int
+):
+    with runtime.db.transaction() as session:
+        row = session.get(ReportEvidence, evidence_id)
+        if row is None or row.report_id != report_id:
+            message = _("没有这份证据")
+            return _view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
+        if row.purged_at is not None:
+            message = _("这份证据已过保存期限并删除，只保留了它的哈希值和核对结果")
+            return _view(request, "message.html", {"message": message, "who": who.__dict__}, 410)
+        data, name = row.data, row.filename or f"pasted-{row.id}.txt"
+        report = session.get(Report, report_id)
+        assert report is not None  # the evidence row's report (a foreign key)
+        # Who looked at which evidence is on record: it may hold a member's whole copy.
+        audit.record(
+            session,
+            audit.REPORT_EVIDENCE_DOWNLOAD,
+            actor=who.number,
+            subject=format_receipt(report.receipt),
+            ip=auth.client_ip(request),
+            evidence=evidence_id,
+            sha256=row.sha256,
+        )
+    suffix = PurePath(name).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+    headers = {
+        "Content-Disposition": f'attachment; filename="evidence-{evidence_id}{suffix}"; '
+        f"filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "no-store",
+    }
+    return Response(data, media_type="application/octet-stream", headers=headers)
+
+
+def _decided(request: Request, who, report_id: int, decide: Callable, **choices) -> Response:
+    """Make one decision (``decisions.confirm`` or ``reject``) in its own transaction,
+    by the editor from their address now: back to the report, or its page again with
+    why the decision was refused."""
+    try:
+        with runtime_of(request).db.transaction() as session:
+            decide(
+                session,
+                report_id,
+                editor=who.number,
+                now=utcnow(),
+                ip=auth.client_ip(request),
+                **choices,
+            )
+    except decisions.DecisionError as refused:
+        status = {"not_found": 404, "decided": 409}.get(refused.code, 400)
+        error = decision_message(refused)
+        return _detail(request, who.__dict__, report_id, error=error, status=status)
+    return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
+
+
+@router.post(
+    "/{report_id}/confirm", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)]
+)
+def confirm(
+    request: Request,
+    who: StaffDep,
+    runtime: RuntimeDep,
+    report_id: int,
+    sanction: str = Form(""),
+    reason: str = Form(""),
+    members: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    publisher = runtime.publisher_settings()
+    return _decided(
+        request,
+        who,
+        report_id,
+        decisions.confirm,
+        reason=reason,
+        sanction=sanction,
+        publisher=publisher,
+        members=members or [],  # none ticked is nobody, not everyone
     )
 
-    view = partial(console_page, render)
 
-    @router.get("", response_class=HTMLResponse)
-    def reports(
-        request: Request,
-        who: StaffDep,
-        state: str = "",
-        page: PageNumber = 1,
-    ) -> HTMLResponse:
-        state = state if state in ("pending", *STATES) else ""
-        with runtime.db.reading() as session:
-            shown, rows = _listing(session, state, page)
-        if shown.past_the_end:
-            return no_such_page(view, request, who)
-        context = {
-            "who": who.__dict__,
-            "rows": rows,
-            "state": state,
-            "states": [("", _("全部")), ("pending", _("待处理"))]
-            + [(s, reporting.state_name(s)) for s in STATES],
-            "shown": shown,
-            "link": link("/console/reports", state=state),
-        }
-        return view(request, "reports.html", context)
-
-    def detail(
-        request: Request, who, report_id: int, *, error: str | None = None, status: int = 200
-    ) -> HTMLResponse:
-        with runtime.db.reading() as session:
-            case_ = _case(session, report_id)
-        if case_ is None:
-            return view(request, "message.html", {"message": _("没有这条举报"), "who": who}, 404)
-        return view(request, "report.html", {"who": who, "error": error, **case_}, status)
-
-    @router.get("/{report_id}", response_class=HTMLResponse)
-    def report(request: Request, who: StaffDep, report_id: int) -> HTMLResponse:
-        return detail(request, who.__dict__, report_id)
-
-    @router.get("/{report_id}/evidence/{evidence_id}")
-    def evidence_file(request: Request, who: StaffDep, report_id: int, evidence_id: int):
-        with runtime.db.transaction() as session:
-            row = session.get(ReportEvidence, evidence_id)
-            if row is None or row.report_id != report_id:
-                message = _("没有这份证据")
-                return view(request, "message.html", {"message": message, "who": who.__dict__}, 404)
-            if row.purged_at is not None:
-                message = _("这份证据已过保存期限并删除，只保留了它的哈希值和核对结果")
-                return view(request, "message.html", {"message": message, "who": who.__dict__}, 410)
-            data, name = row.data, row.filename or f"pasted-{row.id}.txt"
-            report = session.get(Report, report_id)
-            assert report is not None  # the evidence row's report (a foreign key)
-            # Who looked at which evidence is on record: it may hold a member's whole copy.
-            audit.record(
-                session,
-                audit.REPORT_EVIDENCE_DOWNLOAD,
-                actor=who.number,
-                subject=format_receipt(report.receipt),
-                ip=auth.client_ip(request),
-                evidence=evidence_id,
-                sha256=row.sha256,
-            )
-        suffix = PurePath(name).suffix.lower()
-        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
-        headers = {
-            "Content-Disposition": f'attachment; filename="evidence-{evidence_id}{suffix}"; '
-            f"filename*=UTF-8''{quote(name)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "no-store",
-        }
-        return Response(data, media_type="application/octet-stream", headers=headers)
-
-    def decided(request: Request, who, report_id: int, decide: Callable, **choices) -> Response:
-        """Make one decision (``decisions.confirm`` or ``reject``) in its own transaction,
-        by the editor from their address now: back to the report, or its page again with
-        why the decision was refused."""
-        try:
-            with runtime.db.transaction() as session:
-                decide(
-                    session,
-                    report_id,
-                    editor=who.number,
-                    now=utcnow(),
-                    ip=auth.client_ip(request),
-                    **choices,
-                )
-        except decisions.DecisionError as refused:
-            status = {"not_found": 404, "decided": 409}.get(refused.code, 400)
-            error = decision_message(refused)
-            return detail(request, who.__dict__, report_id, error=error, status=status)
-        return RedirectResponse(f"/console/reports/{report_id}", status_code=303)
-
-    @router.post("/{report_id}/confirm", response_class=HTMLResponse)
-    def confirm(
-        request: Request,
-        who: StaffDep,
-        report_id: int,
-        sanction: str = Form(""),
-        reason: str = Form(""),
-        members: Annotated[list[int] | None, Form()] = None,
-        csrf_token: str = Form(""),
-    ) -> Response:
-        checked(request, csrf_token)
-        publisher = runtime.publisher_settings()
-        return decided(
-            request,
-            who,
-            report_id,
-            decisions.confirm,
-            reason=reason,
-            sanction=sanction,
-            publisher=publisher,
-            members=members or [],  # none ticked is nobody, not everyone
-        )
-
-    @router.post("/{report_id}/reject", response_class=HTMLResponse)
-    def reject(
-        request: Request,
-        who: StaffDep,
-        report_id: int,
-        reason: str = Form(""),
-        csrf_token: str = Form(""),
-    ) -> Response:
-        checked(request, csrf_token)
-        return decided(request, who, report_id, decisions.reject, reason=reason)
-
-    return router
+@router.post(
+    "/{report_id}/reject", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)]
+)
+def reject(request: Request, who: StaffDep, report_id: int, reason: str = Form("")) -> Response:
+    return _decided(request, who, report_id, decisions.reject, reason=reason)
 
 
 def _listing(session, state: str, page: int) -> tuple[Page, list[dict]]:
     """The page of the list asked for and its rows (none for a page past the last)."""
-    query = select(Report)
-    if state == "pending":
-        query = query.where(Report.state.in_(PENDING_STATES))
-    elif state:
-        query = query.where(Report.state == state)
-    shown = Page(
-        page, PAGE_SIZE, session.scalar(select(func.count()).select_from(query.subquery()))
-    )
+    shown = Page(page, PAGE_SIZE, queries.count_reports(session, state))
     if shown.past_the_end:
         return shown, []
-    waiting = case((Report.state == "traced", 0), (Report.state == "received", 1), else_=2)
-    reports = session.scalars(
-        query.order_by(waiting, Report.created_at.desc(), Report.id.desc())
-        .offset(shown.offset)
-        .limit(shown.size)
-    ).all()
+    reports = queries.list_reports(session, state, offset=shown.offset, limit=shown.size)
     ids = [r.id for r in reports]
-    evidence, accused = (
-        _per_report(session, ReportEvidence, ids),
-        _per_report(session, Accusation, ids),
-    )
+    evidence, accused = queries.evidence_counts(session, ids), queries.accused_counts(session, ids)
     rows = [
         {
             "id": r.id,
@@ -306,17 +291,6 @@ def _listing(session, state: str, page: int) -> tuple[Page, list[dict]]:
         for r in reports
     ]
     return shown, rows
-
-
-def _per_report(session, model, ids: list[int]) -> dict[int, int]:
-    """How many rows of ``model`` (evidence, accusations) each report has."""
-    return dict(
-        session.execute(
-            select(model.report_id, func.count())
-            .where(model.report_id.in_(ids))
-            .group_by(model.report_id)
-        ).all()
-    )
 
 
 def _case(session, report_id: int) -> dict | None:
@@ -340,32 +314,11 @@ def _case(session, report_id: int) -> dict | None:
         "sanction": _named(SANCTION_NAMES, report.sanction),
         "reward": _named(REWARD_NAMES, report.reward),
         "reward_notes": [note_message(n) for n in (report.reward_note or "").splitlines()],
-        "events": session.scalars(
-            select(audit.AuditEvent)
-            .where(audit.AuditEvent.subject == receipt)
-            .order_by(audit.AuditEvent.id)
-        ).all(),
+        "events": queries.events_about(session, receipt),
     }
 
 
 def _evidence(session, report: Report) -> list[dict]:
-    rows = session.execute(
-        select(
-            ReportEvidence.id,
-            ReportEvidence.kind,
-            ReportEvidence.filename,
-            ReportEvidence.size,
-            ReportEvidence.sha256,
-            ReportEvidence.detected,
-            ReportEvidence.error,
-            ReportEvidence.error_detail,
-            ReportEvidence.chars,
-            ReportEvidence.purged_at,
-            func.substr(ReportEvidence.text, 1, PREVIEW_CHARS).label("preview"),
-        )
-        .where(ReportEvidence.report_id == report.id)
-        .order_by(ReportEvidence.id)
-    ).all()
     return [
         {
             "row": row,
@@ -373,20 +326,13 @@ def _evidence(session, report: Report) -> list[dict]:
             "detail": reporting.evidence_detail(row.error_detail),
             "more": (row.chars or 0) > PREVIEW_CHARS,
         }
-        for row in rows
+        for row in queries.evidence_rows(session, report.id, PREVIEW_CHARS)
     ]
 
 
 def _traces(session, report_id: int) -> list[dict]:
-    rows = session.execute(
-        select(ReportTrace, Material.title, MaterialVersion.number)
-        .join(Material, Material.id == ReportTrace.material_id)
-        .join(MaterialVersion, MaterialVersion.id == ReportTrace.version_id)
-        .where(ReportTrace.report_id == report_id)
-        .order_by(ReportTrace.id)
-    ).all()
     cases = []
-    for trace, title, number in rows:
+    for trace, title, number in queries.trace_rows(session, report_id):
         result = json.loads(trace.result)
         cases.append(
             {
@@ -407,12 +353,6 @@ def _traces(session, report_id: int) -> list[dict]:
 
 
 def _accused(session, report_id: int) -> list[dict]:
-    rows = session.execute(
-        select(Accusation, Member.number, Member.name, Member.status)
-        .join(Member, Member.id == Accusation.member_id)
-        .where(Accusation.report_id == report_id)
-        .order_by(Accusation.id)
-    ).all()
     return [
         {
             "a": accusation,
@@ -424,5 +364,5 @@ def _accused(session, report_id: int) -> list[dict]:
             "flag_detail": note_message(accusation.flag_detail),
             "copies": json.loads(accusation.copies or "[]"),
         }
-        for accusation, number, name, status in rows
+        for accusation, number, name, status in queries.accused_rows(session, report_id)
     ]

@@ -10,7 +10,8 @@ already issued keep the plan they were made with, so tracing them is unaffected.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,9 +20,9 @@ from wenxing import audit
 from wenxing.delivery import review
 from wenxing.i18n import N_, _
 from wenxing.materials import catalog
-from wenxing.runtime import Runtime
 from wenxing.web import auth
-from wenxing.web.console import StaffDep, checked, console_page, staff
+from wenxing.web.console import StaffDep, console_page, staff
+from wenxing.web.deps import RuntimeDep, csrf_checked, render
 
 STATE_NAMES = {
     review.APPROVED: N_("已批准"),
@@ -35,100 +36,110 @@ NOTICES = {
     "places": N_("已保存这份材料的措辞位置：以后发出的副本按此处理。"),
 }
 DECISIONS = ("approved", "vetoed", "reset")
+# The marking strengths in words (the setting's values are off, light and strong).
+STRENGTH_NAMES = {
+    "off": N_("不换措辞（只有看不见的标记）"),
+    "light": N_("轻度（在审核过的位置换措辞）"),
+    "strong": N_("强（换措辞，看不见的标记更密）"),
+}
 
 
-def console_wording_routes(runtime: Runtime, render: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=[Depends(staff)], include_in_schema=False)
 
-    def view(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-        return console_page(render, request, name, context, status)
+_view = partial(console_page, render)
 
-    def no_material(request: Request, who) -> HTMLResponse:
-        return view(
-            request, "message.html", {"who": who.__dict__, "message": _("没有这份材料")}, 404
+
+def _no_material(request: Request, who) -> HTMLResponse:
+    return _view(request, "message.html", {"who": who.__dict__, "message": _("没有这份材料")}, 404)
+
+
+@router.get("/wording", response_class=HTMLResponse)
+def groups(request: Request, who: StaffDep, runtime: RuntimeDep, notice: str = "") -> HTMLResponse:
+    publisher = runtime.publisher_settings()
+    with runtime.db.reading() as session:
+        rows = review.group_reviews(session, publisher)
+    context = {
+        "who": who.__dict__,
+        "groups": [{"g": row, "state_name": _(STATE_NAMES[row.state])} for row in rows],
+        "sampled": review.GROUP_SAMPLE_MATERIALS,
+        "strength": _(STRENGTH_NAMES.get(publisher.marking_strength, "")),
+        "notice": _(NOTICES[notice]) if notice in NOTICES else None,
+    }
+    return _view(request, "wording.html", context)
+
+
+@router.get("/wording/materials/{material_id}", response_class=HTMLResponse)
+def places(
+    request: Request, who: StaffDep, runtime: RuntimeDep, material_id: int, notice: str = ""
+) -> HTMLResponse:
+    publisher = runtime.publisher_settings()
+    with runtime.db.reading() as session:
+        version = _current_version(session, material_id)
+        if version is None:
+            return _no_material(request, who)
+        found = review.wording_places(session, version, publisher)
+        title, number = version.title, version.number
+    context = {
+        "who": who.__dict__,
+        "material_id": material_id,
+        "title": title,
+        "version": number,
+        "places": found,
+        "vetoed": sum(p.vetoed for p in found),
+        "notice": _(NOTICES[notice]) if notice in NOTICES else None,
+    }
+    return _view(request, "material_wording.html", context)
+
+
+@router.post("/wording/materials/{material_id}", dependencies=[Depends(csrf_checked)])
+def save_places(
+    request: Request,
+    who: StaffDep,
+    runtime: RuntimeDep,
+    material_id: int,
+    veto: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    refused = {int(v) for v in veto or [] if v.isdigit()}
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        version = _current_version(session, material_id)
+        if version is None:
+            return _no_material(request, who)
+        known = {p.offset for p in review.wording_places(session, version, publisher)}
+        before = review.vetoes(session, version.id) & known
+        wanted = refused & known
+        review.set_vetoes(session, version.id, sorted(wanted - before), True)
+        review.set_vetoes(session, version.id, sorted(before - wanted), False)
+        audit.record(
+            session,
+            audit.WORDING_VETO,
+            actor=who.number,
+            subject=f"material:{material_id}",
+            ip=auth.client_ip(request),
+            version=version.number,
+            vetoed=sorted(wanted - before),
+            allowed=sorted(before - wanted),
         )
+    return RedirectResponse(f"/console/wording/materials/{material_id}?notice=places", 303)
 
-    @router.get("/wording", response_class=HTMLResponse)
-    def groups(request: Request, who: StaffDep, notice: str = "") -> HTMLResponse:
-        publisher = runtime.publisher_settings()
-        with runtime.db.reading() as session:
-            rows = review.group_reviews(session, publisher)
-        context = {
-            "who": who.__dict__,
-            "groups": [{"g": row, "state_name": _(STATE_NAMES[row.state])} for row in rows],
-            "sampled": review.GROUP_SAMPLE_MATERIALS,
-            "strength": publisher["marking_strength"],
-            "notice": _(NOTICES[notice]) if notice in NOTICES else None,
-        }
-        return view(request, "wording.html", context)
 
-    @router.get("/wording/materials/{material_id}", response_class=HTMLResponse)
-    def places(request: Request, who: StaffDep, material_id: int, notice: str = "") -> HTMLResponse:
-        publisher = runtime.publisher_settings()
-        with runtime.db.reading() as session:
-            version = _current_version(session, material_id)
-            if version is None:
-                return no_material(request, who)
-            found = review.wording_places(session, version, publisher)
-            title, number = version.title, version.number
-        context = {
-            "who": who.__dict__,
-            "material_id": material_id,
-            "title": title,
-            "version": number,
-            "places": found,
-            "vetoed": sum(p.vetoed for p in found),
-            "notice": _(NOTICES[notice]) if notice in NOTICES else None,
-        }
-        return view(request, "material_wording.html", context)
-
-    @router.post("/wording/materials/{material_id}")
-    async def save_places(request: Request, who: StaffDep, material_id: int) -> Response:
-        form = await request.form()
-        checked(request, str(form.get("csrf_token", "")))
-        refused = {int(str(v)) for v in form.getlist("veto") if str(v).isdigit()}
-        publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
-            version = _current_version(session, material_id)
-            if version is None:
-                return no_material(request, who)
-            known = {p.offset for p in review.wording_places(session, version, publisher)}
-            before = review.vetoes(session, version.id) & known
-            wanted = refused & known
-            review.set_vetoes(session, version.id, sorted(wanted - before), True)
-            review.set_vetoes(session, version.id, sorted(before - wanted), False)
-            audit.record(
-                session,
-                audit.WORDING_VETO,
-                actor=who.number,
-                subject=f"material:{material_id}",
-                ip=auth.client_ip(request),
-                version=version.number,
-                vetoed=sorted(wanted - before),
-                allowed=sorted(before - wanted),
-            )
-        return RedirectResponse(f"/console/wording/materials/{material_id}?notice=places", 303)
-
-    # After the material routes: /wording/materials/{id} is not a group and a decision.
-    @router.post("/wording/{group}/{decision}")
-    def decide(
-        request: Request, who: StaffDep, group: str, decision: str, csrf_token: str = Form("")
-    ) -> Response:
-        checked(request, csrf_token)
-        number = int(group) if group.isdigit() else -1
-        if decision not in DECISIONS:
-            return view(
-                request, "message.html", {"who": who.__dict__, "message": _("没有这个操作")}, 404
-            )
-        publisher = runtime.publisher_settings()
-        with runtime.db.transaction() as session:
-            done = review.decide_group(session, publisher, number, decision, actor=who.number)
-        if done is None:
-            message = {"who": who.__dict__, "message": _("没有这一组措辞变体")}
-            return view(request, "message.html", message, 404)
-        return RedirectResponse(f"/console/wording?notice={decision}#group-{number}", 303)
-
-    return router
+# After the material routes: /wording/materials/{id} is not a group and a decision.
+@router.post("/wording/{group}/{decision}", dependencies=[Depends(csrf_checked)])
+def decide(
+    request: Request, who: StaffDep, runtime: RuntimeDep, group: str, decision: str
+) -> Response:
+    number = int(group) if group.isdigit() else -1
+    if decision not in DECISIONS:
+        return _view(
+            request, "message.html", {"who": who.__dict__, "message": _("没有这个操作")}, 404
+        )
+    publisher = runtime.publisher_settings()
+    with runtime.db.transaction() as session:
+        done = review.decide_group(session, publisher, number, decision, actor=who.number)
+    if done is None:
+        message = {"who": who.__dict__, "message": _("没有这一组措辞变体")}
+        return _view(request, "message.html", message, 404)
+    return RedirectResponse(f"/console/wording?notice={decision}#group-{number}", 303)
 
 
 def _current_version(session, material_id: int):

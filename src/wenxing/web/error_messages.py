@@ -79,6 +79,15 @@ CHINESE: dict[str, str] = {
     "setting.plan_fields": N_("第 %(n)s 个套餐缺少 %(fields)s。"),
     "setting.plan_code": N_("第 %(n)s 个套餐的 code 为空，或与别的套餐重复。"),
     "setting.plan_whole_number": N_("套餐 %(plan)s 的 %(field)s 要填整数。"),
+    "setting.plan_price": N_("套餐 %(plan)s 的价格要填不小于 0 的数字（元）。"),
+    "setting.plan_shop_url": N_("套餐 %(plan)s 的购买链接要以 https:// 或 http:// 开头。"),
+    "setting.plan_qr": N_("套餐 %(plan)s 的收款码图片不存在，请重新上传。"),
+    "setting.qr_too_large": N_("收款码图片不能超过 %(kb)s KB。"),
+    "setting.qr_type": N_("收款码图片要是 PNG 或 JPEG 格式。"),
+    "setting.qr_unreadable": N_("图片里没有读出二维码，请上传清晰、完整的二维码图片。"),
+    "setting.qr_elsewhere": N_(
+        "二维码指向 %(link)s，与购买链接 %(shop_url)s 不一致，请上传同一购买地址的二维码或改正链接。"
+    ),
     "setting.plan_has_codes": N_("套餐 %(plan)s 还有 %(count)s 张未兑换的卡密，请先作废这些卡密。"),
     "setting.plan_is_reward": N_("套餐 %(plan)s 是举报奖励套餐，请先修改“举报奖励套餐”。"),
     "variants.empty_context": N_("第 %(n)s 行：有一条空的上下文规则。"),
@@ -88,7 +97,20 @@ CHINESE: dict[str, str] = {
     "variants.repeated_form": N_("第 %(n)s 行：同一组里有重复的说法。"),
     "variants.spaces": N_("第 %(n)s 行：说法里不能有空格。"),
     "variants.form_elsewhere": N_("第 %(n)s 行：“%(form)s”已经在第 %(other)s 行的组里了。"),
+    # the console's bulk actions on materials
+    "material.title": N_("标题不能为空，也不能超过 %(chars)s 字"),
+    "material.kind": N_("请选择一种类型"),
+    "material.tags": N_("标签最多 %(tags)s 个，每个不超过 %(chars)s 字"),
+    "material.bulk_none": N_("请先勾选材料"),
+    "material.bulk_too_many": N_("一次最多处理 %(limit)s 份材料"),
+    "material.bulk_action": N_("不支持这个操作"),
+    "material.bad_tag": N_("标签为 1 到 %(chars)s 个字，不能有逗号"),
+    "material.bad_category": N_("分类不能超过 %(chars)s 个字"),
+    "material.too_many_tags": N_("《%(title)s》已经有 %(tags)s 个标签了"),
     # members and accounts
+    "member.bulk_none": N_("请先勾选会员"),
+    "member.bulk_too_many": N_("一次最多处理 %(limit)s 位会员"),
+    "member.grant_reason": N_("请填写赠送原因"),
     "member.phone_format": N_("手机号格式不正确"),
     "member.name_missing": N_("请填写称呼"),
     "member.name_too_long": N_("称呼太长了"),
@@ -99,15 +121,40 @@ CHINESE: dict[str, str] = {
     "member.suspension_reason": N_("请填写暂停原因"),
     "member.already_suspended": N_("会员当前状态不能这样操作"),
     "member.not_suspended": N_("会员当前状态不能这样操作"),
+    "qq.number": N_("QQ 号是 5 到 12 位数字，不以 0 开头"),
+    "qq.taken": N_("这个 QQ 号已绑定另一个账户；请先在那个账户里解除绑定"),
+    "setting.qq_group": N_("%(name)s：QQ 群号是 5 到 12 位数字，不以 0 开头"),
+    "setting.qq_link": N_("%(name)s：加群链接要以 https:// 开头，不能含空格"),
+    "setting.qq_grace_days": N_("qq_grace_days：宽限天数是 0 到 90 的整数"),
     "account.password_short": N_("密码至少 %(min)s 位"),
     "account.identifier_missing": N_("请填写手机号或用户名"),
     "account.username_format": N_("用户名为 3–40 位字母、数字或下划线，以字母开头"),
     "account.identifier_unavailable": N_(
         "这个用户名或手机号不能用来注册，请换一个；已经有账号的，请直接登录"
     ),
+    "account.unclaimed": N_(
+        "这个手机号已在本站的会员名单中，账号还没有领取。请领取账号：设置密码后即可登录，"
+        "原有的会员权益都在。"
+    ),
+    "account.phone_unverified": N_(
+        "本站暂未开通短信验证，手机号暂时不能用来注册，请用用户名注册。"
+    ),
     "account.no_such_device": N_("没有这台已登录的设备"),
     "account.sign_in_failed": N_("手机号、用户名或密码不正确"),
     "account.sign_in_throttled": N_("尝试次数过多，请 15 分钟后再试"),
+    "recovery.too_soon": N_("验证码已发送，请 %(seconds)s 秒后再获取。"),
+    "recovery.too_many_sends": N_("获取验证码次数过多，请一小时后再试。"),
+    "recovery.wrong_code": N_("验证码不正确或已过期"),
+    "recovery.too_many_guesses": N_("验证码错误次数过多，请重新获取验证码。"),
+    "recovery.link_invalid": N_("链接无效、已使用或已过期，请联系客服重新生成。"),
+    "recovery.code_needed": N_("请填写手机收到的验证码"),
+    "sms.refused": N_("短信发送失败，请稍后再试。"),
+    "sms.unreachable": N_("短信服务暂时无法连接，请稍后再试。"),
+    "setting.json_object": N_('%(name)s 需要填写 JSON 对象，如 {"provider": "aliyun"}'),
+    "setting.sms_fields": N_("短信设置缺少：%(fields)s"),
+    "setting.sms_unknown": N_("短信设置中有不认识的项：%(fields)s"),
+    "setting.sms_provider": N_("短信服务商只能是：%(choices)s"),
+    "setting.sms_endpoint": N_("短信接口地址只能是服务商的地址或本机地址：%(endpoint)s"),
     # activation codes
     "code.length": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
     "code.character": N_("卡密格式不正确，请按 xxxx-xxxx-xxxx-xxxx-x 输入"),
@@ -123,6 +170,32 @@ CHINESE: dict[str, str] = {
     "code.batch_count": N_("数量为 %(low)s 到 %(high)s"),
     "code.batch_label": N_("请填写批次名称"),
     "code.batch_exists": N_("这个批次名称已经用过了"),
+    "code.no_batch": N_("没有这个批次"),
+    "code.expiry_past": N_("截止日期要在今天以后"),
+    "reading.position": N_("阅读位置格式不正确"),
+    # the basket and drafts
+    "compose.no_such_piece": N_("找不到这一段：材料可能已经更新，请刷新页面后再加入。"),
+    "compose.no_such_basket_piece": N_("素材篮里没有这一段。"),
+    "compose.no_such_draft": N_("找不到这份草稿。"),
+    "compose.no_such_part": N_("草稿里没有这一部分。"),
+    "compose.unpublished": N_("《%(title)s》尚未发布或已下架，不能用于组稿。"),
+    "compose.preview_free": N_("《%(title)s》仅对会员开放，开通会员后才能加入素材篮和组稿。"),
+    "compose.outside_window": N_(
+        "《%(title)s》不在您当前会员权益的时间范围内，续费或升级套餐后才能用于组稿。"
+    ),
+    "compose.suspended": N_("您的账号已被暂停，暂时不能组稿。如有疑问请联系管理员。"),
+    "compose.inactive": N_("您的账号已停用，暂时不能组稿。"),
+    "compose.refused": N_("您暂时不能使用《%(title)s》组稿。"),
+    "compose.basket_full": N_("素材篮最多放 %(limit)s 段，请先组成草稿或移除一些。"),
+    "compose.draft_full": N_("一份草稿最多 %(limit)s 个部分。"),
+    "compose.too_many_drafts": N_("最多保存 %(limit)s 份草稿，请先删除一些。"),
+    "compose.empty_basket": N_("素材篮是空的：在阅读页标题旁点“加入素材篮”。"),
+    "compose.empty_draft": N_("草稿里还没有素材段落，不能导出。"),
+    "compose.title": N_("草稿标题需要 1 到 %(limit)s 个字。"),
+    "compose.heading": N_("标题需要 1 到 %(limit)s 个字。"),
+    "compose.level": N_("标题层级只能是 一、（一）1.（1） 四级之一。"),
+    "compose.text": N_("自己写的段落需要 1 到 %(limit)s 个字。"),
+    "compose.format": N_("草稿只能导出为 %(choices)s。"),
 }
 
 # Shown only for an error that is not a DomainError (a bug, or a library's own exception).

@@ -1,4 +1,4 @@
-"""What the home page lists, read at most once a second per worker.
+"""The home page (``/``), and what it lists, read at most once a second per worker.
 
 The lists are the same for every visitor: the newest published materials, the most read
 of the last 30 days and the categories. Each worker keeps them for ``HOME_SECONDS``: a
@@ -16,16 +16,57 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from wenxing.config.texts import group_texts
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
 from wenxing.delivery.issue import copies_issued_here, most_read
+from wenxing.i18n import _
 from wenxing.materials import catalog
+from wenxing.members.entitlement import role_now
+from wenxing.members.subscriptions import account_view
+from wenxing.web import auth
+from wenxing.web.deps import RuntimeDep, render
 
 HOME_SECONDS = 1.0  # how stale another process's publish may be on the home page
 NEWEST = 30
 MOST_READ_DAYS = 30
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    publisher = runtime.publisher_settings()  # before the transaction: one connection each
+    lists = request.app.state.home_lists.lists()  # the same for everyone, kept a second
+    with runtime.db.reading() as session:
+        member = auth.current_member(session, request)
+        role = role_now(account_view(session, member) if member else None, utcnow())
+        who = auth.who(member)
+    context = {
+        "materials": lists.newest,
+        "popular": lists.popular,
+        "who": who,
+        "groups": _groups(publisher, role),
+        "categories": lists.categories,
+        "role": role,
+    }
+    return render(request, "home.html", context)
+
+
+def _groups(publisher, role: str) -> list[tuple[str, str]]:
+    """The group entry details a visitor or member is shown: the free group for everyone,
+    the member group for members and staff."""
+    shown = []
+    groups = group_texts(publisher)  # the words set, else the QQ number and join link
+    if role in ("member", "editor", "admin") and groups["member_group"]:
+        shown.append((_("会员群"), groups["member_group"]))
+    if groups["free_group"]:
+        shown.append((_("免费QQ群"), groups["free_group"]))
+    return shown
 
 
 @dataclass(frozen=True)
@@ -55,7 +96,8 @@ def _published(session: Session, material_id: int):
 
 
 class HomeCache:
-    """This worker's copy of the home page's lists (the threads of a server share it)."""
+    """This worker's copy of the home page's lists (the threads of a server share it; the
+    app keeps one, ``app.state.home_lists``)."""
 
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.monotonic):
         self._db = db

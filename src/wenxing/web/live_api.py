@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from wenxing.live.notify import mark_read, notifications_of, unread_count
 from wenxing.materials import catalog
-from wenxing.runtime import Runtime
-from wenxing.web.api import CallerDep, _errors
+from wenxing.web.api_callers import CallerDep
+from wenxing.web.api_schemas import errors
+from wenxing.web.deps import RuntimeDep
 
 MAX_LIMIT = 100
 
@@ -42,45 +43,45 @@ class MarkReadOut(BaseModel):
     unread: int
 
 
-def live_api_routes(runtime: Runtime) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"])
 
-    @router.get(
-        "/notifications",
-        response_model=NotificationsOut,
-        summary="The account's notifications",
-        responses=_errors(400, 401),
-    )
-    def notifications(
-        who: CallerDep,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        unread: bool = False,
-    ) -> NotificationsOut:
-        """Newest first, ``limit`` at a time from ``offset``; ``unread=true`` lists only
-        the unread ones. Live updates come from ``GET /events`` (Server-Sent Events)."""
-        with runtime.db.reading() as session:
-            total, rows = notifications_of(
-                session, who.member_id, offset=offset, limit=limit, unread_only=unread
-            )
-            count = unread_count(session, who.member_id)
-        items = [
-            NotificationOut(**{**row, "created_at": catalog.iso(row["created_at"])}) for row in rows
-        ]
-        return NotificationsOut(unread=count, total=total, items=items)
 
-    @router.post(
-        "/notifications/read",
-        response_model=MarkReadOut,
-        summary="Mark notifications read",
-        responses=_errors(400, 401, 403),
-    )
-    def read(who: CallerDep, body: MarkReadIn | None = None) -> MarkReadOut:
-        """Marks one notification (``id``) or all of the account's notifications read. A
-        cookie call needs the ``X-CSRF-Token`` header."""
-        with runtime.db.transaction() as session:
-            marked = mark_read(session, who.member_id, body.id if body else None)
-            count = unread_count(session, who.member_id)
-        return MarkReadOut(marked=marked, unread=count)
+@router.get(
+    "/notifications",
+    response_model=NotificationsOut,
+    summary="The account's notifications",
+    responses=errors(400, 401),
+)
+def notifications(
+    who: CallerDep,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    unread: bool = False,
+) -> NotificationsOut:
+    """Newest first, ``limit`` at a time from ``offset``; ``unread=true`` lists only
+    the unread ones. Live updates come from ``GET /events`` (Server-Sent Events)."""
+    with runtime.db.reading() as session:
+        total, rows = notifications_of(
+            session, who.member_id, offset=offset, limit=limit, unread_only=unread
+        )
+        count = unread_count(session, who.member_id)
+    items = [
+        NotificationOut(**{**row, "created_at": catalog.iso(row["created_at"])}) for row in rows
+    ]
+    return NotificationsOut(unread=count, total=total, items=items)
 
-    return router
+
+@router.post(
+    "/notifications/read",
+    response_model=MarkReadOut,
+    summary="Mark notifications read",
+    responses=errors(400, 401, 403),
+)
+def read(who: CallerDep, runtime: RuntimeDep, body: MarkReadIn | None = None) -> MarkReadOut:
+    """Marks one notification (``id``) or all of the account's notifications read. A
+    cookie call needs the ``X-CSRF-Token`` header."""
+    with runtime.db.transaction() as session:
+        marked = mark_read(session, who.member_id, body.id if body else None)
+        count = unread_count(session, who.member_id)
+    return MarkReadOut(marked=marked, unread=count)

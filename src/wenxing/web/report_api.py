@@ -21,9 +21,10 @@ from wenxing.members.models import Member
 from wenxing.reports import intake, receipts
 from wenxing.reports.intake import format_receipt
 from wenxing.reports.receipts import ReceiptView
-from wenxing.runtime import Runtime
 from wenxing.web import auth, reporting
-from wenxing.web.api import ApiError, OptionalCallerDep, _bearer, _cookie, _errors
+from wenxing.web.api_callers import ApiError, OptionalCallerDep, bearer_scheme, cookie_scheme
+from wenxing.web.api_schemas import errors
+from wenxing.web.deps import RuntimeDep
 
 
 class ReportCreatedOut(BaseModel):
@@ -140,136 +141,140 @@ def _refused_early(request: Request) -> JSONResponse | None:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def report_api_routes(runtime: Runtime) -> APIRouter:
-    router = APIRouter(
-        prefix="/api/v1",
-        tags=["api"],
-        route_class=reporting.body_limited_route(_largest, _too_large, _refused_early),
-    )
-    signed_in_optional: dict[str, Any] = {
-        "dependencies": [Security(_bearer), Security(_cookie)],
-        "openapi_extra": {"security": [{}]},
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    route_class=reporting.body_limited_route(_largest, _too_large, _refused_early),
+)
+_SIGNED_IN_OPTIONAL: dict[str, Any] = {
+    "dependencies": [Security(bearer_scheme), Security(cookie_scheme)],
+    "openapi_extra": {"security": [{}]},
+}
+
+
+@router.post(
+    "/reports",
+    response_model=ReportCreatedOut,
+    status_code=201,
+    summary="Report a resale, with evidence",
+    responses=errors(
+        400,
+        401,
+        403,
+        413,
+        429,
+        notes={
+            400: "the report was refused: no evidence, no contact, an unknown platform… "
+            "(the reason is in error)",
+            401: "a bearer token was sent and does not open (a report needs none)",
+            413: "a file is over report_file_mb, or the request over all the files",
+            429: "reports_per_hour from this address, or reports_per_day_contact for "
+            "this contact, reached",
+        },
+    ),
+    **_SIGNED_IN_OPTIONAL,
+)
+def submit_report(
+    request: Request,
+    who: OptionalCallerDep,
+    runtime: RuntimeDep,
+    platform: Annotated[
+        str, Form(description="where it was found: " + ", ".join(intake.PLATFORMS))
+    ] = "",
+    link: Annotated[str, Form(description="where it was found (at most 500)")] = "",
+    note: Annotated[str, Form(description="anything the publisher should know")] = "",
+    contact: Annotated[
+        str, Form(description="a phone number or WeChat id; needed when not signed in")
+    ] = "",
+    text: Annotated[str, Form(description="pasted text of the copy (evidence)")] = "",
+    files: Annotated[
+        list[UploadFile] | None,
+        File(description="evidence files: .txt .docx .pdf .html .png .jpg .tif"),
+    ] = None,
+) -> ReportCreatedOut:
+    """Files a resale report (multipart/form-data) exactly as the site's report page
+    does: evidence as files and/or pasted text, checked, stored as received and traced
+    in the background. Returns the receipt number; its status is read with
+    ``POST /api/v1/reports/{receipt}/status``. Anyone may report; a signed-in caller's
+    report is linked to their account (its reward is added to it)."""
+    fields = {
+        "platform": platform,
+        "link": link,
+        "note": note,
+        "contact": contact,
+        "text": text,
     }
-
-    @router.post(
-        "/reports",
-        response_model=ReportCreatedOut,
-        status_code=201,
-        summary="Report a resale, with evidence",
-        responses=_errors(
-            400,
-            401,
-            403,
-            413,
-            429,
-            notes={
-                400: "the report was refused: no evidence, no contact, an unknown platform… "
-                "(the reason is in error)",
-                401: "a bearer token was sent and does not open (a report needs none)",
-                413: "a file is over report_file_mb, or the request over all the files",
-                429: "reports_per_hour from this address, or reports_per_day_contact for "
-                "this contact, reached",
-            },
-        ),
-        **signed_in_optional,
-    )
-    def submit_report(
-        request: Request,
-        who: OptionalCallerDep,
-        platform: Annotated[
-            str, Form(description="where it was found: " + ", ".join(intake.PLATFORMS))
-        ] = "",
-        link: Annotated[str, Form(description="where it was found (at most 500)")] = "",
-        note: Annotated[str, Form(description="anything the publisher should know")] = "",
-        contact: Annotated[
-            str, Form(description="a phone number or WeChat id; needed when not signed in")
-        ] = "",
-        text: Annotated[str, Form(description="pasted text of the copy (evidence)")] = "",
-        files: Annotated[
-            list[UploadFile] | None,
-            File(description="evidence files: .txt .docx .pdf .html .png .jpg .tif"),
-        ] = None,
-    ) -> ReportCreatedOut:
-        """Files a resale report (multipart/form-data) exactly as the site's report page
-        does: evidence as files and/or pasted text, checked, stored as received and traced
-        in the background. Returns the receipt number; its status is read with
-        ``POST /api/v1/reports/{receipt}/status``. Anyone may report; a signed-in caller's
-        report is linked to their account (its reward is added to it)."""
-        fields = {
-            "platform": platform,
-            "link": link,
-            "note": note,
-            "contact": contact,
-            "text": text,
-        }
-        try:
-            receipt = reporting.file_report(
-                runtime,
-                request,
-                fields,
-                files,
-                reporter=lambda session: session.get(Member, who.member_id) if who else None,
-            )
-        except reporting.Refused as refused:
-            raise ApiError(refused.status, refused.message) from None
-        return ReportCreatedOut(
-            receipt=format_receipt(receipt),
-            state="received",
-            state_name=reporting.state_name("received"),
+    try:
+        receipt = reporting.file_report(
+            runtime,
+            request,
+            fields,
+            files,
+            reporter=lambda session: session.get(Member, who.member_id) if who else None,
         )
-
-    @router.post(
-        "/reports/{receipt}/status",
-        response_model=ReportStatusOut,
-        summary="A report's state, evidence outcomes, decision and reward",
-        responses=_errors(
-            400,
-            401,
-            403,
-            404,
-            429,
-            notes={
-                400: "no contact given, or the receipt and contact do not match",
-                404: "not a receipt number",
-                429: "too many wrong contacts from this address; try again in 15 minutes",
-            },
-        ),
-        **signed_in_optional,
+    except reporting.Refused as refused:
+        raise ApiError(refused.status, refused.message) from None
+    return ReportCreatedOut(
+        receipt=format_receipt(receipt),
+        state="received",
+        state_name=reporting.state_name("received"),
     )
-    def report_status(
-        request: Request, receipt: str, who: OptionalCallerDep, body: StatusIn | None = None
-    ) -> ReportStatusOut:
-        """What the receipt page shows: the state, how each piece of evidence was read, the
-        decision and the reward (with the gift code when there is one). Opens for the
-        account that filed the report, or with the contact it was filed with; wrong
-        contacts are limited per address. Never the evidence's text or whom it named."""
-        canonical = intake.normalise_receipt(receipt)
-        if canonical is None:
-            raise ApiError(404, _("没有这个回执号"))
-        timezone = runtime.publisher_settings()["timezone"]
-        contact = body.contact if body else ""
-        refused = None
-        with runtime.db.transaction() as session:
-            report = intake.by_receipt(session, canonical)
-            if report is None or who is None or report.reporter_id != who.member_id:
-                if not contact.strip():
-                    raise ApiError(400, _("请提供举报时留下的联系方式"))
-                try:
-                    report = receipts.open_by_contact(
-                        session, canonical, contact, ip=auth.client_ip(request), now=utcnow()
-                    )
-                except receipts.TooManyChecks:
-                    raise ApiError(
-                        429,
-                        _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
-                        {"Retry-After": str(15 * 60)},
-                    ) from None
-            if report is None:
-                refused = _("回执号或联系方式不正确")  # recorded when this commits
-            else:
-                view = receipts.receipt_view(session, report)
-        if refused:
-            raise ApiError(400, refused)
-        return status_out(view, timezone)
 
-    return router
+
+@router.post(
+    "/reports/{receipt}/status",
+    response_model=ReportStatusOut,
+    summary="A report's state, evidence outcomes, decision and reward",
+    responses=errors(
+        400,
+        401,
+        403,
+        404,
+        429,
+        notes={
+            400: "no contact given, or the receipt and contact do not match",
+            404: "not a receipt number",
+            429: "too many wrong contacts from this address; try again in 15 minutes",
+        },
+    ),
+    **_SIGNED_IN_OPTIONAL,
+)
+def report_status(
+    request: Request,
+    receipt: str,
+    who: OptionalCallerDep,
+    runtime: RuntimeDep,
+    body: StatusIn | None = None,
+) -> ReportStatusOut:
+    """What the receipt page shows: the state, how each piece of evidence was read, the
+    decision and the reward (with the gift code when there is one). Opens for the
+    account that filed the report, or with the contact it was filed with; wrong
+    contacts are limited per address. Never the evidence's text or whom it named."""
+    canonical = intake.normalise_receipt(receipt)
+    if canonical is None:
+        raise ApiError(404, _("没有这个回执号"))
+    timezone = runtime.publisher_settings().timezone
+    contact = body.contact if body else ""
+    refused = None
+    with runtime.db.transaction() as session:
+        report = intake.by_receipt(session, canonical)
+        if report is None or who is None or report.reporter_id != who.member_id:
+            if not contact.strip():
+                raise ApiError(400, _("请提供举报时留下的联系方式"))
+            try:
+                report = receipts.open_by_contact(
+                    session, canonical, contact, ip=auth.client_ip(request), now=utcnow()
+                )
+            except receipts.TooManyChecks:
+                raise ApiError(
+                    429,
+                    _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": 15},
+                    {"Retry-After": str(15 * 60)},
+                ) from None
+        if report is None:
+            refused = _("回执号或联系方式不正确")  # recorded when this commits
+        else:
+            view = receipts.receipt_view(session, report)
+    if refused:
+        raise ApiError(400, refused)
+    return status_out(view, timezone)

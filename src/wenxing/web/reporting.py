@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from anyio import to_thread
 from fastapi import Request, Response, UploadFile
@@ -21,6 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
+from wenxing import clock
 from wenxing.config import PublisherSettings
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
@@ -157,7 +157,7 @@ def evidence_detail(detail: str | None) -> str | None:
 
 def local_date(moment: datetime, timezone: str) -> str:
     """A UTC time as the publisher's calendar date, 2026年11月27日."""
-    day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    day = clock.local(moment, timezone)
     return _("%(year)d年%(month)02d月%(day)02d日") % {
         "year": day.year,
         "month": day.month,
@@ -238,11 +238,11 @@ def file_report(
 
 def limits(publisher: PublisherSettings) -> Limits:
     return Limits(
-        max_file_bytes=int(float(publisher["report_file_mb"]) * 1048576),
-        per_hour_ip=int(publisher["reports_per_hour"]),
-        per_day_contact=int(publisher["reports_per_day_contact"]),
-        max_report_bytes=int(float(publisher["report_total_mb"]) * 1048576),
-        max_day_bytes_ip=int(float(publisher["report_mb_per_day"]) * 1048576),
+        max_file_bytes=int(float(publisher.report_file_mb) * 1048576),
+        per_hour_ip=int(publisher.reports_per_hour),
+        per_day_contact=int(publisher.reports_per_day_contact),
+        max_report_bytes=int(float(publisher.report_total_mb) * 1048576),
+        max_day_bytes_ip=int(float(publisher.report_mb_per_day) * 1048576),
     )
 
 
@@ -278,7 +278,7 @@ def early_refusal(runtime, request: Request) -> tuple[int, str] | None:
 
 
 def file_mb(publisher: PublisherSettings) -> str:
-    return f"{float(publisher['report_file_mb']):g}"
+    return f"{float(publisher.report_file_mb):g}"
 
 
 def too_large_message(publisher: PublisherSettings) -> str:
@@ -287,7 +287,7 @@ def too_large_message(publisher: PublisherSettings) -> str:
         "提交的内容太大了：每个文件不超过 %(mb)s MB，合计不超过 %(total)s MB，最多 %(n)s 个文件"
     ) % {
         "mb": file_mb(publisher),
-        "total": f"{float(publisher['report_total_mb']):g}",
+        "total": f"{float(publisher.report_total_mb):g}",
         "n": MAX_FILES,
     }
 

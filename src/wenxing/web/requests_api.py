@@ -12,17 +12,19 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from wenxing import requests as board
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_
-from wenxing.live import requests as board
 from wenxing.materials import catalog
 from wenxing.materials.models import KINDS
 from wenxing.members.models import Member
 from wenxing.runtime import Runtime
-from wenxing.web.api import ApiError, CallerDep, OptionalCallerDep, _errors
+from wenxing.web.api_callers import ApiError, CallerDep, OptionalCallerDep
+from wenxing.web.api_schemas import errors
+from wenxing.web.deps import RuntimeDep
 from wenxing.web.paging import MAX_PAGE, Page
 from wenxing.web.requests_page import PER_PAGE, local_today, per_day, refusal
 
@@ -91,134 +93,136 @@ def _refused(refused: board.RequestRefused) -> ApiError:
     return ApiError(status, message)
 
 
-def requests_api_routes(runtime: Runtime) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"])
 
-    @router.get(
-        "/requests",
-        response_model=RequestsOut,
-        summary="The requests board",
-        responses=_errors(400),
-        openapi_extra={"security": [{}]},
-    )
-    def list_requests(
-        who: OptionalCallerDep,
-        tab: Annotated[
-            Literal["popular", "newest", "fulfilled", "declined"],
-            Query(
-                description="open requests most supported first or newest first; or the "
-                "fulfilled or declined ones, most recently answered first"
-            ),
-        ] = "popular",
-        page: Annotated[
-            int, Query(ge=1, le=MAX_PAGE, description="which page of the tab, from 1")
-        ] = 1,
-        per_page: Annotated[
-            int,
-            Query(
-                ge=1,
-                le=MAX_PER_PAGE,
-                description=f"requests to a page: 1 to {MAX_PER_PAGE} ({PER_PAGE}, as on "
-                "the site, when omitted)",
-            ),
-        ] = PER_PAGE,
-    ) -> RequestsOut:
-        """The board as ``/requests`` shows it, a page at a time; anyone may read it (never
-        who asked). ``pages`` and ``total`` tell how far the tab goes; a page past the last
-        is an empty list."""
-        with runtime.db.reading() as session:
-            shown = Page(page, per_page, board.counts(session)[board.TAB_STATES[tab]])
-            rows = []
-            if not shown.past_the_end:
-                viewer = who.member_id if who else None
-                rows = board.board(session, tab, viewer, limit=per_page, offset=shown.offset)
-        return RequestsOut(
-            requests=[_out(r) for r in rows],
-            page=page,
-            per_page=per_page,
-            pages=shown.count,
-            total=shown.total,
-        )
 
-    @router.post(
-        "/requests",
-        response_model=RequestOut,
-        status_code=201,
-        summary="Post a request",
-        responses=_errors(
-            400,
-            401,
-            403,
-            429,
-            notes={
-                403: "not a member now (members, editors and admins post), or a cookie call "
-                "without the X-CSRF-Token header",
-                429: "the publisher's requests_per_day (5 by default) in the last 24 hours already",
-            },
+@router.get(
+    "/requests",
+    response_model=RequestsOut,
+    summary="The requests board",
+    responses=errors(400),
+    openapi_extra={"security": [{}]},
+)
+def list_requests(
+    who: OptionalCallerDep,
+    runtime: RuntimeDep,
+    tab: Annotated[
+        Literal["popular", "newest", "fulfilled", "declined"],
+        Query(
+            description="open requests most supported first or newest first; or the "
+            "fulfilled or declined ones, most recently answered first"
         ),
+    ] = "popular",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="which page of the tab, from 1")] = 1,
+    per_page: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_PER_PAGE,
+            description=f"requests to a page: 1 to {MAX_PER_PAGE} ({PER_PAGE}, as on "
+            "the site, when omitted)",
+        ),
+    ] = PER_PAGE,
+) -> RequestsOut:
+    """The board as ``/requests`` shows it, a page at a time; anyone may read it (never
+    who asked). ``pages`` and ``total`` tell how far the tab goes; a page past the last
+    is an empty list."""
+    with runtime.db.reading() as session:
+        shown = Page(page, per_page, board.counts(session)[board.TAB_STATES[tab]])
+        rows = []
+        if not shown.past_the_end:
+            viewer = who.member_id if who else None
+            rows = board.board(session, tab, viewer, limit=per_page, offset=shown.offset)
+    return RequestsOut(
+        requests=[_out(r) for r in rows],
+        page=page,
+        per_page=per_page,
+        pages=shown.count,
+        total=shown.total,
     )
-    def post_request(request: Request, body: RequestIn, who: CallerDep) -> RequestOut:
-        """Posts a request as the board's form does: the same checks and messages."""
-        timezone = runtime.publisher_settings()["timezone"]
-        try:
-            with runtime.db.transaction() as session:
-                row = board.post_request(
-                    session,
-                    session.get(Member, who.member_id),
-                    topic=body.topic,
-                    kind=body.kind,
-                    occasion=body.occasion,
-                    deadline=body.deadline,
-                    per_day=per_day(runtime),
-                    today=local_today(timezone),
-                    now=utcnow(),
-                )
-                [shown] = board.rows_of(session, [row], who.member_id)
-        except board.RequestRefused as refused:
-            raise _refused(refused) from None
-        return _out(shown)
 
-    def change(request_id: int, who, add: bool) -> SupportOut:
-        try:
-            with runtime.db.transaction() as session:
-                member = session.get(Member, who.member_id)
-                act = board.support if add else board.withdraw_support
-                supporters = act(session, member, request_id, utcnow())
-        except board.RequestRefused as refused:
-            raise _refused(refused) from None
-        return SupportOut(request=request_id, supported=add, supporters=supporters)
 
-    support_errors = _errors(
+@router.post(
+    "/requests",
+    response_model=RequestOut,
+    status_code=201,
+    summary="Post a request",
+    responses=errors(
         400,
         401,
         403,
-        404,
+        429,
         notes={
-            400: "one's own request, or one already fulfilled or declined",
-            403: "not a member now, or a cookie call without the X-CSRF-Token header",
-            404: "no request has that id",
+            403: "not a member now (members, editors and admins post), or a cookie call "
+            "without the X-CSRF-Token header",
+            429: "the publisher's requests_per_day (5 by default) in the last 24 hours already",
         },
-    )
+    ),
+)
+def post_request(body: RequestIn, who: CallerDep, runtime: RuntimeDep) -> RequestOut:
+    """Posts a request as the board's form does: the same checks and messages."""
+    timezone = runtime.publisher_settings().timezone
+    try:
+        with runtime.db.transaction() as session:
+            row = board.post_request(
+                session,
+                session.get(Member, who.member_id),
+                topic=body.topic,
+                kind=body.kind,
+                occasion=body.occasion,
+                deadline=body.deadline,
+                per_day=per_day(runtime),
+                today=local_today(timezone),
+                now=utcnow(),
+            )
+            [shown] = board.rows_of(session, [row], who.member_id)
+    except board.RequestRefused as refused:
+        raise _refused(refused) from None
+    return _out(shown)
 
-    @router.post(
-        "/requests/{request_id}/support",
-        response_model=SupportOut,
-        summary="Support a request (+1)",
-        responses=support_errors,
-    )
-    def support(request_id: int, who: CallerDep) -> SupportOut:
-        """Adds the calling account's support to someone else's open request; supporting
-        it again changes nothing."""
-        return change(request_id, who, add=True)
 
-    @router.delete(
-        "/requests/{request_id}/support",
-        response_model=SupportOut,
-        summary="Take a support back",
-        responses=support_errors,
-    )
-    def withdraw(request_id: int, who: CallerDep) -> SupportOut:
-        """Takes the calling account's support back from an open request."""
-        return change(request_id, who, add=False)
+def _change(runtime: Runtime, request_id: int, who, add: bool) -> SupportOut:
+    try:
+        with runtime.db.transaction() as session:
+            member = session.get(Member, who.member_id)
+            act = board.support if add else board.withdraw_support
+            supporters = act(session, member, request_id, utcnow())
+    except board.RequestRefused as refused:
+        raise _refused(refused) from None
+    return SupportOut(request=request_id, supported=add, supporters=supporters)
 
-    return router
+
+_SUPPORT_ERRORS = errors(
+    400,
+    401,
+    403,
+    404,
+    notes={
+        400: "one's own request, or one already fulfilled or declined",
+        403: "not a member now, or a cookie call without the X-CSRF-Token header",
+        404: "no request has that id",
+    },
+)
+
+
+@router.post(
+    "/requests/{request_id}/support",
+    response_model=SupportOut,
+    summary="Support a request (+1)",
+    responses=_SUPPORT_ERRORS,
+)
+def support(request_id: int, who: CallerDep, runtime: RuntimeDep) -> SupportOut:
+    """Adds the calling account's support to someone else's open request; supporting
+    it again changes nothing."""
+    return _change(runtime, request_id, who, add=True)
+
+
+@router.delete(
+    "/requests/{request_id}/support",
+    response_model=SupportOut,
+    summary="Take a support back",
+    responses=_SUPPORT_ERRORS,
+)
+def withdraw(request_id: int, who: CallerDep, runtime: RuntimeDep) -> SupportOut:
+    """Takes the calling account's support back from an open request."""
+    return _change(runtime, request_id, who, add=False)

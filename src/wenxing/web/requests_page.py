@@ -11,19 +11,19 @@ here, for the pages, the console and the API alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from wenxing import clock
+from wenxing import requests as board
 from wenxing.db.base import utcnow
 from wenxing.i18n import N_, _
-from wenxing.live import requests as board
 from wenxing.materials.models import KINDS
 from wenxing.runtime import Runtime
 from wenxing.web import auth
+from wenxing.web.deps import RuntimeDep, csrf_checked, render
 from wenxing.web.paging import MAX_PAGE, Page, PageNumber
 
 PER_PAGE = 20  # requests a page of a tab, on the site and by default in the API
@@ -67,11 +67,11 @@ def refusal(refused: board.RequestRefused) -> tuple[int, str]:
 
 def per_day(runtime: Runtime) -> int:
     """Requests an account may post in any 24 hours (the publisher's setting)."""
-    return int(runtime.publisher_settings()["requests_per_day"])
+    return int(runtime.publisher_settings().requests_per_day)
 
 
 def local_today(timezone: str) -> date:
-    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    return clock.today(timezone)
 
 
 def parse_deadline(text: str) -> date | None:
@@ -101,150 +101,152 @@ def declined_wording(request_id: int, topic: str, reason: str) -> board.Wording:
     )
 
 
-def requests_routes(runtime: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    def board_page(
-        request: Request,
-        tab: str,
-        number: int = 1,
-        *,
-        form: dict | None = None,
-        error: str | None = None,
-        status: int = 200,
-    ) -> HTMLResponse:
-        tab = tab if tab in board.TABS else "popular"
-        now = utcnow()
+
+def _board_page(
+    request: Request,
+    runtime: Runtime,
+    tab: str,
+    number: int = 1,
+    *,
+    form: dict | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    tab = tab if tab in board.TABS else "popular"
+    now = utcnow()
+    with runtime.db.reading() as session:
+        member = auth.current_member(session, request)
+        counts = board.counts(session)
+        shown = Page(number, PER_PAGE, counts[board.TAB_STATES[tab]])
+        rows = []
+        if not shown.past_the_end:
+            viewer = member.id if member else None
+            rows = board.board(session, tab, viewer, limit=PER_PAGE, offset=shown.offset)
+        can_post = board.may_take_part(session, member, now)
+        who = auth.who(member)
+    if shown.past_the_end:
+        return render(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
+    context = {
+        "who": who,
+        "tab": tab,
+        "tabs": [(code, _(name)) for code, name in TAB_NAMES.items()],
+        "rows": rows,
+        "shown": shown,
+        "states": {code: _(name) for code, name in STATE_NAMES.items()},
+        "counts": counts,
+        "can_post": can_post,
+        "kinds": KINDS,
+        "form": form or {},
+        "error": error,
+        "today": local_today(runtime.publisher_settings().timezone).isoformat(),
+        "limits": {
+            "topic": board.TOPIC_CHARS,
+            "occasion": board.OCCASION_CHARS,
+            "per_day": per_day(runtime),
+        },
+    }
+    return render(request, "requests.html", context, status)
+
+
+def _refused_page(request: Request, refused: board.RequestRefused) -> Response:
+    status, message = refusal(refused)
+    return render(request, "error.html", {"message": message}, status)
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_board(
+    request: Request,
+    runtime: RuntimeDep,
+    tab: str = "popular",
+    page: PageNumber = 1,
+    topic: str = "",
+) -> HTMLResponse:
+    # ?topic=: the form filled in from a search that found nothing (it opens by itself).
+    prefilled = {"topic": topic.strip()[: board.TOPIC_CHARS]} if topic.strip() else None
+    return _board_page(request, runtime, tab, page, form=prefilled)
+
+
+@router.get("/requests/{request_id}")
+def one_request(request: Request, runtime: RuntimeDep, request_id: int) -> Response:
+    """A request's lasting address (notifications link here): the tab and the page
+    that show it now."""
+    try:
         with runtime.db.reading() as session:
+            tab, ahead = board.place_of(session, request_id)
+    except board.RequestRefused as refused:
+        return _refused_page(request, refused)
+    number = ahead // PER_PAGE + 1
+    return RedirectResponse(
+        f"/requests?tab={tab}&page={number}#request-{request_id}", status_code=303
+    )
+
+
+@router.post("/requests", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
+def post(
+    request: Request,
+    runtime: RuntimeDep,
+    topic: str = Form(""),
+    kind: str = Form(""),
+    occasion: str = Form(""),
+    deadline: str = Form(""),
+) -> Response:
+    form = {
+        "topic": topic[:400],
+        "kind": kind,
+        "occasion": occasion[:400],
+        "deadline": deadline[:20],
+    }
+    timezone = runtime.publisher_settings().timezone
+    try:
+        with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
-            counts = board.counts(session)
-            shown = Page(number, PER_PAGE, counts[board.TAB_STATES[tab]])
-            rows = []
-            if not shown.past_the_end:
-                viewer = member.id if member else None
-                rows = board.board(session, tab, viewer, limit=PER_PAGE, offset=shown.offset)
-            can_post = board.may_take_part(session, member, now)
-            who = (
-                {"number": member.number, "name": member.name, "role": member.role}
-                if member
-                else None
+            if member is None:
+                return RedirectResponse("/signin?next=/requests", status_code=303)
+            row = board.post_request(
+                session,
+                member,
+                topic=topic,
+                kind=kind,
+                occasion=occasion,
+                deadline=parse_deadline(deadline),
+                per_day=per_day(runtime),
+                today=local_today(timezone),
+                now=utcnow(),
             )
-        if shown.past_the_end:
-            return page(request, "error.html", {"who": who, "message": _("没有这一页")}, 404)
-        context = {
-            "who": who,
-            "tab": tab,
-            "tabs": [(code, _(name)) for code, name in TAB_NAMES.items()],
-            "rows": rows,
-            "shown": shown,
-            "states": {code: _(name) for code, name in STATE_NAMES.items()},
-            "counts": counts,
-            "can_post": can_post,
-            "kinds": KINDS,
-            "form": form or {},
-            "error": error,
-            "today": local_today(runtime.publisher_settings()["timezone"]).isoformat(),
-            "limits": {
-                "topic": board.TOPIC_CHARS,
-                "occasion": board.OCCASION_CHARS,
-                "per_day": per_day(runtime),
-            },
-        }
-        return page(request, "requests.html", context, status)
-
-    def refused_page(request: Request, refused: board.RequestRefused) -> Response:
+            posted = row.id
+    except board.RequestRefused as refused:
+        if refused.reason == "not_member":
+            return _refused_page(request, refused)
         status, message = refusal(refused)
-        return page(request, "error.html", {"message": message}, status)
+        return _board_page(request, runtime, "newest", form=form, error=message, status=status)
+    return RedirectResponse(f"/requests?tab=newest#request-{posted}", status_code=303)
 
-    @router.get("/requests", response_class=HTMLResponse)
-    def requests_board(
-        request: Request,
-        tab: str = "popular",
-        page: PageNumber = 1,
-    ) -> HTMLResponse:
-        return board_page(request, tab, page)
 
-    @router.get("/requests/{request_id}")
-    def one_request(request: Request, request_id: int) -> Response:
-        """A request's lasting address (notifications link here): the tab and the page
-        that show it now."""
-        try:
-            with runtime.db.reading() as session:
-                tab, ahead = board.place_of(session, request_id)
-        except board.RequestRefused as refused:
-            return refused_page(request, refused)
-        number = ahead // PER_PAGE + 1
-        return RedirectResponse(
-            f"/requests?tab={tab}&page={number}#request-{request_id}", status_code=303
-        )
+def _change_support(request: Request, runtime: Runtime, request_id: int, add: bool) -> Response:
+    try:
+        with runtime.db.transaction() as session:
+            member = auth.current_member(session, request)
+            if member is None:
+                return RedirectResponse("/signin?next=/requests", status_code=303)
+            change = board.support if add else board.withdraw_support
+            change(session, member, request_id, utcnow())
+    except board.RequestRefused as refused:
+        return _refused_page(request, refused)
+    tab = request.query_params.get("tab", "popular")
+    tab = tab if tab in board.TABS else "popular"
+    asked = request.query_params.get("page", "")
+    number = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
+    back = f"&page={number}" if 1 < number <= MAX_PAGE else ""
+    return RedirectResponse(f"/requests?tab={tab}{back}#request-{request_id}", status_code=303)
 
-    @router.post("/requests", response_class=HTMLResponse)
-    def post(
-        request: Request,
-        topic: str = Form(""),
-        kind: str = Form(""),
-        occasion: str = Form(""),
-        deadline: str = Form(""),
-        csrf_token: str = Form(""),
-    ) -> Response:
-        if not auth.csrf_ok(request, csrf_token):
-            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
-        form = {
-            "topic": topic[:400],
-            "kind": kind,
-            "occasion": occasion[:400],
-            "deadline": deadline[:20],
-        }
-        timezone = runtime.publisher_settings()["timezone"]
-        try:
-            with runtime.db.transaction() as session:
-                member = auth.current_member(session, request)
-                if member is None:
-                    return RedirectResponse("/signin?next=/requests", status_code=303)
-                row = board.post_request(
-                    session,
-                    member,
-                    topic=topic,
-                    kind=kind,
-                    occasion=occasion,
-                    deadline=parse_deadline(deadline),
-                    per_day=per_day(runtime),
-                    today=local_today(timezone),
-                    now=utcnow(),
-                )
-                posted = row.id
-        except board.RequestRefused as refused:
-            if refused.reason == "not_member":
-                return refused_page(request, refused)
-            status, message = refusal(refused)
-            return board_page(request, "newest", form=form, error=message, status=status)
-        return RedirectResponse(f"/requests?tab=newest#request-{posted}", status_code=303)
 
-    def change_support(request: Request, request_id: int, csrf_token: str, add: bool) -> Response:
-        if not auth.csrf_ok(request, csrf_token):
-            return page(request, "error.html", {"message": _("页面已过期，请刷新后重试")}, 403)
-        try:
-            with runtime.db.transaction() as session:
-                member = auth.current_member(session, request)
-                if member is None:
-                    return RedirectResponse("/signin?next=/requests", status_code=303)
-                change = board.support if add else board.withdraw_support
-                change(session, member, request_id, utcnow())
-        except board.RequestRefused as refused:
-            return refused_page(request, refused)
-        tab = request.query_params.get("tab", "popular")
-        tab = tab if tab in board.TABS else "popular"
-        asked = request.query_params.get("page", "")
-        number = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
-        back = f"&page={number}" if 1 < number <= MAX_PAGE else ""
-        return RedirectResponse(f"/requests?tab={tab}{back}#request-{request_id}", status_code=303)
+@router.post("/requests/{request_id}/support", dependencies=[Depends(csrf_checked)])
+def add_support(request: Request, runtime: RuntimeDep, request_id: int) -> Response:
+    return _change_support(request, runtime, request_id, add=True)
 
-    @router.post("/requests/{request_id}/support")
-    def add_support(request: Request, request_id: int, csrf_token: str = Form("")) -> Response:
-        return change_support(request, request_id, csrf_token, add=True)
 
-    @router.post("/requests/{request_id}/unsupport")
-    def remove_support(request: Request, request_id: int, csrf_token: str = Form("")) -> Response:
-        return change_support(request, request_id, csrf_token, add=False)
-
-    return router
+@router.post("/requests/{request_id}/unsupport", dependencies=[Depends(csrf_checked)])
+def remove_support(request: Request, runtime: RuntimeDep, request_id: int) -> Response:
+    return _change_support(request, runtime, request_id, add=False)

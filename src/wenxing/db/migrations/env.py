@@ -4,7 +4,8 @@ from alembic import context
 
 from wenxing.config import Settings
 from wenxing.db.engine import is_sqlite, make_engine
-from wenxing.db.models import metadata
+from wenxing.db.substring import beside_the_models
+from wenxing.schema import metadata
 
 
 def run_migrations(connection) -> None:
@@ -13,6 +14,8 @@ def run_migrations(connection) -> None:
         target_metadata=metadata,
         render_as_batch=is_sqlite(connection),
         compare_type=True,
+        # The search indexes kept beside the models' tables (db/substring.py).
+        include_name=lambda name, _type, _parents: not beside_the_models(name),
     )
     with context.begin_transaction():
         context.run_migrations()
