@@ -151,7 +151,9 @@ class Sample:
             return {"accused": [], "visual_alone": [], "visual_positions": 0,
                     "text_positions": 0, "basis": [], "read_s": time.perf_counter() - started}  # fmt: skip
         read_s = time.perf_counter() - started
-        reading = fingerprint.read_evidence(self.body, self.plan, evidence.text, t2s_fold())
+        reading = fingerprint.read_evidence(
+            self.body, self.plan, evidence.text, t2s_fold(), invisible=evidence.can_carry_invisible
+        )
         page = visual_lines.read_pages(list(evidence.pages), self.layout, self.body, self.key)
         merged = fingerprint.merge_readings([reading, page]) if page.positions else reading
         verdict = fingerprint.accuse(merged, self.key, RECIPIENTS)

@@ -459,3 +459,20 @@ def test_pasted_paragraphs_on_one_line_are_traced_piece_by_piece():
     accused = {s.member for s in verdict.accused}
     assert accused and accused <= {"WX-20001", "WX-20002"}
     assert verdict.tests > len(recipients)  # the line was cut into pieces and each tested
+
+
+@pytest.mark.parametrize("start", [0, 900, 2100])
+def test_text_read_from_an_image_leaves_the_mark_places_unread(start):
+    """OCR never sees a zero-width mark or a variation selector: in text that came from an
+    image their places are unread, not "no mark here" (which would count against the
+    leaker). A short excerpt covers too few places for the stripped-family rule."""
+    plan = plan_for(sample(), KEY, "strong")
+    text = strip_marks(excerpt(copy_of(LEAKER, "strong"), start, 120))
+    as_text = read_evidence(sample(), plan, text).layer_positions()
+    as_image = read_evidence(sample(), plan, text, invisible=False).layer_positions()
+    assert set(as_text) & {"zw-place", "vs-place", "zw-sparse"}  # read as absent marks
+    assert not set(as_image) & {"zw-place", "vs-place", "zw-sparse"}
+    place_free = {
+        k: v for k, v in as_text.items() if k not in {"zw-place", "vs-place", "zw-sparse"}
+    }
+    assert as_image == place_free

@@ -117,12 +117,19 @@ def _mark_symbol(marks: str, alphabet: tuple[str, ...]) -> int:
 
 
 def read_evidence(
-    base: str, plan: Plan, evidence: str, fold: Mapping[str, str] | None = None
+    base: str,
+    plan: Plan,
+    evidence: str,
+    fold: Mapping[str, str] | None = None,
+    *,
+    invisible: bool = True,
 ) -> Reading:
     """Read every slot of ``plan`` that the evidence covers.
 
     ``fold`` maps characters to the form both texts are compared in (traditional to
-    simplified); see :func:`wenxing.fingerprint.align.skeleton`.
+    simplified); see :func:`wenxing.fingerprint.align.skeleton`. ``invisible=False`` says
+    the evidence cannot carry invisible marks (its text came from OCR of an image): the
+    places of the mark families are then unread, never read as "no mark here".
     """
     base_sk, ev_sk = skeleton(base, fold), skeleton(evidence, fold)
     e_of_b = align(base_sk.text, ev_sk.text)
@@ -145,6 +152,8 @@ def read_evidence(
         )
     ):
         if layer in (ZW_PLACE, VS_PLACE):
+            if not invisible:
+                continue
             symbol, where, kind_known[n] = _read_place(layer, offset, plan, ev_sk, e_of_b, last)
         else:
             symbol, where = _read_slot(

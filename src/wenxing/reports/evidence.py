@@ -120,6 +120,12 @@ class Evidence:
     # Images of pages, as OCR saw them, for the visual layer (wenxing.reports.visual)
     pages: tuple[PageImage, ...] = field(default=(), compare=False, repr=False)
 
+    @property
+    def can_carry_invisible(self) -> bool:
+        """False when the text came from OCR: an image shows no zero-width mark or
+        variation selector, so their absence there says nothing."""
+        return self.ocr_pages == 0
+
 
 def read_evidence_file(
     path: Path, max_bytes: int, limits: sandbox.Limits | None = None

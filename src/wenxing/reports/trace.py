@@ -261,7 +261,9 @@ def trace_version(
     page_reading = _visual_reading(evidence, version, key)
     for plan_json, members in groups:
         plan = fingerprint.Plan.from_json(plan_json)
-        reading = fingerprint.read_evidence(version.body, plan, evidence.text, fold)
+        reading = fingerprint.read_evidence(
+            version.body, plan, evidence.text, fold, invisible=evidence.can_carry_invisible
+        )
         if page_reading is not None:
             reading = fingerprint.merge_readings([reading, page_reading])
         # Split the allowed total over plan groups by size: the union bound still holds.
