@@ -168,21 +168,41 @@ def read_evidence(
             slot_line[n] = ev_sk.line[where]
             slot_offset[n] = where
     _unread_stripped(plan, slot_symbol, read)
+    slots = _Slots(slot_symbol, kind_known, slot_line, slot_offset)
+    coverage = float(np.mean(e_of_b >= 0)) if len(e_of_b) else 0.0
+    return _reading(plan, slots, seen, read, coverage)
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """What was read at each slot of a plan: its symbol (−1 unread), whether a place's
+    kind was read, and the evidence line and offset it was read at."""
+
+    symbol: np.ndarray
+    kind_known: np.ndarray
+    line: np.ndarray
+    offset: np.ndarray
+
+
+def _reading(
+    plan: Plan, slots: _Slots, seen: dict[str, int], read: dict[str, int], coverage: float
+) -> Reading:
+    """The positions (bits) of the slots read."""
     ids, slot_numbers = plan.position_ids()
     bits_per_slot = plan.bits()
     rank = np.arange(len(ids)) - np.repeat(np.cumsum(bits_per_slot) - bits_per_slot, bits_per_slot)
-    symbol = slot_symbol[slot_numbers]
+    symbol = slots.symbol[slot_numbers]
     is_place = np.isin(plan.layer[slot_numbers], (ZW_PLACE, VS_PLACE))
-    keep = (symbol >= 0) & (~is_place | (rank == 0) | kind_known[slot_numbers])
+    keep = (symbol >= 0) & (~is_place | (rank == 0) | slots.kind_known[slot_numbers])
     bits = (np.maximum(symbol, 0) >> rank) & 1
     return Reading(
         position_ids=ids[keep],
         symbols=bits[keep].astype(np.uint8),
-        lines=slot_line[slot_numbers][keep],
-        offsets=slot_offset[slot_numbers][keep],
+        lines=slots.line[slot_numbers][keep],
+        offsets=slots.offset[slot_numbers][keep],
         slots_seen=seen,
         slots_read=read,
-        coverage=float(np.mean(e_of_b >= 0)) if len(e_of_b) else 0.0,
+        coverage=coverage,
     )
 
 
