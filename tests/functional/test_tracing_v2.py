@@ -16,7 +16,6 @@ import opencc
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET, Cli
 from tests.helpers import SAMPLE
 from wenxing import fingerprint
 from wenxing.delivery.marking import material_key, shipped_variants
@@ -48,29 +47,10 @@ def _issue(cli, folder: Path) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture(scope="module")
-def world(module_runtime, tmp_path_factory):
-    """The issued copies and the command line of one installation per database, shared by
-    the tests that only trace (``wenxing trace`` reads, it writes nothing)."""
-    settings = module_runtime.settings
-    cli = Cli(
-        settings.database_url,
-        {
-            "WENXING_SECRET": TEST_SECRET,
-            "WENXING_DATABASE_URL": settings.database_url,
-            "WENXING_SEARCH_DIR": str(settings.search_dir),
-        },
-    )
-    return cli, _issue(cli, tmp_path_factory.mktemp("copies"))
-
-
-@pytest.fixture
-def world_cli(world):
-    return world[0]
-
-
-@pytest.fixture
-def library(world):
-    return world[1]
+def library(module_cli, tmp_path_factory):
+    """The issued copies on one installation per database, shared by the tests that only
+    trace (``wenxing trace`` reads, it writes nothing)."""
+    return _issue(module_cli, tmp_path_factory.mktemp("copies"))
 
 
 @pytest.fixture
@@ -91,7 +71,7 @@ def named(result: dict) -> list[tuple[int, str]]:
     return sorted((a["material"], a["member"]) for a in result["accused"])
 
 
-def test_scrambled_and_homogenised_marks_still_name_the_member(world_cli, library, tmp_path):
+def test_scrambled_and_homogenised_marks_still_name_the_member(module_cli, library, tmp_path):
     copy = library[("1", "1")]
     rng = random.Random(7)
     selectors = [chr(c) for c in range(0xFE00, 0xFE10)]
@@ -103,7 +83,7 @@ def test_scrambled_and_homogenised_marks_still_name_the_member(world_cli, librar
         "\u200b" if ch in ZW_MARKS else "\ufe04" if is_vs(ch) else ch for ch in copy
     )
     for text in (scrambled, homogenised):
-        result = trace(world_cli, tmp_path, text)
+        result = trace(module_cli, tmp_path, text)
         assert named(result) == [(1, "WX-10001")]
         positions = result["layer_positions"]
         assert positions["zw-sparse"] > 500 and positions["vs-place"] > 100
@@ -112,7 +92,7 @@ def test_scrambled_and_homogenised_marks_still_name_the_member(world_cli, librar
 
 @pytest.mark.parametrize("filler", ["\u2065", "\ufff0", "\U000e0080", "\u3164"])
 def test_foreign_invisible_characters_every_few_characters_change_nothing(
-    world_cli, library, tmp_path, filler
+    module_cli, library, tmp_path, filler
 ):
     copy = library[("1", "2")]
     rng = random.Random(filler)
@@ -123,30 +103,30 @@ def test_foreign_invisible_characters_every_few_characters_change_nothing(
         if gap == 0:
             out.append(filler)
             gap = rng.randint(3, 9)
-    result = trace(world_cli, tmp_path, "".join(out))
+    result = trace(module_cli, tmp_path, "".join(out))
     assert result["material"]["id"] == 1 and result["coverage"] > 0.99
     assert named(result) == [(1, "WX-10002")]
 
 
-def test_traditional_characters_then_stripped_name_the_member(world_cli, library, tmp_path):
+def test_traditional_characters_then_stripped_name_the_member(module_cli, library, tmp_path):
     converted = opencc.OpenCC("s2t").convert(library[("1", "1")])
     assert converted != library[("1", "1")]
     stripped = "".join(ch for ch in converted if unicodedata.category(ch) != "Cf" and not is_vs(ch))
-    result = trace(world_cli, tmp_path, stripped)
+    result = trace(module_cli, tmp_path, stripped)
     assert named(result) == [(1, "WX-10001")]
     assert result["accused"][0]["basis"] == ["wording"]
 
 
-def test_two_materials_in_one_file_name_both_members(world_cli, library, tmp_path):
+def test_two_materials_in_one_file_name_both_members(module_cli, library, tmp_path):
     text = library[("1", "2")] + "\n" + library[("2", "3")]
-    result = trace(world_cli, tmp_path, text)
+    result = trace(module_cli, tmp_path, text)
     assert named(result) == [(1, "WX-10002"), (2, "WX-10003")]
     assert sorted(m["material"]["id"] for m in result["materials"]) == [1, 2]
     # The bound is split between the two materials.
     assert all(m["total_bound"] == pytest.approx(0.5e-6) for m in result["materials"])
 
 
-def test_a_copy_inside_a_longer_unrelated_document_names_its_member(world_cli, library, tmp_path):
+def test_a_copy_inside_a_longer_unrelated_document_names_its_member(module_cli, library, tmp_path):
     rng = random.Random(3)
     common = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
     unrelated = []
@@ -154,7 +134,7 @@ def test_a_copy_inside_a_longer_unrelated_document_names_its_member(world_cli, l
         unrelated.append("".join(rng.choice(common) for _ in range(rng.randint(40, 160))) + "。")
     half = len(unrelated) // 2
     text = "\n".join([*unrelated[:half], library[("1", "1")], *unrelated[half:]])
-    result = trace(world_cli, tmp_path, text)
+    result = trace(module_cli, tmp_path, text)
     assert [m["material"]["id"] for m in result["materials"]] == [1]
     assert named(result) == [(1, "WX-10001")]
     assert result["coverage"] > 0.99
