@@ -354,14 +354,25 @@ class CliResult:
         return f"CliResult(code={self.code}, stdout={self.stdout[:300]!r}, stderr={self.stderr[:300]!r})"
 
 
-@pytest.fixture
-def cli(database_url: str, tmp_path: Path) -> Cli:
+def _cli(database_url: str, search_dir: Path) -> Cli:
     env = {
         "WENXING_SECRET": TEST_SECRET,
         "WENXING_DATABASE_URL": database_url,
-        "WENXING_SEARCH_DIR": str(tmp_path / "search"),
+        "WENXING_SEARCH_DIR": str(search_dir),
     }
-    runner = Cli(database_url, env)
+    return Cli(database_url, env)
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path) -> Cli:
+    runner = _cli(database_url, tmp_path / "search")
     result = runner("init", "--json")
     assert result.code == 0, result
     return runner
+
+
+@pytest.fixture(scope="module")
+def module_cli(module_runtime: Runtime) -> Cli:
+    """The real command line against ``module_runtime``'s installation: build a module's
+    world with it in a module-scoped fixture; the tests then only read (``wenxing trace``)."""
+    return _cli(module_runtime.settings.database_url, module_runtime.settings.search_dir)

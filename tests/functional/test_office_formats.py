@@ -81,18 +81,32 @@ def epub_of(paragraphs: list[str], out: Path) -> Path:
     return out
 
 
-@pytest.fixture
-def library(cli, runtime, tmp_path):
+def _issue_and_convert(cli, folder: Path) -> tuple[Path, dict[str, Path]]:
+    """The sample's .docx copy for WX-10002, and it converted to each other format."""
     assert cli("import", str(SAMPLE), "--publish", "--json").code == 0
     for name in ("张三", "李四", "王五"):
         assert cli("members", "add", name, "--json").code == 0
-    copy = tmp_path / "copy.docx"
+    copy = folder / "copy.docx"
     issued = cli("copy", "1", "--member", "WX-10002", "--format", "docx", "--out", str(copy))
     assert issued.code == 0, issued
     paragraphs = [p.text for p in docx.Document(str(copy)).paragraphs]
-    files = {fmt: convert(copy, fmt, tmp_path) for fmt in ("doc", "odt", "rtf")}
-    files["epub"] = epub_of(paragraphs, tmp_path / "copy.epub")
+    files = {fmt: convert(copy, fmt, folder) for fmt in ("doc", "odt", "rtf")}
+    files["epub"] = epub_of(paragraphs, folder / "copy.epub")
+    return copy, files
+
+
+@pytest.fixture
+def library(cli, runtime, tmp_path):
+    """The copy's conversions on the test's own installation (the test files reports)."""
+    _copy, files = _issue_and_convert(cli, tmp_path)
     return runtime, cli, files
+
+
+@pytest.fixture(scope="module")
+def converted(module_cli, tmp_path_factory):
+    """The copy and its conversions on one installation per database, shared by the tests
+    that only read the files (LibreOffice's conversions are the seconds of this module)."""
+    return _issue_and_convert(module_cli, tmp_path_factory.mktemp("converted"))
 
 
 def test_each_format_traces_to_its_member_by_cli_and_report(library):
@@ -128,9 +142,8 @@ def test_each_format_traces_to_its_member_by_cli_and_report(library):
     assert took < 60 * len(files)
 
 
-def test_a_doc_imports_as_its_docx_twin(library, tmp_path):
-    _runtime, _cli, files = library
-    twin = tmp_path / "copy.docx"
+def test_a_doc_imports_as_its_docx_twin(converted):
+    twin, files = converted
     limits = Limits(20 * 1048576, 200 * 1048576)
     cleaner = Cleaner([], [])
     from_docx = prepare_file(twin, limits, cleaner)
@@ -184,10 +197,10 @@ def test_what_cannot_be_read_says_why():
         assert refused.value.reason == "unsupported" and words in str(refused.value)
 
 
-def test_conversions_stay_inside_the_sandbox_limits(library, tmp_path, monkeypatch):
+def test_conversions_stay_inside_the_sandbox_limits(converted, tmp_path, monkeypatch):
     """A .doc whose conversion overruns its time is killed with LibreOffice, and an RTF
     that nests without end is refused; the server's other work is untouched."""
-    _runtime, _cli, files = library
+    _twin, files = converted
     # This test's conversions get their own temporary folder, so LibreOffice processes
     # of other tests running beside it (other workers) are not counted.
     own = tmp_path / "conversions"

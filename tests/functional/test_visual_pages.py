@@ -33,8 +33,11 @@ def _body_image(pdf: Path, page: int, folder: Path, dpi: int = 100) -> Path:
     return out
 
 
-@pytest.fixture
-def issued(cli, tmp_path):
+@pytest.fixture(scope="module")
+def issued(module_cli, tmp_path_factory):
+    """Two members' .pdf copies of the sample, on one installation per database shared by
+    this module's tests (they read the copies and trace, nothing more)."""
+    cli, folder = module_cli, tmp_path_factory.mktemp("copies")
     assert cli("import", str(SAMPLE), "--publish", "--json").code == 0
     numbers = []
     for name in ("张三", "李四", "王五", "赵六"):
@@ -43,7 +46,7 @@ def issued(cli, tmp_path):
         numbers.append(added.json()["number"])
     copies = {}
     for member, number in enumerate(numbers[:2], start=1):
-        out = tmp_path / f"{number}.pdf"
+        out = folder / f"{number}.pdf"
         assert (
             cli("copy", "1", "--member", str(member), "--format", "pdf", "--out", str(out)).code
             == 0
@@ -63,10 +66,10 @@ def test_the_shifts_leave_the_text_as_it_was(issued):
 
 
 @pytest.mark.ocr
-def test_one_page_image_without_recipient_line_names_the_member(cli, issued, tmp_path):
+def test_one_page_image_without_recipient_line_names_the_member(module_cli, issued, tmp_path):
     (number, pdf), _second = list(issued.items())
     evidence = _body_image(pdf, 3, tmp_path)
-    result = cli("trace", str(evidence), "--json")
+    result = module_cli("trace", str(evidence), "--json")
     assert result.code == 0, result.stderr
     traced = result.json()
     assert number not in traced["visible_numbers"]

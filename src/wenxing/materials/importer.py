@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -333,11 +333,14 @@ def _add_version(session: Session, material: Material, item: Prepared, number: i
     )
     session.add(version)
     session.flush()
-    session.add_all(
-        ShingleBand(version_id=version.id, band=band, value=value)
-        for band, value in enumerate(item.bands)
-    )
-    session.add_all(MaterialGram(version_id=version.id, value=value) for value in item.grams)
+    # The version's bands and grams go in one executemany each, not an ORM object per row:
+    # a material has about a thousand grams, and building and flushing them one by one took
+    # most of an import's CPU.
+    bands = [{"version_id": version.id, "band": b, "value": v} for b, v in enumerate(item.bands)]
+    grams = [{"version_id": version.id, "value": value} for value in item.grams]
+    for model, rows in ((ShingleBand, bands), (MaterialGram, grams)):
+        if rows:  # executemany refuses an empty list
+            session.execute(insert(model), rows)
 
 
 def _near_duplicate(
