@@ -227,7 +227,7 @@ def _by_materials(searcher, query: Query, depth: int) -> list[_Candidate]:
     # fewer than a page's worth of the ranked reach it.
     among_ranked = len(found) >= limit and bool(tiers)
     if among_ranked:
-        _tiers_among(searcher, tiers, candidates)
+        _tiers_among(searcher, tiers, candidates, depth)
     added = []
     for tier, compiled in tiers:
         if among_ranked and sum(c.tier >= tier for c in candidates.values()) > depth:
@@ -248,10 +248,15 @@ def _by_materials(searcher, query: Query, depth: int) -> list[_Candidate]:
     return sorted(candidates.values(), key=_best_first)
 
 
-def _tiers_among(searcher, tiers: list[tuple[int, tantivy.Query]], candidates: dict) -> None:
-    """Raise each candidate to the best tier one of its sections reaches (materials only:
-    an aggregation, no section scored)."""
+def _tiers_among(
+    searcher, tiers: list[tuple[int, tantivy.Query]], candidates: dict, depth: int
+) -> None:
+    """Raise each candidate to the best tier one of its sections reaches (an aggregation
+    over their sections: nothing scored). A lower tier is not looked for once more than
+    ``depth`` candidates are above it: it could only reorder materials past the page."""
     for tier, compiled in tiers:
+        if sum(c.tier > tier for c in candidates.values()) > depth:
+            return
         below = [m for m, c in candidates.items() if c.tier < tier]
         if not below:
             continue
