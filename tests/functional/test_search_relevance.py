@@ -27,6 +27,7 @@ from tests.helpers import REPO, SAMPLE
 from tests.materials import MATERIALS
 from wenxing.materials.importer import ImportOptions, MaterialImporter
 from wenxing.materials.models import Material, MaterialVersion
+from wenxing.search import engine
 from wenxing.search.service import search
 
 CORPUS_CASES = REPO / "tests" / "fixtures" / "search_relevance.json"
@@ -119,16 +120,32 @@ def _check(
     assert topical_score.top3 >= 0.9 * topical_score.total, topical_score.misses
 
 
-def test_fragments_phrases_and_topics_find_their_material(library, capsys):
-    runtime, real, everything, paths = library
+def _topical(real: dict[int, str], paths: dict[int, Path]) -> list[relevance.Case]:
     topical = []
     for query, name in TOPICAL.items():
         (material,) = [m for m, p in paths.items() if p.name == name and m in real]
         topical.append(relevance.Case(query, material))
-    _check(runtime, capsys, real, everything, topical)
+    return topical
 
 
-def test_relevance_on_the_real_corpus(runtime, corpus, capsys):
+def test_fragments_phrases_and_topics_find_their_material(library, capsys):
+    runtime, real, everything, paths = library
+    _check(runtime, capsys, real, everything, _topical(real, paths))
+
+
+def test_relevance_holds_when_more_materials_match_than_are_ranked(library, capsys, monkeypatch):
+    """A library where common words are held by more materials than a query ranks (as at
+    100,000 materials): the ranked materials' tiers come from their own sections, and the
+    whole library's sections are searched only when too few of them reach a tier."""
+    monkeypatch.setattr(engine, "CANDIDATES", 12)
+    runtime, real, everything, paths = library
+    _check(runtime, capsys, real, everything, _topical(real, paths))
+
+
+@pytest.mark.parametrize("ranked", [engine.CANDIDATES, 12], ids=["all-ranked", "few-ranked"])
+def test_relevance_on_the_real_corpus(runtime, corpus, capsys, monkeypatch, ranked):
+    """``few-ranked``: more materials hold common words than a query ranks (as at scale)."""
+    monkeypatch.setattr(engine, "CANDIDATES", ranked)
     files = sorted(p for p in corpus.glob("*/*.txt") if p.parent.name != "raw_gbk")
     _import(runtime, files)
     texts, paths = _texts(runtime)

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import tantivy
+
 from wenxing.search import clauses
 from wenxing.search.clauses import (
     all_of,
@@ -204,25 +206,31 @@ def _by_materials(searcher, query: Query, depth: int) -> list[_Candidate]:
             for material, published in _fast(searcher, found)
         ]
         return sorted(newest, key=lambda c: (-c.published, -c.material))
-    found = searcher.search(
-        materials_query(query), limit=max(depth + 1, CANDIDATES), count=False
-    ).hits
+    limit = max(depth + 1, CANDIDATES)
+    found = searcher.search(materials_query(query), limit=limit, count=False).hits
     candidates = {
         material: _Candidate(material, SOMEWHERE, float(score), published, True)
         for (score, _address), (material, published) in zip(
             found, _fast(searcher, found), strict=True
         )
     }
-    tiers: list[tuple[int, object]] = []
+    wanted: list[tuple[int, tantivy.Query | None]] = []
     if _discriminates(query):
-        tiers.append((EXACT, clauses.together_query(query, runs=True)))
+        wanted.append((EXACT, clauses.together_query(query, runs=True)))
         if len(query.terms) > 1:
-            tiers.append((TOGETHER, clauses.together_query(query, runs=False)))
+            wanted.append((TOGETHER, clauses.together_query(query, runs=False)))
     elif len(candidates) <= depth:  # a term found too rarely as a word: also as characters
-        tiers.append((SOMEWHERE, clauses.together_query(query, runs=True)))
+        wanted.append((SOMEWHERE, clauses.together_query(query, runs=True)))
+    tiers = [(tier, compiled) for tier, compiled in wanted if compiled is not None]
+    # Many materials hold every term (common words): the ranked ones' tiers come from their
+    # own sections, and the whole library's sections are searched for a tier only when
+    # fewer than a page's worth of the ranked reach it.
+    among_ranked = len(found) >= limit and bool(tiers)
+    if among_ranked:
+        _tiers_among(searcher, tiers, candidates, depth)
     added = []
     for tier, compiled in tiers:
-        if compiled is None:
+        if among_ranked and sum(c.tier >= tier for c in candidates.values()) > depth:
             continue
         sections = searcher.search(compiled, limit=CANDIDATES, count=False).hits
         for (score, _address), (material, published) in zip(
@@ -238,6 +246,28 @@ def _by_materials(searcher, query: Query, depth: int) -> list[_Candidate]:
     if added and query.excluded:
         _drop_excluded(searcher, query, candidates, added)
     return sorted(candidates.values(), key=_best_first)
+
+
+def _tiers_among(
+    searcher, tiers: list[tuple[int, tantivy.Query]], candidates: dict, depth: int
+) -> None:
+    """Raise each candidate to the best tier one of its sections reaches (an aggregation
+    over their sections: nothing scored). A lower tier is not looked for once more than
+    ``depth`` candidates are above it: it could only reorder materials past the page."""
+    for tier, compiled in tiers:
+        if sum(c.tier > tier for c in candidates.values()) > depth:
+            return
+        below = [m for m, c in candidates.items() if c.tier < tier]
+        if not below:
+            continue
+        answer = searcher.aggregate(
+            all_of(among(below), compiled),
+            {"material": {"terms": {"field": "material", "size": len(below)}}},
+        )
+        for bucket in answer.get("material", {}).get("buckets", []):
+            known = candidates.get(int(bucket["key"]))
+            if known is not None:
+                known.tier = max(known.tier, tier)
 
 
 def _discriminates(query: Query) -> bool:
