@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
 from tests import postgres
@@ -43,6 +44,12 @@ BACKENDS = [
 ]
 # Before anything hashes a password, in this process and in every one it starts.
 os.environ.setdefault("WENXING_PASSWORD_COST", "test")
+
+# Property tests draw new examples on every run, so a developer's runs keep exploring; CI
+# (.ci/run sets WENXING_HYPOTHESIS_PROFILE=ci) draws the same examples each time, so its
+# verdict is the code's, not the draw's. A counterexample found anywhere becomes a test.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("WENXING_HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -11,8 +11,9 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     """At most ``width`` characters of ``text`` around the terms, and where they are in it.
 
     The terms are found in a same-length form of the whole text (``same_length_form``:
-    cheap, and its offsets are the text's); only the piece shown is fully normalised, to
-    mark what NFKC's rarer mappings make of it as well."""
+    cheap, and its offsets are the text's); only the piece shown is fully normalised, a
+    character at a time, to mark what NFKC's rarer mappings make of it as well (``…`` turns
+    into three characters, ``①`` into one: the offsets are mapped back)."""
     text = text.replace("\n", " ")
     needles = [(number, t.replace(" ", "")) for number, t in enumerate(terms)]
     needles = [(number, needle) for number, needle in needles if needle]
@@ -22,9 +23,7 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     start = max(0, min(start, end - width))
     piece = text[start:end]
     marks = {(s - start, e - start) for s, e, _n in spans if s >= start and e <= end}
-    normal = normalise(piece)
-    if len(normal) == len(piece):
-        marks.update((s, e) for s, e, _n in _found(normal, needles))
+    marks.update(_normal_marks(piece, needles))
     merged: list[tuple[int, int]] = []
     for s, e in sorted(marks):
         if merged and s < merged[-1][1]:
@@ -35,6 +34,14 @@ def snippet(text: str, terms: list[str], width: int) -> tuple[str, list[tuple[in
     suffix = "…" if end < len(text) else ""
     shift = len(prefix)
     return prefix + piece + suffix, [(s + shift, e + shift) for s, e in merged]
+
+
+def _normal_marks(piece: str, needles: list[tuple[int, str]]) -> set[tuple[int, int]]:
+    """Where the needles are in the piece normalised character by character, as offsets
+    of the piece (a needle inside one character's expansion marks that character)."""
+    parts = [normalise(ch) for ch in piece]
+    origin = [at for at, part in enumerate(parts) for _ in part]
+    return {(origin[s], origin[e - 1] + 1) for s, e, _n in _found("".join(parts), needles)}
 
 
 def _window(spans: list[tuple[int, int, int]], width: int) -> int:
