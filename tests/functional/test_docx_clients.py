@@ -29,7 +29,7 @@ from tests.unit.test_docx_format import (
     render,
     trace_document_text,
 )
-from wenxing.delivery.layout import CopyContent
+from wenxing.delivery.layout import CopyContent, Layout
 
 # The module's tests share one expensive module fixture: one xdist worker runs them all.
 pytestmark = pytest.mark.xdist_group("docx_clients")
@@ -257,3 +257,9 @@ def test_a_page_image_of_the_raised_copy_names_its_member(converted):
     assert float(np.mean(bits == best.symbols)) >= 0.85
     alone = fingerprint.accuse(best, FINGERPRINT_KEY, RECIPIENTS)
     assert {s.member for s in alone.accused} <= {member}
+    # The tracer tries every way of reading a page: read as a .pdf page, the raised
+    # stretches pass more (chance) positions, yet the .docx reading is the one it keeps.
+    content = copy.content
+    layout = Layout(content.title, tuple(b.block for b in content.blocks), content.toc)
+    chosen = page_visual.read_pages(list(evidence.pages), layout, body, FINGERPRINT_KEY)
+    assert any(np.array_equal(chosen.position_ids, r.position_ids) for r in readings)

@@ -14,6 +14,7 @@ from tests.unit.test_docx_format import body_paragraphs, open_docx, render
 from wenxing.delivery import docx_visual
 from wenxing.delivery.layout import HEADING
 from wenxing.fingerprint import accuse, layers, member_bits, visual
+from wenxing.reports import visual_lines
 
 KEY = b"docx-visual-key-0123456789abcdef"
 MEMBERS = [f"WX-{10000 + n}" for n in range(200)]
@@ -109,3 +110,58 @@ def test_the_copy_raises_body_stretches_and_keeps_its_text():
     # Without the material key nothing is raised.
     plain = open_docx(render(sample_copy()[0]))
     assert b"w:position" not in plain.element.xml.encode()
+
+
+def _docx_pages(member: str, rng: np.random.Generator, noise: float, pages: int = 1):
+    """Pages of body characters of a .docx copy, measured: (offsets, heights, and the
+    same heights read as a .pdf page's residuals would be)."""
+    start = int(rng.integers(0, 4000))
+    offsets = np.arange(start, start + 560 * pages)  # 20 lines of 28 a page
+    heights = _heights(member, offsets, noise, rng)
+    heights[rng.random(len(offsets)) < 0.1] = np.nan  # characters OCR missed
+    across = rng.normal(0, noise, len(offsets))  # no horizontal signal on a .docx page
+    return offsets, heights, across
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(MEMBERS), st.integers(0, 2**32 - 1))
+def test_a_docx_page_is_read_as_one_though_the_pdf_reading_passes_more_positions(member, seed):
+    """Read as .pdf pages, a .docx copy's raised stretches pass about a third of their many
+    groups by chance, more positions than its stretches give; the reading chosen is the one
+    that read beyond chance, and it names the member (two pages: one page of stretches alone
+    names its member only now and then, with the page's wording it does)."""
+    rng = np.random.default_rng(seed)
+    offsets, heights, across = _docx_pages(member, rng, 0.025, pages=2)
+    lines = np.zeros(len(offsets))
+    as_pdf = visual.reading(KEY, offsets, across, heights, lines)
+    as_docx = visual.docx_reading(offsets, heights, lines)
+    assert as_pdf.positions > as_docx.positions
+    assert visual_lines.best_reading([as_pdf, as_docx]) is as_docx
+    assert [s.member for s in accuse(as_docx, KEY, MEMBERS).accused] == [member]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(MEMBERS),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.003, 0.1),
+    st.booleans(),
+)
+def test_whichever_reading_is_chosen_no_innocent_is_accused(member, seed, noise, signal):
+    """The choice among the ways of reading a page looks at no member's code: whatever it
+    picks (a page with the member's stretches, or a page of noise), nobody but the member
+    whose page it is can be accused."""
+    rng = np.random.default_rng(seed)
+    offsets, heights, across = _docx_pages(member, rng, noise)
+    if not signal:
+        heights = rng.normal(0, noise, len(offsets))
+    lines = np.zeros(len(offsets))
+    readings = [
+        visual.reading(KEY, offsets, across, heights, lines),
+        visual.reading(KEY, offsets, heights, across, lines),
+        visual.docx_reading(offsets, heights, lines),
+        visual.docx_reading(offsets, across, lines),
+    ]
+    chosen = visual_lines.best_reading(readings)
+    accused = {s.member for s in accuse(chosen, KEY, MEMBERS).accused}
+    assert accused <= ({member} if signal else set())

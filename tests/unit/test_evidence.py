@@ -275,6 +275,17 @@ def test_text_height_is_measured_from_the_lines():
         assert height is not None and 0.8 * px <= height <= 1.3 * px, (px, height)
 
 
+@pytest.mark.parametrize("degrees", [-3.0, -1.5, 1.5, 3.0])
+def test_text_height_of_a_tilted_photograph_is_a_lines_not_the_pages(degrees):
+    """Across a photographed page a tilt of a few degrees runs the lines' rows together;
+    the height is still a line's, so the page is not shrunk to nothing before recognition."""
+    page = page_image(LINES * 6, 34)
+    tilted = page.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=200)
+    height = ocr.text_height(np.asarray(tilted))
+    assert height is not None and 0.8 * 34 <= height <= 1.6 * 34, height
+    assert ocr.prepare(tilted).size == tilted.size  # near the ideal: left as it is
+
+
 def test_small_text_is_scaled_up_and_large_text_down():
     small = ocr.prepare(page_image(LINES, 14))
     assert small.mode == "L" and small.width > 2 * 14 * 30
