@@ -10,10 +10,19 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 
 from tests.browser import CHROMIUM_PROCESS
 from tests.helpers import REPO
 from wenxing.web.app import create_app
+
+# A loaded 2-core CI machine (two xdist workers beside Chromium, LibreOffice and Tesseract)
+# stalls a process for seconds: a .pdf copy made under that load took over 30 s, Playwright's
+# default for an action, and expect() gives up after 5 s by default. Waits are for
+# conditions, so a longer limit costs nothing when the condition comes.
+ACTION_TIMEOUT_MS = 90_000
+EXPECT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def artifacts() -> Path:
@@ -61,10 +70,26 @@ def serve(runtime):
         thread.join(timeout=10)
 
 
+class _Browser:
+    """The shared browser, whose new contexts wait ``ACTION_TIMEOUT_MS`` for actions and
+    navigations (everything else is the browser's own)."""
+
+    def __init__(self, launched) -> None:
+        self._launched = launched
+
+    def new_context(self, **options):
+        context = self._launched.new_context(**options)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(ACTION_TIMEOUT_MS)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._launched, name)
+
+
 @pytest.fixture
 def browser():
     """Debian's Chromium (shared by this process's browser tests): open a context of your
     own with ``browser.new_context(...)``; every context is closed when the test ends."""
-    launched = CHROMIUM_PROCESS.get()
-    yield launched
+    yield _Browser(CHROMIUM_PROCESS.get())
     CHROMIUM_PROCESS.close_contexts()
