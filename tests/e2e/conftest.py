@@ -42,32 +42,44 @@ def wait_until(page, expression: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def start_app(app) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Serve ``app`` from a thread on a loopback port; (server, thread, base URL).
+
+    The socket is bound here and handed to uvicorn: a port found free, closed and bound
+    again by the server could meanwhile be taken (another xdist worker's server, or the
+    local end of any outgoing connection, which comes from the same ephemeral range)."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # the lifespan starts the hub and the runners
+    while not server.started:
+        assert thread.is_alive(), "the app stopped while starting"
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def stop_app(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 @pytest.fixture
 def serve(runtime):
     """Start the app for ``runtime`` on a free loopback port; returns its base URL."""
-    started: list[uvicorn.Server] = []
+    started: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start() -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(runtime), host="127.0.0.1", port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.05)
+        server, thread, base = start_app(create_app(runtime))
         started.append((server, thread))
-        return f"http://127.0.0.1:{port}"
+        return base
 
     yield start
     for server, thread in started:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop_app(server, thread)
 
 
 class _Browser:
