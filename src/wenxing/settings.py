@@ -7,6 +7,11 @@ the stored rows (a session's lifetime is never shorter than its idle period; a p
 while unredeemed codes grant it or while it is the reporters' reward; the reward is one of
 the plans), stores it in the caller's transaction and records a ``setting:change`` audit
 event when the value differs. A refused value raises its DomainError and stores nothing.
+
+This process's kept copy of the settings (``Runtime.publisher_settings``) goes stale when
+the transaction commits, and is counted stale only then: counted at the change, a thread
+of the server reloading while the transaction was still open read the old value and kept
+it as the new one (for ``SETTINGS_SECONDS``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from wenxing import audit
@@ -22,6 +28,22 @@ from wenxing.config.sms import keep_sms_secret, shown_setting
 from wenxing.db.meta import SettingRow
 from wenxing.errors import DomainError
 from wenxing.members.subscriptions import unredeemed_codes_outside
+
+_STORED = "wenxing_setting_stored"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    # A savepoint's release fires this too: the change is not visible to others until the
+    # outermost transaction commits.
+    if not session.in_nested_transaction() and session.info.pop(_STORED, False):
+        note_stored()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_STORED, None)
 
 
 def change(
@@ -40,7 +62,7 @@ def change(
         value = keep_sms_secret(value, stored.sms)
     checked = PublisherSettings.check(name, value)  # UnknownSetting or its DomainError
     _check_against_the_rest(session, stored, name, checked)
-    note_stored()
+    session.info[_STORED] = True  # counted when the transaction commits (_committed)
     before = stored.json_value(name)
     row = session.get(SettingRow, name)
     encoded = json.dumps(checked, ensure_ascii=False)

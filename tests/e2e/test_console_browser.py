@@ -10,15 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 from bench.console import UPLOAD_CATEGORY, generate_library
 
-from tests.e2e.conftest import artifacts
+from tests.e2e.conftest import artifacts, start_app, stop_app
 from tests.e2e.test_site_paths import console_page
 from tests.helpers import account
 from wenxing.db.base import utcnow
@@ -46,21 +42,9 @@ def site(module_runtime):
             session, runtime.publisher_settings(), "出版方", subscribed=False, username="boss"
         )
         boss.role = "admin"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    yield runtime, f"http://127.0.0.1:{port}", made
-    server.should_exit = True
-    thread.join(timeout=10)
+    server, thread, base = start_app(create_app(runtime))
+    yield runtime, base, made
+    stop_app(server, thread)
 
 
 def _backend(runtime) -> str:

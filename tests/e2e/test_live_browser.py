@@ -46,7 +46,11 @@ def test_a_downloader_sees_a_new_version_under_the_bell_live(runtime, serve, bro
     with page.expect_download() as waiting:
         page.get_by_role("button", name="下载 Word 公文格式 .docx").click()
     waiting.value.save_as(tmp_path / "v1.docx")
-    page.goto(base + "/")
+    # The page's stream is open (the server subscribes it before answering) before the
+    # admin uploads: a version published while the stream was still connecting would
+    # reach this page only on its next reconnect.
+    with page.expect_response(f"{base}/events"):
+        page.goto(base + "/")
     bell = page.locator("#bell")
     before = int(bell.get_attribute("data-count"))  # the membership's own notice
     shoot(page, backend, "51-bell-before")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import artifacts
+from tests.e2e.conftest import artifacts, wait_until
 from tests.helpers import PASSWORD, account, import_sample
 from wenxing import settings
 
@@ -134,10 +134,18 @@ def _sign_in(page, base: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def _reader_settled(page) -> None:
+    """The reader page as a member meets it: the toolbar shown and the reader's own request
+    answered (it marks 收藏 and puts 加入素材篮 beside the headings). Checked before that
+    answer, axe and the size pass saw the buttons on some runs and not on others."""
+    page.wait_for_selector("#tools:not([hidden])")
+    wait_until(page, "document.querySelector('[data-act=favourite]').dataset.state")
+
+
 def _problems(page, base: str, path: str, size: str, who: str) -> list[str]:
     page.goto(base + path)
     if path.endswith("/read"):
-        page.wait_for_selector("#tools:not([hidden])")
+        _reader_settled(page)
     if path in SHOTS:
         folder = artifacts() / "a11y"
         folder.mkdir(exist_ok=True)
@@ -164,7 +172,7 @@ def test_member_pages_have_44px_targets_and_readable_contrast(site, browser, siz
         problems += _problems(page, site, path, size, "member")
     # Night mode on the reader page is checked too.
     page.goto(f"{site}/materials/1/read")
-    page.wait_for_selector("#tools:not([hidden])")
+    _reader_settled(page)
     page.get_by_role("button", name="夜间").click()
     page.evaluate(
         "document.querySelectorAll('article > :nth-child(n+13)').forEach(el => el.remove())"

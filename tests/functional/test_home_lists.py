@@ -86,6 +86,21 @@ def test_a_change_rolled_back_or_a_read_keeps_the_lists(runtime, reads):
     assert titles(cache) == ["在全区重点工作推进会上的讲话"] and len(reads) == 1
 
 
+def test_savepoints_inside_a_change_neither_count_it_early_nor_lose_it(runtime, reads):
+    _import(runtime, publish=False)
+    cache = HomeCache(runtime.db, clock=Clock())
+    assert titles(cache) == []
+    with runtime.db.transaction() as session:
+        catalog.set_published(session, 1, True)
+        session.flush()
+        with session.begin_nested():  # released: nothing is committed yet
+            pass
+        with pytest.raises(RuntimeError), session.begin_nested():  # the change stays
+            raise RuntimeError("rolled back to the savepoint")
+        assert titles(cache) == []  # a page meanwhile reads what is committed
+    assert titles(cache) == ["在全区重点工作推进会上的讲话"]
+
+
 def test_another_process_change_shows_within_the_second(runtime, reads):
     _import(runtime, publish=False)
     clock = Clock()

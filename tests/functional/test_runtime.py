@@ -140,6 +140,23 @@ def test_publisher_settings_are_kept_a_moment_and_changes_made_here_show_at_once
     assert runtime.publisher_settings().brand == "乙"
 
 
+def test_a_copy_read_while_a_change_is_uncommitted_is_not_kept_as_the_new_one(runtime):
+    """A server thread asking for the settings while a change is stored but not committed
+    reads the old value; once the change commits, the next asker gets the new one (the
+    renewed-member QQ test once read the old 会员群 setting on PostgreSQL)."""
+    import threading
+
+    runtime.publisher_settings()
+    seen: list[str] = []
+    with runtime.db.transaction() as session:
+        change_setting(session, "brand", "丙", actor="publisher:test")
+        other = threading.Thread(target=lambda: seen.append(runtime.publisher_settings().brand))
+        other.start()
+        other.join()
+    assert seen and seen != ["丙"]  # the other thread read the committed value
+    assert runtime.publisher_settings().brand == "丙"
+
+
 def test_a_refused_setting_is_neither_counted_nor_stored(runtime):
     from pydantic import ValidationError
 

@@ -68,14 +68,17 @@ for _model in (Material, MaterialVersion):
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    # A savepoint's release fires this too, before anything is visible to other sessions:
+    # counted then, a page reloading meanwhile kept the old lists as the new ones.
     global _changed_here
-    if session.info.pop(_CHANGED, False):
+    if not session.in_nested_transaction() and session.info.pop(_CHANGED, False):
         _changed_here += 1
 
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the rest may commit
+        session.info.pop(_CHANGED, None)
 
 
 def iso(moment: datetime | None) -> str | None:
