@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,7 +296,8 @@ class Server:
                         f"the server exited {self.proc.returncode}: {self.log_tail()}"
                     )
                 try:
-                    if client.get("/readyz").status_code == 200 and self._all_workers_up():
+                    ready = client.get("/readyz").status_code == 200
+                    if ready and self._all_workers_up() and self._ready_rounds(3):
                         return
                 except httpx2.HTTPError:
                     pass
@@ -303,6 +305,25 @@ class Server:
         raise RuntimeError(
             f"the server did not answer /healthz in {timeout:.0f} s: {self.log_tail()}"
         )
+
+    def _ready_rounds(self, wanted: int) -> bool:
+        """``wanted`` parallel rounds in a row of /readyz all ready: one answer of 200 can
+        come from a worker already open while another is still opening (and answers 503)."""
+        import httpx2
+
+        def ready(_n: int) -> bool:
+            try:
+                with httpx2.Client(base_url=self.base, timeout=10, trust_env=False) as client:
+                    return client.get("/readyz").status_code == 200
+            except httpx2.HTTPError:
+                return False
+
+        for _round in range(wanted):
+            with ThreadPoolExecutor(4 * self.workers_wanted) as pool:
+                if not all(pool.map(ready, range(4 * self.workers_wanted))):
+                    return False
+            time.sleep(0.2)
+        return True
 
     def _all_workers_up(self) -> bool:
         return len(self.worker_processes()) >= self.workers_wanted
