@@ -39,7 +39,7 @@ def notify(
             "body": body,
             "link": link,
             "event_id": event_id,
-            "dedupe": f"{dedupe}:{member_id}"[:120] if dedupe else None,
+            "dedupe": dedupe_key(dedupe, member_id) if dedupe else None,
             "created_at": now,
         }
         insert = sqlite_insert if is_sqlite(session.get_bind()) else pg_insert
@@ -61,6 +61,25 @@ def notify(
             link=link,
         )
     return added
+
+
+def dedupe_key(dedupe: str, member_id: int) -> str:
+    """The once-only key ``notify`` stores for ``dedupe`` and one account."""
+    return f"{dedupe}:{member_id}"[:120]
+
+
+def already_notified(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these once-only keys (``dedupe_key``) a notification holds already: a
+    periodic sender skips them in one read instead of trying an insert for each."""
+    wanted = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for at in range(0, len(wanted), 500):
+        found.update(
+            session.scalars(
+                select(Notification.dedupe).where(Notification.dedupe.in_(wanted[at : at + 500]))
+            )
+        )
+    return found
 
 
 def unread_count(session: Session, member_id: int) -> int:
