@@ -28,7 +28,7 @@ import psutil
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.helpers import SAMPLE, random_texts
+from tests.helpers import SAMPLE, random_texts, wait_ready
 
 pytestmark = pytest.mark.fault
 WENXING = str(Path(sys.executable).with_name("wenxing"))
@@ -134,10 +134,7 @@ def test_postgresql_away_20s_while_a_worker_is_killed(private_postgres, tmp_path
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while _status(f"{base}/readyz") != 200:
-            assert server.poll() is None and time.monotonic() < deadline, "never ready"
-            time.sleep(0.2)
+        wait_ready(base, server, workers=2, timeout=60)
         workers = psutil.Process(server.pid).children(recursive=True)
         assert len(workers) >= 2
         private_postgres.stop()

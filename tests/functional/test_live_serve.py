@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests import helpers
 from tests.conftest import TEST_SECRET
 from tests.functional.test_serve_process import _free_port
 from tests.helpers import PASSWORD, account, import_sample
@@ -50,17 +51,8 @@ def kill(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def wait_ready(server: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert server.poll() is None, server.communicate()[1][-2000:]
-        assert time.monotonic() < deadline, "the server did not answer /readyz"
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            pass
-        time.sleep(0.2)
+def wait_ready(server: subprocess.Popen, port: int, workers: int = 1) -> None:
+    helpers.wait_ready(f"http://127.0.0.1:{port}", server, workers=workers, timeout=60)
 
 
 def stop(server: subprocess.Popen) -> tuple[float, str]:
@@ -189,7 +181,7 @@ def test_two_workers_of_one_server_stop_with_open_streams(runtime, settings, tmp
     port = _free_port()
     process = start_server(settings, tmp_path, port, workers=workers)
     try:
-        wait_ready(process, port)
+        wait_ready(process, port, workers)
         listeners = [Listener(f"http://127.0.0.1:{port}") for _ in range(6)]
         for listener in listeners:
             listener.start()

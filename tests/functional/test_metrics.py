@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.helpers import SAMPLE
+from tests.helpers import SAMPLE, wait_ready
 
 # Tests that start `wenxing serve` with two workers and load it run one at a time (one
 # xdist group): two such servers side by side on a 2-core machine starve each other.
@@ -80,18 +80,7 @@ def test_a_real_prometheus_scrapes_the_series(cli, database_url, tmp_path):
     )
     prometheus = None
     try:
-        deadline = time.monotonic() + 60
-        # Two workers share the socket and each gets ready on its own: one ready answer
-        # may come from the first while the second still starts. Twenty in a row cannot
-        # all have gone to one worker (2**-20), so then both are ready.
-        ready_in_a_row = 0
-        while ready_in_a_row < 20:
-            assert server.poll() is None and time.monotonic() < deadline
-            if _up(port) and _get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
-                ready_in_a_row += 1
-            else:
-                ready_in_a_row = 0
-                time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", server, workers=2, timeout=60)
         for _ in range(3):
             assert _get(f"http://127.0.0.1:{port}/")[0] == 200
             assert (
