@@ -36,8 +36,9 @@ def remind_expiring_in(session: Session, now: datetime) -> int:
     ending = ending_between(session, now, now + timedelta(days=max(REMINDERS)))
     if not ending:
         return 0
+    which = {member_id: _reminder_due(ends_at - now) for member_id, ends_at in ending.items()}
     due = {
-        member_id: f"expiry:{_reminder_due(ends_at - now)}:{member_id}:{ends_at.date().isoformat()}"
+        member_id: f"expiry:{which[member_id]}:{member_id}:{ends_at.date().isoformat()}"
         for member_id, ends_at in ending.items()
     }
     # Every few minutes for a week the same members are due: those told already are
@@ -49,7 +50,7 @@ def remind_expiring_in(session: Session, now: datetime) -> int:
     for member_id, ends_at in sorted(ending.items()):
         if dedupe_key(due[member_id], member_id) in told:
             continue
-        days = _reminder_due(ends_at - now)
+        days = which[member_id]
         date = announce.local_date(ends_at, timezone)
         if days == 1:
             title = _("会员将于 %(date)s 到期（不到 1 天），请及时续费") % {"date": date}

@@ -217,12 +217,15 @@ def store(
     if imported is not None:
         return imported
     existing = session.scalars(
-        select(Material).where(Material.source_path == item.path).limit(1)
+        select(Material).where(Material.source_path == item.path).order_by(Material.id).limit(1)
     ).first()
     if existing is not None:
         return _new_version(session, existing, item, options)
     same_text = session.scalars(
-        select(MaterialVersion).where(MaterialVersion.body_hash == item.body_hash).limit(1)
+        select(MaterialVersion)
+        .where(MaterialVersion.body_hash == item.body_hash)
+        .order_by(MaterialVersion.id)
+        .limit(1)
     ).first()
     if same_text is not None:
         return _skip(item, "import.same_text", id=same_text.material_id)
@@ -269,7 +272,10 @@ def store_version(
 def _same_file_imported(session: Session, item: Prepared) -> dict[str, Any] | None:
     """The skip of a file whose bytes were imported before (None when they were not)."""
     same_bytes = session.scalars(
-        select(MaterialVersion).where(MaterialVersion.content_hash == item.content_hash).limit(1)
+        select(MaterialVersion)
+        .where(MaterialVersion.content_hash == item.content_hash)
+        .order_by(MaterialVersion.id)
+        .limit(1)
     ).first()
     if same_bytes is None:
         return None
