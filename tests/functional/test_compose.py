@@ -5,6 +5,7 @@ of invisible marks, an excerpt of one piece, two members' pieces mixed)."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -249,17 +250,80 @@ def test_a_draft_mixing_two_members_pieces_names_both(runtime, world):
 
 
 def test_quota_refuses_the_draft_once_used_up(runtime, world):
+    """Each export of other pieces is a new copy and counts; once the day's downloads are
+    spent a new one is refused, while a draft exported earlier today is still handed out."""
     ids, found = world
-    draft_id = build_draft(runtime, ids[0], found, CHOICE)
+    sections = [
+        (material_id, version_id, anchor)
+        for material_id, (version_id, extents) in sorted(found.items())
+        for anchor in extents
+    ]
     with runtime.db.reading() as session:
         left = copies_left_today(
             session, runtime.publisher_settings(), _member(session, ids[0]), utcnow()
         )
-    for _ in range(left):
-        export_draft(runtime, ids[0], draft_id, "txt")
+    choices = [c for size in (1, 2) for c in itertools.combinations(sections, size)]
+    assert left is not None and 2 * len(choices) > left
+    spent, last = 0, None
+    for number, choice in enumerate(choices):
+        for material_id, version_id, anchor in choice:
+            add(runtime, ids[0], material_id, version_id, anchor)
+        with runtime.db.transaction() as session:
+            draft_id = drafts.start_draft(session, ids[0], f"稿{number}").id
+        for fmt in ("txt", "docx"):
+            if spent < left:
+                last = (draft_id, fmt, export_draft(runtime, ids[0], draft_id, fmt).copy_id)
+                spent += 1
+        if spent == left:
+            break
+    for material_id, version_id, anchor in sections:  # pieces no copy today holds together
+        add(runtime, ids[0], material_id, version_id, anchor)
+    with runtime.db.transaction() as session:
+        fresh = drafts.start_draft(session, ids[0], "再一稿").id
     with pytest.raises(NotEntitled) as refused:
-        export_draft(runtime, ids[0], draft_id, "txt")
+        export_draft(runtime, ids[0], fresh, "txt")
     assert refused.value.reason == "quota"
+    draft_id, fmt, copy_id = last
+    assert export_draft(runtime, ids[0], draft_id, fmt).copy_id == copy_id
+
+
+def test_the_same_pieces_exported_again_today_are_the_same_copy(runtime, world):
+    """Reordered, retitled, with another paragraph of the member's own, the same pieces in
+    the same format are the copy of earlier today (same id, same marks, no second
+    download); another format, or another set of pieces, is a new copy."""
+    ids, found = world
+    draft_id = build_draft(runtime, ids[0], found, CHOICE)
+    first = export_draft(runtime, ids[0], draft_id)
+
+    def left() -> int:
+        with runtime.db.reading() as session:
+            count = copies_left_today(
+                session, runtime.publisher_settings(), _member(session, ids[0]), utcnow()
+            )
+        assert count is not None
+        return count
+
+    before = left()
+    with runtime.db.transaction() as session:
+        parts = drafts.draft_view(session, ids[0], draft_id).parts
+        pieces_only = [part for part in parts if part.kind == "piece"]
+        drafts.move_part(session, ids[0], draft_id, pieces_only[-1].id, -1)
+        drafts.rename_draft(session, ids[0], draft_id, "改过的标题")
+        drafts.add_text(session, ids[0], draft_id, pieces_only[0].id, "再补充一段自己的话。")
+    again = export_draft(runtime, ids[0], draft_id)
+    assert again.copy_id == first.copy_id and left() == before
+    assert "再补充一段自己的话。" in "".join(visible(p) for p in docx_paragraphs(again.data))
+    with runtime.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(IssuedCopy)) == 1
+        assert session.scalar(select(func.count()).select_from(IssuedPiece)) == 3
+    as_text = export_draft(runtime, ids[0], draft_id, "txt")
+    assert as_text.copy_id != first.copy_id and left() == before - 1
+    version_id, extents = found[2]
+    add(runtime, ids[0], 2, version_id, anchor_of(extents, "一、"))
+    with runtime.db.transaction() as session:
+        bigger = drafts.start_draft(session, ids[0], "又一稿").id
+    assert export_draft(runtime, ids[0], bigger).copy_id != first.copy_id
+    assert left() == before - 2
 
 
 def drafts_of(runtime, member_id):

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenxing import clock, fingerprint, limits, metrics
@@ -30,9 +31,10 @@ from wenxing.delivery.issue import (
 )
 from wenxing.delivery.marking import material_key, plan_for
 from wenxing.delivery.models import DRAFT_FORMATS, IssuedCopy, IssuedPiece
+from wenxing.delivery.queries import asked_by_members
 from wenxing.delivery.review import vetoes
 from wenxing.materials.models import Material, MaterialVersion
-from wenxing.members.entitlement import may_read
+from wenxing.members.entitlement import may_read, quota_resets_at
 from wenxing.members.models import Member
 from wenxing.members.subscriptions import account_view, plans
 
@@ -70,6 +72,9 @@ class AssembledCopy:
     issued_on: str  # YYYY-MM-DD, the publisher's day
     masthead: tuple[str, ...]
     markings: dict[int, VersionMarking]  # by version id
+    # False when the member exported the same pieces in this format earlier today and is
+    # handed that copy again (its ledger lines stand; nothing counted, nothing to take back).
+    new: bool = True
 
 
 def record_assembled(
@@ -98,9 +103,16 @@ def record_assembled(
     if not actor.is_publisher:
         _check_all(session, publisher, member, sources, now)
         limits.hold(session, limits.Subject("quota", member.id))
-        check_quota(session, publisher, member, now)
+        earlier = todays_assembled(session, member.id, sources, fmt, now, publisher.timezone)
+        if earlier is None:
+            check_quota(session, publisher, member, now)
+    else:
+        earlier = None
     markings, plan_ids = _markings(session, secret, publisher, sources)
-    copy_id = _write_ledger(session, member, sources, plan_ids, fmt, actor, ip, user_agent)
+    if earlier is None:
+        copy_id = _write_ledger(session, member, sources, plan_ids, fmt, actor, ip, user_agent)
+    else:
+        copy_id = earlier
     first = sources[0]
     metrics.COPIES.labels(DRAFT_FORMATS[fmt]).inc()
     return AssembledCopy(
@@ -112,7 +124,47 @@ def record_assembled(
         issued_on=clock.day_of(now, publisher.timezone),
         masthead=tuple(publisher.masthead_lines()),
         markings=markings,
+        new=earlier is None,
     )
+
+
+def todays_assembled(
+    session: Session,
+    member_id: int,
+    sources: Sequence[PieceSource],
+    fmt: str,
+    now: datetime,
+    zone: str,
+) -> int | None:
+    """The id of the copy in this format holding exactly these pieces (the same versions
+    and sections, in any order) that the member asked for earlier this publisher-local day,
+    if any: exported again — reordered, retitled, with other own paragraphs — it is the same
+    copy under the same marks, as a material opened again is, and counts no second time."""
+    day_start = quota_resets_at(now, zone) - timedelta(days=1)
+    wanted = sorted((source.version.id, source.anchor) for source in sources)
+    copies = session.scalars(
+        select(IssuedCopy.id)
+        .where(
+            IssuedCopy.member_id == member_id,
+            IssuedCopy.created_at >= day_start,
+            IssuedCopy.format == DRAFT_FORMATS[fmt],
+            asked_by_members(),
+        )
+        .order_by(IssuedCopy.created_at)
+    ).all()
+    if not copies:
+        return None
+    held: dict[int, list[tuple[int, str]]] = {copy_id: [] for copy_id in copies}
+    for copy_id, version_id, anchor in session.execute(
+        select(IssuedPiece.copy_id, IssuedPiece.version_id, IssuedPiece.anchor).where(
+            IssuedPiece.copy_id.in_(copies)
+        )
+    ):
+        held[copy_id].append((version_id, anchor))
+    for copy_id in copies:
+        if sorted(held[copy_id]) == wanted:
+            return copy_id
+    return None
 
 
 def _check_all(

@@ -265,12 +265,13 @@ def export_draft(request: Request, runtime: RuntimeDep, draft_id: int, fmt: str)
 
 
 def send_draft(runtime: Runtime, pending: export.PendingDraft) -> Response:
-    """The recorded draft rendered now; its ledger line is taken back if it cannot be."""
+    """The recorded draft rendered now; a new copy's ledger lines are taken back if it cannot be."""
     try:
         issued = pending.render()
     except Exception:
-        with runtime.db.transaction() as session:
-            unrecord_copy(session, pending.copy.copy_id)
+        if pending.copy.new:  # a copy handed out again keeps its ledger lines
+            with runtime.db.transaction() as session:
+                unrecord_copy(session, pending.copy.copy_id)
         raise
     headers = {
         "Cache-Control": "no-store",
