@@ -155,6 +155,51 @@ def test_a_member_composes_a_draft_on_a_phone(runtime, site, browser, tmp_path):
     page.screenshot(path=str(artifacts() / "compose-drafts-phone.png"), full_page=True)
 
 
+def test_a_member_adds_selected_paragraphs_on_a_phone(runtime, site, browser):
+    """Three paragraphs selected on the reader page go in the basket through the bar at the
+    foot of the screen; the basket names them by section and numbers, and its link opens
+    the reader at them, marked."""
+    base = site
+    page = _phone(browser, base)
+    page.goto(f"{base}/materials/1")
+    page.get_by_role("button", name="阅读全文").click()
+    page.wait_for_selector("button.basket-add")
+    bar = page.locator(".select-bar")
+    expect(bar).to_be_hidden()
+    first = page.evaluate(
+        """() => {
+          const kids = [...document.querySelector('article').children];
+          const at = kids.findIndex(el => /^s\\d+$/.test(el.id)
+            && el.textContent.trim().startsWith('二、'));
+          const text = el => document.createTreeWalker(el, NodeFilter.SHOW_TEXT).nextNode();
+          const range = document.createRange();  // from inside one paragraph into another
+          range.setStart(text(kids[at + 1]), 0);
+          range.setEnd(text(kids[at + 3]), 1);
+          const chosen = window.getSelection();
+          chosen.removeAllRanges();
+          chosen.addRange(range);
+          return at + 1;
+        }"""
+    )
+    add = bar.get_by_role("button")
+    expect(add).to_have_text("把所选 3 段加入素材篮")
+    box = add.bounding_box()
+    assert box is not None and box["height"] >= 44
+    add.tap()
+    expect(add).to_have_text("已加入素材篮（1）")
+    page.screenshot(path=str(artifacts() / "compose-selection-phone.png"))
+    page.goto(f"{base}/basket")
+    link = page.locator("ol.basket > li a.title")
+    expect(link).to_have_count(1)
+    expect(link).to_have_text(re.compile(r"^二、.* › 第 1–3 段$"))
+    link.click()
+    page.wait_for_url(re.compile(rf"/materials/1/read#p{first}-{first + 2}$"))
+    picked = page.locator("article > .picked")
+    expect(picked).to_have_count(3)
+    expect(picked.first).to_be_in_viewport()
+    page.screenshot(path=str(artifacts() / "compose-picked-phone.png"))
+
+
 def _meets_the_copies_layout(runtime, docx, folder) -> None:
     """The draft as LibreOffice sets it passes the page checks every .docx copy passes
     (tests/functional/test_docx_clients.py): A4 pages of at most 22 lines of 28 characters

@@ -1,13 +1,19 @@
-"""Where a piece lies in its version: the blocks of the section a heading anchor names.
+"""Where a piece lies in its version: the blocks of the section a heading anchor names, or
+a run of paragraphs a member selected.
 
 The reader page numbers its table of contents ``s1``, ``s2``, … (``delivery.layout``); a
 piece is the anchored heading's section or item, from its heading to the end of its outline
-node (its sub-sections with it), as blocks of the version's layout.
+node (its sub-sections with it), as blocks of the version's layout. A run of paragraphs is
+named ``p<first>-<last>`` by block index (the reader page's article holds one element per
+block, in order), at most ``RUN_LIMIT`` paragraphs; its path is the section it starts in
+and the paragraphs' numbers there (第 3–5 段): never words of the body, which a member sees
+only in a copy marked for them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,11 +21,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wenxing.delivery.layout import layout_of
+from wenxing.delivery.layout import HEADING, Block, layout_of
 from wenxing.materials.models import Material, MaterialVersion
 from wenxing.materials.queries import current_version
 
 PATH_SEPARATOR = " › "
+RUN_LIMIT = 60  # paragraphs in one selected run
+_RUN = re.compile(r"p(\d{1,5})-(\d{1,5})")
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,37 @@ def extents(version: MaterialVersion) -> dict[str, Extent]:
 
 
 def extent(version: MaterialVersion, anchor: str) -> Extent | None:
-    return extents(version).get(anchor)
+    """The piece ``anchor`` names: a section's heading anchor or a paragraph run."""
+    run = _RUN.fullmatch(anchor)
+    if run is None:
+        return extents(version).get(anchor)
+    first, last = int(run[1]), int(run[2])
+    blocks = layout_of(version.title, version.body, version.outline).blocks
+    if not first <= last < len(blocks) or last - first >= RUN_LIMIT:
+        return None
+    return _run(extents(version), blocks, first, last)
+
+
+def run_anchor(first: int, last: int) -> str:
+    return f"p{first}-{last}"
+
+
+def _run(sections: dict[str, Extent], blocks: Sequence[Block], first: int, last: int) -> Extent:
+    """The run of blocks ``first``…``last``, named by the innermost section it starts in."""
+    home = None
+    for section in sections.values():
+        if section.first <= first < section.stop and (home is None or section.first > home.first):
+            home = section
+    # Paragraphs counted from 1 after the section's heading line (an item's own paragraph,
+    # its heading run inside, is its 第 1 段); before any section, from the body's start.
+    base = -1 if home is None else home.first - 1 + (blocks[home.first].style == HEADING)
+    low, high = first - base, last - base
+    if low < 1:  # the run starts at the heading line itself
+        label = "标题" if high < 1 else f"标题及第 1–{high} 段" if high > 1 else "标题及第 1 段"
+    else:
+        label = f"第 {low} 段" if low == high else f"第 {low}–{high} 段"
+    path = label if home is None else f"{home.path}{PATH_SEPARATOR}{label}"
+    return Extent(run_anchor(first, last), path, label, first, last + 1)
 
 
 @lru_cache(maxsize=256)

@@ -51,7 +51,14 @@ def _export_responses() -> dict:
 class PieceIn(BaseModel):
     material: int = Field(description="the material's id")
     version: int = Field(description="the version the reader page showed (its id)")
-    anchor: str = Field(max_length=16, description="the heading's id on the reader page: s1, s2, …")
+    anchor: str = Field(
+        max_length=16,
+        description=(
+            "the heading's id on the reader page (s1, s2, …: its section), or p<first>-<last>:"
+            " a run of at most 60 paragraphs by their index among the reader page's article"
+            " blocks"
+        ),
+    )
 
 
 class PieceOut(BaseModel):

@@ -264,6 +264,79 @@
     });
   }
 
+  // 加入素材篮 for paragraphs the member selects (a long press on a phone, a drag on a
+  // desktop): a bar at the foot of the screen offers the run of article blocks the
+  // selection touches (anchor p<first>-<last>, the same POST /basket).
+  function selectionBar(version) {
+    var bar = document.createElement("div");
+    bar.className = "select-bar";
+    bar.hidden = true;
+    var add = document.createElement("button");
+    add.type = "button";
+    add.className = "basket-add";
+    bar.appendChild(add);
+    document.body.appendChild(bar);
+    var run = null, busy = false, holding = false;
+    function blockOf(el) {
+      while (el && el.parentNode !== article) { el = el.parentNode; }
+      return el ? Array.prototype.indexOf.call(article.children, el) : -1;
+    }
+    function offer() {
+      var chosen = window.getSelection();
+      if (busy || holding) { return; }
+      if (!chosen || chosen.isCollapsed || !chosen.rangeCount) { bar.hidden = true; run = null; return; }
+      var a = blockOf(chosen.anchorNode), b = blockOf(chosen.focusNode);
+      if (a < 0 || b < 0) { bar.hidden = true; run = null; return; }
+      run = [Math.min(a, b), Math.max(a, b)];
+      var count = run[1] - run[0] + 1;
+      add.disabled = count > 60;
+      add.textContent = count > 60 ? "一次最多选 60 段" : "把所选 " + count + " 段加入素材篮";
+      bar.hidden = false;
+    }
+    document.addEventListener("selectionchange", offer);
+    // A tap on the bar must not lose the selection it offers.
+    bar.addEventListener("pointerdown", function () { holding = true; });
+    ["pointerup", "pointercancel"].forEach(function (kind) {
+      bar.addEventListener(kind, function () { setTimeout(function () { holding = false; }, 500); });
+    });
+    bar.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    add.addEventListener("click", function () {
+      holding = false;
+      if (!run) { return; }
+      busy = true;
+      add.disabled = true;
+      var form = new URLSearchParams({
+        material: id, version: version, anchor: "p" + run[0] + "-" + run[1], csrf_token: csrf
+      });
+      fetch("/basket", {
+        method: "POST", credentials: "same-origin", body: form, headers: { Accept: "application/json" }
+      }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
+        .then(function (answer) {
+          add.textContent = answer[0] ? "已加入素材篮（" + answer[1].pieces + "）" : (answer[1].error || "未能加入");
+          if (answer[0] && !bar.querySelector(".basket-go")) {
+            var go = document.createElement("a");
+            go.href = "/basket";
+            go.className = "basket-go";
+            go.textContent = "去素材篮组稿 ›";
+            bar.appendChild(go);
+          }
+        })
+        .catch(function () { add.textContent = "未能加入，请重试"; add.disabled = false; })
+        .then(function () { busy = false; });
+    });
+  }
+  // A link to a run (the basket's p<first>-<last>): scroll to it and mark it.
+  function showRun() {
+    var parts = /^#p(\d+)-(\d+)$/.exec(location.hash);
+    if (!parts) { return false; }
+    var list = blocks(), first = parseInt(parts[1], 10), last = parseInt(parts[2], 10);
+    if (!list[first]) { return false; }
+    for (var n = first; n <= last && list[n]; n++) { list[n].classList.add("picked"); }
+    var top = list[first].getBoundingClientRect().top + window.pageYOffset;
+    window.scrollTo(0, Math.round(top) - toolbarHeight());
+    return true;
+  }
+
   night(get("wx-night") === "1");
   if (!document.getElementById("toc")) { button("toc").hidden = true; }
   tools.hidden = false;
@@ -276,9 +349,10 @@
       if (data) {
         csrf = data.csrf_token;
         favourite(!!data.favourite);
-        if (data.version) { basketButtons(data.version); }
+        if (data.version) { basketButtons(data.version); selectionBar(data.version); }
         if (data.position && (!mine || data.at >= mine.t)) { place = { p: data.position, t: data.at }; }
       }
+      if (showRun()) { return; }
       if (place && !location.hash && window.pageYOffset < 10) { go(place.p); }
       sent = place ? place.p : null;
     })
