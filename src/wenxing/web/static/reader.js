@@ -227,6 +227,26 @@
   if ("scrollRestoration" in history) { history.scrollRestoration = "manual"; }  // ours wins
   root.classList.add("reader");
   size(0);
+  // POST /basket for the piece ``anchor`` names; ``add`` (the button) says how it went and
+  // a link to the basket is added to ``place`` once.
+  function toBasket(version, anchor, add, place) {
+    var form = new URLSearchParams({ material: id, version: version, anchor: anchor, csrf_token: csrf });
+    add.disabled = true;
+    return fetch("/basket", {
+      method: "POST", credentials: "same-origin", body: form, headers: { Accept: "application/json" }
+    }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
+      .then(function (answer) {
+        add.textContent = answer[0] ? "已加入素材篮（" + answer[1].pieces + "）" : (answer[1].error || "未能加入");
+        if (answer[0] && !place.querySelector(".basket-go")) {
+          var go = document.createElement("a");
+          go.href = "/basket";
+          go.className = "basket-go";
+          go.textContent = "去素材篮组稿 ›";
+          place.appendChild(go);
+        }
+      })
+      .catch(function () { add.disabled = false; add.textContent = "未能加入，请重试"; });
+  }
   // 加入素材篮 beside each heading of the table of contents (ids s1, s2, …): one tap puts
   // the section in the member's basket (POST /basket, the same form 相似段落 posts).
   function basketButtons(version) {
@@ -239,25 +259,7 @@
       add.textContent = "加入素材篮";
       add.setAttribute("data-anchor", head.id);
       add.setAttribute("aria-describedby", head.id);  // which section, for screen readers
-      add.addEventListener("click", function () {
-        var form = new URLSearchParams({ material: id, version: version, anchor: head.id, csrf_token: csrf });
-        add.disabled = true;
-        fetch("/basket", {
-          method: "POST", credentials: "same-origin", body: form,
-          headers: { Accept: "application/json" }
-        }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
-          .then(function (answer) {
-            add.textContent = answer[0] ? "已加入素材篮（" + answer[1].pieces + "）" : (answer[1].error || "未能加入");
-            if (answer[0] && !head.querySelector(".basket-go")) {
-              var go = document.createElement("a");
-              go.href = "/basket";
-              go.className = "basket-go";
-              go.textContent = "去素材篮组稿 ›";
-              head.appendChild(go);
-            }
-          })
-          .catch(function () { add.disabled = false; add.textContent = "未能加入，请重试"; });
-      });
+      add.addEventListener("click", function () { toBasket(version, head.id, add, head); });
       // Inside the heading's own element: the article's children stay the blocks the place
       // last read counts (block:fraction), whether or not the buttons are there.
       head.appendChild(add);
@@ -304,25 +306,7 @@
       holding = false;
       if (!run) { return; }
       busy = true;
-      add.disabled = true;
-      var form = new URLSearchParams({
-        material: id, version: version, anchor: "p" + run[0] + "-" + run[1], csrf_token: csrf
-      });
-      fetch("/basket", {
-        method: "POST", credentials: "same-origin", body: form, headers: { Accept: "application/json" }
-      }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
-        .then(function (answer) {
-          add.textContent = answer[0] ? "已加入素材篮（" + answer[1].pieces + "）" : (answer[1].error || "未能加入");
-          if (answer[0] && !bar.querySelector(".basket-go")) {
-            var go = document.createElement("a");
-            go.href = "/basket";
-            go.className = "basket-go";
-            go.textContent = "去素材篮组稿 ›";
-            bar.appendChild(go);
-          }
-        })
-        .catch(function () { add.textContent = "未能加入，请重试"; add.disabled = false; })
-        .then(function () { busy = false; });
+      toBasket(version, "p" + run[0] + "-" + run[1], add, bar).then(function () { busy = false; });
     });
   }
   // A link to a run (the basket's p<first>-<last>): scroll to it and mark it.
