@@ -200,6 +200,45 @@ def test_a_member_adds_selected_paragraphs_on_a_phone(runtime, site, browser):
     page.screenshot(path=str(artifacts() / "compose-picked-phone.png"))
 
 
+def test_a_member_drags_a_part_on_a_desktop(runtime, site, browser):
+    """On a desktop the draft's parts are dragged by their handle to a new place; phones
+    keep 上移/下移 (no handle where the pointer is coarse)."""
+    from wenxing.compose import basket, drafts, pieces
+    from wenxing.materials.models import Material
+    from wenxing.materials.queries import current_version
+    from wenxing.members.models import Member
+
+    base = site
+    with runtime.db.transaction() as session:
+        member = session.scalars(select(Member).where(Member.username == "writer")).one()
+        for material_id in (1, 2, 3):
+            version = current_version(session, session.get(Material, material_id))
+            anchor = next(iter(pieces.extents(version)))
+            basket.add_piece(
+                session, runtime.publisher_settings(), member, material_id, version.id, anchor
+            )
+        draft_id = drafts.start_draft(session, member.id, "拖动排序").id
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/signin?next=/drafts/{draft_id}")
+    page.fill("#identifier", "writer")
+    page.fill("#password", PASSWORD)
+    page.locator("main").get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/drafts/{draft_id}")
+    first, second, third = _part_ids(page)
+    handle = page.locator(f"#{third} .drag-handle")
+    expect(handle).to_be_visible()
+    with page.expect_navigation():
+        handle.drag_to(page.locator(f"#{first}"), target_position={"x": 40, "y": 4})
+    expect(page.locator("li.part").first).to_have_id(third)
+    assert _part_ids(page) == [third, first, second]
+    page.screenshot(path=str(artifacts() / "compose-draft-desktop.png"), full_page=True)
+    phone = _phone(browser, base)
+    phone.goto(f"{base}/drafts/{draft_id}")
+    expect(phone.locator("li.part").first).to_be_visible()
+    expect(phone.locator(".drag-handle")).to_have_count(0)
+
+
 def _meets_the_copies_layout(runtime, docx, folder) -> None:
     """The draft as LibreOffice sets it passes the page checks every .docx copy passes
     (tests/functional/test_docx_clients.py): A4 pages of at most 22 lines of 28 characters

@@ -295,7 +295,7 @@ TABLE = {
         row(303, 400, 400, 400, 400, 400, 400)
     ),
     ("POST", "/drafts/999/parts/999/move", "/drafts/{draft_id}/parts/{part_id}/move"): (
-        dict.fromkeys(ROLES, 400)
+        row(303, 400, 400, 400, 400, 400, 400)
     ),
     ("POST", "/drafts/999/parts/999/remove", "/drafts/{draft_id}/parts/{part_id}/remove"): (
         row(303, 400, 400, 400, 400, 400, 400)

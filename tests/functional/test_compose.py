@@ -383,6 +383,31 @@ def share(paragraph: str, text: str) -> float:
     return sum(gram in text for gram in grams) / len(grams)
 
 
+def test_a_part_moves_to_any_place(runtime, world):
+    ids, found = world
+    draft_id = build_draft(runtime, ids[0], found, CHOICE)
+
+    def order() -> list[int]:
+        with runtime.db.reading() as session:
+            return [part.id for part in drafts.draft_view(session, ids[0], draft_id).parts]
+
+    start = order()
+    assert len(start) == 4  # three pieces and the member's own paragraph
+    with runtime.db.transaction() as session:
+        drafts.move_part_to(session, ids[0], draft_id, start[3], 0)
+    assert order() == [start[3], *start[:3]]
+    with runtime.db.transaction() as session:
+        drafts.move_part_to(session, ids[0], draft_id, start[3], 99)  # beyond the end: last
+    assert order() == start
+    with runtime.db.transaction() as session, pytest.raises(DomainError) as other:
+        drafts.move_part_to(session, ids[1], draft_id, start[0], 1)
+    assert other.value.code == "compose.no_such_draft"
+    with runtime.db.transaction() as session, pytest.raises(DomainError) as where:
+        drafts.move_part(session, ids[0], draft_id, start[0], 2)  # one place at a time
+    assert where.value.code == "compose.move"
+    assert order() == start
+
+
 def test_drafts_are_the_owners_own(runtime, world):
     ids, found = world
     draft_id = build_draft(runtime, ids[0], found, CHOICE)

@@ -151,10 +151,20 @@ def rename(request: Request, runtime: RuntimeDep, draft_id: int, title: str = Fo
 
 @router.post("/drafts/{draft_id}/parts/{part_id}/move", dependencies=[Depends(csrf_checked)])
 def move_part(
-    request: Request, runtime: RuntimeDep, draft_id: int, part_id: int, step: int = Form(...)
+    request: Request,
+    runtime: RuntimeDep,
+    draft_id: int,
+    part_id: int,
+    step: int | None = Form(None),
+    to: int | None = Form(None),
 ) -> Response:
+    """One place up or down (``step``: the buttons), or to place ``to`` (a drag, draft.js)."""
+
     def work(session, member):
-        drafts.move_part(session, member.id, draft_id, part_id, step)
+        if to is not None:
+            drafts.move_part_to(session, member.id, draft_id, part_id, to)
+        else:
+            drafts.move_part(session, member.id, draft_id, part_id, step or 0)
 
     return _as_member(runtime, request, work, f"/drafts/{draft_id}#part-{part_id}")
 

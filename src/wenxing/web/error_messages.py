@@ -194,6 +194,7 @@ CHINESE: dict[str, str] = {
     "compose.title": N_("草稿标题需要 1 到 %(limit)s 个字。"),
     "compose.heading": N_("标题需要 1 到 %(limit)s 个字。"),
     "compose.level": N_("标题层级只能是 一、（一）1.（1） 四级之一。"),
+    "compose.move": N_("请选择上移、下移或要移到的位置。"),
     "compose.text": N_("自己写的段落需要 1 到 %(limit)s 个字。"),
     "compose.format": N_("草稿只能导出为 %(choices)s。"),
 }
