@@ -45,12 +45,15 @@ def _phone(browser, base: str):
         has_touch=True,
         accept_downloads=True,
     )
-    page = context.new_page()
-    page.goto(f"{base}/signin?next=/")
+    return _signed_in(context.new_page(), base, "/")
+
+
+def _signed_in(page, base: str, then: str):
+    page.goto(f"{base}/signin?next={then}")
     page.fill("#identifier", "writer")
     page.fill("#password", PASSWORD)
     page.locator("main").get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}{then}")
     return page
 
 
@@ -219,12 +222,7 @@ def test_a_member_drags_a_part_on_a_desktop(runtime, site, browser):
             )
         draft_id = drafts.start_draft(session, member.id, "拖动排序").id
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/signin?next=/drafts/{draft_id}")
-    page.fill("#identifier", "writer")
-    page.fill("#password", PASSWORD)
-    page.locator("main").get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/drafts/{draft_id}")
+    page = _signed_in(context.new_page(), base, f"/drafts/{draft_id}")
     first, second, third = _part_ids(page)
     handle = page.locator(f"#{third} .drag-handle")
     expect(handle).to_be_visible()
