@@ -18,6 +18,7 @@ from tests.helpers import REPO, SAMPLE
 from wenxing.cli.tracing import trace_document
 from wenxing.compose import basket, drafts, export, pieces
 from wenxing.db.base import utcnow
+from wenxing.delivery.figures import most_read
 from wenxing.delivery.issue import NotEntitled, copies_left_today
 from wenxing.delivery.layout import layout_of
 from wenxing.delivery.models import IssuedCopy, IssuedPiece
@@ -406,6 +407,24 @@ def test_a_part_moves_to_any_place(runtime, world):
         drafts.move_part(session, ids[0], draft_id, start[0], 2)  # one place at a time
     assert where.value.code == "compose.move"
     assert order() == start
+
+
+def test_a_draft_counts_as_a_read_of_every_material_it_holds(runtime, world):
+    """近30天最多人读: a draft with pieces of three materials is a read of each of them (not
+    of its first piece's material alone); a member counts once per material."""
+    ids, found = world
+    since = utcnow() - timedelta(days=30)
+    draft_id = build_draft(runtime, ids[0], found, CHOICE)
+    export_draft(runtime, ids[0], draft_id, "txt")
+    export_draft(runtime, ids[0], draft_id, "docx")
+    version_id, extents = found[1]
+    add(runtime, ids[1], 1, version_id, anchor_of(extents, "二、"))
+    with runtime.db.transaction() as session:
+        other = drafts.start_draft(session, ids[1], "一段").id
+    export_draft(runtime, ids[1], other, "txt")
+    with runtime.db.reading() as session:
+        ranked = dict(most_read(session, since))
+    assert ranked == {1: 2, 2: 1, 3: 1}
 
 
 def test_drafts_are_the_owners_own(runtime, world):

@@ -10,7 +10,6 @@ the web takes the two halves apart (``record_copy`` in a short write transaction
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -307,45 +306,12 @@ def unrecord_copy(session: Session, copy_id: int) -> None:
         session.delete(row)
 
 
-MOST_READ_SECONDS = 60  # how stale another worker's view of "most read" may be
-_most_read_memo: dict[tuple, tuple[float, int, list[tuple[int, int]]]] = {}
 _copies_issued_here = 0  # bumped by every copy this process issues
 
 
 def copies_issued_here() -> int:
     """Copies this process has issued (a most-read list kept in memory is then stale)."""
     return _copies_issued_here
-
-
-def most_read(session: Session, since: datetime, limit: int = 8) -> list[tuple[int, int]]:
-    """(material id, members) of the materials the most members took copies of since
-    ``since`` (a member who opens a material again counts once).
-
-    The count runs over the issuance log of the whole window, so it is kept for
-    ``MOST_READ_SECONDS`` per database and window day; a copy issued by this process
-    makes it count again at once (other workers' copies show within a minute)."""
-    key = (str(session.get_bind().engine.url), since.date(), limit)
-    now = time.monotonic()
-    memo = _most_read_memo.get(key)
-    if memo and memo[1] == _copies_issued_here and now - memo[0] < MOST_READ_SECONDS:
-        return memo[2]
-    readers = func.count(IssuedCopy.member_id.distinct())
-    rows = session.execute(
-        select(IssuedCopy.material_id, readers)
-        .where(
-            IssuedCopy.created_at >= since,
-            IssuedCopy.format != SNIPPET,
-            asked_by_members(),
-        )
-        .group_by(IssuedCopy.material_id)
-        .order_by(readers.desc(), IssuedCopy.material_id)
-        .limit(limit)
-    ).all()
-    found = [(material_id, count) for material_id, count in rows]
-    if len(_most_read_memo) > 32:
-        _most_read_memo.clear()
-    _most_read_memo[key] = (now, _copies_issued_here, found)
-    return found
 
 
 def version_layout(version: MaterialVersion) -> Layout:

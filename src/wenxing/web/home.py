@@ -5,7 +5,7 @@ of the last 30 days and the categories. Each worker keeps them for ``HOME_SECOND
 change this process commits to a material (``catalog.changes_here``) or a copy it issues
 (``issue.copies_issued_here``) shows at once, another worker's or the command line's within
 that time (the most-read counts themselves are recounted once a minute, see
-``issue.most_read``).
+``figures.most_read``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from wenxing.config.texts import group_texts
 from wenxing.db.base import utcnow
 from wenxing.db.engine import Database
-from wenxing.delivery.issue import copies_issued_here, most_read
+from wenxing.delivery.figures import most_read
+from wenxing.delivery.issue import copies_issued_here
 from wenxing.i18n import _
 from wenxing.materials import catalog
 from wenxing.members.entitlement import role_now
