@@ -212,7 +212,7 @@ ENGLISH: dict[str, str] = {
     "compose.title": "a draft's title has 1 to {limit} characters",
     "compose.heading": "a heading has 1 to {limit} characters",
     "compose.level": "a heading level is 1 to 4",
-    "compose.move": "a part moves one place up or down (step -1 or 1) or to a place (to)",
+    "compose.move": "a piece or part moves one place up or down (step -1 or 1) or to a place (to)",
     "compose.text": "a paragraph of one's own has 1 to {limit} characters",
     "compose.format": "a draft is exported as {choices}",
 }

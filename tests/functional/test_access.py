@@ -268,15 +268,16 @@ TABLE = {
         401, 400, 400, 400, 400, 400, 400
     ),
     # 组稿: the basket and drafts are the account's own (an unknown draft or piece: 404 or
-    # the empty form refused, 400); a form whose fields are missing is refused before the
-    # sign-in check (400 for visitors too: nothing is read). 相似段落 answers everyone
-    # (visitors: headings only, no basket).
+    # the empty form refused, 400; visitors are sent to sign in first). 相似段落 answers
+    # everyone (visitors: headings only, no basket).
     ("GET", "/basket", "/basket"): SIGNED_IN,
-    ("POST", "/basket", "/basket"): dict.fromkeys(ROLES, 400),
+    ("POST", "/basket", "/basket"): row(303, 400, 400, 400, 400, 400, 400),
     ("POST", "/basket/999/remove", "/basket/{piece_id}/remove"): (
         row(303, 400, 400, 400, 400, 400, 400)
     ),
-    ("POST", "/basket/999/move", "/basket/{piece_id}/move"): dict.fromkeys(ROLES, 400),
+    ("POST", "/basket/999/move", "/basket/{piece_id}/move"): (
+        row(303, 400, 400, 400, 400, 400, 400)
+    ),
     ("POST", "/drafts", "/drafts"): row(303, 400, 400, 400, 400, 400, 400),
     ("GET", "/drafts/999", "/drafts/{draft_id}"): row(303, 404, 404, 404, 404, 404, 404),
     ("POST", "/drafts/999/title", "/drafts/{draft_id}/title"): (

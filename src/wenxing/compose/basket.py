@@ -115,11 +115,13 @@ def remove_piece(session: Session, member_id: int, piece_id: int) -> None:
 
 def move_piece(session: Session, member_id: int, piece_id: int, step: int) -> None:
     """Move a piece one place up (-1) or down (+1) in the basket."""
+    if step not in (-1, 1):
+        raise DomainError("compose.move")
     rows = basket_rows(session, member_id)
     at = next((n for n, row in enumerate(rows) if row.id == piece_id), None)
     if at is None:
         raise DomainError("compose.no_such_basket_piece")
-    other = at + (1 if step > 0 else -1)
+    other = at + step
     if 0 <= other < len(rows):
         rows[at], rows[other] = rows[other], rows[at]
     for position, row in enumerate(rows):

@@ -66,19 +66,21 @@ def _as_member(runtime: Runtime, request: Request, work: Callable, back: str) ->
 def add_to_basket(
     request: Request,
     runtime: RuntimeDep,
-    material: int = Form(...),
-    version: int = Form(...),
-    anchor: str = Form(...),
+    material: int | None = Form(None),
+    version: int | None = Form(None),
+    anchor: str = Form(""),
 ) -> Response:
     publisher = runtime.publisher_settings()
     try:
         with runtime.db.transaction() as session:
             member = auth.current_member(session, request)
-            if member is None:
+            if member is None:  # (asked first: a visitor is sent to sign in, whatever the form)
                 if _wants_json(request):
                     return JSONResponse({"error": _("请先登录")}, status_code=401)
-                back = quote(_back(request, f"/materials/{material}"))
+                back = quote(_back(request, f"/materials/{material}" if material else "/"))
                 return RedirectResponse(f"/signin?next={back}", status_code=303)
+            if material is None or version is None or not anchor:
+                raise DomainError("compose.no_such_piece", anchor=anchor[:16])
             count = basket.add_piece(session, publisher, member, material, version, anchor[:16])
     except DomainError as error:
         if _wants_json(request):
@@ -103,9 +105,11 @@ def basket_page(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/basket/{piece_id}/move", dependencies=[Depends(csrf_checked)])
-def move_piece(request: Request, runtime: RuntimeDep, piece_id: int, step: int = Form(...)):
+def move_piece(
+    request: Request, runtime: RuntimeDep, piece_id: int, step: int | None = Form(None)
+) -> Response:
     def work(session, member):
-        basket.move_piece(session, member.id, piece_id, step)
+        basket.move_piece(session, member.id, piece_id, step or 0)
 
     return _as_member(runtime, request, work, "/basket")
 
