@@ -8,7 +8,9 @@ format builds the marking plans and is not timed. Then each export is timed whol
 site makes it: ``record_export`` in one write transaction (entitlement of every material,
 quota, one ledger line and 10 piece lines, committed) and ``PendingDraft.render`` after it
 (every version marked for the member, the pieces cut, the headings renumbered, the file
-built). p50 and p95 per format beside the target (p50 ≤ 100 ms).
+built). Each timed export is a new copy (its ledger lines are taken back, untimed, before
+the next: the same pieces again the same day are handed out as the day's copy, which is
+timed apart). p50 and p95 per format beside the target (p50 ≤ 100 ms).
 
 Tracing (issue 25's 0 innocents in 200 trials): four more members export the same draft;
 each trial leaks one of the five members' .txt at random, whole, stripped of its invisible
@@ -107,7 +109,8 @@ def build(url: str):
     return runtime, made, held
 
 
-def export_once(runtime, member_id: int, draft_id: int, fmt: str) -> int:
+def export_once(runtime, member_id: int, draft_id: int, fmt: str) -> tuple[int, int, bool]:
+    """One export as the site makes it: (bytes, copy id, whether it was a new copy)."""
     from wenxing.compose import export
     from wenxing.members.models import Member
 
@@ -116,7 +119,16 @@ def export_once(runtime, member_id: int, draft_id: int, fmt: str) -> int:
             session, runtime.secret, runtime.publisher_settings(), session.get(Member, member_id),
             draft_id, fmt, actor="member:bench",
         )  # fmt: skip
-    return len(pending.render().data)
+    return len(pending.render().data), pending.copy.copy_id, pending.copy.new
+
+
+def forget(runtime, copy_id: int) -> None:
+    """Take a timed copy's ledger lines back (not timed): the same pieces exported again the
+    same day would be handed out as that copy, and the next run must make a new one."""
+    from wenxing.delivery.issue import unrecord_copy
+
+    with runtime.db.transaction() as session:
+        unrecord_copy(session, copy_id)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -127,19 +139,37 @@ def percentile(values: list[float], share: float) -> float:
 def export_figures(runtime, member_id: int, draft_id: int, runs: int) -> dict:
     figures = {}
     for fmt in ("docx", "txt"):
-        size = export_once(runtime, member_id, draft_id, fmt)  # plans built: not timed
+        size, copy_id, _new = export_once(runtime, member_id, draft_id, fmt)  # plans: not timed
+        forget(runtime, copy_id)
         times = []
         for _ in range(runs):
             start = time.perf_counter()
-            export_once(runtime, member_id, draft_id, fmt)
+            _size, copy_id, new = export_once(runtime, member_id, draft_id, fmt)
             times.append((time.perf_counter() - start) * 1000)
+            assert new, "a timed export must be a new copy"
+            forget(runtime, copy_id)
+        export_once(runtime, member_id, draft_id, fmt)  # the day's copy, then handed out again
+        again = []
+        for _ in range(max(runs // 5, 5)):
+            start = time.perf_counter()
+            _size, _copy, new = export_once(runtime, member_id, draft_id, fmt)
+            again.append((time.perf_counter() - start) * 1000)
+            assert not new, "the same pieces again the same day are the same copy"
         p50, p95 = statistics.median(times), percentile(times, 0.95)
         verdict = "PASS" if p50 <= TARGET_P50_MS else "MISS"
         print(
             f"export .{fmt} ({size // 1024} KiB): p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
             f"   target p50 ≤ {TARGET_P50_MS:.0f} ms  {verdict}"
         )
-        figures[fmt] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2), "runs": runs}
+        print(
+            f"  the same draft again the same day (the same copy): p50 {statistics.median(again):.1f} ms"
+        )
+        figures[fmt] = {
+            "p50_ms": round(p50, 2),
+            "p95_ms": round(p95, 2),
+            "runs": runs,
+            "again_p50_ms": round(statistics.median(again), 2),
+        }
     return figures
 
 
