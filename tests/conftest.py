@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
-from tests import postgres
+from tests import cpu_record, postgres
 from tests.browser import CHROMIUM_PROCESS
 from tests.materials import CORPUS_HINT, build_library, corpus_root
 from wenxing.config import Settings
@@ -70,6 +70,7 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    cpu_record.register(config)  # WENXING_TEST_CPU=DIR: each test's CPU (docs/testing.md)
     given = config.getoption("--corpus")
     if given:  # tests and helpers read the one place, the environment
         os.environ["WENXING_CORPUS"] = str(Path(given).resolve())
