@@ -323,10 +323,20 @@ def module_runtime(
     module-scoped fixture on top of this one. A test that changes anything takes
     ``runtime``."""
     folder = tmp_path_factory.mktemp(f"module-{request.param}")
-    with _fresh_database(request, request.param, folder) as url:
-        rt, _revision = initialise(_settings(url, folder))
+    with installation(request, request.param, folder) as rt:
         yield rt
-        rt.close()
+
+
+@contextmanager
+def installation(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[Runtime]:
+    """An initialised installation of its own on ``backend`` in ``folder``, for a module
+    world that cannot share ``module_runtime``'s (another library in it)."""
+    with _fresh_database(request, backend, folder) as url:
+        rt, _revision = initialise(_settings(url, folder))
+        try:
+            yield rt
+        finally:
+            rt.close()
 
 
 class Cli:
