@@ -2,16 +2,21 @@
 
 For each test it records the CPU seconds (user + system) of the process running it, the xdist
 worker, with its waited-for children (``getrusage`` of ``RUSAGE_SELF`` plus
-``RUSAGE_CHILDREN``), and the wall seconds, over setup, call and teardown together, and
-writes them, one JSON file per process, to ``DIR`` when the session ends
-(``bench/suite_cpu.py DIR`` merges them and prints the top tests and modules).
+``RUSAGE_CHILDREN``: ``waited``) and with the change in those of its descendants still
+running (``/proc/PID/stat``: a Chromium, a fork server and its children), ``cpu`` being the
+sum, and the wall seconds, over setup, call and teardown together, and writes them, one
+JSON file per process, to ``DIR`` when the session ends (``bench/suite_cpu.py DIR`` merges
+them and prints the top tests and modules).
 
 What a figure covers:
 - a module- or session-scoped fixture is built in the setup of its first test and torn down
   in the teardown of its last: its cost is on those tests (a module's total is right);
-- a child counts only once waited for: a server or Chromium kept across tests is counted in
-  the test that stops it (``CHROMIUM_PROCESS.close()`` runs in the setup of the first test
-  after the browser tests), a detached process (PostgreSQL's own backends) never;
+- a child is counted as it runs (a Chromium kept across tests in the tests that use it;
+  when it is waited for, its CPU moves from the live to the waited figure, counted once),
+  but a process that left the tree (a daemon, an orphan) or was never in it (PostgreSQL's
+  backends) is not; ``waited`` alone counts a live child only in the test that waits for
+  it (``CHROMIUM_PROCESS.close()`` runs in the setup of the first test after the browser
+  tests);
 - what the process spends outside the tests (its start, collection) is kept per file as
   ``outside`` so that the sum of the tests and it is the whole process.
 """
@@ -30,10 +35,62 @@ import pytest
 ENV = "WENXING_TEST_CPU"
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
 def _cpu() -> float:
+    """This process's CPU seconds with those of the children it waited for."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """Every process's (parent, own CPU ticks, its waited-for children's ticks)."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                raw = stat.read()
+        except OSError:
+            continue  # gone meanwhile
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        own, waited = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+        table[int(entry.name)] = (int(fields[1]), own, waited)
+    return table
+
+
+class LiveDescendants:
+    """The CPU seconds so far of the processes below ``root`` (``/proc/PID/stat``): those
+    running, with the children each waited for, and those gone that nobody in the tree
+    waited for (an orphan: Chromium's helpers). One waited for by ``root`` is in its
+    ``RUSAGE_CHILDREN`` from then on, one waited for by another descendant in that one's."""
+
+    def __init__(self, root: int):
+        self.root = root
+        self.seen: dict[int, tuple[int, int, int]] = {}
+        self.gone = 0
+
+    def __call__(self) -> float:
+        table = _process_table()
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _own, _waited) in table.items():
+            children.setdefault(parent, []).append(pid)
+        now, stack = {}, list(children.get(self.root, []))
+        while stack:
+            pid = stack.pop()
+            now[pid] = table[pid]
+            stack.extend(children.get(pid, []))
+        for pid, (parent, own, waited) in self.seen.items():
+            if pid in now or parent == self.root:
+                continue
+            reaped = parent in now and now[parent][2] - self.seen[parent][2] >= own + waited
+            if not reaped:
+                self.gone += own + waited
+        self.seen = now
+        return (self.gone + sum(own + waited for _p, own, waited in now.values())) / TICK
 
 
 def _test_id(item: pytest.Item) -> str:
@@ -49,21 +106,30 @@ class CpuRecorder:
         self.folder = folder
         self.worker = worker
         self.tests: dict[str, dict[str, float | str]] = {}
+        self.live = LiveDescendants(os.getpid()) if Path("/proc/self/stat").exists() else None
         self.started_wall = time.monotonic()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
-        cpu0, wall0 = _cpu(), time.monotonic()
+        cpu0, live0, wall0 = _cpu(), self._live(), time.monotonic()
         try:
             return (yield)
         finally:
+            waited = _cpu() - cpu0
+            live = self._live() - live0
             self.tests[_test_id(item)] = {
-                "cpu": round(_cpu() - cpu0, 4),
+                "cpu": round(waited + live, 4),
+                "waited": round(waited, 4),
                 "wall": round(time.monotonic() - wall0, 4),
             }
 
+    def _live(self) -> float:
+        return self.live() if self.live else 0.0
+
     def pytest_sessionfinish(self) -> None:
-        cpu = _cpu()  # the process's whole life, its start and collection included
+        if not self.tests:
+            return  # a --collect-only run
+        cpu = _cpu() + self._live()  # its whole life, its start and collection included
         wall = time.monotonic() - self.started_wall
         in_tests = sum(float(t["cpu"]) for t in self.tests.values())
         self.folder.mkdir(parents=True, exist_ok=True)
