@@ -393,4 +393,9 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
 def module_cli(module_runtime: Runtime) -> Cli:
     """The real command line against ``module_runtime``'s installation: build a module's
     world with it in a module-scoped fixture; the tests then only read (``wenxing trace``)."""
-    return _cli(module_runtime.settings.database_url, module_runtime.settings.search_dir)
+    return installation_cli(module_runtime)
+
+
+def installation_cli(runtime: Runtime) -> Cli:
+    """The real command line, in-process, against ``runtime``'s installation."""
+    return _cli(runtime.settings.database_url, runtime.settings.search_dir)
