@@ -64,9 +64,11 @@ def _process_table() -> dict[int, tuple[int, int, int]]:
 
 class LiveDescendants:
     """The CPU seconds so far of the processes below ``root`` (``/proc/PID/stat``): those
-    running, with the children each waited for, and those gone that nobody in the tree
-    waited for (an orphan: Chromium's helpers). One waited for by ``root`` is in its
-    ``RUSAGE_CHILDREN`` from then on, one waited for by another descendant in that one's."""
+    running, with the children each waited for, and those that left the tree unwaited for
+    (orphans: reparented, or exited without their parent waiting). One waited for by
+    ``root`` is in its ``RUSAGE_CHILDREN`` from then on, one waited for by another
+    descendant in that one's; one that exited with its parent is taken as waited for
+    (a server's workers when it stops)."""
 
     def __init__(self, root: int):
         self.root = root
@@ -85,9 +87,14 @@ class LiveDescendants:
             stack.extend(children.get(pid, []))
         for pid, (parent, own, waited) in self.seen.items():
             if pid in now or parent == self.root:
-                continue
-            reaped = parent in now and now[parent][2] - self.seen[parent][2] >= own + waited
-            if not reaped:
+                continue  # running, or waited for by root (in its RUSAGE_CHILDREN)
+            if pid in table:
+                orphaned = True  # running outside the tree (its parent died first)
+            elif parent in now:  # exited: did its parent wait for it?
+                orphaned = now[parent][2] - self.seen[parent][2] < own + waited
+            else:
+                orphaned = False  # its parent exited too, having waited for it first
+            if orphaned:
                 self.gone += own + waited
         self.seen = now
         return (self.gone + sum(own + waited for _p, own, waited in now.values())) / TICK
