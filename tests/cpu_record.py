@@ -62,21 +62,28 @@ def _process_table() -> dict[int, tuple[int, int, int]]:
     return table
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 class LiveDescendants:
     """The CPU seconds so far of the processes below ``root`` (``/proc/PID/stat``): those
     running, with the children each waited for, and those that left the tree unwaited for
-    (orphans: reparented, or exited without their parent waiting). One waited for by
-    ``root`` is in its ``RUSAGE_CHILDREN`` from then on, one waited for by another
-    descendant in that one's; one that exited with its parent is taken as waited for
-    (a server's workers when it stops)."""
+    (orphans). One waited for by a running descendant is in that one's figure from then on;
+    what ``root`` waited for is in its ``RUSAGE_CHILDREN``: of the processes that left
+    below ``root`` (its children and theirs that went with them: a stopped server and its
+    workers, a closed Chromium), what that did not grow by is counted as orphaned."""
 
     def __init__(self, root: int):
         self.root = root
         self.seen: dict[int, tuple[int, int, int]] = {}
-        self.gone = 0
+        self.gone = 0.0
+        self.reaped = _children_cpu()
 
     def __call__(self) -> float:
         table = _process_table()
+        reaped = _children_cpu()
         children: dict[int, list[int]] = {}
         for pid, (parent, _own, _waited) in table.items():
             children.setdefault(parent, []).append(pid)
@@ -85,19 +92,20 @@ class LiveDescendants:
             pid = stack.pop()
             now[pid] = table[pid]
             stack.extend(children.get(pid, []))
+        left = 0  # ticks of those gone with no running parent in the tree
         for pid, (parent, own, waited) in self.seen.items():
-            if pid in now or parent == self.root:
-                continue  # running, or waited for by root (in its RUSAGE_CHILDREN)
-            if pid in table:
-                orphaned = True  # running outside the tree (its parent died first)
+            if pid in now:
+                continue
+            if pid in table:  # running outside the tree: its parent died first
+                self.gone += (own + waited) / TICK
             elif parent in now:  # exited: did its parent wait for it?
-                orphaned = now[parent][2] - self.seen[parent][2] < own + waited
+                if now[parent][2] - self.seen[parent][2] < own + waited:
+                    self.gone += (own + waited) / TICK
             else:
-                orphaned = False  # its parent exited too, having waited for it first
-            if orphaned:
-                self.gone += own + waited
-        self.seen = now
-        return (self.gone + sum(own + waited for _p, own, waited in now.values())) / TICK
+                left += own + waited
+        self.gone += max(0.0, left / TICK - (reaped - self.reaped))
+        self.seen, self.reaped = now, reaped
+        return self.gone + sum(own + waited for _p, own, waited in now.values()) / TICK
 
 
 def _test_id(item: pytest.Item) -> str:
