@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
-from tests import postgres
+from tests import cpu_record, postgres
 from tests.browser import CHROMIUM_PROCESS
 from tests.materials import CORPUS_HINT, build_library, corpus_root
 from wenxing.config import Settings
@@ -70,6 +70,7 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    cpu_record.register(config)  # WENXING_TEST_CPU=DIR: each test's CPU (docs/testing.md)
     given = config.getoption("--corpus")
     if given:  # tests and helpers read the one place, the environment
         os.environ["WENXING_CORPUS"] = str(Path(given).resolve())
@@ -322,10 +323,20 @@ def module_runtime(
     module-scoped fixture on top of this one. A test that changes anything takes
     ``runtime``."""
     folder = tmp_path_factory.mktemp(f"module-{request.param}")
-    with _fresh_database(request, request.param, folder) as url:
-        rt, _revision = initialise(_settings(url, folder))
+    with installation(request, request.param, folder) as rt:
         yield rt
-        rt.close()
+
+
+@contextmanager
+def installation(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[Runtime]:
+    """An initialised installation of its own on ``backend`` in ``folder``, for a module
+    world that cannot share ``module_runtime``'s (another library in it)."""
+    with _fresh_database(request, backend, folder) as url:
+        rt, _revision = initialise(_settings(url, folder))
+        try:
+            yield rt
+        finally:
+            rt.close()
 
 
 class Cli:
@@ -382,4 +393,9 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
 def module_cli(module_runtime: Runtime) -> Cli:
     """The real command line against ``module_runtime``'s installation: build a module's
     world with it in a module-scoped fixture; the tests then only read (``wenxing trace``)."""
-    return _cli(module_runtime.settings.database_url, module_runtime.settings.search_dir)
+    return installation_cli(module_runtime)
+
+
+def installation_cli(runtime: Runtime) -> Cli:
+    """The real command line, in-process, against ``runtime``'s installation."""
+    return _cli(runtime.settings.database_url, runtime.settings.search_dir)

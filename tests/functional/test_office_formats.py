@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.conftest import installation, installation_cli
 from tests.helpers import SAMPLE
 from wenxing import jobs, sandbox
 from wenxing.materials import office
@@ -81,32 +82,44 @@ def epub_of(paragraphs: list[str], out: Path) -> Path:
     return out
 
 
-def _issue_and_convert(cli, folder: Path) -> tuple[Path, dict[str, Path]]:
-    """The sample's .docx copy for WX-10002, and it converted to each other format."""
+def _issue(cli, folder: Path) -> Path:
+    """The sample's .docx copy for WX-10002 (the installation's first copy)."""
     assert cli("import", str(SAMPLE), "--publish", "--json").code == 0
     for name in ("张三", "李四", "王五"):
         assert cli("members", "add", name, "--json").code == 0
     copy = folder / "copy.docx"
     issued = cli("copy", "1", "--member", "WX-10002", "--format", "docx", "--out", str(copy))
     assert issued.code == 0, issued
-    paragraphs = [p.text for p in docx.Document(str(copy)).paragraphs]
-    files = {fmt: convert(copy, fmt, folder) for fmt in ("doc", "odt", "rtf")}
-    files["epub"] = epub_of(paragraphs, folder / "copy.epub")
-    return copy, files
+    return copy
 
 
-@pytest.fixture
-def library(cli, runtime, tmp_path):
-    """The copy's conversions on the test's own installation (the test files reports)."""
-    _copy, files = _issue_and_convert(cli, tmp_path)
-    return runtime, cli, files
+def _paragraphs(copy: Path) -> list[str]:
+    return [p.text for p in docx.Document(str(copy)).paragraphs]
 
 
 @pytest.fixture(scope="module")
 def converted(module_cli, tmp_path_factory):
     """The copy and its conversions on one installation per database, shared by the tests
-    that only read the files (LibreOffice's conversions are the seconds of this module)."""
-    return _issue_and_convert(module_cli, tmp_path_factory.mktemp("converted"))
+    (LibreOffice's conversions are the seconds of this module)."""
+    folder = tmp_path_factory.mktemp("converted")
+    copy = _issue(module_cli, folder)
+    files = {fmt: convert(copy, fmt, folder) for fmt in ("doc", "odt", "rtf")}
+    files["epub"] = epub_of(_paragraphs(copy), folder / "copy.epub")
+    return copy, files
+
+
+@pytest.fixture
+def library(converted, module_runtime, request, tmp_path):
+    """An installation of the test's own (it files reports) on ``module_runtime``'s
+    database, where the same copy was issued: its text, marks and all, is the one the
+    module's conversions were made of, so they are this installation's copy converted."""
+    copy, files = converted
+    backend = module_runtime.db.engine.dialect.name
+    with installation(request, backend, tmp_path) as runtime:
+        cli = installation_cli(runtime)
+        own = _issue(cli, tmp_path)
+        assert _paragraphs(own) == _paragraphs(copy)
+        yield runtime, cli, files
 
 
 def test_each_format_traces_to_its_member_by_cli_and_report(library):

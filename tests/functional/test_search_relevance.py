@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import relevance
+from tests.conftest import BACKENDS, installation
 from tests.helpers import REPO, SAMPLE
 from tests.materials import MATERIALS
 from wenxing.materials.importer import ImportOptions, MaterialImporter
@@ -142,13 +143,24 @@ def test_relevance_holds_when_more_materials_match_than_are_ranked(library, caps
     _check(runtime, capsys, real, everything, _topical(real, paths))
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def corpus_library(corpus, request, tmp_path_factory):
+    """The public corpus imported once per database, for both rankings: the tests only
+    search it (``module_runtime`` holds the fixture library and its decoys, so the corpus
+    has an installation of its own)."""
+    folder = tmp_path_factory.mktemp(f"corpus-{request.param}")
+    with installation(request, request.param, folder) as runtime:
+        files = sorted(p for p in corpus.glob("*/*.txt") if p.parent.name != "raw_gbk")
+        _import(runtime, files)
+        texts, paths = _texts(runtime)
+        yield runtime, texts, paths
+
+
 @pytest.mark.parametrize("ranked", [engine.CANDIDATES, 12], ids=["all-ranked", "few-ranked"])
-def test_relevance_on_the_real_corpus(runtime, corpus, capsys, monkeypatch, ranked):
+def test_relevance_on_the_real_corpus(corpus_library, capsys, monkeypatch, ranked):
     """``few-ranked``: more materials hold common words than a query ranks (as at scale)."""
     monkeypatch.setattr(engine, "CANDIDATES", ranked)
-    files = sorted(p for p in corpus.glob("*/*.txt") if p.parent.name != "raw_gbk")
-    _import(runtime, files)
-    texts, paths = _texts(runtime)
+    runtime, texts, paths = corpus_library
     cases = json.loads(CORPUS_CASES.read_text("utf-8"))
     assert len(cases) >= 30
     topical = []
