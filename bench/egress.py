@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.ready import wait_every_worker  # noqa: E402
+
 PREVIEW = 300
 SEED = "全区"  # a word of the sample's preview
 TAIL = 12
@@ -266,25 +268,13 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     log.close()  # the server has its own descriptor
-    deadline = time.monotonic() + 180
-    rounds = 0  # every worker up: three parallel rounds in a row all ready (one round
-    # could be answered by the workers already up while another is still opening)
-    while time.monotonic() < deadline:
-        rounds = rounds + 1 if all(in_parallel(4 * workers, lambda _n: _ready(base))) else 0
-        if rounds == 3:
-            return server, base
-        time.sleep(0.2 if rounds else 0.5)
-    server.kill()
-    tail = (folder / "server.log").read_text(errors="replace")[-1500:]
-    raise RuntimeError(f"server did not start: {tail}")
-
-
-def _ready(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/readyz", timeout=10) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
+    try:  # every worker ready, not just the first to answer (bench/ready.py)
+        wait_every_worker(base, server.pid, workers, 180, alive=lambda: server.poll() is None)
+    except RuntimeError as problem:
+        server.kill()
+        tail = (folder / "server.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"server did not start ({problem}): {tail}") from None
+    return server, base
 
 
 SECRET = "bench-secret-" + "0123456789abcdef" * 3

@@ -34,7 +34,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,11 @@ from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.ready import wait_every_worker  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
 SAMPLE = ROOT / "src" / "wenxing" / "demo" / "sample.txt"
 CORPUS = Path(os.environ.get("WENXING_CORPUS") or ROOT.parent / "shared" / "corpus")
@@ -276,8 +280,6 @@ class Server:
         self.seen: dict[int, Any] = {}  # every process of the server seen, by pid
 
     def start(self, timeout: float = 90) -> None:
-        import httpx2
-
         command = [sys.executable, "-m", "wenxing", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers_wanted)]
         self._log = self.log_path.open("wb")
@@ -288,45 +290,16 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        with httpx2.Client(base_url=self.base, timeout=5, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"the server exited {self.proc.returncode}: {self.log_tail()}"
-                    )
-                try:
-                    ready = client.get("/readyz").status_code == 200
-                    if ready and self._all_workers_up() and self._ready_rounds(3):
-                        return
-                except httpx2.HTTPError:
-                    pass
-                time.sleep(0.2)
-        raise RuntimeError(
-            f"the server did not answer /healthz in {timeout:.0f} s: {self.log_tail()}"
-        )
-
-    def _ready_rounds(self, wanted: int) -> bool:
-        """``wanted`` parallel rounds in a row of /readyz all ready: one answer of 200 can
-        come from a worker already open while another is still opening (and answers 503)."""
-        import httpx2
-
-        def ready(_n: int) -> bool:
-            try:
-                with httpx2.Client(base_url=self.base, timeout=10, trust_env=False) as client:
-                    return client.get("/readyz").status_code == 200
-            except httpx2.HTTPError:
-                return False
-
-        for _round in range(wanted):
-            with ThreadPoolExecutor(4 * self.workers_wanted) as pool:
-                if not all(pool.map(ready, range(4 * self.workers_wanted))):
-                    return False
-            time.sleep(0.2)
-        return True
-
-    def _all_workers_up(self) -> bool:
-        return len(self.worker_processes()) >= self.workers_wanted
+        try:  # every worker ready, not just the first to answer (bench/ready.py)
+            wait_every_worker(
+                self.base,
+                self.proc.pid,
+                self.workers_wanted,
+                timeout,
+                alive=lambda: self.proc is not None and self.proc.poll() is None,
+            )
+        except RuntimeError as problem:
+            raise RuntimeError(f"{problem}: {self.log_tail()}") from None
 
     def worker_processes(self) -> list:
         """The processes that serve requests: uvicorn's spawned workers, or the server itself

@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -167,50 +165,15 @@ def stop_server(server: subprocess.Popen, timeout: float = 40) -> tuple[int, str
 
 
 def wait_ready(base: str, server: subprocess.Popen, workers: int = 1, timeout: float = 120) -> None:
-    """Wait until every worker of a ``wenxing serve`` at ``base`` answers /readyz 200.
+    """Wait until every worker of a ``wenxing serve`` at ``base`` has answered /readyz 200
+    (``bench/ready.py``: one ready answer can come from a worker already open while another
+    still opens and answers 503)."""
+    from bench.ready import wait_every_worker
 
-    One ready answer can come from a worker already open while another still opens (and
-    answers 503). So: the server has ``workers`` spawned processes, then three rounds in a
-    row of ``4 × workers`` parallel connections are all answered ready (pending connections
-    are taken by every accepting worker)."""
-    import httpx2
-    import psutil
-
-    def spawned() -> int:
-        if workers == 1:
-            return 1
-        try:
-            children = psutil.Process(server.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return 0
-        found = 0
-        for child in children:
-            try:
-                found += "spawn_main" in " ".join(child.cmdline())
-            except psutil.Error:
-                continue
-        return found
-
-    def ready(_n: int) -> bool:
-        try:
-            with httpx2.Client(timeout=10, trust_env=False) as client:
-                return client.get(base + "/readyz").status_code == 200
-        except httpx2.HTTPError:
-            return False
-
-    deadline = time.monotonic() + timeout
-    rounds = 0
-    with ThreadPoolExecutor(4 * workers) as pool:
-        while rounds < 3:
-            if server.poll() is not None:
-                raise AssertionError(f"the server exited with {server.returncode}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the server was not ready in {timeout:.0f} s")
-            if spawned() >= workers and all(pool.map(ready, range(4 * workers))):
-                rounds += 1
-            else:
-                rounds = 0
-            time.sleep(0.2)
+    try:
+        wait_every_worker(base, server.pid, workers, timeout, alive=lambda: server.poll() is None)
+    except RuntimeError as problem:
+        raise AssertionError(f"{problem} (exit status {server.poll()})") from None
 
 
 def in_threads(count: int, work) -> list[BaseException]:

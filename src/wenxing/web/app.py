@@ -16,6 +16,7 @@ with every role and fails if a response carries material text some other way.
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -176,7 +177,9 @@ def ready(request: Request, runtime: RuntimeDep) -> JSONResponse:
     if runner is not None:  # (None: WENXING_JOBS is off, or the app was never started)
         checks["jobs"] = "ok" if runner.alive() else "stopped"
     ready = checks["database"] == "ok" and checks.get("jobs", "ok") == "ok"
-    document = {"ready": ready, "checks": checks, "materials": materials}
+    # ``worker``: which process answered (a server has several; a supervisor or a test
+    # waiting for every worker to be ready tells them apart by it).
+    document = {"ready": ready, "checks": checks, "materials": materials, "worker": os.getpid()}
     return JSONResponse(document, status_code=200 if ready else 503)
 
 
