@@ -3,8 +3,8 @@
 A draft is made from the basket (its pieces in the basket's order, each set at the draft's
 first heading level) and then arranged: parts move up and down one place at a time (a phone
 has no drag) or to any place (a drag on a desktop), a piece's heading is kept or renamed
-and set at a level (一、（一）1.（1）), paragraphs of the member's own go between pieces. Every change is the owner's: another
-account's draft is not found.
+and set at a level (一、（一）1.（1）), paragraphs of the member's own go between pieces.
+Every change is the owner's: another account's draft is not found.
 """
 
 from __future__ import annotations
@@ -211,18 +211,17 @@ def move_part(session: Session, member_id: int, draft_id: int, part_id: int, ste
     if step not in (-1, 1):
         raise DomainError("compose.move")
     _draft, parts, at = _part(session, member_id, draft_id, part_id)
-    other = at + step
-    if 0 <= other < len(parts):
-        parts[at], parts[other] = parts[other], parts[at]
-    for position, part in enumerate(parts):
-        part.position = position
-    session.flush()
+    _place(session, parts, at, at + step)
 
 
 def move_part_to(session: Session, member_id: int, draft_id: int, part_id: int, to: int) -> None:
     """Move a part to place ``to`` (0 first; beyond the ends: the nearest end), the others
     keeping their order: a drag and drop."""
     _draft, parts, at = _part(session, member_id, draft_id, part_id)
+    _place(session, parts, at, to)
+
+
+def _place(session: Session, parts: list[DraftPart], at: int, to: int) -> None:
     moving = parts.pop(at)
     parts.insert(max(0, min(to, len(parts))), moving)
     for position, part in enumerate(parts):

@@ -114,7 +114,8 @@ def record_assembled(
     else:
         copy_id = earlier
     first = sources[0]
-    metrics.COPIES.labels(DRAFT_FORMATS[fmt]).inc()
+    if earlier is None:  # a copy handed out again is not a new one (as record_copy counts)
+        metrics.COPIES.labels(DRAFT_FORMATS[fmt]).inc()
     return AssembledCopy(
         copy_id=copy_id,
         member_number=member.number,
