@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -184,3 +185,18 @@ def test_parallel_items_keep_one_lead_in_every_copy():
         assert [line[3:5] for line in visible if line.startswith("（")] == ["着力"] * 4
         assert [clause[:2] for clause in visible[3][1:].split("，")] == ["大力"] * 3
     assert np.any(plan.layer == WORD)  # other places are still varied
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "关于做好年度工作的讲话\n\n同志们：\n今年以来，我们不断加强管理，成绩明显。",
+        "\n\n\n",
+        "标题\n\n\n各位代表！\n\n我们要加强和改进作风建设。",
+    ],
+)
+def test_a_body_with_empty_lines_is_protected_without_error(body):
+    """A version stored without an outline has its outline parsed from the body, blank
+    lines and all: an empty paragraph is neither an address nor a heading."""
+    spans = protected_spans(body)
+    assert all(0 <= start < end <= len(body) for start, end in spans)

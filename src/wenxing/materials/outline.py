@@ -128,10 +128,10 @@ def _is_body_start(paragraph: str) -> bool:
 def _is_salutation(paragraph: str) -> bool:
     if len(paragraph) > 60 or SENTENCE_END.search(paragraph[:-1]):
         return False
-    if paragraph[-1] in "：:":
+    if paragraph.endswith(("：", ":")):
         return bool(_SALUTATION_WORDS.search(paragraph)) or "，" in paragraph or "、" in paragraph
     return (
-        paragraph[-1] in "！!"
+        paragraph.endswith(("！", "!"))
         and len(paragraph) <= 12
         and bool(_SALUTATION_WORDS.search(paragraph))
     )
@@ -255,7 +255,7 @@ class _OutlineBuilder:
             # (同志们：, or a notice's 主送机关 such as 各省人民政府：).
             if _is_salutation(paragraph) or (
                 len(paragraph) <= 40
-                and paragraph[-1] in "：:"
+                and paragraph.endswith(("：", ":"))
                 and not SENTENCE_END.search(paragraph)
             ):
                 nodes.append(self._leaf("salutation", index, paragraph))
