@@ -77,6 +77,8 @@ TABLE = {
     ("GET", "/terms", "/terms"): ALL,
     ("GET", "/privacy", "/privacy"): ALL,
     ("GET", "/favicon.ico", "/favicon.ico"): ALL,
+    ("GET", "/apple-touch-icon.png", "/apple-touch-icon.png"): ALL,
+    ("GET", "/apple-touch-icon-precomposed.png", "/apple-touch-icon-precomposed.png"): ALL,
     ("GET", "/api/v1/materials", "/api/v1/materials"): ALL,
     ("GET", "/api/v1/materials/1", "/api/v1/materials/{material_id}"): ALL,
     # By cookie without the page's X-CSRF-Token header: refused (tests/functional/test_egress.py

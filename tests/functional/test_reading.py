@@ -124,6 +124,10 @@ def test_only_the_served_reader_page_carries_the_toolbar(site):
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     touch = client.get("/static/apple-touch-icon.png")
     assert touch.status_code == 200 and touch.headers["content-type"] == "image/png"
+    for root in ("/apple-touch-icon.png", "/apple-touch-icon-precomposed.png"):
+        answer = client.get(root)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+        assert answer.content == touch.content
     assert (
         '<link rel="apple-touch-icon" href="/static/apple-touch-icon.png">' in client.get("/").text
     )

@@ -25,6 +25,7 @@ from wenxing.web.deps import RuntimeDep, deliberate_form, render
 from wenxing.web.error_messages import user_message
 
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+TOUCH_ICON = Path(__file__).parent / "static" / "apple-touch-icon.png"
 _BODY_LIMIT = 2_000  # bytes of a position or favourite report
 
 
@@ -82,6 +83,16 @@ def recent_page(request: Request, runtime: RuntimeDep) -> Response:
 def favicon() -> Response:
     return FileResponse(
         FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+# iOS asks the site's root for these when a page is added to the home screen without
+# reading the page's own link (and some crawlers ask anyway): answered, not logged as 404s.
+@router.get("/apple-touch-icon.png")
+@router.get("/apple-touch-icon-precomposed.png")
+def touch_icon() -> Response:
+    return FileResponse(
+        TOUCH_ICON, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
     )
 
 
