@@ -136,6 +136,9 @@ class CpuRecorder:
                 "cpu": round(waited + live, 4),
                 "waited": round(waited, 4),
                 "wall": round(time.monotonic() - wall0, 4),
+                # when it started, in seconds since the process started: the file keeps the
+                # tests sorted by id, so this is what says in which order they ran
+                "start": round(wall0 - self.started_wall, 3),
             }
 
     def _live(self) -> float:
