@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
-from tests import cpu_record, postgres, schedule
+from tests import cpu_record, postgres
 from tests.browser import CHROMIUM_PROCESS
 from tests.materials import CORPUS_HINT, build_library, corpus_root
 from wenxing.config import Settings
@@ -156,15 +156,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(halves[module]))
         elif _shares_a_module_world(item):
             item.add_marker(pytest.mark.xdist_group(module))
-
-
-@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``--dist loadgroup`` as xdist's, the groups that take minutes handed out first
-    (tests/schedule.py)."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    return schedule.LongGroupsFirst(config, log)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
