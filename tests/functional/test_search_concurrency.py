@@ -193,17 +193,19 @@ def test_a_day_allows_some_minutes_worth_per_account_and_more_per_address(runtim
 
 
 def test_the_segmenter_is_built_once_for_threads_that_ask_at_once(monkeypatch):
+    import rjieba
+
     from wenxing.search import tokenize
 
     built: list[int] = []
-    real = tokenize.rjieba.Jieba
+    real = rjieba.Jieba
 
     def counting():
         built.append(1)
         return real()
 
     monkeypatch.setattr(tokenize, "_SEGMENTER", None)
-    monkeypatch.setattr(tokenize.rjieba, "Jieba", counting)
+    monkeypatch.setattr(rjieba, "Jieba", counting)  # tokenize imports rjieba when it builds
     found: list[object] = []
     errors = in_threads(8, lambda _n: found.append(tokenize._segmenter()))
     assert not errors, errors[:3]

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -39,6 +38,8 @@ def libpq_url(url: str) -> str:
 def backup_postgresql(db: Database, path: Path) -> dict:
     """``pg_dump -Fc`` in the very snapshot the manifest's counts are read in (an exported
     snapshot held open by a repeatable-read transaction)."""
+    import psycopg  # here: an installation on SQLite never loads the PostgreSQL driver
+
     tool = _pg_tool("pg_dump")
     conninfo = libpq_url(db.url)
     with psycopg.connect(conninfo) as conn:
@@ -108,6 +109,8 @@ def restore_postgresql(settings: Settings, source: Path, manifest: dict, gap: in
     """The snapshot replaces the database's public schema in one transaction (psql reading
     pg_restore's script), the new epoch written in the same transaction: a failure leaves
     the database as it was."""
+    import psycopg
+
     restore_tool, psql = _pg_tool("pg_restore"), _pg_tool("psql")
     conninfo = libpq_url(settings.database_url)
     try:

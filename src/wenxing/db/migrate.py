@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData
 
 from wenxing.db import substring
 from wenxing.db.engine import is_sqlite
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (with Mako and its dialect modules, about a fifth of a second) is imported where a
+# migration is looked at, not by every command and server worker that imports this module.
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the migrations folder has no revision"
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -46,6 +55,8 @@ def upgrade(engine: Engine, target: str = "head") -> str:
     cascades). SQLite's own procedure is followed: foreign keys off for the whole
     migration (the pragma only takes effect outside a transaction), ``foreign_key_check``
     before the commit, and the migration rolled back if any reference is left dangling."""
+    from alembic import command
+
     config = alembic_config()
     with engine.connect() as conn:
         sqlite = is_sqlite(conn)
@@ -80,6 +91,7 @@ def schema_drift(engine: Engine, metadata: MetaData) -> list[str]:
     """How the database's schema differs from the models' ``metadata`` (``schema.metadata``;
     what ``alembic check`` reports), one line per difference; empty when they agree."""
     from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
         context = MigrationContext.configure(

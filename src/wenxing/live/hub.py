@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import OperationalError
 
@@ -255,7 +255,7 @@ class Hub:
                 if self.remind is not None and now >= next_remind:
                     next_remind = now + REMIND_SECONDS
                     self.remind(self.db, utcnow())
-            except (OperationalError, psycopg.OperationalError) as exc:  # database away
+            except _database_away() as exc:
                 log.warning("live hub: database unreachable (%s); trying again", first_line(exc))
                 self._drop_listener()
                 self._stop.wait(self.poll_seconds)
@@ -343,6 +343,13 @@ def _by_loop(streams: list[Stream]) -> dict[asyncio.AbstractEventLoop, list[Stre
     for stream in streams:
         grouped.setdefault(stream.loop, []).append(stream)
     return grouped
+
+
+def _database_away() -> tuple[type[Exception], ...]:
+    """The errors of a database that went away: SQLAlchemy's, and psycopg's own from the
+    LISTEN connection once it has loaded psycopg (an installation on SQLite never does)."""
+    psycopg = sys.modules.get("psycopg")
+    return (OperationalError,) if psycopg is None else (OperationalError, psycopg.OperationalError)
 
 
 def _listen(db: Database):

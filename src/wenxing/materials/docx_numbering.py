@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from docx.document import Document as WordDocument
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
+
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -67,6 +69,8 @@ class Numbering:
              if s.get(W + "type") == "paragraph" and s.get(W + "default") in ("1", "true")),
             None,
         )  # fmt: skip
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
         try:
             root = document.part.part_related_by(RT.NUMBERING).element  # type: ignore[attr-defined]  # an XmlPart
         except KeyError:

@@ -12,10 +12,12 @@ from collections import Counter
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-
-import jieba
+from typing import TYPE_CHECKING
 
 from wenxing.fingerprint.variants import parse_variant_list
+
+if TYPE_CHECKING:
+    import jieba
 
 _LOCK = threading.Lock()
 
@@ -56,6 +58,8 @@ def _tokenizer() -> jieba.Tokenizer:
     with _LOCK:
         if _TOKENIZER is not None:
             return _TOKENIZER
+        import jieba  # here, not at import: with pkg_resources, a tenth of a second
+
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
@@ -75,6 +79,8 @@ def _tokenizer() -> jieba.Tokenizer:
 @lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
     # jieba's own loader leaves the file open; read its IDF table here instead.
+    import jieba
+
     idf: dict[str, float] = {}
     with open(Path(jieba.__file__).parent / "analyse" / "idf.txt", encoding="utf-8") as handle:
         for line in handle:

@@ -8,13 +8,13 @@ import io
 import re
 import statistics
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pypdf
-from pypdf.errors import DependencyError, FileNotDecryptedError
-
-from wenxing.materials import file_rules, pdf_fonts
+from wenxing.materials import file_rules
 from wenxing.materials.source import ReadError, SourceText, normalise_newlines, short, source_text
+
+if TYPE_CHECKING:
+    import pypdf
 
 _SENTENCE_END = tuple("。！？：；…”」』!?:;")
 _OUTLINE_START = re.compile(
@@ -58,6 +58,13 @@ def pdf_pages(data: bytes) -> tuple[list[str], str]:
 def pdf_first_pages(data: bytes, max_pages: int | None) -> tuple[list[str], str, int]:
     """As :func:`pdf_pages`, reading only the first ``max_pages`` pages (evidence), after
     the content rules (``materials.file_rules``) have passed them; also the page count."""
+    # pypdf (a tenth of a second to import) is loaded by the first PDF read, not by every
+    # command and server worker; pdf_fonts adjusts pypdf's font reading as it loads.
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    from wenxing.materials import pdf_fonts
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         # pypdf already tried the empty user password; an owner-only PDF is open now.

@@ -15,11 +15,12 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import docx
-from docx.document import Document as WordDocument
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
+
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
 
 from wenxing.materials import file_rules, office, rtf
 from wenxing.materials.docx_numbering import Numbering
@@ -223,6 +224,8 @@ def _read_docx(data: bytes, max_unpacked_bytes: int) -> SourceText:
         raise
     except Exception:
         raise ReadError("read.docx_not_zip") from None
+    import docx  # python-docx (a tenth of a second to import) loads with the first Word file
+
     try:
         document = docx.Document(io.BytesIO(data))
         numbering = Numbering(document)
@@ -283,6 +286,8 @@ def _check_archive(data: bytes, max_unpacked_bytes: int) -> None:
 
 def _docx_title(document: WordDocument) -> str | None:
     # python-docx invents a core part titled "Word Document" when none exists; avoid it.
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
     try:
         document.part.package.part_related_by(RT.CORE_PROPERTIES)
     except KeyError:

@@ -40,8 +40,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docx import Document
-
 from wenxing import sandbox
 from wenxing.materials import file_rules, office, rtf
 from wenxing.materials.pdf_text import pdf_first_pages, pdf_paragraphs
@@ -366,6 +364,8 @@ def _docx(data: bytes) -> Evidence:
         raise
     except Exception:
         raise EvidenceError("damaged .docx file (not a readable zip archive)", "corrupt") from None
+    from docx import Document  # loaded by the first Word file, as in materials.readers
+
     try:
         document = Document(io.BytesIO(data))
         lines = [p.text for p in document.paragraphs]

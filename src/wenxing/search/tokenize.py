@@ -34,10 +34,12 @@ import unicodedata
 from array import array
 from collections.abc import Iterable
 from functools import lru_cache
-
-import rjieba
+from typing import TYPE_CHECKING
 
 from wenxing.materials.keywords import jargon_terms
+
+if TYPE_CHECKING:
+    import rjieba
 
 _LOCK = threading.Lock()
 _SEGMENTER: rjieba.Jieba | None = None
@@ -52,6 +54,8 @@ def _segmenter() -> rjieba.Jieba:
         with _LOCK:
             segmenter = _SEGMENTER
             if segmenter is None:
+                import rjieba  # here, not at import: a command that never segments skips it
+
                 segmenter = rjieba.Jieba()
                 for term in jargon_terms():
                     segmenter.add_word(term, 20000, "n")

@@ -13,15 +13,17 @@ from copy import deepcopy
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from fontTools import subset as ftsubset
-from fontTools import ttLib
-from fontTools.ttLib.tables._g_l_y_f import Glyph
+from typing import TYPE_CHECKING
 
 from wenxing.delivery.marking import shipped_variants
 from wenxing.delivery.pdf.geometry import HEI, KAI, SONG, SONG_BOLD
 from wenxing.delivery.pdf.objects import Embedded, compile_font
 from wenxing.fingerprint.plan import GLYPHS, VS_MARKS, ZW_MARKS
+
+if TYPE_CHECKING:
+    from fontTools import ttLib
+
+# fontTools is imported where a font is read or cut (objects.py says why).
 
 # --- Fonts -------------------------------------------------------------------------------
 
@@ -123,6 +125,9 @@ def _gb2312() -> frozenset[int]:
 def _carrier_font(face: Face) -> bytes:
     """The face's font with an empty zero-advance glyph for every invisible mark and a copy
     of the plain glyph for every look-alike it lacks, each mapped in the cmap."""
+    from fontTools import subset as ftsubset
+    from fontTools import ttLib
+
     # recalcBBoxes=False: outlines are copied as they are, not decoded and rebuilt
     with ttLib.TTFont(
         face.path, fontNumber=face.number, recalcBBoxes=False, recalcTimestamp=False
@@ -143,6 +148,8 @@ def _carrier_font(face: Face) -> bytes:
 
 
 def _add_carriers(font: ttLib.TTFont) -> None:
+    from fontTools.ttLib.tables._g_l_y_f import Glyph
+
     glyf, hmtx = font["glyf"], font["hmtx"]
     order = font.getGlyphOrder()
     cmap = font.getBestCmap()
@@ -173,6 +180,8 @@ class _LoadedFace:
 
     def __init__(self, face: Face) -> None:
         self.face = face
+        from fontTools import ttLib
+
         self.path = prepared_font(face)
         with ttLib.TTFont(self.path, lazy=True) as font:
             units, metrics = font["head"].unitsPerEm, font["hmtx"].metrics
@@ -195,6 +204,9 @@ def shared_characters() -> frozenset[int]:
 
 
 def _subset(path: Path, codepoints: frozenset[int]) -> bytes:
+    from fontTools import subset as ftsubset
+    from fontTools import ttLib
+
     # Without hinting: PDF viewers do not run TrueType instructions, and they are a fifth of
     # the data.
     subsetter = ftsubset.Subsetter(ftsubset.Options(notdef_outline=True, hinting=False))

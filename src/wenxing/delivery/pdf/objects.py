@@ -8,9 +8,6 @@ import io
 import zlib
 from dataclasses import dataclass, field
 
-from fontTools import ttLib
-from fontTools.ttLib.tables._g_l_y_f import Glyph
-
 from wenxing.delivery.pdf.geometry import BODY_PT, CELL, PT
 from wenxing.fingerprint import visual
 
@@ -120,7 +117,10 @@ _VARIANTS = tuple((dx, dy) for dx in (0.0, visual.DX_MM) for dy in (-visual.DY_M
 def _with_shifted_glyphs(data: bytes) -> tuple[bytes, dict[int, list[int]]]:
     """The font with the moved glyphs added: its bytes, and the new glyphs' ids per code
     point (in the order of ``_VARIANTS``)."""
-    from fontTools.ttLib.tables._g_l_y_f import GlyphComponent
+    # fontTools (with its subsetter, near a tenth of a second) loads with the first PDF copy,
+    # not with every command that imports the delivery package.
+    from fontTools import ttLib
+    from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphComponent
 
     with ttLib.TTFont(io.BytesIO(data), recalcBBoxes=False, recalcTimestamp=False) as font:
         cmap = font.getBestCmap()
@@ -167,6 +167,8 @@ def _with_shifted_glyphs(data: bytes) -> tuple[bytes, dict[int, list[int]]]:
 
 
 def compile_font(data: bytes) -> Embedded:
+    from fontTools import ttLib
+
     data, moved = _with_shifted_glyphs(data)
     with ttLib.TTFont(io.BytesIO(data), lazy=True) as font:
         cmap = font.getBestCmap()
