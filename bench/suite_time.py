@@ -4,7 +4,8 @@ Runs the README's test command once, ``scripts/dev test`` (ruff, mypy, import-li
 migration checks on both databases, then every test on SQLite and PostgreSQL, browsers
 included, on every core), and prints its wall time beside the target with PASS/MISS, its
 CPU time (and that over the cores: the least wall time an idle machine could take), the
-test counts, the 25 slowest tests pytest reported, and how busy the machine was: the share
+test counts, the 25 slowest tests pytest reported, how fast the machine was (a fixed piece of
+pure-Python work timed before and after the run), and how busy it was: the share
 of the CPUs in use during a few seconds before the run (another suite or benchmark running
 beside it makes every figure worse) and the load average sampled during the run.
 
@@ -52,6 +53,19 @@ def cpu_busy_share(seconds: float) -> float:
     total1, idle1 = sample()
     spent = max(total1 - total0, 1)
     return 1.0 - (idle1 - idle0) / spent
+
+
+def reference_work() -> float:
+    """CPU seconds of a fixed piece of pure-Python work (dicts, strings and integers, as in
+    most of the suite). The same machine kind ran a fifth faster or slower from one run to
+    the next; runs compared by this figure tell a slower machine from a slower suite."""
+    started = time.process_time()
+    counts: dict[str, int] = {}
+    for n in range(2_000_000):
+        key = str(n % 5_003)
+        counts[key] = counts.get(key, 0) + n % 7
+    sorted(counts.items())
+    return time.process_time() - started
 
 
 def _children_cpu() -> float:
@@ -140,12 +154,14 @@ def main(argv: list[str]) -> int:
     log = OUT / "suite_time.log"
 
     busy_before = cpu_busy_share(args.settle)
+    speed_before = statistics.median(reference_work() for _ in range(3))
     sampler = LoadSampler()
     sampler.start()
     children_before = _children_cpu()
     status, wall, lines = run_suite(args.pytest_args, log, args.echo)
     cpu = _children_cpu() - children_before
     sampler.stop()
+    speed_after = statistics.median(reference_work() for _ in range(3))
 
     # The main run's summary comes first; the attack run alone (when there is one) after it.
     summaries = [m for line in lines if (m := SUMMARY.match(line.strip()))]
@@ -170,6 +186,10 @@ def main(argv: list[str]) -> int:
         f"  machine         {busy_before:.0%} of the CPUs busy in the {args.settle:.0f} s "
         f"before the run; load average during the run {load:.1f} "
         f"(max {max(sampler.samples, default=load):.1f}) on {cores} cores"
+    )
+    print(
+        f"  machine speed   reference work {speed_before:.2f} s of CPU before the run, "
+        f"{speed_after:.2f} s after (medians of 3; lower is faster: compare runs by it)"
     )
     # On a shared machine the wall time says more about the others than about the suite;
     # its CPU time spread over every core is what it would take at best on an idle one.
@@ -205,6 +225,7 @@ def main(argv: list[str]) -> int:
                 "cpu_busy_before": round(busy_before, 3),
                 "load_mean": round(load, 2),
                 "load_samples": sampler.samples,
+                "reference_work_seconds": [round(speed_before, 3), round(speed_after, 3)],
                 "cores": cores,
                 "steps": announced,
                 "slowest": durations,
