@@ -19,9 +19,6 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-if TYPE_CHECKING:
-    from docx.document import Document as WordDocument
-
 from wenxing.materials import file_rules, office, rtf
 from wenxing.materials.docx_numbering import Numbering
 from wenxing.materials.docx_numbering import W as _W
@@ -41,6 +38,9 @@ from wenxing.materials.source import (
     short,
     source_text,
 )
+
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".docx", ".txt", ".md", ".pdf", ".doc", ".wps", ".odt", ".rtf", ".epub"}

@@ -179,9 +179,9 @@ class _LoadedFace:
     """A prepared face: its file, and its glyphs' advances (em) by code point."""
 
     def __init__(self, face: Face) -> None:
-        self.face = face
         from fontTools import ttLib
 
+        self.face = face
         self.path = prepared_font(face)
         with ttLib.TTFont(self.path, lazy=True) as font:
             units, metrics = font["head"].unitsPerEm, font["hmtx"].metrics
